@@ -1,0 +1,22 @@
+# cmake -DROOT=<source dir> -P CheckCorePurity.cmake
+# Fails when a core header (include/pbtnas/*.hpp) or core source (src/*.cpp) includes LibTorch,
+# MPI or HDF5 headers, directly. Core headers may only include core headers, so this is enough.
+file(GLOB core_files ${ROOT}/include/pbtnas/*.hpp ${ROOT}/src/*.cpp)
+set(bad "")
+foreach(f IN LISTS core_files)
+  file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "[<\"](torch/|ATen/|c10/|mpi\\.h|hdf5|H5[A-Za-z]*\\.h|pbtnas/(nn|io|mpi|tasks)/)")
+      list(APPEND bad "${f}: ${line}")
+    endif()
+  endforeach()
+endforeach()
+list(LENGTH core_files n)
+if(n EQUAL 0)
+  message(FATAL_ERROR "core_is_pure: no core files found under ${ROOT}")
+endif()
+if(bad)
+  string(REPLACE ";" "\n  " msg "${bad}")
+  message(FATAL_ERROR "core_is_pure: pbtnas_core must not include torch/MPI/HDF5 headers; move this code to pbtnas_nn, pbtnas_mpi or pbtnas_io:\n  ${msg}")
+endif()
+message(STATUS "core_is_pure: ${n} core files checked")

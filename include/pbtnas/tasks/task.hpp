@@ -1,0 +1,36 @@
+#pragma once
+// A Task knows one problem: its search space, how to build a member from a genome, how to train
+// it for some epochs, and how to score it. Workers drive tasks; the coordinator never sees one.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "pbtnas/nn/member.hpp"
+#include "pbtnas/search_space.hpp"
+
+namespace pbtnas {
+
+struct StepStats {
+  double train_loss = 0.0;     // mean loss over the step (NaN/inf when diverged)
+  std::int64_t samples = 0;    // training samples processed
+  bool diverged = false;       // a non-finite loss was seen; training stopped early
+};
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual const SearchSpace& space() const = 0;
+  // A freshly initialised member; the same (genome, seed) gives bit-identical tensors.
+  virtual Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const = 0;
+  // Trains for `epochs` epochs starting at epoch `epoch_begin`; all randomness from `seed`.
+  virtual StepStats train(Member& member, int epoch_begin, int epochs, std::uint64_t seed) const = 0;
+  // Fitness used for selection (higher is better; validation split only).
+  virtual double fitness(Member& member) const = 0;
+  // Held-out score reported for the final best member, never used for selection.
+  virtual double test_score(Member& member) const = 0;
+  virtual std::string fitness_name() const = 0;  // e.g. "val_acc"
+};
+
+}  // namespace pbtnas

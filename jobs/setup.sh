@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs every system dependency of pbtnas from Debian 12 packages.
+# Idempotent: when everything is present it only checks and returns (about a second).
+# Usage: bash jobs/setup.sh            (as root, or with sudo available)
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache
+  libtorch-dev libopenblas0-pthread
+  libopenmpi-dev openmpi-bin
+  libboost-serialization-dev
+  libhdf5-dev hdf5-tools
+  catch2 libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
+  zlib1g-dev dataset-fashion-mnist
+  python3-h5py python3-numpy
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+APT_OPTS=(-o DPkg::Lock::Timeout=600 -y -q --no-install-recommends)
+# A machine where 'apt-get update' never ran has empty lists: refresh them first.
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q
+$SUDO apt-get "${APT_OPTS[@]}" install "${missing[@]}"
+
+# Debian's libtorch calls whatever libblas.so.3 points to; make sure it is OpenBLAS
+# (the reference BLAS makes Linear layers several times slower).
+blas=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | awk '/^Value:/{print $2}')
+case "$blas" in
+  *openblas*) ;;
+  *) cand=$(update-alternatives --list libblas.so.3-x86_64-linux-gnu 2>/dev/null | grep openblas-pthread | head -n1 || true)
+     [[ -n "$cand" ]] && $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu "$cand" ;;
+esac
+echo "setup: done"

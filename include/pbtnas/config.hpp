@@ -52,7 +52,7 @@ struct RunConfig {
   double shrink = 0.4;              // lambda of shrink_perturb [lambda, gamma]
   double perturb = 0.1;             // gamma
   bool mix_with_itself = false;     // ablation "no mixing"
-  int max_epochs = 30;
+  int max_epochs = 300;
   int epochs_step = 10;
   MixSchedule mix_schedule;
   std::string task = "classify";

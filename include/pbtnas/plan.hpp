@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "pbtnas/population.hpp"
+#include "pbtnas/records.hpp"
 
 namespace pbtnas {
 

@@ -1,45 +1,47 @@
 #pragma once
-// The coordinator's bookkeeping: one record per population slot (no tensors), and the global
-// history of incarnations (one entry each time a slot receives a new model).
+// The coordinator's population: member records, history, and the pure exploit decisions.
 #include <cstdint>
-#include <limits>
-#include <string>
 #include <vector>
 
-#include "pbtnas/search_space.hpp"
+#include "pbtnas/records.hpp"
+#include "pbtnas/plan.hpp"
+#include "pbtnas/seed.hpp"
 
 namespace pbtnas {
 
-constexpr double kFitnessDiverged = -std::numeric_limits<double>::infinity();
+struct RunConfig;
 
-struct MemberRecord {
-  int id = 0;                                // slot id, 0..N-1
-  Genome genome;
-  std::vector<double> fitness;               // one value per trained step of this lineage
-  std::vector<std::vector<int>> lineage;     // per gene: slot ids the layer passed through,
-                                             // first = the original model of generation 0
-  std::int64_t incarnation = 0;              // index into the global history
+// Balanced initial architectures (ALGORITHM.md §2.3): for each gene, a pool holding every option
+// floor(N/n) times, padded with uniform draws to N and shuffled; member i takes element i.
+std::vector<Genome> balanced_genomes(const SearchSpace& space, int n, std::uint64_t seed);
 
-  double last_fitness() const {
-    return fitness.empty() ? kFitnessDiverged : fitness.back();
-  }
-};
+// The coordinator's population: records + history, and the pure decision of each exploit step.
+class Population {
+ public:
+  Population() = default;
+  Population(const SearchSpace& space, int n, std::uint64_t run_seed);  // balanced, generation 0
+  Population(std::vector<MemberRecord> members, std::vector<Incarnation> history)
+      : members_(std::move(members)), history_(std::move(history)) {}
 
-// Kind of exchange that produced a model.
-enum class ChildKind : int { Initial = 0, Mix = 1, Clone = 2, WeightMutation = 3, ArchMutation = 4 };
-const char* to_string(ChildKind kind);
+  const std::vector<MemberRecord>& members() const { return members_; }
+  const std::vector<Incarnation>& history() const { return history_; }
+  int size() const { return static_cast<int>(members_.size()); }
+  std::vector<double> last_fitness() const;
 
-struct Incarnation {
-  std::int64_t seq_id = 0;
-  int slot = 0;
-  std::int64_t birth_generation = 0;  // generation whose exploit created it (-1: initial)
-  int parent1 = -1, parent2 = -1;
-  ChildKind kind = ChildKind::Initial;
-  std::vector<int> changed_genes;
-  std::vector<int> old_values;        // parent1's options at the changed genes
-  std::vector<int> new_values;        // the child's options there
-  std::int64_t final_generation = -1; // set when replaced (-1 while alive)
-  double final_fitness = 0.0;
+  // Appends one fitness value per member (NaN is stored as -inf: a diverged member).
+  void record_fitness(const std::vector<double>& fitness);
+
+  // The exploit plan after `generation` has been evaluated; pure: depends only on the records,
+  // the config and derived seeds. Empty for the random-search baseline.
+  ExploitPlan plan(const RunConfig& cfg, const SearchSpace& space, std::int64_t generation) const;
+
+  // Applies a plan to the records: genomes, fitness histories (the child continues parent1's),
+  // per-gene lineage (every swapped gene records the new slot) and the global history.
+  void apply(const ExploitPlan& plan);
+
+ private:
+  std::vector<MemberRecord> members_;
+  std::vector<Incarnation> history_;
 };
 
 }  // namespace pbtnas

@@ -1,0 +1,66 @@
+#pragma once
+// The checkpoint directory of a run and its commit protocol:
+//   OUT/checkpoints/gen_000003/member_007.h5   one file per member, written by its worker
+//   OUT/checkpoints/gen_000003/index.h5        written LAST by the coordinator: commits gen 3
+//   OUT/checkpoints/LATEST                     "3\n" (convenience only; index.h5 is the truth)
+// A generation is committed iff its index.h5 exists, reads correctly, names this generation, has
+// a file entry for every member, and every listed file exists with the recorded size and CRC-32.
+// All files are written atomically (NAME.tmp, fsync, rename, fsync of the directory), so a run
+// killed at any point leaves either a committed generation or one that fails verification.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pbtnas/io/checkpoint_h5.hpp"
+
+namespace pbtnas::io {
+
+// OUT/checkpoints
+std::string checkpoints_dir(const std::string& out);
+// OUT/checkpoints/gen_000003
+std::string generation_dir(const std::string& out, std::int64_t gen);
+// "member_007.h5"
+std::string member_file_name(int id);
+// OUT/checkpoints/gen_000003/member_007.h5
+std::string member_file_path(const std::string& out, std::int64_t gen, int id);
+// OUT/checkpoints/gen_000003/index.h5
+std::string index_file_path(const std::string& out, std::int64_t gen);
+
+// Size and CRC-32 of an existing file; `file` is set to the file name (no directory).
+FileEntry describe_file(int member, const std::string& path);
+
+// Commits `index` (its `files` must already describe the member files, e.g. by describe_file):
+// checks that every listed file exists with the recorded size, writes index.h5 atomically, then
+// LATEST, removes stray *.tmp files, and prunes. Pruning (keep > 0) keeps the `keep` newest
+// generations that verify (the one just committed always counts and is never verified again) and
+// deletes every generation directory older than the oldest kept one. Directories newer than
+// the committed generation are left alone (see discard_uncommitted). keep == 0 keeps all.
+void commit_generation(const std::string& out, const GenerationIndex& index, int keep);
+
+// Throws CheckpointError saying precisely why generation `gen` is not a valid committed
+// generation (missing index.h5, unreadable index, missing / truncated / corrupted member file).
+void verify_generation(const std::string& out, std::int64_t gen);
+
+// Generation numbers of the gen_* directories under OUT/checkpoints, ascending.
+std::vector<std::int64_t> list_generation_dirs(const std::string& out);
+
+// Called for each generation directory that is skipped, with the reason (the CheckpointError
+// message), e.g. to log "skipping gen_000005: ... index.h5 is missing ...".
+using SkipReporter = std::function<void(std::int64_t gen, const std::string& why)>;
+
+// The newest generation that verifies; newer directories that fail are reported to `on_skip`.
+// nullopt when there is none (fresh run).
+std::optional<std::int64_t> latest_committed_generation(const std::string& out,
+                                                        const SkipReporter& on_skip = {});
+
+// Removes every generation directory newer than `after_gen` (-1: all of them) and rewrites
+// LATEST. Call on resume, after latest_committed_generation and before any worker writes, so
+// that a new generation never mixes with files of an abandoned one.
+void discard_uncommitted(const std::string& out, std::int64_t after_gen);
+
+// Atomic small-file write used for LATEST (exposed for the metric logs and tests).
+void write_text_file_atomic(const std::string& path, const std::string& text);
+
+}  // namespace pbtnas::io

@@ -1,0 +1,132 @@
+#pragma once
+// Control messages between the coordinator (rank 0) and the workers, serialized with
+// Boost.Serialization (binary archives: ranks of one job share one build). Each message type
+// travels on its own tag. Weight payloads do not pass through here: they go worker-to-worker
+// as raw bytes (see worker.hpp), described by a TensorManifest sent just before them.
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+
+#include "pbtnas/plan.hpp"
+
+namespace pbtnas {
+
+enum Tag : int {
+  kTagOrder = 1,            // TrainOrder            rank 0 -> workers
+  kTagReport = 2,           // FitnessReport         workers -> rank 0
+  kTagPlan = 3,             // ExploitPlan           rank 0 -> workers
+  kTagCheckpoint = 4,       // CheckpointOrder       rank 0 -> workers
+  kTagCheckpointDone = 5,   // CheckpointDone        workers -> rank 0
+  kTagFinal = 6,            // FinalOrder            rank 0 -> owner of the best member
+  kTagFinalReport = 7,      // FinalReport           owner -> rank 0
+  kTagExploitDone = 8,      // ExploitDone           workers -> rank 0
+  kTagManifestBase = 1000,  // + transfer index: TensorManifest, worker -> worker
+  kTagPayloadBase = 16000,  // + transfer index: raw tensor bytes, worker -> worker
+};
+constexpr int kMaxTransfers = 14000;
+
+struct TrainOrder {
+  std::int64_t generation = 0;
+  int epoch_begin = 0;
+  int epochs = 0;
+  bool stop = false;  // no more training: the worker leaves its loop
+  template <class A> void serialize(A& a, unsigned) { a& generation& epoch_begin& epochs& stop; }
+};
+
+struct FitnessReport {
+  int member = 0;
+  std::int64_t generation = 0;
+  double fitness = 0.0;       // -inf when diverged
+  double train_loss = 0.0;
+  std::int64_t samples = 0;
+  double train_seconds = 0.0;
+  bool diverged = false;
+  std::string error;          // non-empty: the worker failed (not a divergence); the run stops
+  template <class A> void serialize(A& a, unsigned) {
+    a& member& generation& fitness& train_loss& samples& train_seconds& diverged& error;
+  }
+};
+
+struct ExploitDone {
+  double seconds = 0.0;          // snapshot + transfer + assembly on this worker
+  std::uint64_t bytes_sent = 0;  // payload bytes this worker sent to other workers
+  std::string error;
+  template <class A> void serialize(A& a, unsigned) { a& seconds& bytes_sent& error; }
+};
+
+struct CheckpointOrder {
+  std::int64_t generation = 0;
+  std::string dir;  // the generation directory to write member files into
+  template <class A> void serialize(A& a, unsigned) { a& generation& dir; }
+};
+
+struct FileInfo {
+  int member = 0;
+  std::string file;   // name inside the generation directory
+  std::uint64_t bytes = 0;
+  std::uint32_t crc32 = 0;
+  template <class A> void serialize(A& a, unsigned) { a& member& file& bytes& crc32; }
+};
+
+struct CheckpointDone {
+  std::vector<FileInfo> files;
+  double seconds = 0.0;
+  std::string error;
+  template <class A> void serialize(A& a, unsigned) { a& files& seconds& error; }
+};
+
+struct FinalOrder {
+  int member = 0;
+  template <class A> void serialize(A& a, unsigned) { a& member; }
+};
+
+struct FinalReport {
+  int member = 0;
+  double fitness = 0.0;     // validation score, re-measured
+  double test_score = 0.0;
+  std::int64_t parameters = 0;
+  std::string error;
+  template <class A> void serialize(A& a, unsigned) { a& member& fitness& test_score& parameters& error; }
+};
+
+// Names, dtypes (c10::ScalarType codes) and shapes of the tensors that follow, in order.
+struct TensorManifest {
+  std::vector<std::string> names;
+  std::vector<int> dtypes;
+  std::vector<std::vector<std::int64_t>> shapes;
+  template <class A> void serialize(A& a, unsigned) { a& names& dtypes& shapes; }
+};
+
+template <class A> void serialize(A& a, ChildPlan& c, unsigned) {
+  int kind = static_cast<int>(c.kind);
+  a& c.slot& c.parent1& c.parent2& kind& c.genome& c.swapped_genes& c.fresh_seed;
+  c.kind = static_cast<ChildKind>(kind);
+}
+template <class A> void serialize(A& a, ExploitPlan& p, unsigned) { a& p.generation& p.children; }
+
+template <class M>
+std::string encode(const M& message) {
+  std::ostringstream os(std::ios::binary);
+  {
+    boost::archive::binary_oarchive ar(os, boost::archive::no_header);
+    ar << message;
+  }
+  return os.str();
+}
+
+template <class M>
+M decode(const std::string& bytes) {
+  std::istringstream is(bytes, std::ios::binary);
+  boost::archive::binary_iarchive ar(is, boost::archive::no_header);
+  M message;
+  ar >> message;
+  return message;
+}
+
+}  // namespace pbtnas

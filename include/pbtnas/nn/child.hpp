@@ -1,0 +1,43 @@
+#pragma once
+// Building a child's exported state from its parents (ALGORITHM.md §2.7, §3.2, §6 Q1/Q2/Q4).
+//
+// Groups of an exported member state (see member.hpp): "model.*", "average.*" (EMA generator or
+// critic target) and "optim.*". A tensor "model.X" / "average.X" belongs to a swapped gene when
+// X lies under one of the gene's module prefixes (exact dotted prefix, SearchSpace::owns).
+#include <vector>
+
+#include "pbtnas/nn/named_state.hpp"
+#include "pbtnas/nn/shrink_perturb.hpp"
+#include "pbtnas/plan.hpp"
+#include "pbtnas/search_space.hpp"
+
+namespace pbtnas {
+
+// The "model." and "average." entries of `full` (parent2's exported state) whose name, with the
+// group prefix stripped, is owned by one of `swapped_genes`; in `full`'s order. This is what
+// parent2's owner sends for a Mix child. The tensors are shared with `full`, not copied.
+NamedState donor_tensors(const SearchSpace& space, const std::vector<int>& swapped_genes,
+                         const NamedState& full);
+
+// The child's state, ready for import_member_state into a member with plan.genome.
+//   parent1: parent1's full exported state (model, average, optimizers).
+//   donor:   donor_tensors(space, plan.swapped_genes, parent2's state) for Mix; may be empty
+//            for the other kinds.
+//   fresh:   the export of a freshly initialised member with the child's genome (seeded with
+//            plan.fresh_seed); its "optim." entries are ignored.
+// Mix and ArchMutation: in fresh's order, every "model.X" / "average.X" is
+//   X owned by a swapped gene, Mix:          model   -> shrink_perturb(donor, fresh, sp)
+//                                            average -> donor's tensor, exactly (no SP)
+//   X owned by a swapped gene, ArchMutation: model and average -> fresh's tensor
+//   otherwise:                               parent1's tensor, exactly
+// followed by all of parent1's "optim." entries unchanged (import applies the §2.8 rule).
+// Clone and WeightMutation: a copy of parent1 (swapped_genes must be empty; the caller applies
+// mutate_weights afterwards for WeightMutation).
+// Every output tensor is a fresh copy. Throws std::runtime_error naming the tensor, the slot and
+// the parents when a needed tensor is missing, has another shape or dtype, when a donor tensor or
+// an unswapped parent1 tensor has no place in the child, or for ChildKind::Initial.
+NamedState assemble_child(const SearchSpace& space, const ChildPlan& plan,
+                          const NamedState& parent1, const NamedState& donor,
+                          const NamedState& fresh, const ShrinkPerturb& sp);
+
+}  // namespace pbtnas

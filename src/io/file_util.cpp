@@ -1,0 +1,118 @@
+#include "file_util.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace pbtnas::io::detail {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+void fsync_path(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd < 0) throw h5::Failure("cannot open " + path + " to sync it: " + errno_text());
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  // Some file systems do not support fsync on directories (EINVAL); the rename is still atomic.
+  if (rc != 0 && !(directory && (err == EINVAL || err == ENOTSUP)))
+    throw h5::Failure("cannot sync " + path + " to disk: " + std::strerror(err));
+}
+
+}  // namespace
+
+void ensure_parent_dir(const std::string& path) {
+  fs::path parent = fs::path(path).parent_path();
+  if (parent.empty()) return;
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (!fs::is_directory(parent))
+    throw h5::Failure("cannot create directory " + parent.string() +
+                      (ec ? ": " + ec.message() : std::string()));
+}
+
+void fsync_dir(const fs::path& dir) { fsync_path(dir.empty() ? "." : dir.string(), true); }
+
+void publish(const std::string& tmp, const std::string& path) {
+  fsync_path(tmp, false);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw h5::Failure("cannot rename " + tmp + " to " + path + ": " + errno_text());
+  fsync_dir(fs::path(path).parent_path());
+}
+
+h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
+                           std::string* format) {
+  h5::silence_errors();
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw CheckpointError(path + " does not exist; check the path (checkpoints live in "
+                                 "OUT/checkpoints/gen_NNNNNN/)");
+  if (!fs::is_regular_file(path, ec))
+    throw CheckpointError(path + " is not a regular file; pass a member_NNN.h5 or index.h5 file");
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw CheckpointError(path + " is not a pbtnas checkpoint (not an HDF5 file: no HDF5 "
+                                 "signature); pass a member_NNN.h5 or index.h5 file");
+  h5::Handle file;
+  try {
+    file = h5::open_file_read(path);
+  } catch (const h5::Failure& e) {
+    throw CheckpointError(path + " is truncated or corrupted (" + std::string(e.what()) +
+                          "); restore the file, or delete its generation directory to resume "
+                          "from the previous generation");
+  }
+  std::string fmt;
+  std::int64_t version = 0;
+  try {
+    if (!h5::has_attr(file, "format"))
+      throw CheckpointError(path + " is not a pbtnas checkpoint (no 'format' attribute); pass a "
+                                   "member_NNN.h5 or index.h5 file written by pbtnas");
+    fmt = h5::read_attr_string(file, "format");
+    version = h5::read_attr_int64(file, "format_version");
+  } catch (const h5::Failure& e) {
+    throw CheckpointError(path + " has a damaged header (" + std::string(e.what()) +
+                          "); restore the file or delete its generation directory");
+  }
+  if (fmt != kMemberFormat && fmt != kIndexFormat)
+    throw CheckpointError(path + " is not a pbtnas checkpoint (format '" + fmt +
+                          "'); pass a member_NNN.h5 or index.h5 file written by pbtnas");
+  if (!expected.empty() && fmt != expected)
+    throw CheckpointError(path + " is a '" + fmt + "' file, but a '" + expected +
+                          "' file was expected; pass the " +
+                          (expected == kIndexFormat ? "index.h5" : "member_NNN.h5") + " file");
+  if (version < 1 || version > kCheckpointFormatVersion)
+    throw CheckpointError(path + " has format_version " + std::to_string(version) +
+                          "; this pbtnas reads versions 1.." +
+                          std::to_string(kCheckpointFormatVersion) +
+                          (version > kCheckpointFormatVersion ? "; use a newer pbtnas" : ""));
+  if (format) *format = fmt;
+  return file;
+}
+
+FileDigest digest_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CheckpointError("cannot open " + path + " to compute its CRC-32: " + errno_text());
+  FileDigest d;
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    std::streamsize n = in.gcount();
+    if (n <= 0) break;
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(n));
+    d.bytes += static_cast<std::uint64_t>(n);
+  }
+  if (in.bad()) throw CheckpointError("read error on " + path + " while computing its CRC-32");
+  d.crc32 = static_cast<std::uint32_t>(crc);
+  return d;
+}
+
+}  // namespace pbtnas::io::detail

@@ -1,0 +1,58 @@
+#pragma once
+// Internal file-system helpers of the checkpoint layer: atomic publication, CRC-32, the root
+// `format` check, and generation verification shared by run_dir.cpp and inspect.cpp.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "h5_util.hpp"
+#include "pbtnas/io/checkpoint_h5.hpp"
+
+namespace pbtnas::io::detail {
+
+// Creates the parent directory of `path` (race-safe with other processes doing the same).
+void ensure_parent_dir(const std::string& path);
+// fsync(tmp), rename(tmp, path), fsync(parent directory). Throws h5::Failure.
+void publish(const std::string& tmp, const std::string& path);
+void fsync_dir(const std::filesystem::path& dir);
+
+// Writes an HDF5 file atomically: `body(file_id)` fills PATH.tmp, which is then closed (checked),
+// published, or removed when anything throws.
+template <typename Body>
+void write_h5_atomic(const std::string& path, Body&& body) {
+  ensure_parent_dir(path);
+  const std::string tmp = path + ".tmp";
+  try {
+    h5::Handle file = h5::create_file(tmp);
+    body(file.get());
+    file.close("cannot finish writing the file (disk full?)");
+    publish(tmp, path);
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw;
+  }
+}
+
+// Opens `path` for reading, requiring a root `format` attribute ("pbtnas-member",
+// "pbtnas-index") equal to `expected` (any when empty; stored in *format when given) and a
+// supported format_version. Throws CheckpointError naming the file, what is wrong, what to do.
+h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
+                           std::string* format = nullptr);
+
+struct FileDigest {
+  std::uint64_t bytes = 0;
+  std::uint32_t crc32 = 0;
+};
+FileDigest digest_file(const std::string& path);  // throws CheckpointError
+
+// Throws CheckpointError unless `index` (read from DIR/index.h5) names generation `gen`, has a
+// file entry for every member, and every file exists with its recorded size (and CRC-32 when
+// check_crc).
+void verify_files(const std::string& dir, std::int64_t gen, const GenerationIndex& index,
+                  bool check_crc);
+
+// "gen_000003" -> 3; -1 when `name` is not a generation directory name.
+std::int64_t parse_generation_dir_name(const std::string& name);
+
+}  // namespace pbtnas::io::detail

@@ -1,0 +1,128 @@
+#pragma once
+// Internal helpers over the HDF5 C API: RAII handles, attributes and 1-D datasets. Failures throw
+// h5::Failure with the innermost HDF5 error description appended; the public checkpoint functions
+// rewrap it as CheckpointError with the file name and advice.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <hdf5.h>
+
+namespace pbtnas::io::h5 {
+
+struct Failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Switches off HDF5's automatic error printing (idempotent; call at every entry point).
+void silence_errors();
+// Throws Failure(what + ": " + innermost HDF5 error description) and clears the error stack.
+[[noreturn]] void fail(const std::string& what);
+inline void check(herr_t status, const std::string& what) {
+  if (status < 0) fail(what);
+}
+
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer, const std::string& what);  // id < 0 => fail(what)
+  ~Handle();
+  Handle(Handle&& other) noexcept;
+  Handle& operator=(Handle&& other) noexcept;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t get() const { return id_; }
+  operator hid_t() const { return id_; }  // NOLINT: handles pass straight to the C API
+  void close(const std::string& what);    // checked close (needed for files being written)
+
+ private:
+  hid_t id_ = -1;
+  Closer closer_ = nullptr;
+};
+
+// Files: read-only open / truncating create, with file locking off (single writer by design,
+// and flock fails on some cluster file systems) and no object timestamps (same content, same
+// bytes).
+Handle open_file_read(const std::string& path);
+Handle create_file(const std::string& path);
+
+bool link_exists(hid_t loc, const std::string& name);
+Handle open_group(hid_t loc, const std::string& name);
+Handle create_group(hid_t loc, const std::string& name);
+Handle open_dataset(hid_t loc, const std::string& name);
+// Dataset creation property list without timestamps.
+Handle dataset_plist();
+// Dimensions of a dataset's dataspace (empty for a scalar).
+std::vector<hsize_t> dataset_dims(hid_t dataset, const std::string& what);
+
+// ---- attributes (scalar unless stated) ----
+bool has_attr(hid_t obj, const std::string& name);
+void write_attr_string(hid_t obj, const std::string& name, const std::string& value);
+void write_attr_int64(hid_t obj, const std::string& name, std::int64_t value);
+void write_attr_uint64(hid_t obj, const std::string& name, std::uint64_t value);
+void write_attr_double(hid_t obj, const std::string& name, double value);
+void write_attr_int64_array(hid_t obj, const std::string& name, const std::vector<std::int64_t>& v);
+void write_attr_string_array(hid_t obj, const std::string& name, const std::vector<std::string>& v);
+std::string read_attr_string(hid_t obj, const std::string& name);
+std::int64_t read_attr_int64(hid_t obj, const std::string& name);
+std::uint64_t read_attr_uint64(hid_t obj, const std::string& name);
+double read_attr_double(hid_t obj, const std::string& name);
+std::vector<std::int64_t> read_attr_int64_array(hid_t obj, const std::string& name);
+
+// ---- 1-D datasets ----
+template <typename T>
+struct Traits;
+template <> struct Traits<int> {
+  static hid_t file() { return H5T_STD_I32LE; }
+  static hid_t mem() { return H5T_NATIVE_INT; }
+};
+template <> struct Traits<std::int64_t> {
+  static hid_t file() { return H5T_STD_I64LE; }
+  static hid_t mem() { return H5T_NATIVE_INT64; }
+};
+template <> struct Traits<std::uint64_t> {
+  static hid_t file() { return H5T_STD_U64LE; }
+  static hid_t mem() { return H5T_NATIVE_UINT64; }
+};
+template <> struct Traits<std::uint32_t> {
+  static hid_t file() { return H5T_STD_U32LE; }
+  static hid_t mem() { return H5T_NATIVE_UINT32; }
+};
+template <> struct Traits<double> {
+  static hid_t file() { return H5T_IEEE_F64LE; }
+  static hid_t mem() { return H5T_NATIVE_DOUBLE; }
+};
+
+void write_raw_1d(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type,
+                  const void* data, std::size_t n);
+// Opens a 1-D dataset, checks its rank, returns its length; read_raw_1d fills `out`.
+std::size_t length_1d(hid_t loc, const std::string& name);
+void read_raw_1d(hid_t loc, const std::string& name, hid_t mem_type, void* out);
+
+template <typename T>
+void write_vector(hid_t loc, const std::string& name, const std::vector<T>& v) {
+  write_raw_1d(loc, name, Traits<T>::file(), Traits<T>::mem(), v.data(), v.size());
+}
+template <typename T>
+std::vector<T> read_vector(hid_t loc, const std::string& name) {
+  std::vector<T> v(length_1d(loc, name));
+  if (!v.empty()) read_raw_1d(loc, name, Traits<T>::mem(), v.data());
+  return v;
+}
+
+void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& v);
+std::vector<std::string> read_strings(hid_t loc, const std::string& name);
+// A scalar variable-length string dataset (no attribute size limits; h5py: ds.asstr()[()]).
+void write_string_dataset(hid_t loc, const std::string& name, const std::string& value);
+std::string read_string_dataset(hid_t loc, const std::string& name);
+
+// Ragged int arrays as CSR: NAME (flattened values, int32) + NAME_offsets (int64, rows + 1).
+void write_ragged(hid_t loc, const std::string& name, const std::vector<std::vector<int>>& rows);
+std::vector<std::vector<int>> read_ragged(hid_t loc, const std::string& name);
+void write_ragged_strings(hid_t loc, const std::string& name,
+                          const std::vector<std::vector<std::string>>& rows);
+std::vector<std::vector<std::string>> read_ragged_strings(hid_t loc, const std::string& name);
+
+}  // namespace pbtnas::io::h5

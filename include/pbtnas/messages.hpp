@@ -23,20 +23,37 @@ enum Tag : int {
   kTagPlan = 3,             // ExploitPlan           rank 0 -> workers
   kTagCheckpoint = 4,       // CheckpointOrder       rank 0 -> workers
   kTagCheckpointDone = 5,   // CheckpointDone        workers -> rank 0
-  kTagFinal = 6,            // FinalOrder            rank 0 -> owner of the best member
   kTagFinalReport = 7,      // FinalReport           owner -> rank 0
   kTagExploitDone = 8,      // ExploitDone           workers -> rank 0
+  kTagReady = 9,            // WorkerReady           workers -> rank 0 (after StartOrder)
+  kTagStart = 10,           // StartOrder            rank 0 -> workers
   kTagManifestBase = 1000,  // + transfer index: TensorManifest, worker -> worker
   kTagPayloadBase = 16000,  // + transfer index: raw tensor bytes, worker -> worker
 };
 constexpr int kMaxTransfers = 14000;
 
+// Sent once: start from scratch (resume_generation -1) or load the committed generation.
+struct StartOrder {
+  std::int64_t resume_generation = -1;
+  std::string out_dir;
+  bool stop = false;  // the run cannot start (e.g. a corrupted checkpoint): exit without work
+  template <class A> void serialize(A& a, unsigned) { a& resume_generation& out_dir& stop; }
+};
+
+struct WorkerReady {
+  std::string device;  // e.g. "cpu" or "cuda:1"
+  int threads = 1;
+  std::string error;   // non-empty: the worker could not start (bad data path, bad checkpoint...)
+  template <class A> void serialize(A& a, unsigned) { a& device& threads& error; }
+};
+
 struct TrainOrder {
   std::int64_t generation = 0;
   int epoch_begin = 0;
   int epochs = 0;
-  bool stop = false;  // no more training: the worker leaves its loop
-  template <class A> void serialize(A& a, unsigned) { a& generation& epoch_begin& epochs& stop; }
+  bool stop = false;       // no more training: the worker leaves its loop
+  int final_member = -1;   // with stop: the owner of this member sends a FinalReport first
+  template <class A> void serialize(A& a, unsigned) { a& generation& epoch_begin& epochs& stop& final_member; }
 };
 
 struct FitnessReport {
@@ -62,8 +79,9 @@ struct ExploitDone {
 
 struct CheckpointOrder {
   std::int64_t generation = 0;
-  std::string dir;  // the generation directory to write member files into
-  template <class A> void serialize(A& a, unsigned) { a& generation& dir; }
+  std::string out_dir;
+  std::vector<std::vector<double>> fitness;  // every member's fitness history (stored per member)
+  template <class A> void serialize(A& a, unsigned) { a& generation& out_dir& fitness; }
 };
 
 struct FileInfo {
@@ -79,11 +97,6 @@ struct CheckpointDone {
   double seconds = 0.0;
   std::string error;
   template <class A> void serialize(A& a, unsigned) { a& files& seconds& error; }
-};
-
-struct FinalOrder {
-  int member = 0;
-  template <class A> void serialize(A& a, unsigned) { a& member; }
 };
 
 struct FinalReport {

@@ -1,13 +1,35 @@
-// pbtnas command line: run, inspect.
+// pbtnas command line: run, inspect, bench-exchange.
 #include <CLI/CLI.hpp>
 
-#include <cstdio>
-#include <exception>
+#include <iostream>
+
+#include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"pbtnas: neural architecture search by Population Based Training (PBT-NAS) over MPI"};
+  CLI::App app{"pbtnas: neural architecture search by Population Based Training (PBT-NAS) over MPI.\n"
+               "Rank 0 coordinates; ranks 1..R-1 train members. Start runs with mpirun/srun."};
   app.set_version_flag("--version", std::string("pbtnas ") + PBTNAS_VERSION);
   app.require_subcommand(1);
+
+  std::string config, out, file;
+  auto* run = app.add_subcommand("run", "Run (or resume) a search: mpirun -n R pbtnas run CONFIG --out DIR");
+  run->add_option("config", config, "YAML config (examples in jobs/configs/)")->required();
+  run->add_option("--out", out, "Output folder: checkpoints, metrics.jsonl, summary.json. A folder that "
+                                "holds a committed generation of the same config is resumed.")->required();
+
+  auto* inspect = app.add_subcommand("inspect", "Print a checkpoint: population, lineage, tensors");
+  inspect->add_option("file", file, "index.h5 (a generation) or member_NNN.h5")->required();
+
+  int bench_mib = 64, bench_reps = 5;
+  auto* bench = app.add_subcommand("bench-exchange",
+                                   "Benchmark (mpirun -n 3): exploit transfer of a real member state vs raw MPI_Send");
+  bench->add_option("config", config, "YAML config whose task builds the members")->required();
+  bench->add_option("--reps", bench_reps, "repetitions per measurement");
+  bench->add_option("--raw-mib", bench_mib, "unused (the raw baseline sends the same bytes as the exchange)");
+
   CLI11_PARSE(app, argc, argv);
-  return 0;
+  if (*run) return pbtnas::cli::run_command(argc, argv, config, out);
+  if (*inspect) return pbtnas::cli::inspect_command(file);
+  if (*bench) return pbtnas::cli::bench_exchange_command(argc, argv, config, bench_reps);
+  return 1;
 }

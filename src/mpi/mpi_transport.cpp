@@ -79,6 +79,12 @@ int MpiTransport::local_size() const {
   return s;
 }
 
+int MpiTransport::local_workers() const {
+  int mine = rank(), lowest = 0;
+  MPI_Allreduce(&mine, &lowest, 1, MPI_INT, MPI_MIN, impl_->node);
+  return local_size() - (lowest == 0 ? 1 : 0);
+}
+
 void MpiTransport::send(int dest, int tag, const std::string& bytes) {
   if (bytes.size() > static_cast<std::size_t>(INT_MAX))
     throw std::runtime_error("MpiTransport::send: control message over INT_MAX bytes; use post_send");

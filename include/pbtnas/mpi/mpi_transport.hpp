@@ -28,6 +28,7 @@ class MpiTransport final : public Transport {
   int size() const override;
   int local_rank() const;   // rank among the processes of this node
   int local_size() const;   // processes on this node
+  int local_workers() const;  // worker processes on this node (local_size, minus rank 0 if here)
 
   void send(int dest, int tag, const std::string& bytes) override;
   std::string recv(int source, int tag, int* from = nullptr) override;

@@ -1,0 +1,39 @@
+#pragma once
+// Who owns which member, and which worker-to-worker transfers an exploit plan needs. Pure: every
+// rank computes the same answer from (population size, world size, plan).
+#include <vector>
+
+#include "pbtnas/plan.hpp"
+
+namespace pbtnas {
+
+class Layout {
+ public:
+  // Rank 0 coordinates; ranks 1..world_size-1 own members round-robin (member m -> 1 + m % W).
+  // Throws std::invalid_argument for world_size < 2 or world_size > population + 1.
+  Layout(int population, int world_size);
+  int population() const { return population_; }
+  int workers() const { return workers_; }
+  int owner(int member) const;
+  std::vector<int> members_of(int rank) const;
+
+ private:
+  int population_, workers_;
+};
+
+// One payload of an exploit: parent1's full state (role Full) or the donor's swapped layers
+// (role Donor), from the parent's owner to the child's owner.
+struct Transfer {
+  enum class Role { Full, Donor };
+  int index = 0;   // position in the list: message tags derive from it
+  int child = 0;   // index into plan.children
+  Role role = Role::Full;
+  int member = 0;  // the parent whose state is sent
+  int src = 0, dst = 0;
+  bool local() const { return src == dst; }
+};
+
+// Two per Mix child with swapped genes (Full then Donor), one per other child.
+std::vector<Transfer> plan_transfers(const ExploitPlan& plan, const Layout& layout);
+
+}  // namespace pbtnas

@@ -1,0 +1,46 @@
+#pragma once
+// A worker rank (1..R-1): owns its members (Layout), trains and scores them on its device,
+// exchanges layers with other workers as the coordinator's plans say, and writes their
+// checkpoint files. Message sequence per generation (see coordinator.hpp):
+//   TrainOrder -> FitnessReport per member -> ExploitPlan -> ExploitDone ->
+//   CheckpointOrder -> CheckpointDone;  finally TrainOrder{stop} (+ FinalReport by one owner).
+#include <map>
+#include <string>
+
+#include "pbtnas/config.hpp"
+#include "pbtnas/layout.hpp"
+#include "pbtnas/log.hpp"
+#include "pbtnas/nn/member.hpp"
+#include "pbtnas/tasks/task.hpp"
+#include "pbtnas/transport.hpp"
+
+namespace pbtnas {
+
+class Worker {
+ public:
+  // `task` may be null when the task failed to load; the worker then reports `task_error` to the
+  // coordinator at start and waits for the stop order.
+  Worker(Transport& transport, const RunConfig& cfg, const Task* task, std::string task_error,
+         torch::Device device, int threads, Logger& log);
+  // Runs until the coordinator's stop order; returns the process exit code (0 on success).
+  int run();
+
+ private:
+  bool start();
+  void train(const struct TrainOrder& order);
+  void checkpoint(const struct CheckpointOrder& order);
+  void final_report(int member);
+
+  Transport& transport_;
+  const RunConfig& cfg_;
+  const Task* task_;
+  std::string task_error_;
+  torch::Device device_;
+  int threads_;
+  Logger& log_;
+  Layout layout_;
+  std::map<int, Member> members_;
+  bool started_ = false;  // a StartOrder without stop arrived (the coordinator expects Ready)
+};
+
+}  // namespace pbtnas

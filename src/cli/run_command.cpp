@@ -1,0 +1,88 @@
+// `pbtnas run`: every rank parses the config; rank 0 coordinates, the others work.
+#include <torch/torch.h>
+
+#include <exception>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "pbtnas/config.hpp"
+#include "pbtnas/io/checkpoint_h5.hpp"
+#include "pbtnas/layout.hpp"
+#include "pbtnas/log.hpp"
+#include "pbtnas/mpi/mpi_transport.hpp"
+#include "pbtnas/run/coordinator.hpp"
+#include "pbtnas/run/worker.hpp"
+#include "pbtnas/tasks/registry.hpp"
+
+namespace pbtnas::cli {
+
+torch::Device choose_device(const RunConfig& cfg, int local_rank, Logger& log) {
+  const bool cuda = torch::cuda::is_available();
+  if (cfg.device == "cuda" && !cuda)
+    throw std::runtime_error("runtime.device is 'cuda' but this LibTorch sees no CUDA device (a CPU-only build, or "
+                             "no GPU in the allocation); set runtime.device to auto or cpu");
+  if (cfg.device == "cpu" || !cuda) return torch::kCPU;
+  const int n = static_cast<int>(torch::cuda::device_count());
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % n));
+}
+
+int threads_for(const RunConfig& cfg, const MpiTransport& t) {
+  if (cfg.threads_per_rank > 0) return cfg.threads_per_rank;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, t.local_workers()));
+}
+
+int run_command(int argc, char** argv, const std::string& config_path, const std::string& out) {
+  MpiSession mpi(&argc, &argv);
+  MpiTransport transport;
+  Logger log(transport.rank());
+  RunConfig cfg;
+  try {
+    cfg = load_config(config_path);
+    Layout check(cfg.selection.population_size, transport.size());
+  } catch (const std::exception& e) {
+    if (transport.rank() == 0) std::cerr << "pbtnas: " << e.what() << std::endl;
+    return 2;
+  }
+  const int threads = threads_for(cfg, transport);
+  if (transport.rank() == 0) {
+    try {
+      return run_coordinator(transport, cfg, task_space(cfg), out, log);
+    } catch (const std::exception& e) {
+      log.warn(std::string("error: ") + e.what());
+      std::cerr.flush();
+      transport.abort(2);
+    }
+  }
+  torch::set_num_threads(threads);
+  std::unique_ptr<Task> task;
+  std::string task_error;
+  torch::Device device = torch::kCPU;
+  try {
+    device = choose_device(cfg, transport.local_rank(), log);
+    task = make_task(cfg);
+  } catch (const std::exception& e) {
+    task_error = e.what();
+  }
+  try {
+    Worker worker(transport, cfg, task.get(), task_error, device, threads, log);
+    return worker.run();
+  } catch (const std::exception& e) {
+    log.warn(std::string("error: ") + e.what());
+    std::cerr.flush();
+    transport.abort(2);
+  }
+}
+
+int inspect_command(const std::string& file) {
+  try {
+    io::inspect(file, std::cout);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "pbtnas inspect: " << e.what() << std::endl;
+    return 2;
+  }
+}
+
+}  // namespace pbtnas::cli

@@ -1,0 +1,155 @@
+#include "pbtnas/run/worker.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "pbtnas/io/checkpoint_h5.hpp"
+#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/messages.hpp"
+#include "pbtnas/population.hpp"
+#include "pbtnas/run/exchange.hpp"
+
+namespace pbtnas {
+namespace {
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+}  // namespace
+
+Worker::Worker(Transport& transport, const RunConfig& cfg, const Task* task, std::string task_error,
+               torch::Device device, int threads, Logger& log)
+    : transport_(transport),
+      cfg_(cfg),
+      task_(task),
+      task_error_(std::move(task_error)),
+      device_(device),
+      threads_(threads),
+      log_(log),
+      layout_(cfg.selection.population_size, transport.size()) {}
+
+bool Worker::start() {
+  const auto order = decode<StartOrder>(transport_.recv(0, kTagStart));
+  if (order.stop) return false;
+  started_ = true;
+  WorkerReady ready;
+  ready.device = device_.str();
+  ready.threads = threads_;
+  ready.error = task_error_;
+  if (ready.error.empty()) {
+    try {
+      const auto mine = layout_.members_of(transport_.rank());
+      if (order.resume_generation < 0) {
+        const Population initial(task_->space(), cfg_.selection.population_size, cfg_.seed);
+        for (int m : mine)
+          members_[m] = task_->create(initial.members()[m].genome, derive_seed(cfg_.seed, -1, m, Purpose::FreshInit), device_);
+      } else {
+        for (int m : mine) {
+          const auto file = io::read_member_file(io::member_file_path(order.out_dir, order.resume_generation, m));
+          Member member = task_->create(file.genome, 0, device_);
+          import_member_state(member, file.state);
+          members_[m] = std::move(member);
+        }
+      }
+    } catch (const std::exception& e) {
+      ready.error = e.what();
+    }
+  }
+  transport_.send(0, kTagReady, encode(ready));
+  return ready.error.empty();
+}
+
+void Worker::train(const TrainOrder& order) {
+  for (auto& [id, member] : members_) {
+    FitnessReport r;
+    r.member = id;
+    r.generation = order.generation;
+    const auto t0 = Clock::now();
+    try {
+      if (cfg_.nan_member == id && cfg_.nan_generation == order.generation) {
+        // Testing aid: poison the weights so that training meets a real non-finite loss.
+        torch::NoGradGuard ng;
+        for (auto& p : member.model->parameters()) p.fill_(std::numeric_limits<float>::quiet_NaN());
+      }
+      const StepStats s = task_->train(member, order.epoch_begin, order.epochs,
+                                       derive_seed(cfg_.seed, order.generation, id, Purpose::Train));
+      r.train_loss = s.train_loss;
+      r.samples = s.samples;
+      r.diverged = s.diverged || !std::isfinite(s.train_loss);
+      r.fitness = r.diverged ? kFitnessDiverged : task_->fitness(member);
+      if (!std::isfinite(r.fitness)) {
+        r.diverged = true;
+        r.fitness = kFitnessDiverged;
+      }
+    } catch (const std::exception& e) {
+      r.error = "member " + std::to_string(id) + ": " + e.what();
+    }
+    r.train_seconds = since(t0);
+    transport_.send(0, kTagReport, encode(r));
+  }
+}
+
+void Worker::checkpoint(const CheckpointOrder& order) {
+  CheckpointDone done;
+  const auto t0 = Clock::now();
+  try {
+    for (auto& [id, member] : members_) {
+      io::MemberFile f;
+      f.id = id;
+      f.generation = order.generation;
+      f.genome = member.genome;
+      f.genome_options = task_->space().option_names(member.genome);
+      f.fitness = order.fitness.at(id);
+      f.train_seed = derive_seed(cfg_.seed, order.generation + 1, id, Purpose::Train);
+      f.state = export_member_state(member);
+      const std::string path = io::member_file_path(order.out_dir, order.generation, id);
+      io::write_member_file(path, f);
+      const io::FileEntry e = io::describe_file(id, path);
+      done.files.push_back({e.member, e.file, e.bytes, e.crc32});
+    }
+  } catch (const std::exception& e) {
+    done.error = std::string("checkpoint: ") + e.what();
+  }
+  done.seconds = since(t0);
+  transport_.send(0, kTagCheckpointDone, encode(done));
+}
+
+void Worker::final_report(int id) {
+  FinalReport r;
+  r.member = id;
+  try {
+    Member& m = members_.at(id);
+    r.fitness = task_->fitness(m);
+    r.test_score = task_->test_score(m);
+    for (const auto& p : m.model->parameters()) r.parameters += p.numel();
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  transport_.send(0, kTagFinalReport, encode(r));
+}
+
+int Worker::run() {
+  started_ = false;
+  const bool ok = start();
+  if (!ok && !started_) return 2;
+  for (;;) {
+    const auto order = decode<TrainOrder>(transport_.recv(0, kTagOrder));
+    if (order.stop) {
+      if (ok && order.final_member >= 0 && members_.count(order.final_member)) final_report(order.final_member);
+      return ok ? 0 : 2;
+    }
+    train(order);
+    const auto plan = decode<ExploitPlan>(transport_.recv(0, kTagPlan));
+    ExploitDone done;
+    try {
+      const auto s = execute_exploit(transport_, layout_, plan, cfg_, *task_, device_, members_);
+      done.seconds = s.seconds;
+      done.bytes_sent = s.bytes_sent;
+    } catch (const std::exception& e) {
+      done.error = std::string("exploit: ") + e.what();
+    }
+    transport_.send(0, kTagExploitDone, encode(done));
+    checkpoint(decode<CheckpointOrder>(transport_.recv(0, kTagCheckpoint)));
+  }
+}
+
+}  // namespace pbtnas

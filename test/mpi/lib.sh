@@ -1,0 +1,53 @@
+# Shared helpers for the MPI end-to-end tests (sourced). Usage in a test:
+#   source lib.sh BINARY SOURCE_DIR
+set -euo pipefail
+PBTNAS="$1"
+SRC="$2"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pbtnas-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+# Open MPI refuses root without these; tests oversubscribe the 2-core machines on purpose.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+PY=/usr/bin/python3
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# run_pbtnas RANKS CONFIG OUT [extra args] -> exit code in $rc, output in $OUT.log
+run_pbtnas() {
+  local ranks=$1 config=$2 out=$3
+  shift 3
+  set +e
+  timeout 600 mpirun -n "$ranks" "$PBTNAS" run "$config" --out "$out" "$@" >"$out.log" 2>&1
+  rc=$?
+  set -e
+}
+
+# A copy of the smoke config with extra top-level YAML lines appended / keys replaced.
+make_config() {  # make_config NAME 'yaml lines to append'
+  local name=$1 extra=${2:-}
+  local f="$WORK/$name.yaml"
+  cp "$SRC/jobs/configs/smoke_classify.yaml" "$f"
+  if [[ -n "$extra" ]]; then
+    # drop keys that the extra lines redefine (top-level only), then append
+    while IFS= read -r line; do
+      key=${line%%:*}
+      [[ "$line" =~ ^[a-z_]+: ]] && sed -i "/^${key}:/d" "$f"
+    done <<<"$extra"
+    printf '%s\n' "$extra" >>"$f"
+  fi
+  echo "$f"
+}
+
+# Fitness histories and architectures of a run (metrics.jsonl without timings) + final genomes.
+fingerprint() {  # fingerprint OUT
+  "$PY" - "$1" <<'PYEOF'
+import json, sys
+out = sys.argv[1]
+rows = [json.loads(l) for l in open(out + "/metrics.jsonl") if l.strip()]
+for r in sorted(rows, key=lambda r: (r["generation"], r["member"])):
+    print(r["generation"], r["member"], r["fitness"], r["train_loss"], r["architecture"])
+s = json.load(open(out + "/summary.json"))
+print("best", s["best_member"], s["validation"], s["test"], s["genome"], s["fitness_history"])
+PYEOF
+}

@@ -9,6 +9,8 @@
 //   "optim.<k>.<i>.step"            int64 scalar   } Adam/AdamW state of the i-th parameter of
 //   "optim.<k>.<i>.exp_avg"         like param    } optimizer k (positional, registration order),
 //   "optim.<k>.<i>.exp_avg_sq"      like param    } present only for parameters that have state
+//   "optim.<k>.<i>.max_exp_avg_sq"  like param    optional: only with amsgrad
+// Positional index i runs over the parameters of all of optimizer k's param_groups, in order.
 #include <memory>
 #include <vector>
 

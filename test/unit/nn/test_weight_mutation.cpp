@@ -24,7 +24,11 @@ NamedState toy_state(std::uint64_t seed) {
   Member m = make_toy_member(toy_genome(0), seed);
   train_toy_member(m, 1, seed);
   NamedState s = export_member_state(m);
-  s.push_back({"model.prenorm.weight", torch::randn({6, 4})});          // 2-D but named "norm"
+  // The toy's layers have a first dimension <= 10, where m ~ U{0..ceil(0.1*n0)-1} is always 0
+  // (the SEARL quirk): add larger tensors that can actually mutate.
+  s.push_back({"model.big.weight", torch::randn({40, 3})});
+  s.push_back({"average.big.weight", torch::randn({40, 3})});
+  s.push_back({"model.prenorm.weight", torch::randn({40, 4})});          // 2-D but named "norm"
   s.push_back({"model.table.index", torch::arange(24).reshape({6, 4})});  // 2-D integer
   return s;
 }

@@ -271,7 +271,7 @@ int Run::run() {
   }
   io::MetricsLog metrics(out_ + "/metrics.jsonl", resume);
   if (resume < 0)
-    log_.info("pbtnas " + std::string(to_string(cfg_.algorithm)) + ": population " + std::to_string(pop_.size()) + ", " +
+    log_.info("search: algorithm " + std::string(to_string(cfg_.algorithm)) + ", population " + std::to_string(pop_.size()) + ", " +
               std::to_string(cfg_.n_steps()) + " steps of " + std::to_string(cfg_.epochs_step) + " epoch(s), search space '" +
               space_.name() + "' (" + std::to_string(space_.size()) + " genes, 10^" + fmt("%.1f", space_.log10_cardinality()) +
               " architectures), " + std::to_string(t_.size() - 1) + " workers, output " + out_);

@@ -28,8 +28,8 @@ torch::Tensor normalise(const torch::Tensor& images) {
 
 torch::Tensor labels_of(const torch::Tensor& labels, const std::string& path) {
   if (labels.numel() > 0 && labels.max().item<int>() >= kClassifyClasses)
-    throw std::runtime_error("classify task: " + path + " holds a label >= " +
-                             std::to_string(kClassifyClasses) +
+    throw std::runtime_error("classify task: " + path +
+                             " holds a label >= " + std::to_string(kClassifyClasses) +
                              "; the task has 10 classes, point classify.data at a 10-class "
                              "IDX data set such as Fashion-MNIST");
   return labels.to(torch::kInt64);
@@ -59,8 +59,9 @@ ClassifyTask::ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed)
     throw std::invalid_argument(
         "classify task: classify.batch_size and classify.eval_batch_size must be >= 1");
   if (!(cfg.data.val_fraction > 0.0 && cfg.data.val_fraction < 1.0))
-    throw std::invalid_argument("classify task: classify.data.val_fraction must lie in (0, 1), "
-                                "e.g. 0.1");
+    throw std::invalid_argument(
+        "classify task: classify.data.val_fraction must lie in (0, 1), "
+        "e.g. 0.1");
   const DataConfig& d = cfg.data;
   const std::string train_images = join_path(d.dir, d.train_images);
   const std::string train_labels = join_path(d.dir, d.train_labels);
@@ -76,12 +77,14 @@ ClassifyTask::ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed)
   const std::int64_t n = train.images.size(0);
   const auto n_val = static_cast<std::int64_t>(std::llround(d.val_fraction * double(n)));
   if (n_val < 1 || n - n_val < 1)
-    throw std::invalid_argument(
-        "classify task: " + std::to_string(n) + " training images with val_fraction " +
-        std::to_string(d.val_fraction) + " leave an empty training or validation split; raise "
-        "classify.data.train_limit or change val_fraction");
+    throw std::invalid_argument("classify task: " + std::to_string(n) +
+                                " training images with val_fraction " +
+                                std::to_string(d.val_fraction) +
+                                " leave an empty training or validation split; raise "
+                                "classify.data.train_limit or change val_fraction");
   if (test.images.size(0) < 1)
-    throw std::runtime_error("classify task: " + test_images + " holds no images; point "
+    throw std::runtime_error("classify task: " + test_images +
+                             " holds no images; point "
                              "classify.data at a non-empty test set");
 
   std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
@@ -122,8 +125,9 @@ StepStats ClassifyTask::train(Member& member, int epoch_begin, int epochs,
                               std::uint64_t seed) const {
   auto net = net_of(member);
   if (member.optimizers.empty())
-    throw std::invalid_argument("classify task: the member has no optimizer; create members "
-                                "with ClassifyTask::create");
+    throw std::invalid_argument(
+        "classify task: the member has no optimizer; create members "
+        "with ClassifyTask::create");
   torch::optim::Optimizer& opt = *member.optimizers.front();
   net->train();
 
@@ -183,7 +187,8 @@ double ClassifyTask::accuracy(Member& member, const torch::Tensor& x,
   for (std::int64_t begin = 0; begin < n; begin += cfg_.eval_batch_size) {
     const std::int64_t end = std::min<std::int64_t>(n, begin + cfg_.eval_batch_size);
     const torch::Tensor logits = net->forward(x.slice(0, begin, end).to(member.device));
-    correct += logits.argmax(1).eq(y.slice(0, begin, end).to(member.device)).sum().item<std::int64_t>();
+    correct +=
+        logits.argmax(1).eq(y.slice(0, begin, end).to(member.device)).sum().item<std::int64_t>();
   }
   net->train(was_training);
   return n > 0 ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
@@ -191,9 +196,7 @@ double ClassifyTask::accuracy(Member& member, const torch::Tensor& x,
 
 double ClassifyTask::fitness(Member& member) const { return accuracy(member, val_x_, val_y_); }
 
-double ClassifyTask::test_score(Member& member) const {
-  return accuracy(member, test_x_, test_y_);
-}
+double ClassifyTask::test_score(Member& member) const { return accuracy(member, test_x_, test_y_); }
 
 std::int64_t ClassifyTask::parameter_count(const Member& member) {
   return member.model ? count_parameters(*member.model) : 0;

@@ -69,14 +69,22 @@ class MaxPoolOp : public CellOpImpl {
 
 std::shared_ptr<CellOpImpl> make_op(CellOp op, int c) {
   switch (op) {
-    case CellOp::Identity: return std::make_shared<IdentityOp>();
-    case CellOp::Conv3x3: return std::make_shared<ConvOp>(c, 3, 1);
-    case CellOp::Conv5x5: return std::make_shared<ConvOp>(c, 5, 1);
-    case CellOp::DilConv3x3: return std::make_shared<ConvOp>(c, 3, 2);
-    case CellOp::SepConv3x3: return std::make_shared<SepConvOp>(c, 3);
-    case CellOp::SepConv5x5: return std::make_shared<SepConvOp>(c, 5);
-    case CellOp::Residual3x3: return std::make_shared<ResidualOp>(c);
-    case CellOp::MaxPool3x3: return std::make_shared<MaxPoolOp>();
+    case CellOp::Identity:
+      return std::make_shared<IdentityOp>();
+    case CellOp::Conv3x3:
+      return std::make_shared<ConvOp>(c, 3, 1);
+    case CellOp::Conv5x5:
+      return std::make_shared<ConvOp>(c, 5, 1);
+    case CellOp::DilConv3x3:
+      return std::make_shared<ConvOp>(c, 3, 2);
+    case CellOp::SepConv3x3:
+      return std::make_shared<SepConvOp>(c, 3);
+    case CellOp::SepConv5x5:
+      return std::make_shared<SepConvOp>(c, 5);
+    case CellOp::Residual3x3:
+      return std::make_shared<ResidualOp>(c);
+    case CellOp::MaxPool3x3:
+      return std::make_shared<MaxPoolOp>();
   }
   throw std::logic_error("classify model: unknown cell op");
 }
@@ -105,8 +113,8 @@ std::string join(const std::string& prefix, const std::string& leaf) {
 }  // namespace
 
 const std::vector<std::string>& cell_op_names() {
-  static const std::vector<std::string> names{"identity",   "conv3x3",    "conv5x5",
-                                              "dilconv3x3", "sepconv3x3", "sepconv5x5",
+  static const std::vector<std::string> names{"identity",    "conv3x3",    "conv5x5",
+                                              "dilconv3x3",  "sepconv3x3", "sepconv5x5",
                                               "residual3x3", "maxpool3x3"};
   return names;
 }
@@ -123,7 +131,8 @@ SearchSpace classify_search_space(const ClassifyConfig& cfg) {
   if (cfg.channels < 1 || cfg.cells_per_stage < 1)
     throw std::invalid_argument(
         "classify search space: classify.channels and classify.cells_per_stage must be >= 1 "
-        "(got " + std::to_string(cfg.channels) + " and " + std::to_string(cfg.cells_per_stage) +
+        "(got " +
+        std::to_string(cfg.channels) + " and " + std::to_string(cfg.cells_per_stage) +
         "); fix the config");
   std::vector<Gene> genes;
   const int n_cells = 3 * cfg.cells_per_stage;
@@ -147,10 +156,18 @@ torch::Tensor CellImpl::forward(const torch::Tensor& x) {
   torch::Tensor y = op_->forward(x);
   if (norm_) y = norm_->forward(y);
   switch (act_) {
-    case CellAct::Relu: y = torch::relu(y); break;
-    case CellAct::Silu: y = torch::silu(y); break;
-    case CellAct::Tanh: y = torch::tanh(y); break;
-    case CellAct::LeakyRelu: y = torch::leaky_relu(y, 0.01); break;
+    case CellAct::Relu:
+      y = torch::relu(y);
+      break;
+    case CellAct::Silu:
+      y = torch::silu(y);
+      break;
+    case CellAct::Tanh:
+      y = torch::tanh(y);
+      break;
+    case CellAct::LeakyRelu:
+      y = torch::leaky_relu(y, 0.01);
+      break;
   }
   return x + y;
 }
@@ -171,7 +188,7 @@ ClassifyNetImpl::ClassifyNetImpl(const Genome& genome, const ClassifyConfig& cfg
                                 " genes, expected " + std::to_string(3 * n_cells) +
                                 " (3 per cell); build it from classify_search_space(cfg)");
   const int c = cfg.channels;
-  stem_ = register_module("stem", std::make_shared<ConvBnImpl>(1, c, 1));
+  stem_ = register_module("stem", std::make_shared<ConvBnImpl>(1, c, 2));  // 28x28 -> 14x14
   auto cells = register_module("cells", torch::nn::ModuleList());
   auto reduce = register_module("reduce", torch::nn::ModuleList());
   for (int i = 0; i < n_cells; ++i) {
@@ -224,17 +241,22 @@ void init_classify_net(torch::nn::Module& net, std::uint64_t init_seed) {
       uniform(l->weight, join(prefix, "weight"), bound);
       if (l->bias.defined()) uniform(l->bias, join(prefix, "bias"), bound);
     } else if (auto* b = dynamic_cast<torch::nn::BatchNorm2dImpl*>(m)) {
-      if (b->weight.defined()) b->weight.fill_(1.0), ++done;
-      if (b->bias.defined()) b->bias.fill_(0.0), ++done;
+      if (b->weight.defined()) {
+        b->weight.fill_(1.0);
+        ++done;
+      }
+      if (b->bias.defined()) {
+        b->bias.zero_();
+        ++done;
+      }
       if (b->running_mean.defined()) b->running_mean.zero_();
       if (b->running_var.defined()) b->running_var.fill_(1.0);
       if (b->num_batches_tracked.defined()) b->num_batches_tracked.zero_();
     }
   }
   if (done != net.parameters().size())
-    throw std::logic_error("classify model: init_classify_net initialised " +
-                           std::to_string(done) + " of " +
-                           std::to_string(net.parameters().size()) +
+    throw std::logic_error("classify model: init_classify_net initialised " + std::to_string(done) +
+                           " of " + std::to_string(net.parameters().size()) +
                            " parameters; a module kind is missing from the initialiser");
 }
 

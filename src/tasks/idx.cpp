@@ -1,13 +1,12 @@
 #include "pbtnas/tasks/idx.hpp"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <cstdio>
-#include <limits>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
-#include <sys/stat.h>
 
 namespace pbtnas {
 namespace {
@@ -48,8 +47,9 @@ std::int64_t read_bytes(gzFile file, const std::string& path, void* dst, std::in
     if (got < 0) {
       int errnum = 0;
       const char* msg = gzerror(file, &errnum);
-      fail(path, std::string("the compressed stream is corrupt or truncated (zlib: ") +
-                     (msg ? msg : "unknown error") + ")",
+      fail(path,
+           std::string("the compressed stream is corrupt or truncated (zlib: ") +
+               (msg ? msg : "unknown error") + ")",
            "Re-download or reinstall the file");
     }
     if (got == 0) break;
@@ -93,7 +93,7 @@ IdxArray read_idx(const std::string& path, std::uint32_t expected_magic, std::in
       fail(path, "truncated header: missing dimension " + std::to_string(d),
            "Re-download or reinstall the file");
     const std::int64_t size = big_endian(word);
-    if (size < 0 || (d > 0 && size == 0))
+    if (d > 0 && size == 0)
       fail(path, "invalid dimension " + std::to_string(d) + " = " + std::to_string(size),
            "The header is corrupt; re-download or reinstall the file");
     if (d > 0) {
@@ -116,8 +116,8 @@ IdxArray read_idx(const std::string& path, std::uint32_t expected_magic, std::in
   const std::int64_t got = read_bytes(file.get(), path, out.data.data_ptr<std::uint8_t>(), want);
   if (got != want)
     fail(path,
-         "truncated payload: expected " + std::to_string(want) + " bytes for " +
-             std::to_string(n) + " records, found " + std::to_string(got),
+         "truncated payload: expected " + std::to_string(want) + " bytes for " + std::to_string(n) +
+             " records, found " + std::to_string(got),
          "Re-download or reinstall the file");
   return out;
 }

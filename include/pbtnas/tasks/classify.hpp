@@ -28,8 +28,7 @@ class ClassifyTask : public Task {
   ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed);
 
   const SearchSpace& space() const override { return space_; }
-  Member create(const Genome& genome, std::uint64_t init_seed,
-                torch::Device device) const override;
+  Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;
   StepStats train(Member& member, int epoch_begin, int epochs, std::uint64_t seed) const override;
   double fitness(Member& member) const override;     // validation accuracy in [0, 1]
   double test_score(Member& member) const override;  // test accuracy in [0, 1]

@@ -1,6 +1,7 @@
 #pragma once
 // The searchable CNN of the built-in classification task (docs/tasks.md):
-//   stem -> [stage 0: cells] -> reduce.0 -> [stage 1: cells] -> reduce.1 -> [stage 2: cells] -> head
+//   stem -> [stage 0 cells] -> reduce.0 -> [stage 1 cells] -> reduce.1 -> [stage 2 cells] -> head
+// The stem and both reductions have stride 2 (28x28 input: stages at 14x14, 7x7, 4x4).
 // Stage widths C, 2C, 4C (C = ClassifyConfig::channels); each stage holds `cells_per_stage`
 // cells with three genes each (op, norm, act). Module names are stable:
 //   stem.conv.weight, stem.bn.*, cells.<i>.op.<...>, cells.<i>.norm.*, reduce.<s>.conv.weight,
@@ -20,7 +21,14 @@
 namespace pbtnas {
 
 enum class CellOp {
-  Identity, Conv3x3, Conv5x5, DilConv3x3, SepConv3x3, SepConv5x5, Residual3x3, MaxPool3x3
+  Identity,
+  Conv3x3,
+  Conv5x5,
+  DilConv3x3,
+  SepConv3x3,
+  SepConv5x5,
+  Residual3x3,
+  MaxPool3x3
 };
 enum class CellNorm { BatchNorm, None };
 enum class CellAct { Relu, Silu, Tanh, LeakyRelu };

@@ -17,7 +17,7 @@ inline constexpr std::uint32_t kIdxImagesMagic = 0x00000803;  // uint8, N x rows
 inline constexpr std::uint32_t kIdxLabelsMagic = 0x00000801;  // uint8, N
 
 struct IdxArray {
-  std::string path;                // the file it came from
+  std::string path;  // the file it came from
   std::uint32_t magic = 0;
   std::vector<std::int64_t> dims;  // as stored in the header (dims[0] = record count N)
   torch::Tensor data;              // uint8, shape {K, dims[1..]} with K = min(N, limit) or N

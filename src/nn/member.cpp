@@ -1,6 +1,8 @@
 #include "pbtnas/nn/member.hpp"
 
 #include <cstdint>
+#include <sstream>
+#include <type_traits>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -14,7 +16,19 @@ struct MomentState {
   torch::Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;  // max_exp_avg_sq may be undefined
 };
 
-std::string param_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+// The optimizer's state map is keyed by the parameter's TensorImpl: as a string in LibTorch 1.x,
+// as the raw pointer in 2.x. Build whichever key type this LibTorch uses.
+using StateKey = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
+template <typename Key = StateKey>
+Key param_key(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;  // what LibTorch 1.x uses: the pointer printed by operator<<
+    os << p.unsafeGetTensorImpl();
+    return os.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
 
 bool is_adam(const torch::optim::Optimizer& opt) {
   return dynamic_cast<const torch::optim::Adam*>(&opt) != nullptr;

@@ -21,3 +21,16 @@ endfunction()
 function(pbtnas_torch_pch target)
   target_precompile_headers(${target} PRIVATE <torch/torch.h> <string> <vector> <memory>)
 endfunction()
+
+# pbtnas_header_only(<package> <target> <header>): find_package(<package>) or, failing that, an
+# INTERFACE target <target> on the directory that holds <header>.
+function(pbtnas_header_only package target header)
+  find_package(${package} QUIET)
+  if(TARGET ${target})
+    return()
+  endif()
+  find_path(_pbtnas_${package}_dir ${header} REQUIRED)
+  add_library(${target} INTERFACE IMPORTED GLOBAL)
+  set_target_properties(${target} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${_pbtnas_${package}_dir})
+  message(STATUS "${package}: using headers in ${_pbtnas_${package}_dir}")
+endfunction()

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds pbtnas against a CUDA-enabled LibTorch and runs a short search on the GPU(s) with 3
+# ranks, then inspects its checkpoint. Use it to check a new cluster image.
+#   bash jobs/gpu_check.sh OUT [DEPS_PREFIX] [DATA_DIR]
+# LibTorch: $TORCH_PREFIX, else the one inside python3's torch package.
+# DEPS_PREFIX: optional prefix with include/ and lib/ for Boost.Serialization, CLI11 and
+# nlohmann_json when the system has none. DATA_DIR: IDX files (default: the Debian dataset path).
+set -euo pipefail
+out=${1:?usage: gpu_check.sh OUT [DEPS_PREFIX] [DATA_DIR]}
+deps=${2:-}
+data=${3:-/usr/share/datasets/fashion-mnist}
+cd "$(dirname "$0")/.."
+mkdir -p "$out"
+torch_prefix=${TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+args=(-DCMAKE_BUILD_TYPE=Release -DPBTNAS_BUILD_TESTS=OFF "-DCMAKE_PREFIX_PATH=$torch_prefix;$deps")
+[[ -n "$deps" ]] && args+=("-DBOOST_ROOT=$deps" -DBoost_NO_SYSTEM_PATHS=ON "-DCMAKE_INCLUDE_PATH=$deps/include")
+[[ -d /usr/local/cuda ]] && args+=(-DCUDAToolkit_ROOT=/usr/local/cuda)
+start=$(date +%s)
+cmake -S . -B build-cuda -G Ninja "${args[@]}" >"$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
+cmake --build build-cuda -j "$(nproc)" >"$out/build.log" 2>&1 || { grep -E "error|Error" "$out/build.log" | head -40; exit 1; }
+echo "build: $(( $(date +%s) - start )) s"
+
+cat >"$out/gpu_smoke.yaml" <<YAML
+seed: 31173
+population_size: 4
+parents_fraction: 0.5
+max_epochs: 3
+epochs_step: 1
+classify:
+  channels: 16
+  data:
+    dir: $data
+    val_fraction: 0.2
+runtime:
+  device: cuda
+YAML
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+start=$(date +%s)
+mpirun -n 3 --oversubscribe --bind-to none build-cuda/pbtnas run "$out/gpu_smoke.yaml" --out "$out/run" 2>&1 | tee "$out/run.log"
+echo "run: $(( $(date +%s) - start )) s"
+grep -q "cuda" "$out/run.log" || { echo "workers did not report a CUDA device"; exit 1; }
+build-cuda/pbtnas inspect "$out/run/checkpoints/gen_000002/index.h5" >"$out/inspect.txt"
+head -20 "$out/inspect.txt"
+echo "gpu check passed"

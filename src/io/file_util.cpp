@@ -49,18 +49,89 @@ void publish(const std::string& tmp, const std::string& path) {
   fsync_dir(fs::path(path).parent_path());
 }
 
+namespace {
+const char kHdf5Signature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
+const char kMagic[] = "pbtnas-checkpoint ";
+const std::string kAdvice =
+    "; restore the file, or delete its generation directory to resume from the previous "
+    "generation";
+}  // namespace
+
+namespace {
+void format_header(char (&block)[kUserBlock], std::uint32_t crc, std::uint64_t bytes) {
+  std::memset(block, 0, sizeof block);
+  std::snprintf(block, sizeof block, "%scrc32=0x%08x bytes=%llu\n", kMagic,
+                static_cast<unsigned>(crc), static_cast<unsigned long long>(bytes));
+}
+}  // namespace
+
+void stamp_checksum(const std::string& path) {
+  const FileDigest d = digest_file(path, kUserBlock);
+  char block[kUserBlock];
+  format_header(block, d.crc32, d.bytes + kUserBlock);
+  int fd = ::open(path.c_str(), O_WRONLY);
+  if (fd < 0) throw h5::Failure("cannot open " + path + " to stamp it: " + errno_text());
+  ssize_t n = ::pwrite(fd, block, sizeof block, 0);
+  int err = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(sizeof block))
+    throw h5::Failure("cannot write the checksum header of " + path + ": " + std::strerror(err));
+}
+
+void check_embedded_checksum(const std::string& path) {
+  char buf[kUserBlock + 8] = {0};
+  std::ifstream in(path, std::ios::binary);
+  in.read(buf, sizeof buf);
+  const std::size_t n = static_cast<std::size_t>(in.gcount());
+  if (n >= 8 && std::memcmp(buf, kHdf5Signature, 8) == 0) return;  // no user block: unchecked
+  const bool hdf5_after_block =
+      n == sizeof buf && std::memcmp(buf + kUserBlock, kHdf5Signature, 8) == 0;
+  if (std::memcmp(buf, kMagic, sizeof kMagic - 1) != 0) {
+    if (hdf5_after_block)
+      throw CheckpointError(path +
+                            " has a damaged checksum header (or is not a pbtnas "
+                            "checkpoint)" +
+                            kAdvice);
+    return;  // not HDF5 at all: reported by the caller
+  }
+  unsigned crc = 0;
+  unsigned long long bytes = 0;
+  char expected[kUserBlock];
+  const bool parsed =
+      std::sscanf(buf + sizeof kMagic - 1, "crc32=0x%8x bytes=%llu", &crc, &bytes) == 2;
+  if (parsed) format_header(expected, crc, bytes);
+  if (!parsed || (n >= kUserBlock && std::memcmp(buf, expected, kUserBlock) != 0))
+    throw CheckpointError(path + " has a damaged checksum header" + kAdvice);
+  std::error_code ec;
+  const std::uint64_t size = fs::file_size(path, ec);
+  if (ec || size != bytes)
+    throw CheckpointError(path + " is truncated or corrupted (size " + std::to_string(size) +
+                          ", expected " + std::to_string(bytes) + " per its header)" + kAdvice);
+  const FileDigest d = digest_file(path, kUserBlock);
+  if (d.crc32 != crc) {
+    char what[96];
+    std::snprintf(what, sizeof what,
+                  " is corrupted (CRC-32 0x%08x, expected 0x%08x per its header)",
+                  static_cast<unsigned>(d.crc32), crc);
+    throw CheckpointError(path + what + kAdvice);
+  }
+}
+
 h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
                            std::string* format) {
   h5::silence_errors();
   std::error_code ec;
   if (!fs::exists(path, ec))
-    throw CheckpointError(path + " does not exist; check the path (checkpoints live in "
-                                 "OUT/checkpoints/gen_NNNNNN/)");
+    throw CheckpointError(path +
+                          " does not exist; check the path (checkpoints live in "
+                          "OUT/checkpoints/gen_NNNNNN/)");
   if (!fs::is_regular_file(path, ec))
     throw CheckpointError(path + " is not a regular file; pass a member_NNN.h5 or index.h5 file");
+  check_embedded_checksum(path);
   if (H5Fis_hdf5(path.c_str()) <= 0)
-    throw CheckpointError(path + " is not a pbtnas checkpoint (not an HDF5 file: no HDF5 "
-                                 "signature); pass a member_NNN.h5 or index.h5 file");
+    throw CheckpointError(path +
+                          " is not a pbtnas checkpoint (not an HDF5 file: no HDF5 "
+                          "signature); pass a member_NNN.h5 or index.h5 file");
   h5::Handle file;
   try {
     file = h5::open_file_read(path);
@@ -73,8 +144,9 @@ h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
   std::int64_t version = 0;
   try {
     if (!h5::has_attr(file, "format"))
-      throw CheckpointError(path + " is not a pbtnas checkpoint (no 'format' attribute); pass a "
-                                   "member_NNN.h5 or index.h5 file written by pbtnas");
+      throw CheckpointError(path +
+                            " is not a pbtnas checkpoint (no 'format' attribute); pass a "
+                            "member_NNN.h5 or index.h5 file written by pbtnas");
     fmt = h5::read_attr_string(file, "format");
     version = h5::read_attr_int64(file, "format_version");
   } catch (const h5::Failure& e) {
@@ -97,9 +169,10 @@ h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
   return file;
 }
 
-FileDigest digest_file(const std::string& path) {
+FileDigest digest_file(const std::string& path, std::uint64_t offset) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw CheckpointError("cannot open " + path + " to compute its CRC-32: " + errno_text());
+  in.seekg(static_cast<std::streamoff>(offset));
   FileDigest d;
   uLong crc = crc32(0L, Z_NULL, 0);
   std::vector<char> buf(1 << 20);

@@ -16,16 +16,28 @@ void ensure_parent_dir(const std::string& path);
 void publish(const std::string& tmp, const std::string& path);
 void fsync_dir(const std::filesystem::path& dir);
 
+// Every checkpoint file starts with an HDF5 user block of kUserBlock bytes (HDF5 and h5py skip
+// it) holding one line "pbtnas-checkpoint crc32=0x1234abcd bytes=12238\n": the CRC-32 of
+// everything after the user block and the total file size. Readers check it before HDF5 parses
+// anything, so a damaged file is reported, never handed to the HDF5 parser (which can crash on
+// corrupted heaps).
+constexpr std::size_t kUserBlock = 512;
+void stamp_checksum(const std::string& path);
+// Throws CheckpointError when the file has a pbtnas user block that does not match its content.
+// Files without a user block (HDF5 signature at offset 0) are accepted unchecked.
+void check_embedded_checksum(const std::string& path);
+
 // Writes an HDF5 file atomically: `body(file_id)` fills PATH.tmp, which is then closed (checked),
-// published, or removed when anything throws.
+// stamped, published, or removed when anything throws.
 template <typename Body>
 void write_h5_atomic(const std::string& path, Body&& body) {
   ensure_parent_dir(path);
   const std::string tmp = path + ".tmp";
   try {
-    h5::Handle file = h5::create_file(tmp);
+    h5::Handle file = h5::create_file(tmp, kUserBlock);
     body(file.get());
     file.close("cannot finish writing the file (disk full?)");
+    stamp_checksum(tmp);
     publish(tmp, path);
   } catch (...) {
     std::error_code ec;
@@ -44,7 +56,8 @@ struct FileDigest {
   std::uint64_t bytes = 0;
   std::uint32_t crc32 = 0;
 };
-FileDigest digest_file(const std::string& path);  // throws CheckpointError
+// Size and CRC-32 of the bytes from `offset` to the end. Throws CheckpointError.
+FileDigest digest_file(const std::string& path, std::uint64_t offset = 0);
 
 // Throws CheckpointError unless `index` (read from DIR/index.h5) names generation `gen`, has a
 // file entry for every member, and every file exists with its recorded size (and CRC-32 when

@@ -23,7 +23,9 @@ Handle vlen_string_type() {
   return t;
 }
 
-Handle scalar_space() { return Handle(H5Screate(H5S_SCALAR), H5Sclose, "cannot create a dataspace"); }
+Handle scalar_space() {
+  return Handle(H5Screate(H5S_SCALAR), H5Sclose, "cannot create a dataspace");
+}
 
 Handle simple_space(std::size_t n) {
   hsize_t dims[1] = {static_cast<hsize_t>(n)};
@@ -47,8 +49,8 @@ hssize_t attr_points(hid_t attr, const std::string& name, hssize_t expected) {
   return n;
 }
 
-void write_attr(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type,
-                hid_t space, const void* data) {
+void write_attr(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type, hid_t space,
+                const void* data) {
   const std::string what = "cannot write attribute '" + name + "'";
   Handle attr(H5Acreate2(obj, name.c_str(), file_type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
               what);
@@ -76,6 +78,11 @@ std::vector<std::string> read_vlen_strings(hid_t dset, hid_t space, std::size_t 
 }
 
 }  // namespace
+
+std::recursive_mutex& library_mutex() {
+  static std::recursive_mutex m;
+  return m;
+}
 
 void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
@@ -118,6 +125,9 @@ Handle file_access_plist() {
 #if H5_VERSION_GE(1, 10, 7)
   check(H5Pset_file_locking(fapl, false, true), "cannot disable file locking");
 #endif
+  // The 1.8 file format: compact groups (much smaller files for many small tensors); readable
+  // by HDF5 >= 1.8 and every h5py.
+  check(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18), "cannot set the format");
   return fapl;
 }
 }  // namespace
@@ -128,11 +138,12 @@ Handle open_file_read(const std::string& path) {
   return Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose, "cannot open as HDF5");
 }
 
-Handle create_file(const std::string& path) {
+Handle create_file(const std::string& path, hsize_t userblock) {
   silence_errors();
   Handle fapl = file_access_plist();
   Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose, "cannot create a property list");
   check(H5Pset_obj_track_times(fcpl, false), "cannot configure the file");
+  if (userblock > 0) check(H5Pset_userblock(fcpl, userblock), "cannot reserve the user block");
   return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl), H5Fclose, "cannot create");
 }
 
@@ -206,7 +217,9 @@ void write_attr_double(hid_t obj, const std::string& name, double value) {
 
 void write_attr_int64_array(hid_t obj, const std::string& name,
                             const std::vector<std::int64_t>& v) {
-  write_attr(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, simple_space(v.size()), v.data());
+  static const std::int64_t none = 0;  // HDF5 rejects a null buffer even for 0 elements
+  write_attr(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, simple_space(v.size()),
+             v.empty() ? &none : v.data());
 }
 
 void write_attr_string_array(hid_t obj, const std::string& name,
@@ -214,7 +227,8 @@ void write_attr_string_array(hid_t obj, const std::string& name,
   std::vector<const char*> ptrs;
   for (const auto& s : v) ptrs.push_back(s.c_str());
   Handle type = vlen_string_type();
-  write_attr(obj, name, type, type, simple_space(v.size()), ptrs.data());
+  static const char* const none = "";
+  write_attr(obj, name, type, type, simple_space(v.size()), v.empty() ? &none : ptrs.data());
 }
 
 std::string read_attr_string(hid_t obj, const std::string& name) {
@@ -322,8 +336,8 @@ void write_string_dataset(hid_t loc, const std::string& name, const std::string&
   Handle type = vlen_string_type();
   Handle space = scalar_space();
   Handle dcpl = dataset_plist();
-  Handle dset(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-              H5Dclose, what);
+  Handle dset(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), H5Dclose,
+              what);
   const char* p = value.c_str();
   check(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), what);
 }
@@ -337,57 +351,53 @@ std::string read_string_dataset(hid_t loc, const std::string& name) {
 }
 
 namespace {
-std::vector<std::int64_t> checked_offsets(hid_t loc, const std::string& name, std::size_t values) {
+// CSR: the rows concatenated (written by `write_flat`) + NAME_offsets (rows + 1 entries).
+template <typename T, typename WriteFlat>
+void write_csr(hid_t loc, const std::string& name, const std::vector<std::vector<T>>& rows,
+               WriteFlat write_flat) {
+  std::vector<T> flat;
+  std::vector<std::int64_t> off{0};
+  for (const auto& r : rows) {
+    flat.insert(flat.end(), r.begin(), r.end());
+    off.push_back(static_cast<std::int64_t>(flat.size()));
+  }
+  write_flat(flat);
+  write_vector(loc, name + "_offsets", off);
+}
+
+template <typename T>
+std::vector<std::vector<T>> split_csr(hid_t loc, const std::string& name,
+                                      const std::vector<T>& flat) {
   auto off = read_vector<std::int64_t>(loc, name + "_offsets");
-  bool ok = !off.empty() && off.front() == 0 &&
-            off.back() == static_cast<std::int64_t>(values);
+  bool ok =
+      !off.empty() && off.front() == 0 && off.back() == static_cast<std::int64_t>(flat.size());
   for (std::size_t i = 1; ok && i < off.size(); ++i) ok = off[i] >= off[i - 1];
   if (!ok)
     throw Failure("dataset '" + name + "_offsets' is not a valid offset array for '" + name +
-                  "' (" + std::to_string(values) + " values)");
-  return off;
+                  "' (" + std::to_string(flat.size()) + " values)");
+  std::vector<std::vector<T>> rows;
+  for (std::size_t i = 0; i + 1 < off.size(); ++i)
+    rows.emplace_back(flat.begin() + off[i], flat.begin() + off[i + 1]);
+  return rows;
 }
 }  // namespace
 
 void write_ragged(hid_t loc, const std::string& name, const std::vector<std::vector<int>>& rows) {
-  std::vector<int> flat;
-  std::vector<std::int64_t> off{0};
-  for (const auto& r : rows) {
-    flat.insert(flat.end(), r.begin(), r.end());
-    off.push_back(static_cast<std::int64_t>(flat.size()));
-  }
-  write_vector(loc, name, flat);
-  write_vector(loc, name + "_offsets", off);
+  write_csr(loc, name, rows, [&](const std::vector<int>& flat) { write_vector(loc, name, flat); });
 }
 
 std::vector<std::vector<int>> read_ragged(hid_t loc, const std::string& name) {
-  auto flat = read_vector<int>(loc, name);
-  auto off = checked_offsets(loc, name, flat.size());
-  std::vector<std::vector<int>> rows;
-  for (std::size_t i = 0; i + 1 < off.size(); ++i)
-    rows.emplace_back(flat.begin() + off[i], flat.begin() + off[i + 1]);
-  return rows;
+  return split_csr(loc, name, read_vector<int>(loc, name));
 }
 
 void write_ragged_strings(hid_t loc, const std::string& name,
                           const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::string> flat;
-  std::vector<std::int64_t> off{0};
-  for (const auto& r : rows) {
-    flat.insert(flat.end(), r.begin(), r.end());
-    off.push_back(static_cast<std::int64_t>(flat.size()));
-  }
-  write_strings(loc, name, flat);
-  write_vector(loc, name + "_offsets", off);
+  write_csr(loc, name, rows,
+            [&](const std::vector<std::string>& flat) { write_strings(loc, name, flat); });
 }
 
 std::vector<std::vector<std::string>> read_ragged_strings(hid_t loc, const std::string& name) {
-  auto flat = read_strings(loc, name);
-  auto off = checked_offsets(loc, name, flat.size());
-  std::vector<std::vector<std::string>> rows;
-  for (std::size_t i = 0; i + 1 < off.size(); ++i)
-    rows.emplace_back(flat.begin() + off[i], flat.begin() + off[i + 1]);
-  return rows;
+  return split_csr(loc, name, read_strings(loc, name));
 }
 
 }  // namespace pbtnas::io::h5

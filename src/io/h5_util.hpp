@@ -2,18 +2,24 @@
 // Internal helpers over the HDF5 C API: RAII handles, attributes and 1-D datasets. Failures throw
 // h5::Failure with the innermost HDF5 error description appended; the public checkpoint functions
 // rewrap it as CheckpointError with the file name and advice.
+#include <hdf5.h>
+
 #include <cstdint>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <hdf5.h>
 
 namespace pbtnas::io::h5 {
 
 struct Failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// Debian's HDF5 is built without thread safety: every public checkpoint function holds this
+// (recursive) lock while it uses HDF5, so threads of one process may call them concurrently.
+std::recursive_mutex& library_mutex();
+using Lock = std::lock_guard<std::recursive_mutex>;
 
 // Switches off HDF5's automatic error printing (idempotent; call at every entry point).
 void silence_errors();
@@ -44,9 +50,9 @@ class Handle {
 
 // Files: read-only open / truncating create, with file locking off (single writer by design,
 // and flock fails on some cluster file systems) and no object timestamps (same content, same
-// bytes).
+// bytes). create_file reserves a user block of `userblock` bytes (0 or a power of 2 >= 512).
 Handle open_file_read(const std::string& path);
-Handle create_file(const std::string& path);
+Handle create_file(const std::string& path, hsize_t userblock);
 
 bool link_exists(hid_t loc, const std::string& name);
 Handle open_group(hid_t loc, const std::string& name);
@@ -74,23 +80,28 @@ std::vector<std::int64_t> read_attr_int64_array(hid_t obj, const std::string& na
 // ---- 1-D datasets ----
 template <typename T>
 struct Traits;
-template <> struct Traits<int> {
+template <>
+struct Traits<int> {
   static hid_t file() { return H5T_STD_I32LE; }
   static hid_t mem() { return H5T_NATIVE_INT; }
 };
-template <> struct Traits<std::int64_t> {
+template <>
+struct Traits<std::int64_t> {
   static hid_t file() { return H5T_STD_I64LE; }
   static hid_t mem() { return H5T_NATIVE_INT64; }
 };
-template <> struct Traits<std::uint64_t> {
+template <>
+struct Traits<std::uint64_t> {
   static hid_t file() { return H5T_STD_U64LE; }
   static hid_t mem() { return H5T_NATIVE_UINT64; }
 };
-template <> struct Traits<std::uint32_t> {
+template <>
+struct Traits<std::uint32_t> {
   static hid_t file() { return H5T_STD_U32LE; }
   static hid_t mem() { return H5T_NATIVE_UINT32; }
 };
-template <> struct Traits<double> {
+template <>
+struct Traits<double> {
   static hid_t file() { return H5T_IEEE_F64LE; }
   static hid_t mem() { return H5T_NATIVE_DOUBLE; }
 };

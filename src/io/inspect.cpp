@@ -1,0 +1,283 @@
+// `pbtnas inspect`: human-readable summaries of index and member files (<= 100 columns).
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <filesystem>
+
+#include "file_util.hpp"
+#include "pbtnas/io/checkpoint_h5.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pbtnas::io {
+namespace {
+
+constexpr std::size_t kWidth = 100;
+
+__attribute__((format(printf, 1, 2))) std::string fmt(const char* f, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, f);
+  std::vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return buf;
+}
+
+std::string fitness_text(double v) {
+  if (std::isnan(v)) return "nan";
+  if (v == kFitnessDiverged) return "diverged";
+  return fmt("%.4g", v);
+}
+
+std::string bytes_text(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) b /= 1024, ++u;
+  return u == 0 ? fmt("%.0f B", b) : fmt("%.1f %s", b, units[u]);
+}
+
+// The last (at most `n`) fitness values, oldest first, that fit in `width` columns, with "..."
+// in front when some were left out.
+std::string recent_fitness(const std::vector<double>& f, std::size_t n, std::size_t width) {
+  std::string s;
+  for (n = std::min(n, f.size()); n > 0; --n) {
+    s = f.size() > n ? "... " : "";
+    for (std::size_t i = f.size() - n; i < f.size(); ++i)
+      s += fitness_text(f[i]) + (i + 1 < f.size() ? " " : "");
+    if (s.size() <= width) return s;
+  }
+  return f.empty() ? "-" : "...";
+}
+
+// Prints `text` after `prefix`, wrapping at word boundaries; continuation lines are indented
+// to the width of the prefix.
+void print_wrapped(std::ostream& out, const std::string& prefix, const std::string& text) {
+  const std::size_t indent = prefix.size();
+  const std::size_t room = kWidth > indent + 20 ? kWidth - indent : 20;
+  std::string line = prefix;
+  std::size_t used = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find(' ', pos);
+    std::string word = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    pos = end == std::string::npos ? text.size() : end + 1;
+    if (used > 0 && used + 1 + word.size() > room) {
+      out << line << '\n';
+      line = std::string(indent, ' ');
+      used = 0;
+    }
+    line += (used > 0 ? " " : "") + word;
+    used += (used > 0 ? 1 : 0) + word.size();
+  }
+  out << line << '\n';
+}
+
+std::string shape_text(const std::vector<std::int64_t>& sizes) {
+  if (sizes.empty()) return "scalar";
+  std::string s;
+  for (std::size_t i = 0; i < sizes.size(); ++i) s += (i ? "x" : "") + std::to_string(sizes[i]);
+  return s;
+}
+
+std::string stats_text(const torch::Tensor& t) {
+  if (t.numel() == 0) return "empty";
+  if (t.numel() == 1) {
+    torch::Tensor v = t.reshape({});
+    return "value " + (t.is_floating_point() ? fmt("%.6g", v.item<double>())
+                                             : std::to_string(v.item<std::int64_t>()));
+  }
+  if (!t.is_floating_point()) {
+    torch::Tensor l = t.to(torch::kInt64);
+    return fmt("min %lld  max %lld", static_cast<long long>(l.min().item<std::int64_t>()),
+               static_cast<long long>(l.max().item<std::int64_t>()));
+  }
+  torch::Tensor d = t.to(torch::kFloat64);
+  const std::int64_t bad = (~torch::isfinite(d)).sum().item<std::int64_t>();
+  if (bad > 0)
+    return fmt("non-finite %lld of %lld", static_cast<long long>(bad),
+               static_cast<long long>(t.numel()));
+  return fmt("mean %+.2e  std %.2e", d.mean().item<double>(), d.std(false).item<double>());
+}
+
+// Fits `s` into `width` columns, keeping its head (e.g. "model.") and its tail.
+std::string shorten(const std::string& s, std::size_t width) {
+  if (s.size() <= width) return s;
+  const std::size_t head = std::min<std::size_t>(s.find('.') + 1, width / 3);
+  return s.substr(0, head) + "..." + s.substr(s.size() - (width - 3 - head));
+}
+
+void print_tensors(std::ostream& out, const MemberFile& m) {
+  std::size_t bytes = 0, name_w = 4;
+  for (const auto& nt : m.state) {
+    bytes += nt.tensor.numel() * nt.tensor.element_size();
+    name_w = std::max(name_w, nt.name.size());
+  }
+  name_w = std::min<std::size_t>(name_w, 36);
+  out << "tensors (" << m.state.size() << ", " << bytes_text(static_cast<double>(bytes)) << ")\n";
+  out << fmt("  %-*s %-8s %-12s %9s  %s\n", static_cast<int>(name_w), "name", "dtype", "shape",
+             "numel", "statistics");
+  for (const auto& nt : m.state) {
+    const torch::Tensor& t = nt.tensor;
+    const std::string row =
+        fmt("  %-*s %-8s %-12s %9lld  ", static_cast<int>(name_w), shorten(nt.name, name_w).c_str(),
+            dtype_name(t.scalar_type()).c_str(), shorten(shape_text(t.sizes().vec()), 12).c_str(),
+            static_cast<long long>(t.numel()));
+    const std::string stats = stats_text(t);
+    if (row.size() + stats.size() <= kWidth)
+      out << row << stats << "\n";
+    else  // very long statistics (extreme int64 values): right-aligned on the next line
+      out << row << "\n"
+          << std::string(kWidth - std::min(kWidth, stats.size()), ' ') << stats << "\n";
+  }
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+std::string option_name(const GenerationIndex& idx, std::size_t g, int option) {
+  if (g < idx.gene_options.size() && option >= 0 &&
+      static_cast<std::size_t>(option) < idx.gene_options[g].size())
+    return idx.gene_options[g][static_cast<std::size_t>(option)];
+  return "?" + std::to_string(option);
+}
+
+std::string parents_text(const GenerationIndex& idx, const MemberRecord& m) {
+  const Incarnation* inc = nullptr;
+  for (const auto& h : idx.history)
+    if (h.seq_id == m.incarnation) inc = &h;
+  if (!inc) return "?";
+  switch (inc->kind) {
+    case ChildKind::Initial:
+      return "initial";
+    case ChildKind::Mix:
+      return fmt("mix %d+%d", inc->parent1, inc->parent2);
+    case ChildKind::Clone:
+      return fmt("clone %d", inc->parent1);
+    case ChildKind::WeightMutation:
+      return fmt("wmut %d", inc->parent1);
+    case ChildKind::ArchMutation:
+      return fmt("amut %d", inc->parent1);
+  }
+  return "?";
+}
+
+// "0 -> 3 -> 7", keeping the first and the latest ids when the chain is too long.
+std::string chain_text(const std::vector<int>& ids, std::size_t width) {
+  std::vector<std::string> parts;
+  for (int id : ids) parts.push_back(std::to_string(id));
+  std::string s = join(parts, " -> ");
+  for (std::size_t keep = parts.size(); s.size() > width && keep > 2; --keep) {
+    std::vector<std::string> p(parts.begin(), parts.begin() + 1);
+    p.push_back("...");
+    p.insert(p.end(), parts.end() - static_cast<std::ptrdiff_t>(keep - 2), parts.end());
+    s = join(p, " -> ");
+  }
+  return s.empty() ? "-" : s;
+}
+
+void inspect_index(const std::string& path, std::ostream& out) {
+  const GenerationIndex idx = read_index(path);
+  const fs::path dir = fs::path(path).parent_path();
+  out << "pbtnas generation index  " << path << "\n";
+  out << fmt("  generation %lld   next epoch %d   seed %llu\n",
+             static_cast<long long>(idx.generation), idx.next_epoch,
+             static_cast<unsigned long long>(idx.seed));
+  out << fmt("  algorithm %s   search space %s (%zu genes)   format version %d\n",
+             idx.algorithm.c_str(), idx.space_name.c_str(), idx.gene_names.size(),
+             idx.format_version);
+  out << fmt("  population %zu   history %zu incarnations\n", idx.members.size(),
+             idx.history.size());
+  out << "  best ever: fitness " << fitness_text(idx.best_ever_fitness) << ", member "
+      << idx.best_ever_member << " in generation " << idx.best_ever_generation << "\n";
+  std::uint64_t total = 0;
+  for (const auto& f : idx.files) total += f.bytes;
+  try {
+    detail::verify_files(dir.string(), idx.generation, idx, /*check_crc=*/true);
+    out << "  status: committed (" << idx.files.size() << " member files verified, "
+        << bytes_text(static_cast<double>(total)) << ")\n";
+  } catch (const CheckpointError& e) {
+    print_wrapped(out, "  status: NOT VALID: ", e.what());
+  }
+
+  out << "\npopulation\n";
+  const std::string head =
+      fmt("  %3s  %-9s %-40s %-9s ", "id", "last fit", "recent fitness (oldest first)", "parents");
+  out << head << "architecture\n";
+  const MemberRecord* best = nullptr;
+  for (const auto& m : idx.members) {
+    if (!best || m.last_fitness() > best->last_fitness()) best = &m;
+    std::vector<std::string> arch;
+    for (std::size_t g = 0; g < m.genome.size(); ++g)
+      arch.push_back(option_name(idx, g, m.genome[g]));
+    const std::string row =
+        fmt("  %3d  %-9s %-40s %-9s ", m.id, fitness_text(m.last_fitness()).c_str(),
+            recent_fitness(m.fitness, 5, 40).c_str(), parents_text(idx, m).c_str());
+    if (row.size() != head.size()) out << row << "\n";  // a wide cell: architecture below
+    print_wrapped(out, row.size() == head.size() ? row : std::string(head.size(), ' '),
+                  arch.empty() ? "-" : join(arch, " "));
+  }
+  if (!best) return;
+
+  const FileEntry* file = nullptr;
+  for (const auto& f : idx.files)
+    if (f.member == best->id) file = &f;
+  out << "\nbest member " << best->id << " (fitness " << fitness_text(best->last_fitness()) << ")"
+      << (file ? ", file " + file->file : std::string()) << "\n";
+  out << "  lineage per gene: slot ids the layer passed through, oldest first\n";
+  std::size_t gene_w = 4, opt_w = 6;
+  for (std::size_t g = 0; g < best->genome.size(); ++g) {
+    if (g < idx.gene_names.size()) gene_w = std::max(gene_w, idx.gene_names[g].size());
+    opt_w = std::max(opt_w, option_name(idx, g, best->genome[g]).size());
+  }
+  gene_w = std::min<std::size_t>(gene_w, 24);
+  opt_w = std::min<std::size_t>(opt_w, 16);
+  for (std::size_t g = 0; g < best->genome.size(); ++g) {
+    const std::string gene = g < idx.gene_names.size() ? idx.gene_names[g] : std::to_string(g);
+    const std::vector<int> ids = g < best->lineage.size() ? best->lineage[g] : std::vector<int>{};
+    std::string row =
+        fmt("  %-*s %-*s ", static_cast<int>(gene_w), shorten(gene, gene_w).c_str(),
+            static_cast<int>(opt_w), shorten(option_name(idx, g, best->genome[g]), opt_w).c_str());
+    out << row << chain_text(ids, kWidth - row.size()) << "\n";
+  }
+  if (!file) return;
+  out << "\n";
+  try {
+    print_tensors(out, read_member_file((dir / file->file).string()));
+  } catch (const CheckpointError& e) {
+    print_wrapped(out, "  cannot list tensors: ", e.what());
+  }
+}
+
+void inspect_member(const std::string& path, std::ostream& out) {
+  const MemberFile m = read_member_file(path);
+  out << "pbtnas member file  " << path << "\n";
+  out << fmt("  member %d   generation %lld   train seed %llu   format version %d\n", m.id,
+             static_cast<long long>(m.generation), static_cast<unsigned long long>(m.train_seed),
+             kCheckpointFormatVersion);
+  std::vector<std::string> genome;
+  for (int v : m.genome) genome.push_back(std::to_string(v));
+  print_wrapped(out,
+                "  architecture: ", m.genome_options.empty() ? "-" : join(m.genome_options, " "));
+  print_wrapped(out, "  genome: ", genome.empty() ? "-" : join(genome, " "));
+  out << "  fitness (" << m.fitness.size() << " values): " << recent_fitness(m.fitness, 8, 60)
+      << "\n\n";
+  print_tensors(out, m);
+}
+
+}  // namespace
+
+void inspect(const std::string& path, std::ostream& out) {
+  h5::Lock lock(h5::library_mutex());
+  std::string format;
+  { detail::open_checkpoint(path, "", &format); }
+  if (format == kIndexFormat)
+    inspect_index(path, out);
+  else
+    inspect_member(path, out);
+}
+
+}  // namespace pbtnas::io

@@ -1,0 +1,224 @@
+// The checkpoint directory of a run: naming, commit, verification, pruning, resume cleanup.
+#include "pbtnas/io/run_dir.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include "file_util.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pbtnas::io {
+namespace {
+
+std::string hex32(std::uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", v);
+  return buf;
+}
+
+// Removes a generation directory, index.h5 first: a half-deleted directory is uncommitted.
+void remove_generation_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove(dir / "index.h5", ec);
+  fs::remove_all(dir, ec);
+  if (ec)
+    throw CheckpointError("cannot delete " + dir.string() + ": " + ec.message() +
+                          "; delete it by hand");
+}
+
+void remove_tmp_files(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().extension() == ".tmp" && it->is_regular_file()) fs::remove(it->path(), ec);
+}
+
+}  // namespace
+
+namespace detail {
+
+std::int64_t parse_generation_dir_name(const std::string& name) {
+  if (name.size() <= 4 || name.compare(0, 4, "gen_") != 0 || name.size() > 4 + 18) return -1;
+  for (std::size_t i = 4; i < name.size(); ++i)
+    if (name[i] < '0' || name[i] > '9') return -1;
+  return std::stoll(name.substr(4));
+}
+
+void verify_files(const std::string& dir, std::int64_t gen, const GenerationIndex& index,
+                  bool check_crc) {
+  const std::string index_path = (fs::path(dir) / "index.h5").string();
+  const std::string advice = "; delete generation dir " + dir +
+                             " to resume from the previous generation, or restore the file";
+  if (index.generation != gen)
+    throw CheckpointError(index_path + " says generation " + std::to_string(index.generation) +
+                          " but lies in the directory of generation " + std::to_string(gen) +
+                          "; the directory was renamed or copied; rename it back or delete it");
+  std::map<int, const FileEntry*> by_member;
+  for (const auto& f : index.files) by_member[f.member] = &f;
+  for (const auto& m : index.members)
+    if (!by_member.count(m.id))
+      throw CheckpointError(index_path + " lists no file for member " + std::to_string(m.id) +
+                            "; the index is inconsistent" + advice);
+  for (const auto& f : index.files) {
+    if (f.file.empty() || f.file.find('/') != std::string::npos || f.file == "." || f.file == "..")
+      throw CheckpointError(index_path + " lists an invalid file name '" + f.file + "'" + advice);
+    const std::string path = (fs::path(dir) / f.file).string();
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec))
+      throw CheckpointError(path + " is missing (member " + std::to_string(f.member) +
+                            ", listed in index.h5)" + advice);
+    const std::uint64_t size = fs::file_size(path, ec);
+    if (ec || size != f.bytes)
+      throw CheckpointError(path + " is truncated or corrupted (size " + std::to_string(size) +
+                            ", expected " + std::to_string(f.bytes) + " per index.h5)" + advice);
+    if (!check_crc) continue;
+    const FileDigest d = digest_file(path);
+    if (d.bytes != f.bytes || d.crc32 != f.crc32)
+      throw CheckpointError(path + " is corrupted (CRC-32 " + hex32(d.crc32) + ", expected " +
+                            hex32(f.crc32) + " per index.h5)" + advice);
+  }
+}
+
+}  // namespace detail
+
+std::string checkpoints_dir(const std::string& out) {
+  return (fs::path(out) / "checkpoints").string();
+}
+
+std::string generation_dir(const std::string& out, std::int64_t gen) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "gen_%06lld", static_cast<long long>(gen));
+  return (fs::path(out) / "checkpoints" / buf).string();
+}
+
+std::string member_file_name(int id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "member_%03d.h5", id);
+  return buf;
+}
+
+std::string member_file_path(const std::string& out, std::int64_t gen, int id) {
+  return (fs::path(generation_dir(out, gen)) / member_file_name(id)).string();
+}
+
+std::string index_file_path(const std::string& out, std::int64_t gen) {
+  return (fs::path(generation_dir(out, gen)) / "index.h5").string();
+}
+
+FileEntry describe_file(int member, const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    throw CheckpointError("cannot describe member file " + path +
+                          ": it does not exist; was it written by the member's worker?");
+  const detail::FileDigest d = detail::digest_file(path);
+  return FileEntry{member, fs::path(path).filename().string(), d.bytes, d.crc32};
+}
+
+void write_text_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  try {
+    detail::ensure_parent_dir(path);
+    {
+      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+      f << text;
+      f.close();
+      if (!f) throw h5::Failure("cannot write " + tmp);
+    }
+    detail::publish(tmp, path);
+  } catch (const h5::Failure& e) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw CheckpointError(std::string(e.what()) +
+                          "; check that the directory is writable and has free space");
+  }
+}
+
+void commit_generation(const std::string& out, const GenerationIndex& index, int keep) {
+  const std::int64_t gen = index.generation;
+  const std::string dir = generation_dir(out, gen);
+  try {
+    detail::verify_files(dir, gen, index, /*check_crc=*/false);
+  } catch (const CheckpointError& e) {
+    throw CheckpointError("cannot commit generation " + std::to_string(gen) + ": " + e.what());
+  }
+  write_index(index_file_path(out, gen), index);
+  write_text_file_atomic((fs::path(checkpoints_dir(out)) / "LATEST").string(),
+                         std::to_string(gen) + "\n");
+  remove_tmp_files(dir);
+  if (keep <= 0) return;
+  // Fill the window of `keep` verified generations, newest first; only when it is full are the
+  // directories older than its oldest member deleted (a generation that fails verification and
+  // lies inside the window is left for the user to inspect or repair).
+  int kept = 1;
+  std::int64_t oldest_kept = gen;
+  std::vector<std::int64_t> gens = list_generation_dirs(out);
+  for (auto it = gens.rbegin(); it != gens.rend() && kept < keep; ++it) {
+    if (*it >= gen) continue;
+    try {
+      verify_generation(out, *it);
+      ++kept;
+      oldest_kept = *it;
+    } catch (const CheckpointError&) {
+    }
+  }
+  if (kept < keep) return;
+  for (std::int64_t g : gens)
+    if (g < oldest_kept) remove_generation_dir(generation_dir(out, g));
+}
+
+void verify_generation(const std::string& out, std::int64_t gen) {
+  const std::string dir = generation_dir(out, gen);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw CheckpointError("generation directory " + dir + " does not exist");
+  const std::string index_path = index_file_path(out, gen);
+  if (!fs::exists(index_path, ec))
+    throw CheckpointError(index_path + " is missing: generation " + std::to_string(gen) +
+                          " was never committed (the run stopped before the coordinator wrote "
+                          "the index); resume uses the previous generation");
+  const GenerationIndex index = read_index(index_path);
+  detail::verify_files(dir, gen, index, /*check_crc=*/true);
+}
+
+std::vector<std::int64_t> list_generation_dirs(const std::string& out) {
+  std::vector<std::int64_t> gens;
+  std::error_code ec;
+  for (fs::directory_iterator it(checkpoints_dir(out), ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::int64_t g = detail::parse_generation_dir_name(it->path().filename().string());
+    if (g >= 0 && it->is_directory()) gens.push_back(g);
+  }
+  std::sort(gens.begin(), gens.end());
+  return gens;
+}
+
+std::optional<std::int64_t> latest_committed_generation(const std::string& out,
+                                                        const SkipReporter& on_skip) {
+  std::vector<std::int64_t> gens = list_generation_dirs(out);
+  for (auto it = gens.rbegin(); it != gens.rend(); ++it) {
+    try {
+      verify_generation(out, *it);
+      return *it;
+    } catch (const CheckpointError& e) {
+      if (on_skip) on_skip(*it, e.what());
+    }
+  }
+  return std::nullopt;
+}
+
+void discard_uncommitted(const std::string& out, std::int64_t after_gen) {
+  for (std::int64_t g : list_generation_dirs(out))
+    if (g > after_gen) remove_generation_dir(generation_dir(out, g));
+  const fs::path root = checkpoints_dir(out);
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return;
+  remove_tmp_files(root);
+  if (after_gen >= 0)
+    write_text_file_atomic((root / "LATEST").string(), std::to_string(after_gen) + "\n");
+  else
+    fs::remove(root / "LATEST", ec);
+}
+
+}  // namespace pbtnas::io

@@ -53,7 +53,8 @@ struct TrainOrder {
   int epochs = 0;
   bool stop = false;       // no more training: the worker leaves its loop
   int final_member = -1;   // with stop: the owner of this member sends a FinalReport first
-  template <class A> void serialize(A& a, unsigned) { a& generation& epoch_begin& epochs& stop& final_member; }
+  int exit_code = 0;       // with stop: the worker's exit code (3: checkpointed for a requeue)
+  template <class A> void serialize(A& a, unsigned) { a& generation& epoch_begin& epochs& stop& final_member& exit_code; }
 };
 
 struct FitnessReport {

@@ -1,11 +1,40 @@
 // pbtnas command line: run, inspect, bench-exchange.
 #include <CLI/CLI.hpp>
 
+#include <execinfo.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
 #include <iostream>
 
 #include "cli/commands.hpp"
 
+namespace {
+
+// On a crash, print the signal and a raw backtrace to stderr before dying (async-signal-safe
+// calls only), so that a failure on a cluster node leaves something to act on.
+void on_fatal_signal(int sig) {
+  const char* head = "pbtnas: fatal signal ";
+  (void)!write(STDERR_FILENO, head, std::strlen(head));
+  const char* name = strsignal(sig);
+  (void)!write(STDERR_FILENO, name, std::strlen(name));
+  (void)!write(STDERR_FILENO, "; backtrace:\n", 13);
+  void* frames[64];
+  const int n = backtrace(frames, 64);
+  backtrace_symbols_fd(frames, n, STDERR_FILENO);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+}  // namespace
+
+void pbtnas::cli::install_crash_handler() {
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, on_fatal_signal);
+}
+
 int main(int argc, char** argv) {
+  pbtnas::cli::install_crash_handler();
   CLI::App app{"pbtnas: neural architecture search by Population Based Training (PBT-NAS) over MPI.\n"
                "Rank 0 coordinates; ranks 1..R-1 train members. Start runs with mpirun/srun."};
   app.set_version_flag("--version", std::string("pbtnas ") + PBTNAS_VERSION);

@@ -1,6 +1,10 @@
 // `pbtnas run`: every rank parses the config; rank 0 coordinates, the others work.
 #include <torch/torch.h>
 
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
 #include <exception>
 #include <iostream>
 #include <thread>
@@ -16,6 +20,21 @@
 #include "pbtnas/tasks/registry.hpp"
 
 namespace pbtnas::cli {
+namespace {
+
+// Stop requests arrive as signals, so this one flag is process-wide by necessity.
+std::atomic<int> g_stop_requests{0};
+
+void on_stop_signal(int) {
+  if (g_stop_requests.fetch_add(1) >= 1) {
+    // Second request: abandon the generation in progress now; committed ones are intact.
+    const char msg[] = "pbtnas: second stop request: abandoning the current generation\n";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    _exit(kExitCheckpointed);
+  }
+}
+
+}  // namespace
 
 torch::Device choose_device(const RunConfig& cfg, int local_rank, Logger& log) {
   const bool cuda = torch::cuda::is_available();
@@ -35,6 +54,8 @@ int threads_for(const RunConfig& cfg, const MpiTransport& t) {
 
 int run_command(int argc, char** argv, const std::string& config_path, const std::string& out) {
   MpiSession mpi(&argc, &argv);
+  install_crash_handler();
+  std::signal(SIGUSR1, on_stop_signal);
   MpiTransport transport;
   Logger log(transport.rank());
   RunConfig cfg;
@@ -48,7 +69,7 @@ int run_command(int argc, char** argv, const std::string& config_path, const std
   const int threads = threads_for(cfg, transport);
   if (transport.rank() == 0) {
     try {
-      return run_coordinator(transport, cfg, task_space(cfg), out, log);
+      return run_coordinator(transport, cfg, task_space(cfg), out, log, &g_stop_requests);
     } catch (const std::exception& e) {
       log.warn(std::string("error: ") + e.what());
       std::cerr.flush();

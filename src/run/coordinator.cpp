@@ -32,9 +32,10 @@ std::string fmt(const char* f, double v) {
 
 class Run {
  public:
-  Run(Transport& t, const RunConfig& cfg, const SearchSpace& space, std::string out, Logger& log)
+  Run(Transport& t, const RunConfig& cfg, const SearchSpace& space, std::string out, Logger& log,
+      const std::atomic<int>* stop)
       : t_(t), cfg_(cfg), space_(space), out_(std::move(out)), log_(log),
-        layout_(cfg.selection.population_size, t.size()) {}
+        layout_(cfg.selection.population_size, t.size()), stop_(stop) {}
 
   int run();
 
@@ -59,6 +60,7 @@ class Run {
   int best_ever_member_ = -1;
   std::int64_t best_ever_gen_ = -1;
   std::int64_t last_committed_ = -1;
+  const std::atomic<int>* stop_;
 };
 
 std::int64_t Run::resume_point() {
@@ -275,15 +277,26 @@ int Run::run() {
               std::to_string(cfg_.n_steps()) + " steps of " + std::to_string(cfg_.epochs_step) + " epoch(s), search space '" +
               space_.name() + "' (" + std::to_string(space_.size()) + " genes, 10^" + fmt("%.1f", space_.log10_cardinality()) +
               " architectures), " + std::to_string(t_.size() - 1) + " workers, output " + out_);
-  for (std::int64_t g = resume + 1; g < cfg_.n_steps(); ++g) generation(g, metrics);
+  for (std::int64_t g = resume + 1; g < cfg_.n_steps(); ++g) {
+    generation(g, metrics);
+    if (stop_ && stop_->load() > 0 && g + 1 < cfg_.n_steps()) {
+      log_.info("stop requested: generation " + std::to_string(g + 1) + "/" + std::to_string(cfg_.n_steps()) +
+                " is committed; exiting with code " + std::to_string(kExitCheckpointed) +
+                " (run the same command again, or requeue the job, to resume)");
+      TrainOrder stop{0, 0, 0, true, -1};
+      stop.exit_code = kExitCheckpointed;
+      broadcast(kTagOrder, encode(stop));
+      return kExitCheckpointed;
+    }
+  }
   return finish();
 }
 
 }  // namespace
 
 int run_coordinator(Transport& transport, const RunConfig& cfg, const SearchSpace& space, const std::string& out_dir,
-                    Logger& log) {
-  Run run(transport, cfg, space, out_dir, log);
+                    Logger& log, const std::atomic<int>* stop_requested) {
+  Run run(transport, cfg, space, out_dir, log, stop_requested);
   return run.run();
 }
 

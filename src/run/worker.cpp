@@ -135,7 +135,7 @@ int Worker::run() {
     const auto order = decode<TrainOrder>(transport_.recv(0, kTagOrder));
     if (order.stop) {
       if (ok && order.final_member >= 0 && members_.count(order.final_member)) final_report(order.final_member);
-      return ok ? 0 : 2;
+      return ok ? order.exit_code : 2;
     }
     train(order);
     const auto plan = decode<ExploitPlan>(transport_.recv(0, kTagPlan));

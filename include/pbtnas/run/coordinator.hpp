@@ -17,6 +17,11 @@
 //   Finally TrainOrder{stop, final_member = best} -> workers; the best member's owner replies
 //   FinalReport (validation and test score); rank 0 prints the summary and writes summary.json.
 // A run restarted on the same --out resumes after the newest committed generation.
+//
+// Preemption: when `stop_requested` becomes non-zero (SIGUSR1, e.g. SLURM's --signal warning),
+// the coordinator finishes the generation in progress, commits it, stops the workers and
+// returns kExitCheckpointed, so that the job script can requeue itself; the requeued run resumes.
+#include <atomic>
 #include <string>
 
 #include "pbtnas/config.hpp"
@@ -26,8 +31,13 @@
 
 namespace pbtnas {
 
-// Runs the whole search; returns the process exit code (0 success, 2 failure with a message).
+constexpr int kExitOk = 0;
+constexpr int kExitError = 2;
+constexpr int kExitCheckpointed = 3;  // stopped early on request after a commit: resume later
+
+// Runs the whole search; returns kExitOk, kExitError (with a message) or kExitCheckpointed.
 int run_coordinator(Transport& transport, const RunConfig& cfg, const SearchSpace& space,
-                    const std::string& out_dir, Logger& log);
+                    const std::string& out_dir, Logger& log,
+                    const std::atomic<int>* stop_requested = nullptr);
 
 }  // namespace pbtnas

@@ -1,0 +1,85 @@
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "pbtnas/layout.hpp"
+#include "pbtnas/messages.hpp"
+
+using namespace pbtnas;
+
+TEST_CASE("members are spread round-robin over the worker ranks; rank 0 owns none") {
+  const Layout l(10, 4);  // 3 workers
+  CHECK(l.workers() == 3);
+  CHECK(l.members_of(0).empty());
+  CHECK(l.members_of(1) == std::vector<int>{0, 3, 6, 9});
+  CHECK(l.members_of(2) == std::vector<int>{1, 4, 7});
+  CHECK(l.members_of(3) == std::vector<int>{2, 5, 8});
+  std::set<int> all;
+  for (int r = 1; r < 4; ++r)
+    for (int m : l.members_of(r)) {
+      CHECK(l.owner(m) == r);
+      all.insert(m);
+    }
+  CHECK(all.size() == 10);
+}
+
+TEST_CASE("rank counts outside 2..N+1 are rejected with the fix") {
+  CHECK_THROWS_WITH(Layout(8, 1), Catch::Contains("at least 2 MPI ranks"));
+  CHECK_THROWS_WITH(Layout(8, 10), Catch::Contains("at most population_size + 1 = 9"));
+  CHECK_NOTHROW(Layout(8, 9));
+  CHECK_NOTHROW(Layout(8, 2));
+}
+
+TEST_CASE("an exploit needs a full transfer per child and a donor transfer per mixed child") {
+  const Layout l(8, 3);  // even members on rank 1, odd on rank 2
+  ExploitPlan p;
+  ChildPlan mix{5, 0, 2, ChildKind::Mix, {}, {1, 3}, 1};
+  ChildPlan noswap{7, 0, 1, ChildKind::Mix, {}, {}, 2};
+  ChildPlan clone{3, 4, 4, ChildKind::Clone, {}, {}, 3};
+  p.children = {mix, noswap, clone};
+  const auto t = plan_transfers(p, l);
+  REQUIRE(t.size() == 4);
+  CHECK(t[0].role == Transfer::Role::Full);
+  CHECK(t[0].member == 0);
+  CHECK(t[0].src == 1);
+  CHECK(t[0].dst == 2);
+  CHECK(t[1].role == Transfer::Role::Donor);
+  CHECK(t[1].member == 2);
+  CHECK(t[1].child == 0);
+  CHECK(t[2].child == 1);  // nothing swapped: no donor payload
+  CHECK(t[3].member == 4);
+  CHECK(t[3].src == 1);
+  CHECK(t[3].dst == 2);
+  for (std::size_t i = 0; i < t.size(); ++i) CHECK(t[i].index == static_cast<int>(i));
+  const Layout one(8, 2);
+  for (const auto& x : plan_transfers(p, one)) CHECK(x.local());
+}
+
+TEST_CASE("start, ready, exploit and final messages round-trip") {
+  const auto s = decode<StartOrder>(encode(StartOrder{4, "out/x", true}));
+  CHECK(s.resume_generation == 4);
+  CHECK(s.out_dir == "out/x");
+  CHECK(s.stop);
+  const auto r = decode<WorkerReady>(encode(WorkerReady{"cuda:1", 8, "no data"}));
+  CHECK(r.device == "cuda:1");
+  CHECK(r.threads == 8);
+  CHECK(r.error == "no data");
+  const auto e = decode<ExploitDone>(encode(ExploitDone{1.5, 1234, ""}));
+  CHECK(e.seconds == 1.5);
+  CHECK(e.bytes_sent == 1234);
+  const auto f = decode<FinalReport>(encode(FinalReport{3, 0.91, 0.9, 12345, ""}));
+  CHECK(f.member == 3);
+  CHECK(f.test_score == 0.9);
+  CHECK(f.parameters == 12345);
+  TrainOrder o{2, 4, 2, true, 5};
+  o.exit_code = 3;
+  const auto o2 = decode<TrainOrder>(encode(o));
+  CHECK(o2.final_member == 5);
+  CHECK(o2.exit_code == 3);
+  CheckpointOrder c;
+  c.generation = 9;
+  c.out_dir = "o";
+  c.fitness = {{0.1, 0.2}, {}};
+  const auto c2 = decode<CheckpointOrder>(encode(c));
+  CHECK(c2.fitness == c.fitness);
+}

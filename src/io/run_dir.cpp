@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <vector>
 
 #include "file_util.hpp"
 
@@ -20,10 +21,15 @@ std::string hex32(std::uint32_t v) {
 }
 
 // Removes a generation directory, index.h5 first: a half-deleted directory is uncommitted.
+// Generation directories are flat (files only), so no recursive removal is needed.
 void remove_generation_dir(const fs::path& dir) {
   std::error_code ec;
   fs::remove(dir / "index.h5", ec);
-  fs::remove_all(dir, ec);
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) files.push_back(it->path());
+  for (const auto& f : files)
+    if (!ec) fs::remove(f, ec);
+  if (!ec) fs::remove(dir, ec);
   if (ec)
     throw CheckpointError("cannot delete " + dir.string() + ": " + ec.message() +
                           "; delete it by hand");

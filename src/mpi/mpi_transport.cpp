@@ -95,12 +95,16 @@ std::string MpiTransport::recv(int source, int tag, int* from) {
   // Poll with a growing sleep instead of a blocking MPI_Recv, which spins a core in Open MPI:
   // the coordinator and idle workers must not steal CPU from ranks that are training.
   const int src = source == kAnySource ? MPI_ANY_SOURCE : source;
+  // Spin for the first 50 ms (messages inside an exchange arrive within microseconds to
+  // milliseconds), then sleep between probes.
   MPI_Status status;
   int flag = 0;
+  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
   auto sleep = std::chrono::microseconds(20);
   for (;;) {
     check(MPI_Iprobe(src, tag, impl_->comm, &flag, &status), "MPI_Iprobe");
     if (flag) break;
+    if (std::chrono::steady_clock::now() < spin_until) continue;
     std::this_thread::sleep_for(sleep);
     sleep = std::min(sleep * 2, std::chrono::microseconds(5000));
   }

@@ -1,6 +1,7 @@
 #include "pbtnas/run/exchange.hpp"
 
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -25,10 +26,49 @@ TensorManifest manifest_of(const NamedState& state) {
   return m;
 }
 
-NamedState allocate(const TensorManifest& m) {
+// One payload travels as a single contiguous buffer: [manifest][pad][tensor 0][pad][tensor 1]...
+// with every tensor 64-byte aligned, so that the receiver's tensors are views into the one
+// buffer it received into (no copy on arrival). A 16-byte header message announces the sizes.
+constexpr std::size_t kAlign = 64;
+std::size_t align_up(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+struct PayloadHeader {
+  std::uint64_t manifest_bytes = 0;
+  std::uint64_t total_bytes = 0;
+};
+
+torch::Tensor pack(const NamedState& state, PayloadHeader& header) {
+  const std::string manifest = encode(manifest_of(state));
+  std::size_t total = align_up(manifest.size());
+  for (const auto& nt : state) total += align_up(nt.tensor.numel() * nt.tensor.element_size());
+  torch::Tensor buf = torch::empty({static_cast<std::int64_t>(total)}, torch::kUInt8);
+  auto* base = static_cast<char*>(buf.data_ptr());
+  std::memcpy(base, manifest.data(), manifest.size());
+  std::size_t offset = align_up(manifest.size());
+  for (const auto& nt : state) {
+    const torch::Tensor t = nt.tensor.contiguous();
+    const std::size_t n = t.numel() * t.element_size();
+    if (n) std::memcpy(base + offset, t.data_ptr(), n);
+    offset += align_up(n);
+  }
+  header.manifest_bytes = manifest.size();
+  header.total_bytes = total;
+  return buf;
+}
+
+NamedState unpack(const torch::Tensor& buf, const PayloadHeader& header) {
+  auto* base = static_cast<char*>(buf.data_ptr());
+  const auto m = decode<TensorManifest>(std::string(base, header.manifest_bytes));
   NamedState out;
-  for (std::size_t i = 0; i < m.names.size(); ++i)
-    out.push_back({m.names[i], torch::empty(m.shapes[i], torch::TensorOptions().dtype(static_cast<torch::ScalarType>(m.dtypes[i])))});
+  std::size_t offset = align_up(header.manifest_bytes);
+  for (std::size_t i = 0; i < m.names.size(); ++i) {
+    const auto dtype = static_cast<torch::ScalarType>(m.dtypes[i]);
+    torch::Tensor t = torch::from_blob(base + offset, m.shapes[i], [keep = buf](void*) {},
+                                       torch::TensorOptions().dtype(dtype));
+    offset += align_up(t.numel() * t.element_size());
+    if (offset > header.total_bytes) throw std::runtime_error("exploit: payload shorter than its manifest");
+    out.push_back({m.names[i], t});
+  }
   return out;
 }
 
@@ -61,9 +101,9 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
 
   // 2.-4. Post all sends first (so no rank blocks while others wait for it), then receives.
   const auto tt = Clock::now();
-  std::vector<std::unique_ptr<std::string>> manifests_out;
-  std::vector<NamedState> payloads_out;
-  payloads_out.reserve(transfers.size());
+  std::vector<PayloadHeader> headers_out;
+  headers_out.reserve(transfers.size());
+  std::vector<torch::Tensor> buffers_out;
   std::map<int, NamedState> received;  // by transfer index
   for (const Transfer& t : transfers) {
     if (t.src != me) continue;
@@ -71,28 +111,26 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
       received.emplace(t.index, payload_of(t));
       continue;
     }
-    payloads_out.push_back(payload_of(t));
-    const NamedState& p = payloads_out.back();
-    manifests_out.push_back(std::make_unique<std::string>(encode(manifest_of(p))));
-    transport.post_send(t.dst, kTagManifestBase + t.index, manifests_out.back()->data(), manifests_out.back()->size());
-    for (const auto& nt : p) {
-      const std::size_t n = nt.tensor.numel() * nt.tensor.element_size();
-      transport.post_send(t.dst, kTagPayloadBase + t.index, nt.tensor.data_ptr(), n);
-      stats.bytes_sent += n;
-    }
+    headers_out.emplace_back();
+    buffers_out.push_back(pack(payload_of(t), headers_out.back()));
+    transport.post_send(t.dst, kTagManifestBase + t.index, &headers_out.back(), sizeof(PayloadHeader));
+    transport.post_send(t.dst, kTagPayloadBase + t.index, buffers_out.back().data_ptr(), headers_out.back().total_bytes);
+    stats.bytes_sent += headers_out.back().total_bytes;
   }
+  std::map<int, std::pair<PayloadHeader, torch::Tensor>> incoming;
   for (const Transfer& t : transfers) {
     if (t.dst != me || t.local()) continue;
-    const auto manifest = decode<TensorManifest>(transport.recv(t.src, kTagManifestBase + t.index));
-    NamedState into = allocate(manifest);
-    for (auto& nt : into) {
-      const std::size_t n = nt.tensor.numel() * nt.tensor.element_size();
-      transport.post_recv(t.src, kTagPayloadBase + t.index, nt.tensor.data_ptr(), n);
-      stats.bytes_received += n;
-    }
-    received.emplace(t.index, std::move(into));
+    const std::string h = transport.recv(t.src, kTagManifestBase + t.index);
+    if (h.size() != sizeof(PayloadHeader)) throw std::runtime_error("exploit: malformed payload header");
+    PayloadHeader header;
+    std::memcpy(&header, h.data(), sizeof header);
+    torch::Tensor buf = torch::empty({static_cast<std::int64_t>(header.total_bytes)}, torch::kUInt8);
+    transport.post_recv(t.src, kTagPayloadBase + t.index, buf.data_ptr(), header.total_bytes);
+    stats.bytes_received += header.total_bytes;
+    incoming.emplace(t.index, std::make_pair(header, buf));
   }
   transport.wait_all();
+  for (auto& [index, in] : incoming) received.emplace(index, unpack(in.second, in.first));
   stats.transfer_seconds = since(tt);
 
   // 5. Build the children owned here.

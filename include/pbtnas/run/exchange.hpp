@@ -1,10 +1,12 @@
 #pragma once
 // The worker side of one exploit step (ARCHITECTURE protocol step 4):
 //   1. owners of parents snapshot the needed states (contiguous CPU copies);
-//   2. every outgoing payload is posted non-blocking: a TensorManifest (names, dtypes, shapes)
-//      on tag kTagManifestBase+t, then each tensor's bytes on tag kTagPayloadBase+t;
-//   3. incoming manifests are received, tensors preallocated, receives posted into them;
-//   4. everything is waited on together; a transfer within one rank is a local copy;
+//   2. every outgoing payload is packed into one buffer (a TensorManifest of names, dtypes and
+//      shapes, then each tensor 64-byte aligned) and posted non-blocking: a 16-byte size header
+//      on tag kTagManifestBase+t, the buffer (chunked below INT_MAX) on tag kTagPayloadBase+t;
+//   3. incoming headers are received, one buffer per payload preallocated, receives posted;
+//   4. everything is waited on together; the received tensors are views into their buffer;
+//      a transfer within one rank is a local copy;
 //   5. each child owned here is assembled: parent1's full state + the donor's swapped layers
 //      shrink-perturbed against a fresh init of the child seeded by plan.fresh_seed (so the
 //      result does not depend on where members live), weight mutation if planned, then loaded.

@@ -2,7 +2,7 @@
 # Workers killed with SIGKILL mid-run, then the same command resumes from the last committed
 # generation and ends identical to an uninterrupted run.
 source "$(dirname "$0")/lib.sh"
-cfg=$(make_config long $'max_epochs: 5')
+cfg=$(make_long_config long)
 run_pbtnas 3 "$cfg" "$WORK/full"; [[ $rc -eq 0 ]] || { cat "$WORK/full.log"; fail "uninterrupted run exited $rc"; }
 
 out="$WORK/killed"
@@ -12,10 +12,9 @@ launcher=$!
 set -e
 for _ in $(seq 1 600); do  # wait until generation 1 is committed, then kill mid-generation 2
   [[ -f "$out/checkpoints/gen_000001/index.h5" ]] && break
-  sleep 0.1
+  sleep 0.02
 done
 [[ -f "$out/checkpoints/gen_000001/index.h5" ]] || { cat "$out.log1"; fail "generation 1 never committed"; }
-sleep 0.3
 mpirun_pid=$(pgrep -P "$launcher" -x mpirun || echo "$launcher")
 pkill -KILL -P "$mpirun_pid" || true   # SIGKILL every rank
 wait "$launcher" || true

@@ -39,6 +39,15 @@ make_config() {  # make_config NAME 'yaml lines to append'
   echo "$f"
 }
 
+# A longer variant of the smoke config (5 generations of ~1 s) for tests that interrupt a run.
+make_long_config() {  # make_long_config NAME
+  local f="$WORK/$1.yaml"
+  sed -e 's/^max_epochs: .*/max_epochs: 5/' -e 's/samples_per_epoch: .*/samples_per_epoch: 3000/' \
+    "$SRC/jobs/configs/smoke_classify.yaml" >"$f"
+  grep -q 'samples_per_epoch: 3000' "$f" || fail "make_long_config: smoke config layout changed"
+  echo "$f"
+}
+
 # Fitness histories and architectures of a run (metrics.jsonl without timings) + final genomes.
 fingerprint() {  # fingerprint OUT
   "$PY" - "$1" <<'PYEOF'

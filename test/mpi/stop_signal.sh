@@ -3,7 +3,7 @@
 # commits it, exits 3; running the same command again resumes and ends identical to an
 # uninterrupted run.
 source "$(dirname "$0")/lib.sh"
-cfg=$(make_config long $'max_epochs: 5')
+cfg=$(make_long_config long)
 run_pbtnas 3 "$cfg" "$WORK/full"; [[ $rc -eq 0 ]] || { cat "$WORK/full.log"; fail "uninterrupted run exited $rc"; }
 
 out="$WORK/stopped"

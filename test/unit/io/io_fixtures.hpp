@@ -12,31 +12,9 @@
 #include "pbtnas/io/checkpoint_h5.hpp"
 #include "pbtnas/io/run_dir.hpp"
 #include "support/seed.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pbtnas::test {
-
-// A fresh directory under the system temp dir, removed (with its contents) at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("pbtnas_io_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string str() const { return path_.string(); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Bitwise equality of two tensors (same dtype, shape and bytes; NaNs compare by bits).
 inline bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {

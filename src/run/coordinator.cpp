@@ -111,13 +111,13 @@ void Run::generation(std::int64_t g, io::MetricsLog& metrics) {
   const auto t_train = Clock::now();
   broadcast(kTagOrder, encode(TrainOrder{g, epoch_begin, cfg_.epochs_step, false, -1}));
   std::vector<FitnessReport> reports(n);
-  std::string error;
   for (int i = 0; i < n; ++i) {
     auto r = decode<FitnessReport>(t_.recv(kAnySource, kTagReport));
-    if (!r.error.empty() && error.empty()) error = r.error;
+    // Fail on the first error: other workers may be blocked on the failed one, so waiting for
+    // all replies could hang; main() then aborts the job (committed generations are intact).
+    if (!r.error.empty()) throw std::runtime_error("a worker failed while training: " + r.error);
     reports.at(r.member) = r;
   }
-  if (!error.empty()) throw std::runtime_error("a worker failed while training: " + error);
   const double train_s = since(t_train);
   std::vector<double> fitness;
   for (const auto& r : reports) fitness.push_back(r.fitness);
@@ -145,10 +145,9 @@ void Run::generation(std::int64_t g, io::MetricsLog& metrics) {
   std::uint64_t bytes = 0;
   for (int i = 1; i < t_.size(); ++i) {
     const auto d = decode<ExploitDone>(t_.recv(kAnySource, kTagExploitDone));
-    if (!d.error.empty() && error.empty()) error = d.error;
+    if (!d.error.empty()) throw std::runtime_error("a worker failed in the exploit step: " + d.error);
     bytes += d.bytes_sent;
   }
-  if (!error.empty()) throw std::runtime_error("a worker failed in the exploit step: " + error);
   pop_.apply(plan);
   const double exploit_s = since(t_exploit);
 
@@ -162,10 +161,9 @@ void Run::generation(std::int64_t g, io::MetricsLog& metrics) {
   std::vector<io::FileEntry> files;
   for (int i = 1; i < t_.size(); ++i) {
     const auto d = decode<CheckpointDone>(t_.recv(kAnySource, kTagCheckpointDone));
-    if (!d.error.empty() && error.empty()) error = d.error;
+    if (!d.error.empty()) throw std::runtime_error("a worker failed to write its checkpoint: " + d.error);
     for (const auto& f : d.files) files.push_back({f.member, f.file, f.bytes, f.crc32});
   }
-  if (!error.empty()) throw std::runtime_error("a worker failed to write its checkpoint: " + error);
   commit(g, files);
   const double ckpt_s = since(t_ckpt);
 

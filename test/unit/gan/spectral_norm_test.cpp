@@ -1,0 +1,201 @@
+// Spectral norm (old-style torch.nn.utils.spectral_norm): state names, power-iteration
+// convergence to the largest singular value, eval mode, gradient through sigma, determinism.
+#include "pbtnas/gan/spectral_norm.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <string>
+
+#include "support/seed.hpp"
+
+using namespace pbtnas::gan;
+
+namespace {
+
+at::Generator input_generator() {
+  return at::make_generator<at::CPUGeneratorImpl>(pbtnas::test::test_seed());
+}
+
+torch::Tensor randn(std::vector<std::int64_t> shape, at::Generator& gen) {
+  return torch::empty(shape).normal_(0.0, 1.0, gen);
+}
+
+double largest_singular_value(const torch::Tensor& w) {
+  torch::NoGradGuard no_grad;
+  return torch::linalg::svdvals(w.detach().reshape({w.size(0), -1}).to(torch::kDouble), c10::nullopt)[0]
+      .item<double>();
+}
+
+struct Holder : torch::nn::Module {
+  SNConv2d conv{nullptr};
+  SNLinear l5{nullptr};
+  explicit Holder(bool conv_bias) {
+    conv = register_module("conv", SNConv2d(SNConv2dOptions(3, 4, 3).padding(1).bias(conv_bias)));
+    l5 = register_module("l5", SNLinear(SNLinearOptions(4, 1).bias(false)));
+  }
+};
+
+std::map<std::string, std::vector<std::int64_t>> names_and_shapes(const torch::nn::Module& m,
+                                                                  bool buffers) {
+  std::map<std::string, std::vector<std::int64_t>> out;
+  const auto items = buffers ? m.named_buffers() : m.named_parameters();
+  for (const auto& t : items) out[t.key()] = t.value().sizes().vec();
+  return out;
+}
+
+// Sets weight_orig to A = U diag(s) Vᵀ with random orthonormal U, V (known singular values).
+void set_spectrum(SpectralNormImplBase& m, const std::vector<double>& s, at::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  const auto rows = m.weight_orig.size(0);
+  const auto cols = m.weight_orig.numel() / rows;
+  const auto k = static_cast<std::int64_t>(s.size());
+  const torch::Tensor u = std::get<0>(torch::linalg::qr(randn({rows, k}, gen)));
+  const torch::Tensor v = std::get<0>(torch::linalg::qr(randn({cols, k}, gen)));
+  const torch::Tensor d = torch::tensor(s, torch::kFloat);
+  m.weight_orig.copy_((u * d.unsqueeze(0)).mm(v.t()).reshape(m.weight_orig.sizes()));
+}
+
+}  // namespace
+
+TEST_CASE("spectral norm state has PyTorch's old-style names", "[gan][spectral_norm]") {
+  Holder h(true);
+  const auto params = names_and_shapes(h, false);
+  const auto buffers = names_and_shapes(h, true);
+  using Shapes = std::map<std::string, std::vector<std::int64_t>>;
+  CHECK(params == Shapes{{"conv.bias", {4}}, {"conv.weight_orig", {4, 3, 3, 3}},
+                         {"l5.weight_orig", {1, 4}}});
+  CHECK(buffers == Shapes{{"conv.weight_u", {4}}, {"conv.weight_v", {27}},
+                          {"l5.weight_u", {1}}, {"l5.weight_v", {4}}});
+  // Registration order as in PyTorch: bias, then weight_orig (the optimizer maps by position).
+  const auto ordered = h.conv->named_parameters();
+  REQUIRE(ordered.size() == 2);
+  CHECK(ordered[0].key() == "bias");
+  CHECK(ordered[1].key() == "weight_orig");
+  // No bias: nothing registered under that name.
+  Holder nb(false);
+  CHECK(names_and_shapes(nb, false).count("conv.bias") == 0);
+  CHECK(names_and_shapes(nb, true).size() == 4);
+}
+
+TEST_CASE("u and v start as unit vectors drawn from the local seed", "[gan][spectral_norm]") {
+  torch::manual_seed(123);
+  const auto expected_global = torch::rand({3});
+  torch::manual_seed(123);
+  SNConv2d a(SNConv2dOptions(3, 8, 3).seed(7));
+  SNConv2d b(SNConv2dOptions(3, 8, 3).seed(7));
+  SNConv2d c(SNConv2dOptions(3, 8, 3).seed(8));
+  CHECK(torch::equal(torch::rand({3}), expected_global));  // the global RNG was not touched
+  CHECK(a->weight_u.norm().item<double>() == Approx(1.0).epsilon(1e-6));
+  CHECK(a->weight_v.norm().item<double>() == Approx(1.0).epsilon(1e-6));
+  CHECK(torch::equal(a->weight_u, b->weight_u));
+  CHECK(torch::equal(a->weight_v, b->weight_v));
+  CHECK(torch::equal(a->weight_orig, b->weight_orig));
+  CHECK_FALSE(torch::equal(a->weight_u, c->weight_u));
+  // PyTorch's default layer init bound 1/sqrt(fan_in).
+  CHECK(a->weight_orig.abs().max().item<double>() <= 1.0 / std::sqrt(27.0));
+
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(99);
+  a->init_vectors(gen);
+  CHECK_FALSE(torch::equal(a->weight_u, b->weight_u));
+  CHECK(a->weight_u.norm().item<double>() == Approx(1.0).epsilon(1e-6));
+}
+
+TEST_CASE("training-mode power iteration converges to the largest singular value",
+          "[gan][spectral_norm]") {
+  auto gen = input_generator();
+  SECTION("conv with its random init") {
+    SNConv2d m(SNConv2dOptions(8, 16, 3).padding(1).seed(pbtnas::test::test_seed()));
+    const torch::Tensor x = randn({1, 8, 4, 4}, gen);
+    for (int i = 0; i < 1000; ++i) m->forward(x);
+    const double exact = largest_singular_value(m->weight_orig);
+    CHECK(m->sigma().item<double>() == Approx(exact).epsilon(1e-3));
+    CHECK(largest_singular_value(m->effective_weight()) == Approx(1.0).epsilon(1e-3));
+  }
+  SECTION("conv with a known spectrum (close top singular values)") {
+    SNConv2d m(SNConv2dOptions(4, 6, 3).dilation(2).padding(2).seed(3));
+    set_spectrum(*m, {3.0, 2.8, 1.0, 0.5}, gen);
+    const torch::Tensor x = randn({2, 4, 5, 5}, gen);
+    for (int i = 0; i < 300; ++i) m->forward(x);
+    CHECK(m->sigma().item<double>() == Approx(3.0).epsilon(1e-3));
+    CHECK(largest_singular_value(m->effective_weight()) == Approx(1.0).epsilon(1e-3));
+  }
+  SECTION("linear") {
+    SNLinear m(SNLinearOptions(32, 5).seed(11));
+    const torch::Tensor x = randn({3, 32}, gen);
+    for (int i = 0; i < 1000; ++i) m->forward(x);
+    const double exact = largest_singular_value(m->weight_orig);
+    CHECK(m->sigma().item<double>() == Approx(exact).epsilon(1e-3));
+    CHECK(largest_singular_value(m->effective_weight()) == Approx(1.0).epsilon(1e-3));
+  }
+}
+
+TEST_CASE("eval-mode forwards leave u and v unchanged", "[gan][spectral_norm]") {
+  auto gen = input_generator();
+  SNConv2d m(SNConv2dOptions(3, 5, 3).padding(1).seed(2));
+  const torch::Tensor x = randn({2, 3, 6, 6}, gen);
+  m->forward(x);  // training mode: one iteration
+  m->eval();
+  const torch::Tensor u = m->weight_u.clone(), v = m->weight_v.clone();
+  torch::Tensor y;
+  for (int i = 0; i < 5; ++i) y = m->forward(x);
+  CHECK(torch::equal(m->weight_u, u));
+  CHECK(torch::equal(m->weight_v, v));
+  const torch::Tensor ref =
+      torch::conv2d(x, m->weight_orig / torch::dot(u, torch::mv(m->weight_orig.reshape({5, -1}), v)),
+                    m->bias, 1, 1);
+  CHECK(torch::allclose(y, ref, 1e-5, 1e-6));
+  m->train();
+  m->forward(x);
+  CHECK_FALSE(torch::equal(m->weight_u, u));
+}
+
+TEST_CASE("one training forward does one power iteration and the gradient flows through sigma",
+          "[gan][spectral_norm]") {
+  auto gen = input_generator();
+  SNConv2d m(SNConv2dOptions(3, 4, 3).stride(2).padding(1).seed(5));
+  const torch::Tensor x = randn({2, 3, 8, 8}, gen);
+  // Reference: PyTorch's compute_weight, by hand.
+  const torch::Tensor w0 = m->weight_orig.detach().clone();
+  const torch::Tensor wm = w0.reshape({4, -1});
+  torch::Tensor v = torch::mv(wm.t(), m->weight_u);
+  v = v / v.norm().clamp_min(1e-12);
+  torch::Tensor u = torch::mv(wm, v);
+  u = u / u.norm().clamp_min(1e-12);
+
+  const torch::Tensor y = m->forward(x);
+  CHECK(torch::allclose(m->weight_u, u, 1e-6, 1e-7));
+  CHECK(torch::allclose(m->weight_v, v, 1e-6, 1e-7));
+  y.pow(2).sum().backward();
+
+  const torch::Tensor w = w0.clone().requires_grad_(true);
+  const torch::Tensor sigma = torch::dot(u, torch::mv(w.reshape({4, -1}), v));
+  const torch::Tensor y_ref = torch::conv2d(x, w / sigma, m->bias.detach(), 2, 1);
+  CHECK(torch::allclose(y, y_ref, 1e-5, 1e-6));
+  y_ref.pow(2).sum().backward();
+  REQUIRE(m->weight_orig.grad().defined());
+  CHECK(torch::allclose(m->weight_orig.grad(), w.grad(), 1e-4, 1e-6));
+  // Without the sigma term the gradient would differ.
+  const torch::Tensor w_const = w0.clone().requires_grad_(true);
+  torch::conv2d(x, w_const / sigma.detach(), m->bias.detach(), 2, 1).pow(2).sum().backward();
+  CHECK_FALSE(torch::allclose(w_const.grad(), w.grad(), 1e-4, 1e-6));
+}
+
+TEST_CASE("two training forwards before one backward work (u, v are cloned)",
+          "[gan][spectral_norm]") {
+  auto gen = input_generator();
+  SNLinear m(SNLinearOptions(6, 3).seed(4));
+  const torch::Tensor real = randn({4, 6}, gen), fake = randn({4, 6}, gen);
+  const torch::Tensor loss = torch::relu(1 - m->forward(real)).mean() +
+                             torch::relu(1 + m->forward(fake)).mean();
+  CHECK_NOTHROW(loss.backward());
+  CHECK(m->weight_orig.grad().defined());
+  CHECK(m->bias.grad().defined());
+}
+
+TEST_CASE("spectral norm rejects bad options", "[gan][spectral_norm]") {
+  CHECK_THROWS_AS(SNConv2d(SNConv2dOptions(3, 4, 3).stride(0)), std::invalid_argument);
+  CHECK_THROWS_AS(SNConv2d(SNConv2dOptions(0, 4, 3)), std::invalid_argument);
+  CHECK_THROWS_AS(SNLinear(SNLinearOptions(3, 4).eps(0.0)), std::invalid_argument);
+}

@@ -13,6 +13,7 @@ PACKAGES=(
   catch2 libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev dataset-fashion-mnist
   python3-h5py python3-numpy
+  munge slurmctld slurmd slurm-client slurm-wlm-basic-plugins   # test/slurm: throwaway cluster
 )
 
 missing=()

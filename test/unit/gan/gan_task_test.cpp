@@ -1,0 +1,262 @@
+// The GAN task on a tiny Fashion-MNIST setting: deterministic create, export layout, training of
+// G, D and the EMA generator, FID fitness, and a GanHard Mix child (ALGORITHM.md §4.1, §2.7).
+#include "pbtnas/gan/gan_task.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+
+#include "pbtnas/gan/gan_spaces.hpp"
+#include "pbtnas/nn/child.hpp"
+#include "pbtnas/nn/member.hpp"
+#include "pbtnas/seed.hpp"
+#include "support/seed.hpp"
+
+using namespace pbtnas;
+using namespace pbtnas::gan;
+
+namespace {
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+GanTaskConfig tiny_task_config() {
+  GanTaskConfig cfg;
+  cfg.model.gf_dim = 8;
+  cfg.model.df_dim = 8;
+  cfg.model.latent_dim = 12;
+  cfg.model.bottom_width = 4;
+  cfg.model.image_channels = 1;
+  cfg.space = "gan_hard";
+  cfg.train_limit = 256;
+  cfg.d_batch = 8;
+  cfg.iterations_per_epoch = 10;
+  cfg.fid_samples = 64;
+  cfg.eval_batch_size = 32;
+  return cfg;
+}
+
+// One task for all tests; nullptr (with a WARN) when Fashion-MNIST is absent.
+const GanTask* tiny_task() {
+  static std::unique_ptr<GanTask> task;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    const GanTaskConfig cfg = tiny_task_config();
+    if (!std::filesystem::exists(cfg.data_dir + "/" + cfg.train_images) ||
+        !std::filesystem::exists(cfg.data_dir + "/" + cfg.train_labels)) {
+      WARN("Fashion-MNIST not found under " << cfg.data_dir << "; skipping the GAN task tests");
+      return nullptr;
+    }
+    task = std::make_unique<GanTask>(cfg, 1234,
+                                     std::make_shared<RandomProjectionFeatures>(16, 99));
+  }
+  if (!task) WARN("Fashion-MNIST not found; skipping");
+  return task.get();
+}
+
+Genome random_genome(const SearchSpace& space, std::uint64_t seed) {
+  Rng rng(seed);
+  Genome g;
+  for (const auto& gene : space.genes())
+    g.push_back(static_cast<int>(rng.below(gene.options.size())));
+  return g;
+}
+
+bool same_state(const NamedState& a, const NamedState& b, const std::string& prefix = "") {
+  std::size_t compared = 0;
+  for (const auto& nt : a) {
+    if (!starts_with(nt.name, prefix)) continue;
+    const torch::Tensor* t = find_tensor(b, nt.name);
+    if (!t || !t->equal(nt.tensor)) return false;
+    ++compared;
+  }
+  return compared > 0;
+}
+
+// Sum over the tensors under `prefix` (floating, in both states) of ||after - before||.
+double change(const NamedState& before, const NamedState& after, const std::string& prefix) {
+  double sum = 0.0;
+  for (const auto& nt : after) {
+    if (!starts_with(nt.name, prefix) || !nt.tensor.is_floating_point()) continue;
+    const torch::Tensor* t = find_tensor(before, nt.name);
+    REQUIRE(t != nullptr);
+    sum += (nt.tensor.to(torch::kFloat64) - t->to(torch::kFloat64)).norm().item<double>();
+  }
+  return sum;
+}
+
+std::size_t count_prefix(const NamedState& s, const std::string& prefix) {
+  std::size_t n = 0;
+  for (const auto& nt : s) n += starts_with(nt.name, prefix) ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("gan task: data, reference statistics and settings validation", "[gan_task]") {
+  const GanTask* task = tiny_task();
+  if (!task) return;
+  CHECK(task->train_size() == 256);
+  const torch::Tensor& x = task->train_images();
+  REQUIRE(x.sizes() == torch::IntArrayRef({256, 1, 32, 32}));
+  CHECK(x.min().item<double>() == -1.0);
+  CHECK(x.max().item<double>() <= 1.0);
+  CHECK(x.slice(2, 0, 2).eq(-1.0).all().item<bool>());  // padding rows
+  CHECK(x.slice(3, 30, 32).eq(-1.0).all().item<bool>());  // padding columns
+  CHECK(task->reference_stats().count == 64);
+  CHECK(task->reference_stats().mean.size(0) == 16);
+  CHECK(task->iterations_per_epoch() == 10);
+
+  GanTaskConfig bad = tiny_task_config();
+  bad.model.image_channels = 3;
+  CHECK_THROWS_AS(GanTask(bad, 1, std::make_shared<RandomProjectionFeatures>(4, 1)),
+                  std::invalid_argument);
+  bad = tiny_task_config();
+  bad.model.bottom_width = 2;
+  CHECK_THROWS_AS(GanTask(bad, 1, std::make_shared<RandomProjectionFeatures>(4, 1)),
+                  std::invalid_argument);
+}
+
+TEST_CASE("gan task: create is deterministic and the EMA generator copies the generator",
+          "[gan_task]") {
+  const GanTask* task = tiny_task();
+  if (!task) return;
+  const Genome g = random_genome(task->space(), test::test_seed());
+  const NamedState a = export_member_state(task->create(g, 7, torch::kCPU));
+  const NamedState b = export_member_state(task->create(g, 7, torch::kCPU));
+  const NamedState c = export_member_state(task->create(g, 8, torch::kCPU));
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].name);
+    CHECK(a[i].name == b[i].name);
+    CHECK(a[i].tensor.equal(b[i].tensor));
+  }
+  CHECK_FALSE(same_state(a, c, "model."));
+  // average.generator.X == model.generator.X at creation, for every tensor.
+  std::size_t n_avg = 0;
+  for (const auto& nt : a) {
+    if (!starts_with(nt.name, "average.")) continue;
+    ++n_avg;
+    INFO(nt.name);
+    REQUIRE(starts_with(nt.name, "average.generator."));
+    const torch::Tensor* m = find_tensor(a, "model." + nt.name.substr(8));
+    REQUIRE(m != nullptr);
+    CHECK(m->equal(nt.tensor));
+  }
+  CHECK(n_avg == count_prefix(a, "model.generator."));
+}
+
+TEST_CASE("gan task: training moves G, D and (less) the EMA; export layout; fitness",
+          "[gan_task]") {
+  const GanTask* task = tiny_task();
+  if (!task) return;
+  const Genome g = random_genome(task->space(), test::test_seed() + 1);
+  Member m = task->create(g, 11, torch::kCPU);
+  const NamedState before = export_member_state(m);
+  const torch::Tensor global_rng = at::globalContext().defaultGenerator(torch::kCPU).get_state();
+  const StepStats s = task->train(m, 0, 1, 21);
+  // Dropout's re-seeded default generator is restored afterwards.
+  CHECK(at::globalContext().defaultGenerator(torch::kCPU).get_state().equal(global_rng));
+  CHECK_FALSE(s.diverged);
+  CHECK(std::isfinite(s.train_loss));
+  CHECK(s.samples == 80);
+  const NamedState after = export_member_state(m);
+
+  CHECK(count_prefix(after, "model.generator.") > 0);
+  CHECK(count_prefix(after, "model.discriminator.") > 0);
+  CHECK(count_prefix(after, "average.generator.") > 0);
+  CHECK(count_prefix(after, "average.discriminator.") == 0);
+  CHECK(find_tensor(after, "optim.0.count") != nullptr);
+  CHECK(find_tensor(after, "optim.1.count") != nullptr);
+  // Parameters without a gradient (disabled projections, B1's unused branch) have no state.
+  std::size_t g_state = 0, d_state = 0;
+  for (const auto& nt : after) {
+    const bool sq = nt.name.size() > 11 && nt.name.compare(nt.name.size() - 11, 11, ".exp_avg_sq") == 0;
+    g_state += starts_with(nt.name, "optim.0.") && sq ? 1 : 0;
+    d_state += starts_with(nt.name, "optim.1.") && sq ? 1 : 0;
+  }
+  CHECK(g_state > 0);
+  CHECK(d_state > 0);
+  CHECK(find_tensor(after, "optim.0.count")->item<std::int64_t>() ==
+        static_cast<std::int64_t>(m.optimizers[0]->param_groups()[0].params().size()));
+
+  const double dg = change(before, after, "model.generator.");
+  const double dd = change(before, after, "model.discriminator.");
+  const double de = change(before, after, "average.generator.");
+  CHECK(dg > 0.0);
+  CHECK(dd > 0.0);
+  CHECK(de > 0.0);
+  CHECK(de < dg);
+
+  // The same seeds give the same result.
+  Member m2 = task->create(g, 11, torch::kCPU);
+  task->train(m2, 0, 1, 21);
+  CHECK(same_state(after, export_member_state(m2)));
+
+  const double fit = task->fitness(m);
+  CHECK(std::isfinite(fit));
+  CHECK(fit <= 1e-9);
+  CHECK(task->fitness(m) == fit);  // fixed latents: repeatable, and fitness leaves m unchanged
+  CHECK(same_state(after, export_member_state(m)));
+  CHECK(task->test_score(m) == fit);
+}
+
+TEST_CASE("gan task: a GanHard Mix child imports, keeps the donor's EMA exactly and trains",
+          "[gan_task]") {
+  const GanTask* task = tiny_task();
+  if (!task) return;
+  const SearchSpace& space = task->space();
+  const Genome g1 = random_genome(space, test::test_seed() + 2);
+  const Genome g2 = random_genome(space, test::test_seed() + 3);
+  Member p1 = task->create(g1, 31, torch::kCPU);
+  Member p2 = task->create(g2, 32, torch::kCPU);
+  task->train(p1, 0, 1, 41);
+  task->train(p2, 0, 1, 42);
+  const NamedState s1 = export_member_state(p1);
+  const NamedState s2 = export_member_state(p2);
+
+  ChildPlan plan;
+  plan.slot = 0;
+  plan.parent1 = 0;
+  plan.parent2 = 1;
+  plan.kind = ChildKind::Mix;
+  for (const char* name : {"proj0.linear", "cell1.up0", "cell1.c0", "cell1.c1", "cell2.c3",
+                           "cell3.up1", "dblock2.c0", "dblock2.c4", "dblock3.down0"})
+    plan.swapped_genes.push_back(space.index_of(name));
+  std::sort(plan.swapped_genes.begin(), plan.swapped_genes.end());
+  plan.genome = g1;
+  for (int g : plan.swapped_genes)
+    plan.genome[static_cast<std::size_t>(g)] = g2[static_cast<std::size_t>(g)];
+  plan.fresh_seed = 51;
+  const NamedState fresh = export_member_state(task->create(plan.genome, plan.fresh_seed, torch::kCPU));
+  const NamedState donor = donor_tensors(space, plan.swapped_genes, s2);
+  const NamedState state = assemble_child(space, plan, s1, donor, fresh, ShrinkPerturb{});
+
+  Member child = task->create(plan.genome, 52, torch::kCPU);
+  import_member_state(child, state);
+  const NamedState imported = export_member_state(child);
+  std::size_t swapped_avg = 0;
+  for (const auto& nt : imported) {
+    if (!starts_with(nt.name, "average.")) continue;
+    const std::string x = nt.name.substr(8);
+    INFO(nt.name);
+    if (space.owned_by_any(plan.swapped_genes, x)) {
+      ++swapped_avg;
+      const torch::Tensor* d = find_tensor(s2, nt.name);
+      REQUIRE(d != nullptr);
+      CHECK(nt.tensor.equal(*d));
+    } else {
+      const torch::Tensor* p = find_tensor(s1, nt.name);
+      REQUIRE(p != nullptr);
+      CHECK(nt.tensor.equal(*p));
+    }
+  }
+  CHECK(swapped_avg > 0);
+
+  const StepStats s = task->train(child, 1, 1, 61);
+  CHECK_FALSE(s.diverged);
+  CHECK(std::isfinite(s.train_loss));
+  CHECK(std::isfinite(task->fitness(child)));
+}

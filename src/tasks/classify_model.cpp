@@ -1,6 +1,6 @@
 #include "pbtnas/tasks/classify_model.hpp"
+#include "pbtnas/nn/tensor_seed.hpp"
 
-#include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
 #include <stdexcept>
@@ -89,26 +89,6 @@ std::shared_ptr<CellOpImpl> make_op(CellOp op, int c) {
   throw std::logic_error("classify model: unknown cell op");
 }
 
-std::uint64_t splitmix(std::uint64_t z) {
-  z += 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-std::uint64_t fnv1a(const std::string& s) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char ch : s) h = (h ^ ch) * 0x100000001b3ULL;
-  return h;
-}
-
-at::Generator tensor_generator(std::uint64_t init_seed, const std::string& name) {
-  return at::make_generator<at::CPUGeneratorImpl>(splitmix(splitmix(init_seed) ^ fnv1a(name)));
-}
-
-std::string join(const std::string& prefix, const std::string& leaf) {
-  return prefix.empty() ? leaf : prefix + "." + leaf;
-}
 
 }  // namespace
 
@@ -234,12 +214,12 @@ void init_classify_net(torch::nn::Module& net, std::uint64_t init_seed) {
     if (auto* c = dynamic_cast<torch::nn::Conv2dImpl*>(m)) {
       const auto& w = c->weight;
       const double fan_in = static_cast<double>(w.size(1) * w.size(2) * w.size(3));
-      uniform(c->weight, join(prefix, "weight"), std::sqrt(6.0 / fan_in));
-      if (c->bias.defined()) uniform(c->bias, join(prefix, "bias"), 1.0 / std::sqrt(fan_in));
+      uniform(c->weight, join_name(prefix, "weight"), std::sqrt(6.0 / fan_in));
+      if (c->bias.defined()) uniform(c->bias, join_name(prefix, "bias"), 1.0 / std::sqrt(fan_in));
     } else if (auto* l = dynamic_cast<torch::nn::LinearImpl*>(m)) {
       const double bound = 1.0 / std::sqrt(static_cast<double>(l->weight.size(1)));
-      uniform(l->weight, join(prefix, "weight"), bound);
-      if (l->bias.defined()) uniform(l->bias, join(prefix, "bias"), bound);
+      uniform(l->weight, join_name(prefix, "weight"), bound);
+      if (l->bias.defined()) uniform(l->bias, join_name(prefix, "bias"), bound);
     } else if (auto* b = dynamic_cast<torch::nn::BatchNorm2dImpl*>(m)) {
       if (b->weight.defined()) {
         b->weight.fill_(1.0);

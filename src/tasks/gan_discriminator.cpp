@@ -1,6 +1,5 @@
 // The PBT-NAS discriminators (ALGORITHM.md §4.2 AutoGAN-D, §4.3 GanHard D), GanNet and the §4.1
 // initialisation.
-#include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
 #include <stdexcept>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "pbtnas/gan/gan_models.hpp"
+#include "pbtnas/nn/tensor_seed.hpp"
 #include "pbtnas/gan/gan_spaces.hpp"
 #include "pbtnas/gan/spectral_norm.hpp"
 
@@ -186,27 +186,6 @@ class GanHardDiscriminator : public GanDiscriminatorImpl {
   SNLinear l5_{nullptr};
 };
 
-// Same per-tensor seeding scheme as classify_model.cpp: splitmix(splitmix(seed) ^ fnv1a(name)).
-std::uint64_t splitmix(std::uint64_t z) {
-  z += 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-std::uint64_t fnv1a(const std::string& s) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char ch : s) h = (h ^ ch) * 0x100000001b3ULL;
-  return h;
-}
-
-at::Generator tensor_generator(std::uint64_t seed, const std::string& name) {
-  return at::make_generator<at::CPUGeneratorImpl>(splitmix(splitmix(seed) ^ fnv1a(name)));
-}
-
-std::string join(const std::string& prefix, const std::string& leaf) {
-  return prefix.empty() ? leaf : prefix + "." + leaf;
-}
 
 double fan_in_of(const torch::Tensor& w) { return static_cast<double>(w[0].numel()); }
 
@@ -256,32 +235,32 @@ void init_gan_net(torch::nn::Module& net, std::uint64_t seed) {
     modules.emplace_back(item.key(), item.value().get());
   for (const auto& [prefix, m] : modules) {
     if (auto* c = dynamic_cast<torch::nn::Conv2dImpl*>(m)) {
-      xavier(c->weight, join(prefix, "weight"));
+      xavier(c->weight, join_name(prefix, "weight"));
       if (c->bias.defined())
-        uniform(c->bias, join(prefix, "bias"), 1.0 / std::sqrt(fan_in_of(c->weight)));
+        uniform(c->bias, join_name(prefix, "bias"), 1.0 / std::sqrt(fan_in_of(c->weight)));
     } else if (auto* t = dynamic_cast<torch::nn::ConvTranspose2dImpl*>(m)) {
       // Not matched by the released init ("ConvTranspose2d" lacks "Conv2d"): PyTorch's default,
       // fan_in = weight.size(1) * k * k = (out / groups) * k * k.
       const double bound = 1.0 / std::sqrt(fan_in_of(t->weight));
-      uniform(t->weight, join(prefix, "weight"), bound);
-      if (t->bias.defined()) uniform(t->bias, join(prefix, "bias"), bound);
+      uniform(t->weight, join_name(prefix, "weight"), bound);
+      if (t->bias.defined()) uniform(t->bias, join_name(prefix, "bias"), bound);
     } else if (auto* l = dynamic_cast<torch::nn::LinearImpl*>(m)) {
       const double bound = 1.0 / std::sqrt(fan_in_of(l->weight));
-      uniform(l->weight, join(prefix, "weight"), bound);
-      if (l->bias.defined()) uniform(l->bias, join(prefix, "bias"), bound);
+      uniform(l->weight, join_name(prefix, "weight"), bound);
+      if (l->bias.defined()) uniform(l->bias, join_name(prefix, "bias"), bound);
     } else if (auto* s = dynamic_cast<SpectralNormImplBase*>(m)) {
       const double bound = 1.0 / std::sqrt(fan_in_of(s->weight_orig));
       if (dynamic_cast<SNConv2dImpl*>(m))
-        xavier(s->weight_orig, join(prefix, "weight_orig"));
+        xavier(s->weight_orig, join_name(prefix, "weight_orig"));
       else
-        uniform(s->weight_orig, join(prefix, "weight_orig"), bound);
-      if (s->bias.defined()) uniform(s->bias, join(prefix, "bias"), bound);
-      check_cpu(s->weight_u, join(prefix, "weight_u"));
-      s->init_vectors(tensor_generator(seed, join(prefix, "weight_u")));
+        uniform(s->weight_orig, join_name(prefix, "weight_orig"), bound);
+      if (s->bias.defined()) uniform(s->bias, join_name(prefix, "bias"), bound);
+      check_cpu(s->weight_u, join_name(prefix, "weight_u"));
+      s->init_vectors(tensor_generator(seed, join_name(prefix, "weight_u")));
     } else if (auto* b = dynamic_cast<torch::nn::BatchNorm2dImpl*>(m)) {
       if (b->weight.defined()) {
-        check_cpu(b->weight, join(prefix, "weight"));
-        b->weight.normal_(1.0, 0.02, tensor_generator(seed, join(prefix, "weight")));
+        check_cpu(b->weight, join_name(prefix, "weight"));
+        b->weight.normal_(1.0, 0.02, tensor_generator(seed, join_name(prefix, "weight")));
         ++done;
       }
       if (b->bias.defined()) {

@@ -258,11 +258,13 @@ int Run::run() {
     } else {
       pop_ = Population(space_, cfg_.selection.population_size, cfg_.seed);
     }
-  } catch (...) {
+  } catch (const std::exception& e) {
+    // Nothing has started: tell every worker to exit, and exit cleanly with the message.
     StartOrder stop;
     stop.stop = true;
     broadcast(kTagStart, encode(stop));
-    throw;
+    log_.warn(std::string("error: ") + e.what());
+    return kExitError;
   }
   io::discard_uncommitted(out_, resume);
   if (!start(resume)) {

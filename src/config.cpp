@@ -115,6 +115,42 @@ void parse_classify(Section s, ClassifyConfig& c) {
   s.reject_unknown();
 }
 
+void parse_gan(Section s, GanConfig& g) {
+  s.get<std::string>("dataset", g.dataset, [](const std::string& d) { return d == "fashion_mnist" || d == "cifar10"; },
+                     "one of fashion_mnist, cifar10");
+  s.get<std::string>("data_dir", g.data_dir);
+  s.get<std::int64_t>("train_limit", g.train_limit, at_least<std::int64_t>(0), "0 (all) or a count");
+  s.get<std::string>("space", g.space, [](const std::string& v) { return v == "gan_easy" || v == "gan_hard"; },
+                     "one of gan_easy, gan_hard");
+  s.get<int>("gf_dim", g.gf_dim, at_least(1), "an integer >= 1 (paper: 256)");
+  s.get<int>("df_dim", g.df_dim, at_least(1), "an integer >= 1 (paper: 128)");
+  s.get<int>("latent_dim", g.latent_dim, [](const int& v) { return v >= 3 && v % 3 == 0; },
+             "a multiple of 3 (the 'part' projections split z in thirds; paper: 120)");
+  s.get<bool>("faithful_d_block", g.faithful_d_block);
+  s.get<int>("d_batch", g.d_batch, at_least(1), "an integer >= 1 (paper: 40)");
+  s.get<int>("g_batch_multiplier", g.g_batch_multiplier, at_least(1), "an integer >= 1 (paper: 2)");
+  s.get<int>("n_critic", g.n_critic, at_least(1), "an integer >= 1 (paper: 5)");
+  s.get<double>("lr", g.lr, in_range(1e-12, 10.0), "a learning rate in (0, 10] (paper: 2e-4)");
+  s.get<double>("beta1", g.beta1, in_range(0.0, 0.999999), "a value in [0, 1) (paper: 0)");
+  s.get<double>("beta2", g.beta2, in_range(0.0, 0.999999), "a value in [0, 1) (paper: 0.9)");
+  s.get<double>("eps", g.eps, in_range(1e-300, 1.0), "a value in (0, 1] (paper: 1e-4)");
+  s.get<double>("ema_decay", g.ema_decay, in_range(0.0, 1.0), "a value in [0, 1] (paper: 0.999)");
+  s.get<std::int64_t>("iterations_per_epoch", g.iterations_per_epoch, at_least<std::int64_t>(0),
+                      "0 (one pass over the data) or a count of D steps");
+  s.get<int>("fid_samples", g.fid_samples, at_least(2), "an integer >= 2 (paper: 5000)");
+  s.get<int>("final_fid_samples", g.final_fid_samples, at_least(0), "0 (no final evaluation) or a count >= 2 (paper: 50000)");
+  if (g.final_fid_samples == 1) s.fail(s.key("final_fid_samples"), "= 1 is too few; use 0 (off) or >= 2");
+  s.get<int>("is_splits", g.is_splits, at_least(1), "an integer >= 1 (paper: 10)");
+  s.get<int>("eval_batch_size", g.eval_batch_size, at_least(1), "an integer >= 1");
+  s.get<int>("grid_samples", g.grid_samples, [](const int& v) { return v >= 0 && v <= 1024; }, "0 (no grids) to 1024");
+  Section f = s.sub("features");
+  f.get<std::string>("torchscript", g.features.torchscript);
+  f.get<std::string>("cache_dir", g.features.cache_dir);
+  f.get<int>("classifier_epochs", g.features.classifier_epochs, at_least(1), "an integer >= 1");
+  f.reject_unknown();
+  s.reject_unknown();
+}
+
 }  // namespace
 
 RunConfig parse_config(const std::string& yaml_text, const std::string& origin) {
@@ -171,8 +207,12 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   ms.get<int>("until", c.mix_schedule.until, at_least(0), "an epoch >= 0");
   ms.reject_unknown();
 
-  s.get<std::string>("task", c.task, [](const std::string& t) { return t == "classify"; }, "classify");
+  s.get<std::string>("task", c.task, [](const std::string& t) { return t == "classify" || t == "gan"; },
+                     "one of classify, gan");
+  if (c.task != "classify" && s.has("classify")) s.fail("classify", "is set but task is '" + c.task + "'; remove the section");
+  if (c.task != "gan" && s.has("gan")) s.fail("gan", "is set but task is '" + c.task + "'; set task: gan or remove the section");
   parse_classify(s.sub("classify"), c.classify);
+  parse_gan(s.sub("gan"), c.gan);
 
   Section ck = s.sub("checkpoint");
   ck.get<int>("keep", c.checkpoint.keep, at_least(0), "0 (keep all) or the number of generations to keep");

@@ -40,6 +40,40 @@ struct ClassifyConfig {
   int eval_batch_size = 1000;
 };
 
+// `gan:` section (task: gan). Mapped onto the GAN task's own config by the task registry;
+// docs/config.md and docs/gan.md describe every key. Defaults are the paper's CIFAR-10 settings
+// except the data set (Fashion-MNIST, the built-in default).
+struct GanFeaturesConfig {
+  std::string torchscript;       // a TorchScript feature network (e.g. the FID Inception); "" = none
+  std::string cache_dir;         // where the built-in classifier is cached; "" = next to the data
+                                 // (or the user cache folder when the data folder is read-only)
+  int classifier_epochs = 2;     // training epochs of the built-in classifier
+};
+
+struct GanConfig {
+  std::string dataset = "fashion_mnist";                  // fashion_mnist | cifar10
+  std::string data_dir;                                   // "" = the data set's default folder
+  std::int64_t train_limit = 0;                           // use only the first K images (0: all)
+  std::string space = "gan_hard";                         // gan_easy | gan_hard
+  int gf_dim = 256;
+  int df_dim = 128;
+  int latent_dim = 120;
+  bool faithful_d_block = true;                           // B1 as released (see docs/gan.md)
+  int d_batch = 40;
+  int g_batch_multiplier = 2;
+  int n_critic = 5;
+  double lr = 2e-4;
+  double beta1 = 0.0, beta2 = 0.9, eps = 1e-4;
+  double ema_decay = 0.999;
+  std::int64_t iterations_per_epoch = 0;                  // 0: one pass over the data
+  int fid_samples = 5000;                                 // per fitness evaluation
+  int final_fid_samples = 50000;                          // best-ever member, after the search
+  int is_splits = 10;
+  int eval_batch_size = 250;
+  int grid_samples = 64;                                  // per sample grid (0: no grids)
+  GanFeaturesConfig features;
+};
+
 struct CheckpointConfig {
   int keep = 2;  // committed generations kept on disk (0: keep all)
 };
@@ -57,6 +91,7 @@ struct RunConfig {
   MixSchedule mix_schedule;
   std::string task = "classify";
   ClassifyConfig classify;
+  GanConfig gan;
   CheckpointConfig checkpoint;
   int threads_per_rank = 0;         // 0: cores on the node / ranks on the node
   std::string device = "auto";      // auto | cpu | cuda

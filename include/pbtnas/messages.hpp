@@ -54,7 +54,12 @@ struct TrainOrder {
   bool stop = false;       // no more training: the worker leaves its loop
   int final_member = -1;   // with stop: the owner of this member sends a FinalReport first
   int exit_code = 0;       // with stop: the worker's exit code (3: checkpointed for a requeue)
-  template <class A> void serialize(A& a, unsigned) { a& generation& epoch_begin& epochs& stop& final_member& exit_code; }
+  // with stop: rank 1 evaluates the member in this file (OUT/best_ever.h5) with
+  // Task::final_metrics and sends a FinalReport with best_ever set ("" = none)
+  std::string best_ever_file;
+  template <class A> void serialize(A& a, unsigned) {
+    a& generation& epoch_begin& epochs& stop& final_member& exit_code& best_ever_file;
+  }
 };
 
 struct FitnessReport {
@@ -106,7 +111,16 @@ struct FinalReport {
   double test_score = 0.0;
   std::int64_t parameters = 0;
   std::string error;
-  template <class A> void serialize(A& a, unsigned) { a& member& fitness& test_score& parameters& error; }
+  // The best-ever member's final evaluation (TrainOrder::best_ever_file) instead of the final
+  // population's best: generation of the file, Task::final_metrics, the preview picture.
+  bool best_ever = false;
+  std::int64_t generation = -1;
+  std::vector<std::string> metric_names;
+  std::vector<double> metric_values;
+  std::string preview;      // path of the picture written, "" = none
+  template <class A> void serialize(A& a, unsigned) {
+    a& member& fitness& test_score& parameters& error& best_ever& generation& metric_names& metric_values& preview;
+  }
 };
 
 // Names, dtypes (c10::ScalarType codes) and shapes of the tensors that follow, in order.

@@ -82,7 +82,7 @@ int run_command(int argc, char** argv, const std::string& config_path, const std
   torch::Device device = torch::kCPU;
   try {
     device = choose_device(cfg, transport.local_rank(), log);
-    task = make_task(cfg);
+    task = make_task(cfg, device, &log);
   } catch (const std::exception& e) {
     task_error = e.what();
   }

@@ -209,6 +209,17 @@ void write_member_file(const std::string& path, const MemberFile& m) {
       h5::write_strings(file, "tensor_names", names);
       StateWriter writer(file);
       for (const auto& nt : m.state) writer.write(nt);
+      if (!m.evaluation.empty()) {
+        Handle group = h5::create_group(file, "evaluation");
+        std::vector<std::string> names;
+        std::vector<double> values;
+        for (const auto& [name, value] : m.evaluation) {
+          names.push_back(name);
+          values.push_back(value);
+        }
+        h5::write_strings(group, "names", names);
+        h5::write_vector(group, "values", values);
+      }
     });
   } catch (const Failure& e) {
     throw CheckpointError("cannot write member file " + path + ": " + e.what() +
@@ -230,6 +241,14 @@ MemberFile read_member_file(const std::string& path, bool load_tensors) {
     for (auto& name : h5::read_strings(file, "tensor_names")) {
       torch::Tensor t = load_tensors ? read_tensor(file, name) : torch::Tensor();
       m.state.push_back({std::move(name), std::move(t)});
+    }
+    if (h5::link_exists(file, "evaluation")) {
+      Handle group = h5::open_group(file, "evaluation");
+      const auto names = h5::read_strings(group, "names");
+      const auto values = h5::read_vector<double>(group, "values");
+      if (names.size() != values.size())
+        throw Failure("evaluation/names and evaluation/values differ in length");
+      for (std::size_t i = 0; i < names.size(); ++i) m.evaluation.emplace_back(names[i], values[i]);
     }
     return m;
   } catch (const Failure& e) {

@@ -264,7 +264,13 @@ void inspect_member(const std::string& path, std::ostream& out) {
                 "  architecture: ", m.genome_options.empty() ? "-" : join(m.genome_options, " "));
   print_wrapped(out, "  genome: ", genome.empty() ? "-" : join(genome, " "));
   out << "  fitness (" << m.fitness.size() << " values): " << recent_fitness(m.fitness, 8, 60)
-      << "\n\n";
+      << "\n";
+  if (!m.evaluation.empty()) {
+    out << "  final evaluation:";
+    for (const auto& [name, value] : m.evaluation) out << fmt("  %s %.6g", name.c_str(), value);
+    out << "\n";
+  }
+  out << "\n";
   print_tensors(out, m);
 }
 

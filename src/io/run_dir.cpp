@@ -99,6 +99,17 @@ std::string generation_dir(const std::string& out, std::int64_t gen) {
   return (fs::path(out) / "checkpoints" / buf).string();
 }
 
+std::string best_ever_file_path(const std::string& out) { return (fs::path(out) / "best_ever.h5").string(); }
+
+std::string sample_grid_path(const std::string& out, std::int64_t gen, int id) {
+  char dir[32], file[32];
+  std::snprintf(dir, sizeof dir, "gen_%06lld", static_cast<long long>(gen));
+  std::snprintf(file, sizeof file, "member_%03d.png", id);
+  return (fs::path(out) / "samples" / dir / file).string();
+}
+
+std::string final_grid_path(const std::string& out) { return (fs::path(out) / "samples" / "final_best.png").string(); }
+
 std::string member_file_name(int id) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "member_%03d.h5", id);
@@ -120,6 +131,26 @@ FileEntry describe_file(int member, const std::string& path) {
                           ": it does not exist; was it written by the member's worker?");
   const detail::FileDigest d = detail::digest_file(path);
   return FileEntry{member, fs::path(path).filename().string(), d.bytes, d.crc32};
+}
+
+void copy_file_atomic(const std::string& from, const std::string& to) {
+  const std::string tmp = to + ".tmp";
+  try {
+    detail::ensure_parent_dir(to);
+    {
+      std::ifstream in(from, std::ios::binary);
+      if (!in) throw h5::Failure("cannot read " + from);
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << in.rdbuf();
+      out.close();
+      if (!out || in.bad()) throw h5::Failure("cannot copy " + from + " to " + tmp);
+    }
+    detail::publish(tmp, to);
+  } catch (const h5::Failure& e) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw CheckpointError(std::string(e.what()) + "; check that the directory is writable and has free space");
+  }
 }
 
 void write_text_file_atomic(const std::string& path, const std::string& text) {

@@ -47,6 +47,7 @@ class Run {
   bool start(std::int64_t resume);
   void generation(std::int64_t g, io::MetricsLog& metrics);
   void commit(std::int64_t g, const std::vector<io::FileEntry>& files);
+  void save_best_ever(std::int64_t g, const ExploitPlan& plan);
   int finish();
 
   Transport& t_;
@@ -109,7 +110,7 @@ void Run::generation(std::int64_t g, io::MetricsLog& metrics) {
 
   // 1. Train and collect fitness.
   const auto t_train = Clock::now();
-  broadcast(kTagOrder, encode(TrainOrder{g, epoch_begin, cfg_.epochs_step, false, -1}));
+  broadcast(kTagOrder, encode(TrainOrder{g, epoch_begin, cfg_.epochs_step, false, -1, 0, ""}));
   std::vector<FitnessReport> reports(n);
   for (int i = 0; i < n; ++i) {
     auto r = decode<FitnessReport>(t_.recv(kAnySource, kTagReport));
@@ -164,6 +165,7 @@ void Run::generation(std::int64_t g, io::MetricsLog& metrics) {
     if (!d.error.empty()) throw std::runtime_error("a worker failed to write its checkpoint: " + d.error);
     for (const auto& f : d.files) files.push_back({f.member, f.file, f.bytes, f.crc32});
   }
+  if (best_ever_gen_ == g) save_best_ever(g, plan);
   commit(g, files);
   const double ckpt_s = since(t_ckpt);
 
@@ -210,11 +212,31 @@ void Run::commit(std::int64_t g, const std::vector<io::FileEntry>& files) {
   last_committed_ = g;
 }
 
+// The best-ever member survives the exploit step of its generation (it ranks first, children
+// replace the bottom), so its member file of generation g holds exactly the scored weights.
+void Run::save_best_ever(std::int64_t g, const ExploitPlan& plan) {
+  for (const auto& c : plan.children)
+    if (c.slot == best_ever_member_) {
+      log_.warn("the best-ever member " + std::to_string(best_ever_member_) + " was replaced in the exploit step of generation " +
+                std::to_string(g + 1) + "; " + io::best_ever_file_path(out_) + " keeps the previous best");
+      return;
+    }
+  io::copy_file_atomic(io::member_file_path(out_, g, best_ever_member_), io::best_ever_file_path(out_));
+}
+
 int Run::finish() {
   const auto ranked = rank_by_fitness(pop_.last_fitness());
   const int best = ranked[0];
-  broadcast(kTagOrder, encode(TrainOrder{0, 0, 0, true, best}));
+  TrainOrder stop{0, 0, 0, true, best, 0, ""};
+  if (best_ever_member_ >= 0 && std::filesystem::exists(io::best_ever_file_path(out_)))
+    stop.best_ever_file = io::best_ever_file_path(out_);
+  broadcast(kTagOrder, encode(stop));
   const auto r = decode<FinalReport>(t_.recv(layout_.owner(best), kTagFinalReport));
+  FinalReport be;
+  if (!stop.best_ever_file.empty()) {
+    log_.info("final evaluation of the best-ever member (" + stop.best_ever_file + ") ...");
+    be = decode<FinalReport>(t_.recv(1, kTagFinalReport));
+  }
   if (!r.error.empty()) throw std::runtime_error("final evaluation of member " + std::to_string(best) + " failed: " + r.error);
   const auto& m = pop_.members()[best];
   const std::string ckpt = io::index_file_path(out_, last_committed_);
@@ -231,11 +253,37 @@ int Run::finish() {
   j["genome"] = m.genome;
   j["fitness_history"] = m.fitness;
   j["best_ever"] = {{"fitness", best_ever_}, {"member", best_ever_member_}, {"generation", best_ever_gen_}};
+  int code = 0;
+  if (!stop.best_ever_file.empty()) {
+    nlohmann::json& b = j["best_ever"];
+    b["file"] = stop.best_ever_file;
+    if (!be.error.empty()) {
+      b["error"] = be.error;
+      log_.warn("final evaluation of " + stop.best_ever_file + " failed: " + be.error);
+      code = kExitError;
+    } else {
+      std::string line = "best ever: member " + std::to_string(be.member) + " of generation " + std::to_string(be.generation + 1) +
+                         " (fitness " + fmt("%.4f", best_ever_) + ")";
+      nlohmann::json metrics = nlohmann::json::object();
+      for (std::size_t i = 0; i < be.metric_names.size(); ++i) {
+        const double v = be.metric_values[i];
+        metrics[be.metric_names[i]] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+        line += "  " + be.metric_names[i] + " " + fmt("%.6g", v);
+      }
+      b["evaluation"] = metrics;
+      b["parameters"] = be.parameters;
+      if (!be.preview.empty()) {
+        b["samples"] = be.preview;
+        line += "  samples " + be.preview;
+      }
+      log_.info(line);
+    }
+  }
   j["checkpoint"] = ckpt;
   j["algorithm"] = to_string(cfg_.algorithm);
   j["seed"] = cfg_.seed;
   std::ofstream(out_ + "/summary.json") << j.dump(2) << '\n';
-  return 0;
+  return code;
 }
 
 int Run::run() {
@@ -268,7 +316,7 @@ int Run::run() {
   }
   io::discard_uncommitted(out_, resume);
   if (!start(resume)) {
-    broadcast(kTagOrder, encode(TrainOrder{0, 0, 0, true, -1}));
+    broadcast(kTagOrder, encode(TrainOrder{0, 0, 0, true, -1, 0, ""}));
     return 2;
   }
   io::MetricsLog metrics(out_ + "/metrics.jsonl", resume);
@@ -283,7 +331,7 @@ int Run::run() {
       log_.info("stop requested: generation " + std::to_string(g + 1) + "/" + std::to_string(cfg_.n_steps()) +
                 " is committed; exiting with code " + std::to_string(kExitCheckpointed) +
                 " (run the same command again, or requeue the job, to resume)");
-      TrainOrder stop{0, 0, 0, true, -1};
+      TrainOrder stop{0, 0, 0, true, -1, 0, ""};
       stop.exit_code = kExitCheckpointed;
       broadcast(kTagOrder, encode(stop));
       return kExitCheckpointed;

@@ -31,6 +31,7 @@ bool Worker::start() {
   const auto order = decode<StartOrder>(transport_.recv(0, kTagStart));
   if (order.stop) return false;
   started_ = true;
+  out_dir_ = order.out_dir;
   WorkerReady ready;
   ready.device = device_.str();
   ready.threads = threads_;
@@ -80,6 +81,7 @@ void Worker::train(const TrainOrder& order) {
         r.diverged = true;
         r.fitness = kFitnessDiverged;
       }
+      if (!r.diverged) task_->write_preview(member, io::sample_grid_path(out_dir_, order.generation, id));
     } catch (const std::exception& e) {
       r.error = "member " + std::to_string(id) + ": " + e.what();
     }
@@ -113,6 +115,33 @@ void Worker::checkpoint(const CheckpointOrder& order) {
   transport_.send(0, kTagCheckpointDone, encode(done));
 }
 
+void Worker::best_ever_report(const std::string& file) {
+  FinalReport r;
+  r.best_ever = true;
+  try {
+    io::MemberFile f = io::read_member_file(file);
+    r.member = f.id;
+    r.generation = f.generation;
+    Member m = task_->create(f.genome, 0, device_);
+    import_member_state(m, f.state);
+    for (const auto& p : m.model->parameters()) r.parameters += p.numel();
+    const auto t0 = Clock::now();
+    f.evaluation.clear();
+    for (const Metric& metric : task_->final_metrics(m)) {
+      r.metric_names.push_back(metric.name);
+      r.metric_values.push_back(metric.value);
+      f.evaluation.emplace_back(metric.name, metric.value);
+    }
+    f.evaluation.emplace_back("evaluation_seconds", since(t0));
+    const std::string preview = io::final_grid_path(out_dir_);
+    if (task_->write_preview(m, preview)) r.preview = preview;
+    io::write_member_file(file, f);  // atomically, now with the evaluation
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  transport_.send(0, kTagFinalReport, encode(r));
+}
+
 void Worker::final_report(int id) {
   FinalReport r;
   r.member = id;
@@ -135,6 +164,7 @@ int Worker::run() {
     const auto order = decode<TrainOrder>(transport_.recv(0, kTagOrder));
     if (order.stop) {
       if (ok && order.final_member >= 0 && members_.count(order.final_member)) final_report(order.final_member);
+      if (ok && !order.best_ever_file.empty() && transport_.rank() == 1) best_ever_report(order.best_ever_file);
       return ok ? order.exit_code : 2;
     }
     train(order);

@@ -12,7 +12,9 @@
 #include "pbtnas/gan/gan_spaces.hpp"
 #include "pbtnas/nn/named_state.hpp"
 #include "pbtnas/seed.hpp"
+#include "pbtnas/tasks/cifar10.hpp"
 #include "pbtnas/tasks/idx.hpp"
+#include "pbtnas/tasks/image_grid.hpp"
 
 namespace pbtnas::gan {
 namespace {
@@ -145,17 +147,64 @@ torch::Tensor RandomProjectionFeatures::features(const torch::Tensor& images) co
   return torch::tanh(h).mean({2, 3});
 }
 
+std::string RandomProjectionFeatures::describe() const {
+  return "random projection (" + std::to_string(weight_.size(0)) +
+         "-d; a test stand-in, not a meaningful FID)";
+}
+
 // ---------------------------------------------------------------- GanTask
 
+GanData load_gan_data(const GanTaskConfig& cfg) {
+  GanData data;
+  torch::Tensor raw;  // uint8 N x C x 32 x 32 (CIFAR-10) or N x 28 x 28 (Fashion-MNIST)
+  std::string origin;
+  if (cfg.dataset == "fashion_mnist") {
+    const std::string images_path = join_path(cfg.data_dir, cfg.train_images);
+    const std::string labels_path = join_path(cfg.data_dir, cfg.train_labels);
+    IdxImages train = read_idx_images(images_path, labels_path, cfg.train_limit);
+    if (train.images.size(1) != 28 || train.images.size(2) != 28)
+      throw std::runtime_error("gan task: " + images_path + " holds " +
+                               std::to_string(train.images.size(1)) + " x " +
+                               std::to_string(train.images.size(2)) +
+                               " images; the task expects 28 x 28 (Fashion-MNIST), padded to 32");
+    // [0, 255] -> [-1, 1], then 2 px of -1 on each side: N x 1 x 32 x 32.
+    data.images = F::pad(train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).unsqueeze(1),
+                         F::PadFuncOptions({2, 2, 2, 2}).value(-1.0))
+                      .contiguous();
+    data.labels = train.labels.to(torch::kInt64);
+    origin = images_path;
+  } else if (cfg.dataset == "cifar10") {
+    Cifar10Data train = read_cifar10_train(cfg.data_dir, cfg.train_limit);
+    data.images = train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).contiguous();
+    data.labels = train.labels.to(torch::kInt64);
+    origin = cfg.data_dir;
+  } else {
+    throw std::invalid_argument("gan task: unknown dataset '" + cfg.dataset +
+                                "'; valid: fashion_mnist, cifar10");
+  }
+  if (data.images.size(0) < 2)
+    throw std::runtime_error("gan task: " + origin + " holds fewer than 2 images");
+  data.n_classes = 10;
+  return data;
+}
+
 GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features)
-    : cfg_(std::move(cfg)), features_(std::move(features)) {
+    : GanTask(cfg, run_seed, std::move(features), load_gan_data(cfg)) {}
+
+GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features,
+                 GanData data)
+    : cfg_(std::move(cfg)), features_(std::move(features)), run_seed_(run_seed) {
   kind_ = gan_space_kind(cfg_.space);
   space_ = kind_ == GanSpaceKind::Easy ? gan_easy_space() : gan_hard_space();
   validate_model_config(cfg_.model);
-  if (cfg_.model.image_channels != 1)
-    throw std::invalid_argument(
-        "gan task: model.image_channels must be 1 (Fashion-MNIST is gray), got " +
-        std::to_string(cfg_.model.image_channels));
+  if (!data.images.defined() || data.images.dim() != 4 || data.images.size(2) != 32 ||
+      data.images.size(3) != 32)
+    throw std::invalid_argument("gan task: the training images must be N x C x 32 x 32");
+  if (cfg_.model.image_channels != data.images.size(1))
+    throw std::invalid_argument("gan task: model.image_channels is " +
+                                std::to_string(cfg_.model.image_channels) + " but the " +
+                                cfg_.dataset + " images have " +
+                                std::to_string(data.images.size(1)) + " channel(s)");
   if (cfg_.model.bottom_width * 8 != 32)
     throw std::invalid_argument(
         "gan task: model.bottom_width must be 4 (images are 32 x 32, bottom_width * 8), got " +
@@ -167,26 +216,16 @@ GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<Feat
     throw std::invalid_argument("gan task: iterations_per_epoch must be >= 0 (0: one pass)");
   if (cfg_.fid_samples < 2 || cfg_.eval_batch_size < 1)
     throw std::invalid_argument("gan task: fid_samples must be >= 2 and eval_batch_size >= 1");
+  if (cfg_.final_fid_samples < 0 || cfg_.final_fid_samples == 1 || cfg_.is_splits < 1 ||
+      cfg_.grid_samples < 0)
+    throw std::invalid_argument(
+        "gan task: final_fid_samples must be 0 or >= 2, is_splits >= 1, grid_samples >= 0");
   if (!(cfg_.ema_decay >= 0.0 && cfg_.ema_decay <= 1.0))
     throw std::invalid_argument("gan task: ema_decay must lie in [0, 1]");
   if (!(cfg_.lr > 0.0) || !(cfg_.eps > 0.0))
     throw std::invalid_argument("gan task: lr and eps must be > 0");
   if (!features_) throw std::invalid_argument("gan task: a FeatureNet is required for FID");
-
-  const std::string images_path = join_path(cfg_.data_dir, cfg_.train_images);
-  const std::string labels_path = join_path(cfg_.data_dir, cfg_.train_labels);
-  IdxImages train = read_idx_images(images_path, labels_path, cfg_.train_limit);
-  if (train.images.size(1) != 28 || train.images.size(2) != 28)
-    throw std::runtime_error("gan task: " + images_path + " holds " +
-                             std::to_string(train.images.size(1)) + " x " +
-                             std::to_string(train.images.size(2)) +
-                             " images; the task expects 28 x 28 (Fashion-MNIST), padded to 32");
-  if (train.images.size(0) < 2)
-    throw std::runtime_error("gan task: " + images_path + " holds fewer than 2 images");
-  // [0, 255] -> [-1, 1], then 2 px of -1 on each side: N x 1 x 32 x 32.
-  train_x_ = F::pad(train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).unsqueeze(1),
-                    F::PadFuncOptions({2, 2, 2, 2}).value(-1.0))
-                 .contiguous();
+  train_x_ = std::move(data.images);
 
   const std::int64_t n_ref = std::min<std::int64_t>(cfg_.fid_samples, train_x_.size(0));
   FeatureStatsAccumulator acc;
@@ -197,6 +236,8 @@ GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<Feat
   // The latents every member is scored on: a local generator seeded from the run seed.
   at::Generator gen = local_generator(derive_seed(run_seed, 1, 0, Purpose::DataSplit));
   fid_z_ = at::normal(0.0, 1.0, {cfg_.fid_samples, cfg_.model.latent_dim}, gen);
+  at::Generator grid_gen = local_generator(derive_seed(run_seed, 1, 1, Purpose::DataSplit));
+  grid_z_ = at::normal(0.0, 1.0, {std::max(1, cfg_.grid_samples), cfg_.model.latent_dim}, grid_gen);
 }
 
 std::int64_t GanTask::iterations_per_epoch() const {
@@ -330,24 +371,90 @@ torch::Tensor GanTask::sample_ema(Member& member, const torch::Tensor& z) const 
   return torch::cat(out, 0);
 }
 
+namespace {
+
+// Feature statistics (and, when `logits` is given and the network has logits, the logits) of the
+// EMA generator's images for the latents z, generated in batches. false: non-finite images.
+bool ema_statistics(GanNetImpl& net, GanEmaImpl& ema, const FeatureNet& features,
+                    const torch::Tensor& z, int batch, torch::Device device, FeatureStats& stats,
+                    std::vector<torch::Tensor>* logits) {
+  torch::NoGradGuard no_grad;
+  EmaSwap swap(*net.generator, ema);
+  FeatureStatsAccumulator acc;
+  for (std::int64_t b = 0; b < z.size(0); b += batch) {
+    const std::int64_t end = std::min<std::int64_t>(z.size(0), b + batch);
+    const torch::Tensor images = net.generate(z.slice(0, b, end).to(device));
+    auto [f, l] = logits ? features.features_and_logits(images)
+                         : std::make_pair(features.features(images), torch::Tensor());
+    if (!torch::isfinite(f).all().item<bool>()) return false;
+    acc.add(f);
+    if (logits && l.defined()) logits->push_back(l.to(torch::kCPU, torch::kFloat32));
+  }
+  stats = acc.finalize();
+  return true;
+}
+
+}  // namespace
+
 double GanTask::fid(Member& member) const {
   auto net = net_of(member);
   auto ema = ema_of(member);
-  torch::NoGradGuard no_grad;
-  EmaSwap swap(*net->generator, *ema);
-  FeatureStatsAccumulator acc;
-  for (std::int64_t b = 0; b < fid_z_.size(0); b += cfg_.eval_batch_size) {
-    const std::int64_t end = std::min<std::int64_t>(fid_z_.size(0), b + cfg_.eval_batch_size);
-    const torch::Tensor images = net->generate(fid_z_.slice(0, b, end).to(member.device));
-    const torch::Tensor f = features_->features(images);
-    if (!torch::isfinite(f).all().item<bool>()) return std::numeric_limits<double>::quiet_NaN();
-    acc.add(f);
-  }
+  FeatureStats stats;
+  if (!ema_statistics(*net, *ema, *features_, fid_z_, cfg_.eval_batch_size, member.device, stats,
+                      nullptr))
+    return std::numeric_limits<double>::quiet_NaN();
   try {
-    return frechet_distance(acc.finalize(), ref_stats_);
+    return frechet_distance(stats, ref_stats_);
   } catch (const std::runtime_error&) {  // non-finite distance
     return std::numeric_limits<double>::quiet_NaN();
   }
+}
+
+std::vector<Metric> GanTask::final_metrics(Member& member) const {
+  if (cfg_.final_fid_samples == 0) return {};
+  auto net = net_of(member);
+  auto ema = ema_of(member);
+  // Fresh latents, not the search's: the final FID is not the quantity that was selected on.
+  at::Generator gen = local_generator(derive_seed(run_seed_, 2, 0, Purpose::DataSplit));
+  const torch::Tensor z =
+      at::normal(0.0, 1.0, {cfg_.final_fid_samples, cfg_.model.latent_dim}, gen);
+  FeatureStats stats;
+  std::vector<torch::Tensor> logits;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<Metric> out;
+  if (!ema_statistics(*net, *ema, *features_, z, cfg_.eval_batch_size, member.device, stats,
+                      &logits)) {
+    out.push_back({"fid", nan});
+    out.push_back({"fid_samples", static_cast<double>(cfg_.final_fid_samples)});
+    return out;
+  }
+  double fid_value = nan;
+  try {
+    fid_value = frechet_distance(stats, ref_stats_);
+  } catch (const std::runtime_error&) {
+  }
+  out.push_back({"fid", fid_value});
+  out.push_back({"fid_samples", static_cast<double>(cfg_.final_fid_samples)});
+  if (!logits.empty()) {
+    const torch::Tensor all = torch::cat(logits, 0);
+    const int splits = static_cast<int>(std::min<std::int64_t>(cfg_.is_splits, all.size(0)));
+    try {
+      const InceptionScore is = inception_score_stats(all, splits);
+      out.push_back({"inception_score", is.mean});
+      out.push_back({"inception_score_std", is.stddev});
+    } catch (const std::runtime_error&) {
+      out.push_back({"inception_score", nan});
+    }
+  }
+  return out;
+}
+
+bool GanTask::write_preview(Member& member, const std::string& png_path) const {
+  if (cfg_.grid_samples <= 0) return false;
+  const torch::Tensor images = sample_ema(member, grid_z_.slice(0, 0, cfg_.grid_samples));
+  const int nrow = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(cfg_.grid_samples))));
+  save_image_grid(images, nrow, png_path);
+  return true;
 }
 
 double GanTask::fitness(Member& member) const {

@@ -1,6 +1,7 @@
 #pragma once
-// The GAN task of PBT-NAS (ALGORITHM.md §4.1, §2.4, §2.7 step 5) on Fashion-MNIST: 28x28 gray
-// images scaled to [-1, 1] and padded to 32x32 with -1, generator + discriminator of
+// The GAN task of PBT-NAS (ALGORITHM.md §4.1, §2.4, §2.7 step 5) on Fashion-MNIST (28x28 gray
+// images scaled to [-1, 1] and padded to 32x32 with -1) or CIFAR-10 (32x32 RGB, binary batches),
+// generator + discriminator of
 // gan_models.hpp, hinge loss, n_critic D steps per G step, an EMA generator, fitness -FID of the
 // EMA generator against the training set's feature statistics. docs/gan.md, section "Task".
 #include <cstdint>
@@ -9,17 +10,21 @@
 
 #include <torch/torch.h>
 
+#include "pbtnas/gan/feature_net.hpp"
 #include "pbtnas/gan/fid.hpp"
 #include "pbtnas/gan/gan_models.hpp"
 #include "pbtnas/tasks/task.hpp"
 
 namespace pbtnas::gan {
 
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
 struct GanTaskConfig {
-  GanModelConfig model;              // image_channels must be 1, bottom_width * 8 must be 32
+  GanModelConfig model;              // image_channels must match the data, bottom_width * 8 = 32
   std::string space = "gan_hard";    // "gan_easy" or "gan_hard"
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";
-  std::string train_images = "train-images-idx3-ubyte.gz",
+  std::string dataset = "fashion_mnist";  // "fashion_mnist" (IDX files) or "cifar10" (binary)
+  std::string data_dir = kFashionMnistDir;  // cifar10: the cifar-10-batches-bin folder
+  std::string train_images = "train-images-idx3-ubyte.gz",  // fashion_mnist only
               train_labels = "train-labels-idx1-ubyte.gz";
   std::int64_t train_limit = 0;      // > 0: use only the first train_limit training images
   int d_batch = 40;                  // real (and fake) batch of a D step
@@ -32,15 +37,21 @@ struct GanTaskConfig {
   int fid_samples = 5000;            // generated images per FID; also the training images used
                                      // for the reference statistics (at most all of them)
   int eval_batch_size = 250;         // generation / feature batch during evaluation
+  int final_fid_samples = 50000;     // final evaluation of the best-ever member (0: skip it)
+  int is_splits = 10;                // Inception Score splits (final evaluation)
+  int grid_samples = 64;             // images per sample grid (0: no grids)
 };
 
-// Feature extractor for FID. Input: N x C x H x W float images in [-1, 1] on any device;
-// output: N x D float features (any device). Implementations must be deterministic.
-class FeatureNet {
- public:
-  virtual ~FeatureNet() = default;
-  virtual torch::Tensor features(const torch::Tensor& images_in_minus1_1) const = 0;
+// The training images of a GAN task: N x C x 32 x 32 float in [-1, 1] (CPU) and their labels
+// (int64, used only to train the built-in feature classifier).
+struct GanData {
+  torch::Tensor images;
+  torch::Tensor labels;
+  int n_classes = 10;
 };
+// Reads cfg.dataset from cfg.data_dir (first train_limit images when > 0). Throws
+// std::runtime_error naming the file and the fix when the data cannot be read.
+GanData load_gan_data(const GanTaskConfig& cfg);
 
 // A TEST STAND-IN, NOT A MEANINGFUL FID: a fixed random projection (conv 5x5 stride 2 padding
 // 2 with `dim` output channels, weights N(0, 1/(in_channels*25)) from a local generator seeded
@@ -50,6 +61,7 @@ class RandomProjectionFeatures : public FeatureNet {
  public:
   RandomProjectionFeatures(int dim, std::uint64_t seed, int in_channels = 1);
   torch::Tensor features(const torch::Tensor& images_in_minus1_1) const override;
+  std::string describe() const override;
 
  private:
   torch::Tensor weight_;  // CPU, dim x in_channels x 5 x 5
@@ -73,6 +85,9 @@ class GanTask : public Task {
   // fixed evaluation latents. Throws std::invalid_argument for unusable settings and
   // std::runtime_error for unreadable data.
   GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features);
+  // Same with data already loaded by load_gan_data(cfg).
+  GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features,
+          GanData data);
 
   const SearchSpace& space() const override { return space_; }
   // GanNet (init_gan_net(seed)), average = GanEma holding an exact copy of the generator,
@@ -86,6 +101,13 @@ class GanTask : public Task {
   // Same as fitness for now (training-set statistics; no separate test statistics).
   double test_score(Member& member) const override { return fitness(member); }
   std::string fitness_name() const override { return "neg_fid"; }
+  // ALGORITHM.md §2.13: FID of the EMA generator on final_fid_samples fresh latents (fixed by the
+  // run seed), and the Inception Score of the same images from the feature network's logits
+  // (when it has logits): fid, fid_samples, inception_score, inception_score_std.
+  std::vector<Metric> final_metrics(Member& member) const override;
+  // A grid of grid_samples EMA-generator images from fixed latents (the same for every member and
+  // generation, so grids are comparable); false when grid_samples is 0.
+  bool write_preview(Member& member, const std::string& png_path) const override;
 
   // FID of the EMA generator (>= 0 up to rounding; NaN for non-finite images).
   double fid(Member& member) const;
@@ -94,17 +116,20 @@ class GanTask : public Task {
 
   const GanTaskConfig& config() const { return cfg_; }
   std::int64_t train_size() const { return train_x_.size(0); }
-  const torch::Tensor& train_images() const { return train_x_; }  // N x 1 x 32 x 32 in [-1, 1]
+  const torch::Tensor& train_images() const { return train_x_; }  // N x C x 32 x 32 in [-1, 1]
   const FeatureStats& reference_stats() const { return ref_stats_; }
   std::int64_t iterations_per_epoch() const;
+  const FeatureNet& feature_net() const { return *features_; }
 
  private:
   GanTaskConfig cfg_;
   GanSpaceKind kind_;
   SearchSpace space_;
   std::shared_ptr<FeatureNet> features_;
-  torch::Tensor train_x_;  // CPU float N x 1 x 32 x 32
+  torch::Tensor train_x_;  // CPU float N x C x 32 x 32
   torch::Tensor fid_z_;    // CPU float fid_samples x latent_dim
+  torch::Tensor grid_z_;   // CPU float grid_samples x latent_dim
+  std::uint64_t run_seed_ = 0;
   FeatureStats ref_stats_;
 };
 

@@ -12,6 +12,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pbtnas/nn/named_state.hpp"
@@ -39,6 +40,9 @@ struct MemberFile {
   std::vector<double> fitness;
   std::uint64_t train_seed = 0;
   NamedState state;
+  // Optional final evaluation (best_ever.h5 after the search): metric name -> value, stored as
+  // the datasets /evaluation/names (strings) and /evaluation/values (float64). Empty: no group.
+  std::vector<std::pair<std::string, double>> evaluation;
 };
 
 // Writes atomically (PATH.tmp, fsync, rename, fsync of the directory; parent directories are

@@ -28,6 +28,17 @@ std::string member_file_path(const std::string& out, std::int64_t gen, int id);
 // OUT/checkpoints/gen_000003/index.h5
 std::string index_file_path(const std::string& out, std::int64_t gen);
 
+// OUT/best_ever.h5: a copy of the member file of the best-ever member (highest search fitness
+// over all members and generations), made when its generation is committed; after the search it
+// also holds the final evaluation (MemberFile::evaluation).
+std::string best_ever_file_path(const std::string& out);
+// OUT/samples/gen_000003/member_007.png: the task's preview of a member after that generation's
+// training; OUT/samples/final_best.png: the best-ever member's, after the final evaluation.
+std::string sample_grid_path(const std::string& out, std::int64_t gen, int id);
+std::string final_grid_path(const std::string& out);
+// Copies `from` to `to` atomically (TO.tmp, fsync, rename). Throws CheckpointError.
+void copy_file_atomic(const std::string& from, const std::string& to);
+
 // Size and CRC-32 of an existing file; `file` is set to the file name (no directory).
 FileEntry describe_file(int member, const std::string& path);
 

@@ -3,7 +3,8 @@
 // exchanges layers with other workers as the coordinator's plans say, and writes their
 // checkpoint files. Message sequence per generation (see coordinator.hpp):
 //   TrainOrder -> FitnessReport per member -> ExploitPlan -> ExploitDone ->
-//   CheckpointOrder -> CheckpointDone;  finally TrainOrder{stop} (+ FinalReport by one owner).
+//   CheckpointOrder -> CheckpointDone;  finally TrainOrder{stop} (+ FinalReport by the owner of
+//   the final population's best member, then rank 1's FinalReport on OUT/best_ever.h5).
 #include <map>
 #include <string>
 
@@ -30,6 +31,7 @@ class Worker {
   void train(const struct TrainOrder& order);
   void checkpoint(const struct CheckpointOrder& order);
   void final_report(int member);
+  void best_ever_report(const std::string& file);
 
   Transport& transport_;
   const RunConfig& cfg_;
@@ -40,6 +42,7 @@ class Worker {
   Logger& log_;
   Layout layout_;
   std::map<int, Member> members_;
+  std::string out_dir_;
   bool started_ = false;  // a StartOrder without stop arrived (the coordinator expects Ready)
 };
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -16,6 +17,11 @@ struct StepStats {
   double train_loss = 0.0;     // mean loss over the step (NaN/inf when diverged)
   std::int64_t samples = 0;    // training samples processed
   bool diverged = false;       // a non-finite loss was seen; training stopped early
+};
+
+struct Metric {
+  std::string name;
+  double value = 0.0;
 };
 
 class Task {
@@ -31,6 +37,18 @@ class Task {
   // Held-out score reported for the final best member, never used for selection.
   virtual double test_score(Member& member) const = 0;
   virtual std::string fitness_name() const = 0;  // e.g. "val_acc"
+  // The final evaluation of the best-ever member (after the search), written to the summary and
+  // the checkpoint. Default: the fitness re-measured and the held-out test score.
+  virtual std::vector<Metric> final_metrics(Member& member) const {
+    return {{fitness_name(), fitness(member)}, {"test", test_score(member)}};
+  }
+  // Writes a picture of what the member produces (e.g. generated samples) as a PNG file; returns
+  // false, writing nothing, when the task has no such picture.
+  virtual bool write_preview(Member& member, const std::string& png_path) const {
+    (void)member;
+    (void)png_path;
+    return false;
+  }
 };
 
 }  // namespace pbtnas

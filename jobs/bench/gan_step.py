@@ -760,15 +760,18 @@ def main(argv):
     for i in range(args.warmup):
         tr.iteration(i)
     g_steps = 0
+    c0 = time.process_time()
     t0 = time.perf_counter()
     for i in range(args.iters):
         if tr.iteration(i)[1] is not None:
             g_steps += 1
     dt = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     out = {"ms_per_iter": 1000.0 * dt / args.iters, "iters": args.iters,
            "params_generator": pg, "params_discriminator": pd, "torch": torch.__version__,
            "threads": torch.get_num_threads(), "space": args.space, "d_batch": args.d_batch,
-           "n_critic": args.n_critic, "g_steps": g_steps, "warmup": args.warmup}
+           "n_critic": args.n_critic, "g_steps": g_steps, "warmup": args.warmup,
+           "cpu_ms_per_iter": 1000.0 * cpu / args.iters}
     print(json.dumps(out))
     return 0
 

@@ -11,4 +11,14 @@ int run_command(int argc, char** argv, const std::string& config, const std::str
 int inspect_command(const std::string& file);
 int bench_exchange_command(int argc, char** argv, const std::string& config, int reps);
 
+struct BenchGanOptions {
+  std::string config;
+  int iters = 20;         // iterations per timed epoch
+  int reps = 3;           // timed epochs (C++: best of; Python: iters * reps iterations)
+  int threads = 1;
+  std::string python = "/usr/bin/python3";  // "" = skip the Python comparison
+  std::string script = "jobs/bench/gan_step.py";
+};
+int bench_gan_command(const BenchGanOptions& options);
+
 }  // namespace pbtnas::cli

@@ -1,4 +1,4 @@
-// pbtnas command line: run, inspect, bench-exchange.
+// pbtnas command line: run, inspect, bench-exchange, bench-gan.
 #include <CLI/CLI.hpp>
 
 #include <execinfo.h>
@@ -56,7 +56,18 @@ int main(int argc, char** argv) {
   bench->add_option("--reps", bench_reps, "repetitions per measurement");
   bench->add_option("--raw-mib", bench_mib, "unused (the raw baseline sends the same bytes as the exchange)");
 
+  pbtnas::cli::BenchGanOptions gan;
+  auto* bench_gan = app.add_subcommand(
+      "bench-gan", "Benchmark: ms per GAN iteration and s per FID at a config's sizes, vs the same step in Python PyTorch");
+  bench_gan->add_option("config", gan.config, "YAML config with task: gan (e.g. jobs/configs/fmnist_ganhard.yaml)")->required();
+  bench_gan->add_option("--iters", gan.iters, "iterations per timed epoch");
+  bench_gan->add_option("--reps", gan.reps, "timed epochs");
+  bench_gan->add_option("--threads", gan.threads, "torch threads (both sides)");
+  bench_gan->add_option("--python", gan.python, "Python with torch for the comparison (\"\" to skip)");
+  bench_gan->add_option("--script", gan.script, "the Python mirror of the GAN step");
+
   CLI11_PARSE(app, argc, argv);
+  if (*bench_gan) return pbtnas::cli::bench_gan_command(gan);
   if (*run) return pbtnas::cli::run_command(argc, argv, config, out);
   if (*inspect) return pbtnas::cli::inspect_command(file);
   if (*bench) return pbtnas::cli::bench_exchange_command(argc, argv, config, bench_reps);

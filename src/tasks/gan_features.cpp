@@ -82,8 +82,11 @@ TorchScriptFeatures::TorchScriptFeatures(const std::string& path, torch::Device 
   }
   impl_->module.to(device);
   impl_->module.eval();
-  // Probe: validates the outputs and learns D (and K).
-  run(torch::zeros({2, 3, 32, 32}, torch::TensorOptions().dtype(torch::kFloat32).device(device)));
+  // Probe: validates the outputs and learns D (and K); feature_dim_ == 0 means "not known yet".
+  const auto [feat, logits] =
+      run(torch::zeros({2, 3, 32, 32}, torch::TensorOptions().dtype(torch::kFloat32).device(device)));
+  feature_dim_ = feat.size(1);
+  num_logits_ = logits.defined() ? logits.size(1) : 0;
 }
 
 TorchScriptFeatures::~TorchScriptFeatures() = default;
@@ -149,11 +152,6 @@ std::pair<torch::Tensor, torch::Tensor> TorchScriptFeatures::run(const torch::Te
   } else if (num_logits_ > 0) {
     throw std::runtime_error(what + "forward returned no logits but gave " +
                              std::to_string(num_logits_) + " on the first call; " + contract);
-  }
-  if (feature_dim_ == 0) {  // the probe in the constructor
-    auto* self = const_cast<TorchScriptFeatures*>(this);
-    self->feature_dim_ = feat.size(1);
-    self->num_logits_ = logits.defined() ? logits.size(1) : 0;
   }
   return {feat.detach(), logits.defined() ? logits.detach() : logits};
 }

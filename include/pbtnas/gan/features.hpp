@@ -161,7 +161,8 @@ class ClassifierFeatures : public FeatureNet {
   ClassifierFeatures& operator=(const ClassifierFeatures&) = delete;
 
   // images: N x C x 32 x 32 in [-1, 1] (C = the training channels), any device/floating dtype;
-  // moved to the module's device. Returns N x 128 float32 features on that device.
+  // moved to the module's device and evaluated in forward passes of at most 500 images (eval
+  // mode, NoGradGuard). Returns N x 128 float32 features on that device.
   torch::Tensor features(const torch::Tensor& images_in_minus1_1) const override;
   // Features and N x n_classes logits from one forward pass.
   std::pair<torch::Tensor, torch::Tensor> features_and_logits(

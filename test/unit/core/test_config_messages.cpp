@@ -123,3 +123,100 @@ TEST_CASE("messages round-trip through Boost.Serialization") {
   CHECK(d2.files.at(0).crc32 == 0xABCDu);
   CHECK(decode<TrainOrder>(encode(TrainOrder{3, 6, 2, true})).stop);
 }
+
+TEST_CASE("gan config section: paper defaults, keys parsed, bad values named") {
+  const RunConfig d = parse_config("task: gan\n", "t");
+  CHECK(d.task == "gan");
+  CHECK(d.gan.dataset == "fashion_mnist");
+  CHECK(d.gan.space == "gan_hard");
+  CHECK(d.gan.gf_dim == 256);
+  CHECK(d.gan.df_dim == 128);
+  CHECK(d.gan.latent_dim == 120);
+  CHECK(d.gan.d_batch == 40);
+  CHECK(d.gan.g_batch_multiplier == 2);
+  CHECK(d.gan.n_critic == 5);
+  CHECK(d.gan.lr == 2e-4);
+  CHECK(d.gan.beta1 == 0.0);
+  CHECK(d.gan.beta2 == 0.9);
+  CHECK(d.gan.eps == 1e-4);
+  CHECK(d.gan.ema_decay == 0.999);
+  CHECK(d.gan.fid_samples == 5000);
+  CHECK(d.gan.final_fid_samples == 50000);
+  CHECK(d.gan.is_splits == 10);
+  CHECK(d.gan.faithful_d_block);
+
+  const RunConfig c = parse_config(R"(
+task: gan
+gan:
+  dataset: cifar10
+  data_dir: /data/cifar-10-batches-bin
+  space: gan_easy
+  gf_dim: 8
+  df_dim: 4
+  latent_dim: 12
+  faithful_d_block: false
+  iterations_per_epoch: 7
+  final_fid_samples: 0
+  grid_samples: 0
+  features: {torchscript: inception.pt, cache_dir: /cache, classifier_epochs: 3}
+)", "t");
+  CHECK(c.gan.dataset == "cifar10");
+  CHECK(c.gan.data_dir == "/data/cifar-10-batches-bin");
+  CHECK(c.gan.space == "gan_easy");
+  CHECK(c.gan.gf_dim == 8);
+  CHECK(c.gan.df_dim == 4);
+  CHECK(c.gan.latent_dim == 12);
+  CHECK_FALSE(c.gan.faithful_d_block);
+  CHECK(c.gan.iterations_per_epoch == 7);
+  CHECK(c.gan.final_fid_samples == 0);
+  CHECK(c.gan.grid_samples == 0);
+  CHECK(c.gan.features.torchscript == "inception.pt");
+  CHECK(c.gan.features.cache_dir == "/cache");
+  CHECK(c.gan.features.classifier_epochs == 3);
+
+  CHECK_THROWS_WITH(parse_config("task: gan\ngan: {dataset: stl10}\n", "f"),
+                    Catch::Contains("'gan.dataset'") && Catch::Contains("fashion_mnist, cifar10"));
+  CHECK_THROWS_WITH(parse_config("task: gan\ngan: {latent_dim: 10}\n", "f"),
+                    Catch::Contains("'gan.latent_dim'") && Catch::Contains("multiple of 3"));
+  CHECK_THROWS_WITH(parse_config("task: gan\ngan: {space: gan_medium}\n", "f"), Catch::Contains("gan_easy, gan_hard"));
+  CHECK_THROWS_WITH(parse_config("task: gan\ngan: {final_fid_samples: 1}\n", "f"), Catch::Contains("final_fid_samples"));
+  CHECK_THROWS_WITH(parse_config("task: gan\ngan: {features: {inception: x}}\n", "f"),
+                    Catch::Contains("'gan.features.inception' is not a known key"));
+  CHECK_THROWS_WITH(parse_config("gan: {gf_dim: 8}\n", "f"), Catch::Contains("'gan' is set but task is 'classify'"));
+  CHECK_THROWS_WITH(parse_config("task: gan\nclassify: {channels: 8}\n", "f"), Catch::Contains("'classify' is set but task is 'gan'"));
+  CHECK_THROWS_WITH(parse_config("task: regress\n", "f"), Catch::Contains("classify, gan"));
+}
+
+TEST_CASE("every shipped config in jobs/configs parses") {
+  for (const char* name : {"fmnist_classify", "smoke_classify", "fmnist_ganhard", "cifar10_ganhard", "smoke_gan"}) {
+    INFO(name);
+    const RunConfig c = load_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/" + name + ".yaml");
+    CHECK(c.n_steps() >= 1);
+  }
+  const RunConfig paper = load_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/cifar10_ganhard.yaml");
+  CHECK(paper.selection.population_size == 24);
+  CHECK(paper.n_steps() == 30);
+  CHECK(paper.gan.gf_dim == 256);
+  CHECK(paper.gan.df_dim == 128);
+  CHECK(paper.gan.fid_samples == 5000);
+  CHECK(paper.gan.final_fid_samples == 50000);
+}
+
+TEST_CASE("final reports with metrics round-trip") {
+  FinalReport r;
+  r.best_ever = true;
+  r.generation = 4;
+  r.metric_names = {"fid", "inception_score"};
+  r.metric_values = {12.5, 3.25};
+  r.preview = "out/samples/final_best.png";
+  const auto q = decode<FinalReport>(encode(r));
+  CHECK(q.best_ever);
+  CHECK(q.generation == 4);
+  CHECK(q.metric_names == r.metric_names);
+  CHECK(q.metric_values == r.metric_values);
+  CHECK(q.preview == r.preview);
+  TrainOrder o;
+  o.stop = true;
+  o.best_ever_file = "out/best_ever.h5";
+  CHECK(decode<TrainOrder>(encode(o)).best_ever_file == "out/best_ever.h5");
+}

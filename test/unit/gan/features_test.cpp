@@ -96,7 +96,7 @@ ClassifierFeaturesConfig test_config(const std::string& cache_path) {
   ClassifierFeaturesConfig cfg;
   cfg.cache_path = cache_path;
   cfg.epochs = 2;
-  cfg.batch_size = 32;
+  cfg.batch_size = 16;
   return cfg;
 }
 
@@ -111,9 +111,9 @@ struct LogLines {
   }
 };
 
-// The synthetic data set of the main classifier test (300 images; a training costs ~1-2 s).
+// The synthetic data set of the main classifier test (240 images; a training costs ~1 s).
 const Synthetic& shared_data() {
-  static const Synthetic d = synthetic(300, 1);
+  static const Synthetic d = synthetic(240, 1);
   return d;
 }
 

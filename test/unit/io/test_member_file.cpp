@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <sstream>
 #include <thread>
 
 #include "unit/io/io_fixtures.hpp"
@@ -264,4 +265,47 @@ TEST_CASE("member file timing", "[.][bench]") {
   WARN("bytes " << e.bytes << "  write " << ms(t1 - t0).count() << " ms  read "
                 << ms(t2 - t1).count() << " ms  describe " << ms(t3 - t2).count() << " ms");
   CHECK(r.state.size() == 300);
+}
+
+TEST_CASE("a member file carries an optional final evaluation that inspect prints",
+          "[io][member]") {
+  TempDir tmp;
+  io::MemberFile m = test::make_member(2, 5);
+  const std::string plain = tmp.str() + "/plain.h5", evaluated = tmp.str() + "/best_ever.h5";
+  io::write_member_file(plain, m);
+  CHECK(io::read_member_file(plain).evaluation.empty());
+
+  m.evaluation = {{"fid", 23.5}, {"fid_samples", 50000}, {"inception_score", 7.25},
+                  {"missing", std::numeric_limits<double>::quiet_NaN()}};
+  io::write_member_file(evaluated, m);
+  const io::MemberFile back = io::read_member_file(evaluated);
+  REQUIRE(back.evaluation.size() == 4);
+  CHECK(back.evaluation[0] == std::make_pair(std::string("fid"), 23.5));
+  CHECK(back.evaluation[1].second == 50000);
+  CHECK(back.evaluation[2].first == "inception_score");
+  CHECK(std::isnan(back.evaluation[3].second));
+  REQUIRE(back.state.size() == m.state.size());
+  for (std::size_t i = 0; i < m.state.size(); ++i) CHECK(test::same_bits(back.state[i].tensor, m.state[i].tensor));
+
+  std::ostringstream text;
+  io::inspect(evaluated, text);
+  CHECK_THAT(text.str(), Catch::Contains("final evaluation:") && Catch::Contains("fid 23.5") &&
+                             Catch::Contains("inception_score 7.25"));
+  std::ostringstream plain_text;
+  io::inspect(plain, plain_text);
+  CHECK_THAT(plain_text.str(), !Catch::Contains("final evaluation"));
+}
+
+TEST_CASE("copy_file_atomic copies bytes exactly and reports unreadable sources", "[io][member]") {
+  TempDir tmp;
+  const std::string src = tmp.str() + "/m.h5", dst = tmp.str() + "/sub/best_ever.h5";
+  io::write_member_file(src, test::make_member(1, 0));
+  io::copy_file_atomic(src, dst);
+  std::ifstream a(src, std::ios::binary), b(dst, std::ios::binary);
+  const std::string x((std::istreambuf_iterator<char>(a)), {}), y((std::istreambuf_iterator<char>(b)), {});
+  CHECK(x == y);
+  CHECK_FALSE(std::filesystem::exists(dst + ".tmp"));
+  CHECK(io::read_member_file(dst).id == 1);
+  CHECK_THAT(error_of([&] { io::copy_file_atomic(tmp.str() + "/nope.h5", dst); }), Catch::Contains("nope.h5"));
+  CHECK(io::read_member_file(dst).id == 1);  // the previous copy is intact
 }

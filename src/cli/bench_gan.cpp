@@ -1,0 +1,122 @@
+// `pbtnas bench-gan CONFIG`: milliseconds per GAN training iteration (GanTask::train: a D step,
+// and a G step + EMA update every n_critic iterations) and seconds per FID evaluation, at the
+// config's widths and batch sizes, and the same training iteration in Python PyTorch
+// (jobs/bench/gan_step.py, Debian's python3-torch) timed in the same run on the same genome.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "pbtnas/config.hpp"
+#include "pbtnas/gan/gan_task.hpp"
+#include "pbtnas/log.hpp"
+#include "pbtnas/population.hpp"
+#include "pbtnas/seed.hpp"
+#include "pbtnas/tasks/registry.hpp"
+
+namespace pbtnas::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// Runs `command` and returns its standard output; throws when it exits non-zero.
+std::string capture(const std::string& command) {
+  FILE* p = popen(command.c_str(), "r");
+  if (!p) throw std::runtime_error("cannot run: " + command);
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int status = pclose(p);
+  if (status != 0) throw std::runtime_error("the Python benchmark failed (status " + std::to_string(status) + "): " + command);
+  return out;
+}
+
+std::int64_t count(const torch::nn::Module& m) {
+  std::int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace
+
+int bench_gan_command(const BenchGanOptions& o) {
+  try {
+    RunConfig cfg = load_config(o.config);
+    if (cfg.task != "gan") throw std::invalid_argument("bench-gan needs a config with task: gan, got '" + cfg.task + "'");
+    torch::set_num_threads(o.threads);
+    Logger log(0);
+    gan::GanTaskConfig tc = gan_task_config(cfg);
+    tc.iterations_per_epoch = o.iters;
+    gan::GanData data = gan::load_gan_data(tc);
+    auto features = make_feature_net(cfg, data, torch::kCPU, &log);
+    gan::GanTask task(tc, cfg.seed, features, std::move(data));
+
+    // The genome of member 0 of the run's initial population (balanced sampling).
+    const Population initial(task.space(), cfg.selection.population_size, cfg.seed);
+    const Genome genome = initial.members()[0].genome;
+    Member member = task.create(genome, derive_seed(cfg.seed, -1, 0, Purpose::FreshInit), torch::kCPU);
+    auto net = std::dynamic_pointer_cast<gan::GanNetImpl>(member.model);
+    const std::int64_t params_g = count(*net->generator), params_d = count(*net->discriminator);
+
+    std::cout << "bench-gan: " << o.config << "  space " << tc.space << "  gf " << tc.model.gf_dim << " df "
+              << tc.model.df_dim << " latent " << tc.model.latent_dim << "  d_batch " << tc.d_batch << " (G batch "
+              << tc.g_batch_multiplier * tc.d_batch << ", n_critic " << tc.n_critic << ")  threads " << o.threads << "\n";
+    std::cout << "  genome (member 0 of the initial population): " << task.space().describe(genome) << "\n";
+    std::cout << "  parameters: generator " << params_g << "  discriminator " << params_d << "\n";
+
+    task.train(member, 0, 1, 1);  // warm-up epoch of `iters` iterations
+    double best_ms = 1e300;
+    for (int r = 0; r < o.reps; ++r) {
+      const auto t0 = Clock::now();
+      const StepStats s = task.train(member, r + 1, 1, 1);
+      if (s.diverged) throw std::runtime_error("training diverged during the benchmark");
+      best_ms = std::min(best_ms, 1e3 * since(t0) / o.iters);
+    }
+    const auto tf = Clock::now();
+    const double fid = task.fid(member);
+    const double fid_s = since(tf);
+    std::cout << "  C++ (LibTorch " << TORCH_VERSION << "): " << best_ms << " ms per iteration (best of " << o.reps
+              << " x " << o.iters << ")\n";
+    std::cout << "  FID evaluation: " << fid_s << " s for " << tc.fid_samples << " samples (" << features->describe()
+              << "; FID " << fid << ")\n";
+
+    if (o.python.empty()) return 0;
+    std::ostringstream genome_arg;
+    for (std::size_t i = 0; i < genome.size(); ++i) genome_arg << (i ? "," : "") << genome[i];
+    std::ostringstream cmd;
+    cmd << shell_quote(o.python) << " " << shell_quote(o.script) << " --space " << tc.space << " --genome "
+        << genome_arg.str() << " --gf-dim " << tc.model.gf_dim << " --df-dim " << tc.model.df_dim << " --latent-dim "
+        << tc.model.latent_dim << " --bottom-width " << tc.model.bottom_width << " --channels "
+        << tc.model.image_channels << " --faithful-d-block " << (tc.model.faithful_d_block ? 1 : 0) << " --d-batch "
+        << tc.d_batch << " --g-batch-multiplier " << tc.g_batch_multiplier << " --n-critic " << tc.n_critic
+        << " --iters " << o.iters * o.reps << " --warmup " << o.iters << " --threads " << o.threads;
+    const std::string out = capture(cmd.str());
+    const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+    const double py_ms = j.at("ms_per_iter").get<double>();
+    const auto py_g = j.at("params_generator").get<std::int64_t>(), py_d = j.at("params_discriminator").get<std::int64_t>();
+    std::cout << "  Python (PyTorch " << j.value("torch", std::string("?")) << "): " << py_ms << " ms per iteration (mean of "
+              << o.iters * o.reps << "); parameters generator " << py_g << " discriminator " << py_d << "\n";
+    if (py_g != params_g || py_d != params_d)
+      throw std::runtime_error("the Python mirror builds another network (parameter counts differ); the ratio would be meaningless");
+    std::printf("  ratio Python / C++: %.2fx (above 1: C++ is faster)\n", py_ms / best_ms);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "pbtnas bench-gan: " << e.what() << std::endl;
+    return 2;
+  }
+}
+
+}  // namespace pbtnas::cli

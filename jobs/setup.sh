@@ -12,7 +12,7 @@ PACKAGES=(
   libhdf5-dev hdf5-tools
   catch2 libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev dataset-fashion-mnist
-  python3-h5py python3-numpy
+  python3-h5py python3-numpy python3-torch     # checkpoint reading in tests; bench-gan Python side
   munge slurmctld slurmd slurm-client slurm-wlm-basic-plugins   # test/slurm: throwaway cluster
 )
 

@@ -138,6 +138,9 @@ void parse_gan(Section s, GanConfig& g) {
   s.get<std::int64_t>("iterations_per_epoch", g.iterations_per_epoch, at_least<std::int64_t>(0),
                       "0 (one pass over the data) or a count of D steps");
   s.get<int>("fid_samples", g.fid_samples, at_least(2), "an integer >= 2 (paper: 5000)");
+  s.get<std::int64_t>("reference_samples", g.reference_samples, at_least<std::int64_t>(0),
+                      "0 (all training images, as the paper) or a count >= 2");
+  if (g.reference_samples == 1) s.fail(s.key("reference_samples"), "= 1 is too few; use 0 (all) or >= 2");
   s.get<int>("final_fid_samples", g.final_fid_samples, at_least(0), "0 (no final evaluation) or a count >= 2 (paper: 50000)");
   if (g.final_fid_samples == 1) s.fail(s.key("final_fid_samples"), "= 1 is too few; use 0 (off) or >= 2");
   s.get<int>("is_splits", g.is_splits, at_least(1), "an integer >= 1 (paper: 10)");

@@ -67,6 +67,8 @@ struct GanConfig {
   double ema_decay = 0.999;
   std::int64_t iterations_per_epoch = 0;                  // 0: one pass over the data
   int fid_samples = 5000;                                 // per fitness evaluation
+  std::int64_t reference_samples = 0;                     // training images for the reference
+                                                          // statistics (0: all)
   int final_fid_samples = 50000;                          // best-ever member, after the search
   int is_splits = 10;
   int eval_batch_size = 250;

@@ -227,7 +227,11 @@ GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<Feat
   if (!features_) throw std::invalid_argument("gan task: a FeatureNet is required for FID");
   train_x_ = std::move(data.images);
 
-  const std::int64_t n_ref = std::min<std::int64_t>(cfg_.fid_samples, train_x_.size(0));
+  if (cfg_.reference_samples < 0)
+    throw std::invalid_argument("gan task: reference_samples must be >= 0 (0: all training images)");
+  const std::int64_t n_ref = cfg_.reference_samples > 0
+                                 ? std::min<std::int64_t>(cfg_.reference_samples, train_x_.size(0))
+                                 : train_x_.size(0);
   FeatureStatsAccumulator acc;
   for (std::int64_t b = 0; b < n_ref; b += cfg_.eval_batch_size)
     acc.add(features_->features(train_x_.slice(0, b, std::min<std::int64_t>(n_ref, b + cfg_.eval_batch_size))));

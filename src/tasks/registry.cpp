@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
+#include <algorithm>
 
 #include "pbtnas/gan/features.hpp"
 #include "pbtnas/gan/gan_spaces.hpp"
@@ -55,6 +57,7 @@ gan::GanTaskConfig gan_task_config(const RunConfig& cfg) {
   t.ema_decay = g.ema_decay;
   t.iterations_per_epoch = g.iterations_per_epoch;
   t.fid_samples = g.fid_samples;
+  t.reference_samples = g.reference_samples;
   t.final_fid_samples = g.final_fid_samples;
   t.is_splits = g.is_splits;
   t.eval_batch_size = g.eval_batch_size;
@@ -86,7 +89,19 @@ std::shared_ptr<gan::FeatureNet> make_feature_net(const RunConfig& cfg, const ga
   auto say = [log](const std::string& line) {
     if (log) log->info("[rank " + std::to_string(log->rank()) + "] " + line);
   };
-  return gan::ClassifierFeatures::load_or_train(c, data.images, data.labels, data.n_classes, device, say);
+  // Only one process trains the classifier (the others wait on its lock), so it may use every
+  // core of the node for that one-off job; the worker's own thread count is restored afterwards.
+  const int threads = torch::get_num_threads();
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(std::max(threads, cores));
+  try {
+    auto net = gan::ClassifierFeatures::load_or_train(c, data.images, data.labels, data.n_classes, device, say);
+    torch::set_num_threads(threads);
+    return net;
+  } catch (...) {
+    torch::set_num_threads(threads);
+    throw;
+  }
 }
 
 std::unique_ptr<Task> make_task(const RunConfig& cfg, torch::Device device, Logger* log) {

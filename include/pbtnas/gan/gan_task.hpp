@@ -34,8 +34,9 @@ struct GanTaskConfig {
   double beta1 = 0.0, beta2 = 0.9, eps = 1e-4;
   double ema_decay = 0.999;
   std::int64_t iterations_per_epoch = 0;  // 0: one pass over the data with d_batch
-  int fid_samples = 5000;            // generated images per FID; also the training images used
-                                     // for the reference statistics (at most all of them)
+  int fid_samples = 5000;            // generated images per FID (fitness)
+  std::int64_t reference_samples = 0;  // training images behind the reference statistics (the
+                                       // first K; 0: all, as clean-fid's training-set statistics)
   int eval_batch_size = 250;         // generation / feature batch during evaluation
   int final_fid_samples = 50000;     // final evaluation of the best-ever member (0: skip it)
   int is_splits = 10;                // Inception Score splits (final evaluation)

@@ -33,6 +33,7 @@ GanTaskConfig tiny_task_config() {
   cfg.d_batch = 8;
   cfg.iterations_per_epoch = 10;
   cfg.fid_samples = 64;
+  cfg.reference_samples = 100;
   cfg.eval_batch_size = 32;
   return cfg;
 }
@@ -105,7 +106,7 @@ TEST_CASE("gan task: data, reference statistics and settings validation", "[gan_
   CHECK(x.max().item<double>() <= 1.0);
   CHECK(x.slice(2, 0, 2).eq(-1.0).all().item<bool>());  // padding rows
   CHECK(x.slice(3, 30, 32).eq(-1.0).all().item<bool>());  // padding columns
-  CHECK(task->reference_stats().count == 64);
+  CHECK(task->reference_stats().count == 100);  // the first reference_samples images
   CHECK(task->reference_stats().mean.size(0) == 16);
   CHECK(task->iterations_per_epoch() == 10);
 

@@ -30,6 +30,7 @@ stdout: one JSON line {"ms_per_iter", "iters", "params_generator", "params_discr
 import argparse
 import copy
 import json
+import os
 import random
 import sys
 import time
@@ -771,7 +772,10 @@ def main(argv):
            "params_generator": pg, "params_discriminator": pd, "torch": torch.__version__,
            "threads": torch.get_num_threads(), "space": args.space, "d_batch": args.d_batch,
            "n_critic": args.n_critic, "g_steps": g_steps, "warmup": args.warmup,
-           "cpu_ms_per_iter": 1000.0 * cpu / args.iters}
+           "cpu_ms_per_iter": 1000.0 * cpu / args.iters,
+           # at::set_num_threads does not cap OpenBLAS's own pthreads (Linear, mv, transposed
+           # conv); unset, OpenBLAS uses every core. Recorded so runs can be compared.
+           "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
     print(json.dumps(out))
     return 0
 

@@ -7,7 +7,7 @@
 
 using namespace pbtnas;
 
-TEST_CASE("members are spread round-robin over the worker ranks; rank 0 owns none") {
+TEST_CASE("members are spread round-robin over the worker ranks, rank 0 owns none") {
   const Layout l(10, 4);  // 3 workers
   CHECK(l.workers() == 3);
   CHECK(l.members_of(0).empty());

@@ -109,7 +109,7 @@ TEST_CASE("a selected gene counts as swapped even when both parents hold the sam
   CHECK(swapped > 0);  // 2 children x 40 genes at p=0.25: ~20 expected
 }
 
-TEST_CASE("mix-with-itself uses parent1 as donor; random search never exploits") {
+TEST_CASE("mix-with-itself uses parent1 as donor, random search never exploits") {
   const auto space = make_space(12, 4);
   auto cfg = make_config(8);
   cfg.mix_with_itself = true;
@@ -151,7 +151,7 @@ TEST_CASE("mutation baseline: 1/3 clone, 1/3 weight mutation, 1/3 one-gene chang
   }
 }
 
-TEST_CASE("the same seed gives the same plans; another seed gives others") {
+TEST_CASE("the same seed gives the same plans, another seed gives others") {
   const auto space = make_space(20, 6);
   auto cfg = make_config(12);
   auto run = [&](std::uint64_t seed) {

@@ -149,7 +149,7 @@ TEST_CASE("gan task: create is deterministic and the EMA generator copies the ge
   CHECK(n_avg == count_prefix(a, "model.generator."));
 }
 
-TEST_CASE("gan task: training moves G, D and (less) the EMA; export layout; fitness",
+TEST_CASE("gan task: training moves G, D and (less) the EMA, export layout, fitness",
           "[gan_task]") {
   const GanTask* task = tiny_task();
   if (!task) return;

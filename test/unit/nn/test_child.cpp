@@ -148,7 +148,7 @@ TEST_CASE("assemble_child copies the donor's average of swapped layers exactly",
   CHECK_FALSE(torch::equal(f.at(f.s2, "average.cells.1.0.weight"), f.at(f.s2, "model.cells.1.0.weight")));
 }
 
-TEST_CASE("a mixed child imports into a member with its genome; reshaped positions start fresh",
+TEST_CASE("a mixed child imports into a member with its genome, reshaped positions start fresh",
           "[child]") {
   MixFixture f;
   Member m = make_toy_member(f.plan.genome, f.seed + 50);

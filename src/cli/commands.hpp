@@ -7,6 +7,11 @@ namespace pbtnas::cli {
 // handlers of its own).
 void install_crash_handler();
 
+// Sets LibTorch's intra-op threads and, when the BLAS behind it is OpenBLAS, OpenBLAS's own
+// thread count to `threads` (torch::set_num_threads does not reach OpenBLAS, whose extra
+// threads otherwise spin on cores that other ranks use). Returns true when OpenBLAS was found.
+bool set_compute_threads(int threads);
+
 int run_command(int argc, char** argv, const std::string& config, const std::string& out);
 int inspect_command(const std::string& file);
 int bench_exchange_command(int argc, char** argv, const std::string& config, int reps);

@@ -1,7 +1,9 @@
 // pbtnas command line: run, inspect, bench-exchange, bench-gan.
 #include <CLI/CLI.hpp>
 
+#include <dlfcn.h>
 #include <execinfo.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -28,6 +30,14 @@ void on_fatal_signal(int sig) {
 }
 
 }  // namespace
+
+bool pbtnas::cli::set_compute_threads(int threads) {
+  torch::set_num_threads(threads);
+  using SetThreads = void (*)(int);
+  auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set_blas) set_blas(threads);
+  return set_blas != nullptr;
+}
 
 void pbtnas::cli::install_crash_handler() {
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, on_fatal_signal);

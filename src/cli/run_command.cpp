@@ -76,7 +76,7 @@ int run_command(int argc, char** argv, const std::string& config_path, const std
       transport.abort(2);
     }
   }
-  torch::set_num_threads(threads);
+  set_compute_threads(threads);
   std::unique_ptr<Task> task;
   std::string task_error;
   torch::Device device = torch::kCPU;

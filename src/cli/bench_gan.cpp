@@ -44,12 +44,6 @@ std::string capture(const std::string& command) {
   return out;
 }
 
-std::int64_t count(const torch::nn::Module& m) {
-  std::int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
-
 }  // namespace
 
 int bench_gan_command(const BenchGanOptions& o) {
@@ -73,7 +67,7 @@ int bench_gan_command(const BenchGanOptions& o) {
     const Genome genome = initial.members()[0].genome;
     Member member = task.create(genome, derive_seed(cfg.seed, -1, 0, Purpose::FreshInit), torch::kCPU);
     auto net = std::dynamic_pointer_cast<gan::GanNetImpl>(member.model);
-    const std::int64_t params_g = count(*net->generator), params_d = count(*net->discriminator);
+    const std::int64_t params_g = count_parameters(*net->generator), params_d = count_parameters(*net->discriminator);
 
     std::cout << "bench-gan: " << o.config << "  space " << tc.space << "  gf " << tc.model.gf_dim << " df "
               << tc.model.df_dim << " latent " << tc.model.latent_dim << "  d_batch " << tc.d_batch << " (G batch "

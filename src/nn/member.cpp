@@ -261,4 +261,10 @@ void import_member_state(Member& member, const NamedState& state) {
   }
 }
 
+std::int64_t count_parameters(const torch::nn::Module& net) {
+  std::int64_t n = 0;
+  for (const auto& p : net.parameters()) n += p.numel();
+  return n;
+}
+
 }  // namespace pbtnas

@@ -124,7 +124,7 @@ void Worker::best_ever_report(const std::string& file) {
     r.generation = f.generation;
     Member m = task_->create(f.genome, 0, device_);
     import_member_state(m, f.state);
-    for (const auto& p : m.model->parameters()) r.parameters += p.numel();
+    r.parameters = count_parameters(*m.model);
     const auto t0 = Clock::now();
     f.evaluation.clear();
     for (const Metric& metric : task_->final_metrics(m)) {
@@ -149,7 +149,7 @@ void Worker::final_report(int id) {
     Member& m = members_.at(id);
     r.fitness = task_->fitness(m);
     r.test_score = task_->test_score(m);
-    for (const auto& p : m.model->parameters()) r.parameters += p.numel();
+    r.parameters = count_parameters(*m.model);
   } catch (const std::exception& e) {
     r.error = e.what();
   }

@@ -240,10 +240,4 @@ void init_classify_net(torch::nn::Module& net, std::uint64_t init_seed) {
                            " parameters; a module kind is missing from the initialiser");
 }
 
-std::int64_t count_parameters(const torch::nn::Module& net) {
-  std::int64_t n = 0;
-  for (const auto& p : net.parameters()) n += p.numel();
-  return n;
-}
-
 }  // namespace pbtnas

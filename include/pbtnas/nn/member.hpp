@@ -32,6 +32,9 @@ struct Member {
 // Snapshot (contiguous CPU copies) of everything above.
 NamedState export_member_state(const Member& member);
 
+// Number of scalar parameters (not buffers) of a module.
+std::int64_t count_parameters(const torch::nn::Module& net);
+
 // Loads "model." and "average." exactly (names, shapes, dtypes must match; throws otherwise).
 // Optimizer state follows ALGORITHM.md §2.8: for optimizer k, if the saved count differs from
 // the number of parameters the optimizer now holds, the whole optimizer starts fresh; otherwise

@@ -91,6 +91,5 @@ class ClassifyNetImpl : public torch::nn::Module {
 // The module must be on the CPU. Throws std::logic_error if a parameter is of an unknown kind.
 void init_classify_net(torch::nn::Module& net, std::uint64_t init_seed);
 
-std::int64_t count_parameters(const torch::nn::Module& net);
 
 }  // namespace pbtnas

@@ -2,6 +2,7 @@
 // evaluation (FID + IS of the EMA generator), its sample grids, and the registry's mapping of the
 // `gan:` config section (ALGORITHM.md §2.13, §4.1, §4.4).
 #include <catch2/catch.hpp>
+#include "unit/gan/gan_test_util.hpp"
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -73,13 +74,6 @@ GanTaskConfig cifar_config(const std::string& dir) {
   return cfg;
 }
 
-Genome first_genome(const SearchSpace& space, std::uint64_t seed) {
-  Rng rng(seed);
-  Genome g;
-  for (const auto& gene : space.genes()) g.push_back(static_cast<int>(rng.below(gene.options.size())));
-  return g;
-}
-
 // Width, height, bit depth and colour type from a PNG's IHDR.
 std::vector<int> png_header(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -102,7 +96,7 @@ TEST_CASE("gan task on CIFAR-10 binary batches: 3-channel data, training, FID", 
   CHECK(x.select(1, 2).eq(-1.0).all().item<bool>());   // blue 0 -> -1
   CHECK(x[3][0][5][7].item<double>() == Approx(60.0 / 127.5 - 1.0));  // record 3: red 60
 
-  Member m = task.create(first_genome(task.space(), 9), 11, torch::kCPU);
+  Member m = task.create(test::random_genome(task.space(), 9), 11, torch::kCPU);
   const StepStats s = task.train(m, 0, 1, 77);
   CHECK_FALSE(s.diverged);
   CHECK(s.samples == 12);
@@ -128,7 +122,7 @@ TEST_CASE("gan task final evaluation: FID on fresh latents and IS from the logit
   write_cifar_batches(tmp.str(), 8);
   GanTaskConfig cfg = cifar_config(tmp.str());
   GanTask task(cfg, 5, std::make_shared<ProjectionWithLogits>(8, 5, 3));
-  Member m = task.create(first_genome(task.space(), 3), 4, torch::kCPU);
+  Member m = task.create(test::random_genome(task.space(), 3), 4, torch::kCPU);
   task.train(m, 0, 1, 1);
 
   const auto metrics = task.final_metrics(m);
@@ -150,7 +144,7 @@ TEST_CASE("gan task final evaluation: FID on fresh latents and IS from the logit
 
   // A feature network without logits gives FID only; final_fid_samples 0 turns it off.
   GanTask no_logits(cfg, 5, std::make_shared<RandomProjectionFeatures>(8, 3, 3));
-  Member m2 = no_logits.create(first_genome(no_logits.space(), 3), 4, torch::kCPU);
+  Member m2 = no_logits.create(test::random_genome(no_logits.space(), 3), 4, torch::kCPU);
   for (const auto& x : no_logits.final_metrics(m2)) CHECK(x.name.rfind("inception", 0) != 0);
   cfg.final_fid_samples = 0;
   GanTask off(cfg, 5, std::make_shared<RandomProjectionFeatures>(8, 3, 3));
@@ -162,7 +156,7 @@ TEST_CASE("gan task sample grids: fixed latents, PNG of the expected size", "[ga
   write_cifar_batches(tmp.str(), 8);
   GanTaskConfig cfg = cifar_config(tmp.str());  // 6 samples -> 3 per row, 2 rows
   GanTask task(cfg, 5, std::make_shared<RandomProjectionFeatures>(8, 3, 3));
-  Member m = task.create(first_genome(task.space(), 1), 2, torch::kCPU);
+  Member m = task.create(test::random_genome(task.space(), 1), 2, torch::kCPU);
   const std::string a = tmp / "samples/gen_000000/member_000.png", b = tmp / "again.png";
   REQUIRE(task.write_preview(m, a));
   REQUIRE(task.write_preview(m, b));

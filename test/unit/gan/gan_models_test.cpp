@@ -5,6 +5,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <catch2/catch.hpp>
+#include "unit/gan/gan_test_util.hpp"
 #include <cmath>
 #include <map>
 
@@ -53,13 +54,6 @@ Genome base_genome(GanSpaceKind kind) {
     else if (leaf == "down1")
       g[i] = 4;
   }
-  return g;
-}
-
-Genome random_genome(const SearchSpace& space, Rng& rng) {
-  Genome g;
-  for (const auto& gene : space.genes())
-    g.push_back(static_cast<int>(rng.below(gene.options.size())));
   return g;
 }
 
@@ -176,7 +170,7 @@ TEST_CASE("gan model: tensors follow the genes that own them (HARD RULE)", "[gan
     const SearchSpace space = space_of(kind);
     Rng rng(pbtnas::test::test_seed());
     std::vector<Genome> bases{base_genome(kind), Genome(space.size(), 0),
-                              random_genome(space, rng)};
+                              test::random_genome(space, rng)};
     for (std::size_t bi = 0; bi < bases.size(); ++bi) {
       const Genome& base = bases[bi];
       const auto base_net = build(kind, base, cfg, 7);
@@ -224,10 +218,10 @@ TEST_CASE("gan model: tensors follow the genes that own them (HARD RULE)", "[gan
     }
     // The same option gives the same names, shapes and initial values under the gene's prefix
     // whatever the rest of the genome.
-    const Genome a = random_genome(space, rng);
+    const Genome a = test::random_genome(space, rng);
     const auto ta = tensors(*build(kind, a, cfg, 3));
     for (std::size_t g = 0; g < space.size(); ++g) {
-      Genome c = random_genome(space, rng);
+      Genome c = test::random_genome(space, rng);
       c[g] = a[g];
       const auto tc = tensors(*build(kind, c, cfg, 3));
       std::map<std::string, torch::Tensor> in_a, in_c;

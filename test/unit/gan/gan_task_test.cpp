@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include "unit/gan/gan_test_util.hpp"
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -55,14 +56,6 @@ const GanTask* tiny_task() {
   }
   if (!task) WARN("Fashion-MNIST not found; skipping");
   return task.get();
-}
-
-Genome random_genome(const SearchSpace& space, std::uint64_t seed) {
-  Rng rng(seed);
-  Genome g;
-  for (const auto& gene : space.genes())
-    g.push_back(static_cast<int>(rng.below(gene.options.size())));
-  return g;
 }
 
 bool same_state(const NamedState& a, const NamedState& b, const std::string& prefix = "") {
@@ -124,7 +117,7 @@ TEST_CASE("gan task: create is deterministic and the EMA generator copies the ge
           "[gan_task]") {
   const GanTask* task = tiny_task();
   if (!task) return;
-  const Genome g = random_genome(task->space(), test::test_seed());
+  const Genome g = test::random_genome(task->space(), test::test_seed());
   const NamedState a = export_member_state(task->create(g, 7, torch::kCPU));
   const NamedState b = export_member_state(task->create(g, 7, torch::kCPU));
   const NamedState c = export_member_state(task->create(g, 8, torch::kCPU));
@@ -153,7 +146,7 @@ TEST_CASE("gan task: training moves G, D and (less) the EMA, export layout, fitn
           "[gan_task]") {
   const GanTask* task = tiny_task();
   if (!task) return;
-  const Genome g = random_genome(task->space(), test::test_seed() + 1);
+  const Genome g = test::random_genome(task->space(), test::test_seed() + 1);
   Member m = task->create(g, 11, torch::kCPU);
   const NamedState before = export_member_state(m);
   const torch::Tensor global_rng = at::globalContext().defaultGenerator(torch::kCPU).get_state();
@@ -209,8 +202,8 @@ TEST_CASE("gan task: a GanHard Mix child imports, keeps the donor's EMA exactly 
   const GanTask* task = tiny_task();
   if (!task) return;
   const SearchSpace& space = task->space();
-  const Genome g1 = random_genome(space, test::test_seed() + 2);
-  const Genome g2 = random_genome(space, test::test_seed() + 3);
+  const Genome g1 = test::random_genome(space, test::test_seed() + 2);
+  const Genome g2 = test::random_genome(space, test::test_seed() + 3);
   Member p1 = task->create(g1, 31, torch::kCPU);
   Member p2 = task->create(g2, 32, torch::kCPU);
   task->train(p1, 0, 1, 41);

@@ -12,6 +12,8 @@ using namespace pbtnas;
 using pbtnas::test::TempDir;
 using pbtnas::test::write_file;
 
+using pbtnas::test::require_error;
+
 namespace {
 
 constexpr std::int64_t kRecord = 3073;
@@ -55,17 +57,6 @@ void check_records(const Cifar10Data& data, int first_id, int n) {
   CHECK(wrong == 0);
 }
 
-template <typename Fn>
-void require_error(Fn f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    FAIL("expected std::runtime_error");
-  } catch (const std::runtime_error& e) {
-    const std::string msg = e.what();
-    INFO(msg);
-    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
-  }
-}
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // The classify search space and network: documented genes, the HARD RULE of tensor ownership,
 // every option building and training, deterministic initialisation.
 #include "pbtnas/tasks/classify_model.hpp"
+#include "pbtnas/nn/member.hpp"
 
 #include <catch2/catch.hpp>
 #include <map>

@@ -10,6 +10,8 @@ using pbtnas::test::idx_bytes;
 using pbtnas::test::TempDir;
 using pbtnas::test::write_file;
 
+using pbtnas::test::require_error;
+
 namespace {
 
 std::vector<unsigned char> ramp(std::size_t n) {
@@ -18,18 +20,6 @@ std::vector<unsigned char> ramp(std::size_t n) {
   return v;
 }
 
-// Expects `f` to throw std::runtime_error whose message contains every string in `parts`.
-template <typename Fn>
-void require_error(Fn f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    FAIL("expected std::runtime_error");
-  } catch (const std::runtime_error& e) {
-    const std::string msg = e.what();
-    INFO(msg);
-    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
-  }
-}
 
 }  // namespace
 

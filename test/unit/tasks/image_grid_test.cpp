@@ -17,6 +17,8 @@ using pbtnas::test::read_raw;
 using pbtnas::test::TempDir;
 using pbtnas::test::write_file;
 
+using pbtnas::test::require_error;
+
 namespace {
 
 struct DecodedPng {
@@ -130,18 +132,6 @@ std::vector<std::uint8_t> pattern(int w, int h, int c, int salt = 0) {
   return v;
 }
 
-// Expects `f` to throw std::runtime_error whose message contains every string in `parts`.
-template <typename Fn>
-void require_error(Fn f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    FAIL("expected std::runtime_error");
-  } catch (const std::runtime_error& e) {
-    const std::string msg = e.what();
-    INFO(msg);
-    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
-  }
-}
 
 // The byte image k, channel c, row y, column x of the grid tests maps to: never 0.
 std::uint8_t cell_byte(std::int64_t k, std::int64_t c, std::int64_t y, std::int64_t x) {

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers of the task tests: temporary directories and IDX files written by the tests.
 #include <unistd.h>
+#include <catch2/catch.hpp>
 #include <zlib.h>
 
 #include <cstdint>
@@ -40,6 +41,19 @@ inline void write_file(const std::string& path, const std::vector<unsigned char>
     std::ofstream f(path, std::ios::binary);
     f.write(reinterpret_cast<const char*>(bytes.data()),
             static_cast<std::streamsize>(bytes.size()));
+  }
+}
+
+// Expects `f` to throw std::runtime_error whose message contains every string in `parts`.
+template <typename Fn>
+inline void require_error(Fn f, const std::vector<std::string>& parts) {
+  try {
+    f();
+    FAIL("expected std::runtime_error");
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    INFO(msg);
+    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
   }
 }
 

@@ -177,7 +177,7 @@ class ClassifierFeatures : public FeatureNet {
   const std::string& cache_path() const { return cache_path_; }
   torch::Device device() const { return device_; }
 
-  struct Net;  // the torch::nn::Module (defined in src/tasks/gan_features.cpp)
+  struct Net;  // the torch::nn::Module (defined in src/tasks/gan_features_internal.hpp)
 
  private:
   ClassifierFeatures(std::shared_ptr<Net> net, int n_classes, int channels, double check_accuracy,

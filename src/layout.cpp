@@ -28,27 +28,38 @@ std::vector<int> Layout::members_of(int rank) const {
   return out;
 }
 
-std::vector<Transfer> plan_transfers(const ExploitPlan& plan, const Layout& layout) {
-  std::vector<Transfer> out;
+std::vector<ChildTransfers> plan_transfers(const ExploitPlan& plan, const Layout& layout,
+                                           bool donor_for_every_mix) {
+  std::vector<ChildTransfers> out;
+  int index = 0;
   for (std::size_t i = 0; i < plan.children.size(); ++i) {
     const ChildPlan& c = plan.children[i];
-    const int dst = layout.owner(c.slot);
-    Transfer full;
-    full.index = static_cast<int>(out.size());
+    ChildTransfers ct;
+    Transfer& full = ct.full;
+    full.index = index++;
     full.child = static_cast<int>(i);
     full.role = Transfer::Role::Full;
     full.member = c.parent1;
     full.src = layout.owner(c.parent1);
-    full.dst = dst;
-    out.push_back(full);
-    if (c.kind == ChildKind::Mix && !c.swapped_genes.empty()) {
-      Transfer donor = full;
-      donor.index = static_cast<int>(out.size());
-      donor.role = Transfer::Role::Donor;
-      donor.member = c.parent2;
-      donor.src = layout.owner(c.parent2);
-      out.push_back(donor);
+    full.dst = layout.owner(c.slot);
+    if (c.kind == ChildKind::Mix && (!c.swapped_genes.empty() || donor_for_every_mix)) {
+      ct.has_donor = true;
+      ct.donor = full;
+      ct.donor.index = index++;
+      ct.donor.role = Transfer::Role::Donor;
+      ct.donor.member = c.parent2;
+      ct.donor.src = layout.owner(c.parent2);
     }
+    out.push_back(ct);
+  }
+  return out;
+}
+
+std::vector<Transfer> all_transfers(const std::vector<ChildTransfers>& per_child) {
+  std::vector<Transfer> out;
+  for (const auto& ct : per_child) {
+    out.push_back(ct.full);
+    if (ct.has_donor) out.push_back(ct.donor);
   }
   return out;
 }

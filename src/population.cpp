@@ -107,7 +107,8 @@ ExploitPlan Population::plan(const RunConfig& cfg, const SearchSpace& space, std
     }
     children.push_back(std::move(c));
   }
-  // Children are permuted, then placed into the freed slots in ascending order (§2.9, §2.10).
+  // Children are permuted, then placed into the freed slots in ascending order (docs/algorithm.md,
+  // "Parents, survivors and slots").
   std::vector<int> perm(children.size());
   for (std::size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int>(i);
   select_rng.shuffle(perm);

@@ -33,7 +33,19 @@ struct Transfer {
   bool local() const { return src == dst; }
 };
 
-// Two per Mix child with swapped genes (Full then Donor), one per other child.
-std::vector<Transfer> plan_transfers(const ExploitPlan& plan, const Layout& layout);
+// The payloads of one child: parent1's full state, and the donor's tensors when it needs them.
+struct ChildTransfers {
+  Transfer full;
+  bool has_donor = false;
+  Transfer donor;  // valid when has_donor
+};
+
+// Per child of the plan (in plan order): a Full transfer, and a Donor transfer for a Mix child
+// with swapped genes, or for every Mix child when `donor_for_every_mix` (the task moves extra
+// state from the donor, e.g. a replay buffer). Transfer indices number all transfers in order.
+std::vector<ChildTransfers> plan_transfers(const ExploitPlan& plan, const Layout& layout,
+                                           bool donor_for_every_mix = false);
+// All transfers of plan_transfers, in index order.
+std::vector<Transfer> all_transfers(const std::vector<ChildTransfers>& per_child);
 
 }  // namespace pbtnas

@@ -1,5 +1,6 @@
 #pragma once
-// Architecture mixing and the SEARL-like mutation baseline (ALGORITHM.md §2.6, §3.2).
+// Architecture mixing and the SEARL-like mutation baseline (docs/algorithm.md, "Architecture
+// mixing", "SEARL-like mutation baseline").
 #include <cstdint>
 #include <vector>
 

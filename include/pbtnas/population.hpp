@@ -11,8 +11,9 @@ namespace pbtnas {
 
 struct RunConfig;
 
-// Balanced initial architectures (ALGORITHM.md §2.3): for each gene, a pool holding every option
-// floor(N/n) times, padded with uniform draws to N and shuffled; member i takes element i.
+// Balanced initial architectures (docs/algorithm.md, "Initial population"): for each gene, a pool
+// holding every option floor(N/n) times, padded with uniform draws to N and shuffled; member i
+// takes element i.
 std::vector<Genome> balanced_genomes(const SearchSpace& space, int n, std::uint64_t seed);
 
 // The coordinator's population: records + history, and the pure decision of each exploit step.

@@ -1,5 +1,6 @@
 #pragma once
-// Truncation selection of PBT-NAS (ALGORITHM.md §2.5, §2.9, §2.10): pure functions.
+// Truncation selection of PBT-NAS (docs/algorithm.md, "Parents, survivors and slots"): pure
+// functions.
 #include <vector>
 
 #include "pbtnas/seed.hpp"

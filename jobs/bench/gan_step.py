@@ -433,7 +433,8 @@ class GanHardBlock(nn.Module):
             return n[2]
         if n[2] is None:
             return n[1]
-        # Released code (§6 B1): branch 2 is computed, then the sum is overwritten by branch 1.
+        # Released code (B1 in docs/algorithm.md): branch 2 is computed, then the sum is
+        # overwritten by branch 1.
         return n[1] if self.faithful else n[1] + n[2]
 
 
@@ -467,7 +468,7 @@ class GanNet(nn.Module):
 
 
 def init_net(net, seed):
-    """Roughly the §4.1 init (values need not match the C++; keeps numerics in a sane range)."""
+    """Roughly the GAN init of docs/algorithm.md (need not match the C++; keeps numerics sane)."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in net.modules():

@@ -35,7 +35,7 @@ int bench_exchange_command(int argc, char** argv, const std::string& config_path
     if (transport.rank() == 0) std::cerr << "bench-exchange needs exactly 3 ranks: mpirun -n 3 pbtnas bench-exchange CONFIG\n";
     return 2;
   }
-  RunConfig cfg = load_config(config_path);
+  RunConfig cfg = load_run_config(config_path);
   cfg.selection.population_size = 4;  // members 0, 2 on rank 1; 1, 3 on rank 2
   const Layout layout(4, 3);
   torch::set_num_threads(1);

@@ -14,6 +14,7 @@
 
 #include "cli/commands.hpp"
 #include "pbtnas/config.hpp"
+#include "pbtnas/gan/gan_entry.hpp"
 #include "pbtnas/gan/gan_task.hpp"
 #include "pbtnas/log.hpp"
 #include "pbtnas/population.hpp"
@@ -48,18 +49,18 @@ std::string capture(const std::string& command) {
 
 int bench_gan_command(const BenchGanOptions& o) {
   try {
-    RunConfig cfg = load_config(o.config);
+    RunConfig cfg = load_run_config(o.config);
     if (cfg.task != "gan") throw std::invalid_argument("bench-gan needs a config with task: gan, got '" + cfg.task + "'");
     if (o.iters < 1 || o.reps < 1 || o.threads < 1) throw std::invalid_argument("--iters, --reps and --threads must be >= 1");
-    if (o.iters % cfg.gan.n_critic != 0)
-      throw std::invalid_argument("--iters must be a multiple of gan.n_critic (" + std::to_string(cfg.gan.n_critic) +
+    gan::GanTaskConfig tc = cfg.options<gan::GanTaskConfig>();
+    if (o.iters % tc.n_critic != 0)
+      throw std::invalid_argument("--iters must be a multiple of gan.n_critic (" + std::to_string(tc.n_critic) +
                                   ") so that both sides run the same number of G steps");
     set_compute_threads(o.threads);
     Logger log(0);
-    gan::GanTaskConfig tc = gan_task_config(cfg);
     tc.iterations_per_epoch = o.iters;
     gan::GanData data = gan::load_gan_data(tc);
-    auto features = make_feature_net(cfg, data, torch::kCPU, &log);
+    auto features = gan::make_feature_net(tc, data, torch::kCPU, &log);
     gan::GanTask task(tc, cfg.seed, features, std::move(data));
 
     // The genome of member 0 of the run's initial population (balanced sampling).

@@ -60,7 +60,7 @@ int run_command(int argc, char** argv, const std::string& config_path, const std
   Logger log(transport.rank());
   RunConfig cfg;
   try {
-    cfg = load_config(config_path);
+    cfg = load_run_config(config_path);
     Layout check(cfg.selection.population_size, transport.size());
   } catch (const std::exception& e) {
     if (transport.rank() == 0) std::cerr << "pbtnas: " << e.what() << std::endl;

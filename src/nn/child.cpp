@@ -11,6 +11,7 @@ namespace {
 const std::string kModel = "model.";
 const std::string kAverage = "average.";
 const std::string kOptim = "optim.";
+const std::string kExtra = "extra.";
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
@@ -79,19 +80,61 @@ class Assembler {
 }  // namespace
 
 NamedState donor_tensors(const SearchSpace& space, const std::vector<int>& swapped_genes,
-                         const NamedState& full) {
+                         const NamedState& full, const std::vector<ExtraState>& extras) {
   NamedState out;
-  if (swapped_genes.empty()) return out;
   for (const auto& nt : full) {
+    if (starts_with(nt.name, kExtra)) {
+      if (extra_rule(extras, nt.name) == ExtraInherit::Donor) out.push_back(nt);
+      continue;
+    }
     const std::string& group = weight_group(nt.name);
-    if (group.empty()) continue;
+    if (group.empty() || swapped_genes.empty()) continue;
     if (space.owned_by_any(swapped_genes, nt.name.substr(group.size()))) out.push_back(nt);
   }
   return out;
 }
 
+bool donor_extras(const std::vector<ExtraState>& extras) {
+  for (const auto& e : extras)
+    if (e.on_mix == ExtraInherit::Donor) return true;
+  return false;
+}
+
+namespace {
+
+// Appends the child's extra state by the rules (see child.hpp).
+void append_extras(const ChildPlan& plan, const NamedState& parent1, const NamedState& donor,
+                   const NamedState& fresh, const std::vector<ExtraState>& extras, NamedState& out,
+                   const Assembler& a) {
+  const bool mix = plan.kind == ChildKind::Mix;
+  std::unordered_set<std::string> done;
+  auto take = [&](const NamedState& from) {
+    for (const auto& nt : from)
+      if (starts_with(nt.name, kExtra) && !done.count(nt.name)) {
+        const ExtraInherit rule = extra_rule(extras, nt.name);
+        const ExtraInherit effective = rule == ExtraInherit::Fresh ? rule : mix ? rule : ExtraInherit::Parent1;
+        const NamedState* wanted = effective == ExtraInherit::Fresh ? &fresh
+                                   : effective == ExtraInherit::Donor ? &donor : &parent1;
+        if (wanted != &from) continue;
+        done.insert(nt.name);
+        out.push_back({nt.name, copy_of(nt.tensor)});
+      }
+  };
+  take(parent1);
+  take(donor);
+  take(fresh);
+  // A declared Donor extra that parent1 holds must arrive from the donor too.
+  if (mix)
+    for (const auto& nt : parent1)
+      if (starts_with(nt.name, kExtra) && extra_rule(extras, nt.name) == ExtraInherit::Donor && !done.count(nt.name))
+        a.fail("extra state '" + nt.name + "' must come from the donor (rule Donor) but the donor's payload lacks it");
+}
+
+}  // namespace
+
 NamedState assemble_child(const SearchSpace& space, const ChildPlan& plan, const NamedState& parent1,
-                          const NamedState& donor, const NamedState& fresh, const ShrinkPerturb& sp) {
+                          const NamedState& donor, const NamedState& fresh, const ShrinkPerturb& sp,
+                          const std::vector<ExtraState>& extras) {
   const Assembler a(plan);
   NamedState out;
   if (plan.kind == ChildKind::Initial)
@@ -101,7 +144,9 @@ NamedState assemble_child(const SearchSpace& space, const ChildPlan& plan, const
       a.fail("a clone or weight-mutation child swaps no genes, but the plan lists " +
              std::to_string(plan.swapped_genes.size()) + "; fix the exploit plan");
     out.reserve(parent1.size());
-    for (const auto& nt : parent1) out.push_back({nt.name, copy_of(nt.tensor)});
+    for (const auto& nt : parent1)
+      if (!starts_with(nt.name, kExtra)) out.push_back({nt.name, copy_of(nt.tensor)});
+    append_extras(plan, parent1, donor, fresh, extras, out, a);
     return out;
   }
   for (int g : plan.swapped_genes)
@@ -130,7 +175,8 @@ NamedState assemble_child(const SearchSpace& space, const ChildPlan& plan, const
           a.fail("tensor '" + f.name + "': " + e.what());
         }
       } else {
-        t = copy_of(d);  // EMA generator / critic target: donor's tensor exactly (§2.7 5-6)
+        t = copy_of(d);  // averaged copy: donor's tensor exactly (docs/algorithm.md, steps 5-6 of
+                         // "Building a child's weights")
       }
     } else if (swapped) {
       t = copy_of(f.tensor);  // architecture mutation: fresh initialisation, model and average
@@ -146,7 +192,7 @@ NamedState assemble_child(const SearchSpace& space, const ChildPlan& plan, const
   // Consistency: nothing the child should inherit may be left behind.
   if (mix)
     for (const auto& d : donor)
-      if (!placed.count(d.name))
+      if (!placed.count(d.name) && !starts_with(d.name, kExtra))
         a.fail("donor tensor '" + d.name + "' has no place in the child's architecture; the donor "
                "tensors must be donor_tensors() of parent2 for exactly the planned swapped genes");
   for (const auto& p : parent1) {
@@ -159,6 +205,7 @@ NamedState assemble_child(const SearchSpace& space, const ChildPlan& plan, const
 
   for (const auto& p : parent1)
     if (starts_with(p.name, kOptim)) out.push_back({p.name, copy_of(p.tensor)});
+  append_extras(plan, parent1, donor, fresh, extras, out, a);
   return out;
 }
 

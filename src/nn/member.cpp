@@ -151,6 +151,7 @@ std::map<std::int64_t, SavedOptimizer> parse_optim(const NamedState& state) {
   return out;
 }
 
+// The rule of docs/algorithm.md, "Optimizer state of a child".
 void import_optimizer(torch::optim::Optimizer& opt, std::size_t k, const SavedOptimizer& saved) {
   const std::string where = "import_member_state: optimizer " + std::to_string(k);
   if (saved.count == nullptr || saved.count->numel() != 1)
@@ -159,7 +160,7 @@ void import_optimizer(torch::optim::Optimizer& opt, std::size_t k, const SavedOp
   opt.state().clear();  // every parameter starts fresh unless it receives its saved state below
   const std::vector<torch::Tensor> params = optimizer_params(opt);
   const std::int64_t count = saved.count->item<std::int64_t>();
-  if (count != static_cast<std::int64_t>(params.size())) return;  // §2.8: count mismatch => fresh
+  if (count != static_cast<std::int64_t>(params.size())) return;  // count mismatch => all fresh
 
   std::vector<bool> amsgrad;
   for (const auto& group : opt.param_groups())
@@ -174,7 +175,7 @@ void import_optimizer(torch::optim::Optimizer& opt, std::size_t k, const SavedOp
       throw std::runtime_error(where + ": entry '" + entry + "' lacks step, exp_avg or exp_avg_sq; "
                                "the state is incomplete (export it with export_member_state)");
     const torch::Tensor& p = params[static_cast<std::size_t>(i)];
-    if (sp.exp_avg->sizes() != p.sizes()) continue;  // §2.8: shape mismatch => this one fresh
+    if (sp.exp_avg->sizes() != p.sizes()) continue;  // shape mismatch => this one fresh
     if (sp.exp_avg_sq->sizes() != p.sizes() ||
         (sp.max_exp_avg_sq != nullptr && sp.max_exp_avg_sq->sizes() != p.sizes()))
       throw std::runtime_error(where + ": entry '" + entry + "' has exp_avg_sq/max_exp_avg_sq shaped "
@@ -195,6 +196,7 @@ NamedState export_member_state(const Member& member) {
   if (!member.model)
     throw std::runtime_error("export_member_state: the member has no model; build it before exporting");
   NamedState out = snapshot_cpu(module_state(*member.model, "model."));
+  // (the extra state is appended at the end, after the optimizers)
   if (member.average) {
     NamedState avg = snapshot_cpu(module_state(*member.average, "average."));
     out.insert(out.end(), avg.begin(), avg.end());
@@ -218,7 +220,22 @@ NamedState export_member_state(const Member& member) {
         out.push_back({pre + "max_exp_avg_sq", cpu_copy(s.max_exp_avg_sq)});
     }
   }
+  for (const auto& e : member.extra) {
+    if (!e.tensor.defined())
+      throw std::runtime_error("export_member_state: extra state '" + e.name + "' is undefined");
+    out.push_back({"extra." + e.name, cpu_copy(e.tensor)});
+  }
   return out;
+}
+
+ExtraInherit extra_rule(const std::vector<ExtraState>& extras, const std::string& entry_name) {
+  const std::string prefix = "extra.";
+  if (entry_name.compare(0, prefix.size(), prefix) != 0) return ExtraInherit::Parent1;
+  for (const auto& e : extras) {
+    const std::string p = prefix + e.name + ".";
+    if (entry_name.compare(0, p.size(), p) == 0 || entry_name == prefix + e.name) return e.on_mix;
+  }
+  return ExtraInherit::Parent1;
 }
 
 void import_member_state(Member& member, const NamedState& state) {
@@ -229,9 +246,10 @@ void import_member_state(Member& member, const NamedState& state) {
     const bool model = nt.name.compare(0, 6, "model.") == 0;
     const bool average = nt.name.compare(0, 8, "average.") == 0;
     const bool optim = nt.name.compare(0, 6, "optim.") == 0;
-    if (!model && !average && !optim)
+    const bool extra = nt.name.compare(0, 6, "extra.") == 0;
+    if (!model && !average && !optim && !extra)
       throw std::runtime_error("import_member_state: entry '" + nt.name + "' belongs to no group; "
-                               "names must start with model., average. or optim.");
+                               "names must start with model., average., optim. or extra.");
     has_average = has_average || average;
   }
   load_module_state(*member.model, state, "model.");
@@ -241,6 +259,12 @@ void import_member_state(Member& member, const NamedState& state) {
     throw std::runtime_error("import_member_state: the state holds average.* tensors but the member "
                              "keeps no averaged copy; build the member with its average (EMA/target)");
   }
+
+  NamedState extra;
+  for (const auto& nt : state)
+    if (nt.name.compare(0, 6, "extra.") == 0)
+      extra.push_back({nt.name.substr(6), nt.tensor.to(member.device).clone(torch::MemoryFormat::Contiguous)});
+  member.extra = std::move(extra);
 
   const auto saved = parse_optim(state);
   for (const auto& [k, so] : saved)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -168,6 +169,11 @@ void Run::generation(std::int64_t g, io::MetricsLog& metrics) {
   if (best_ever_gen_ == g) save_best_ever(g, plan);
   commit(g, files);
   const double ckpt_s = since(t_ckpt);
+  if (cfg_.crash_after_commit == g) {
+    // Testing hook: an exact crash point (rank 0 dies, the job with it) for resume tests.
+    log_.warn("testing.crash_after_commit: generation " + std::to_string(g + 1) + " is committed; killing rank 0");
+    std::raise(SIGKILL);
+  }
 
   std::ostringstream line;
   line << "gen " << g + 1 << "/" << cfg_.n_steps() << "  epoch " << next_epoch << "  best " << fmt("%.4f", fitness[ranked[0]])
@@ -327,7 +333,8 @@ int Run::run() {
               " architectures), " + std::to_string(t_.size() - 1) + " workers, output " + out_);
   for (std::int64_t g = resume + 1; g < cfg_.n_steps(); ++g) {
     generation(g, metrics);
-    if (stop_ && stop_->load() > 0 && g + 1 < cfg_.n_steps()) {
+    const bool stop_hook = cfg_.stop_after_generation == g;  // testing hook: as SIGUSR1 during g
+    if ((stop_hook || (stop_ && stop_->load() > 0)) && g + 1 < cfg_.n_steps()) {
       log_.info("stop requested: generation " + std::to_string(g + 1) + "/" + std::to_string(cfg_.n_steps()) +
                 " is committed; exiting with code " + std::to_string(kExitCheckpointed) +
                 " (run the same command again, or requeue the job, to resume)");

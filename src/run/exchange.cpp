@@ -80,7 +80,9 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
   ExchangeStats stats;
   const auto t0 = Clock::now();
   const int me = transport.rank();
-  const auto transfers = plan_transfers(plan, layout);
+  const std::vector<ExtraState> extras = task.extra_state();
+  const auto per_child = plan_transfers(plan, layout, donor_extras(extras));
+  const auto transfers = all_transfers(per_child);
   if (static_cast<int>(transfers.size()) > kMaxTransfers)
     throw std::runtime_error("exploit: " + std::to_string(transfers.size()) + " transfers exceed the tag space");
 
@@ -96,7 +98,7 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
   auto payload_of = [&](const Transfer& t) -> NamedState {
     const NamedState& full = snapshots.at(t.member);
     if (t.role == Transfer::Role::Full) return full;
-    return donor_tensors(task.space(), plan.children[t.child].swapped_genes, full);
+    return donor_tensors(task.space(), plan.children[t.child].swapped_genes, full, extras);
   };
 
   // 2.-4. Post all sends first (so no rank blocks while others wait for it), then receives.
@@ -135,17 +137,15 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
 
   // 5. Build the children owned here.
   const ShrinkPerturb sp{cfg.shrink, cfg.perturb};
-  for (const Transfer& t : transfers) {
-    if (t.dst != me || t.role != Transfer::Role::Full) continue;
-    const ChildPlan& c = plan.children[t.child];
-    const NamedState& parent1 = received.at(t.index);
+  for (const ChildTransfers& ct : per_child) {
+    if (ct.full.dst != me) continue;
+    const ChildPlan& c = plan.children[ct.full.child];
+    const NamedState& parent1 = received.at(ct.full.index);
     static const NamedState kNone;
-    const bool has_donor = t.index + 1 < static_cast<int>(transfers.size()) &&
-                           transfers[t.index + 1].child == t.child && transfers[t.index + 1].role == Transfer::Role::Donor;
-    const NamedState& donor = has_donor ? received.at(t.index + 1) : kNone;
+    const NamedState& donor = ct.has_donor ? received.at(ct.donor.index) : kNone;
     const NamedState fresh = export_member_state(task.create(c.genome, c.fresh_seed, torch::kCPU));
-    NamedState child = assemble_child(task.space(), c, parent1, donor, fresh, sp);
-    if (c.kind == ChildKind::WeightMutation) mutate_weights(child, c.fresh_seed);
+    NamedState child = assemble_child(task.space(), c, parent1, donor, fresh, sp, extras);
+    if (c.kind == ChildKind::WeightMutation) mutate_weights(child, c.fresh_seed, task.mutation_groups());
     Member m = task.create(c.genome, c.fresh_seed, device);
     import_member_state(m, child);
     members[c.slot] = std::move(m);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "pbtnas/config_section.hpp"
 #include "pbtnas/seed.hpp"
 #include "pbtnas/tasks/idx.hpp"
 
@@ -55,13 +56,7 @@ torch::Tensor index_tensor(const std::vector<std::int64_t>& v, std::size_t begin
 
 ClassifyTask::ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed)
     : cfg_(cfg), space_(classify_search_space(cfg)) {
-  if (cfg.batch_size < 1 || cfg.eval_batch_size < 1)
-    throw std::invalid_argument(
-        "classify task: classify.batch_size and classify.eval_batch_size must be >= 1");
-  if (!(cfg.data.val_fraction > 0.0 && cfg.data.val_fraction < 1.0))
-    throw std::invalid_argument(
-        "classify task: classify.data.val_fraction must lie in (0, 1), "
-        "e.g. 0.1");
+  cfg_.validate();
   const DataConfig& d = cfg.data;
   const std::string train_images = join_path(d.dir, d.train_images);
   const std::string train_labels = join_path(d.dir, d.train_labels);
@@ -200,6 +195,19 @@ double ClassifyTask::test_score(Member& member) const { return accuracy(member, 
 
 std::int64_t ClassifyTask::parameter_count(const Member& member) {
   return member.model ? count_parameters(*member.model) : 0;
+}
+
+TaskEntry classify_task_entry() {
+  TaskEntry e;
+  e.name = "classify";
+  e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
+    return std::make_shared<ClassifyConfig>(ClassifyConfig::parse(std::move(s)));
+  };
+  e.space = [](const TaskOptions& o) { return classify_search_space(options_as<ClassifyConfig>(o, "classify")); };
+  e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
+    return std::make_unique<ClassifyTask>(options_as<ClassifyConfig>(o, "classify"), ctx.run_seed);
+  };
+  return e;
 }
 
 }  // namespace pbtnas

@@ -108,12 +108,7 @@ const std::vector<std::string>& cell_act_names() {
 }
 
 SearchSpace classify_search_space(const ClassifyConfig& cfg) {
-  if (cfg.channels < 1 || cfg.cells_per_stage < 1)
-    throw std::invalid_argument(
-        "classify search space: classify.channels and classify.cells_per_stage must be >= 1 "
-        "(got " +
-        std::to_string(cfg.channels) + " and " + std::to_string(cfg.cells_per_stage) +
-        "); fix the config");
+  cfg.validate();
   std::vector<Gene> genes;
   const int n_cells = 3 * cfg.cells_per_stage;
   for (int i = 0; i < n_cells; ++i) {

@@ -1,5 +1,5 @@
-// The PBT-NAS discriminators (ALGORITHM.md §4.2 AutoGAN-D, §4.3 GanHard D), GanNet and the §4.1
-// initialisation.
+// The PBT-NAS discriminators (AutoGAN-D and the GanHard D of docs/algorithm.md, "GAN search
+// spaces"), GanNet and the initialisation of "GAN training recipe".
 
 #include <cmath>
 #include <stdexcept>
@@ -101,7 +101,8 @@ std::shared_ptr<GanOpImpl> make_down_op(int option, int ch) {
   return make_conv_op(ch, ch, kernel[option], option >= 6 ? 2 : 1, 2, true, true);
 }
 
-// GanHard D block (§4.3): genes [c0..c6, downsample, down0, down1].
+// GanHard D block (docs/algorithm.md, "GanHard discriminator block"): genes [c0..c6, downsample,
+// down0, down1].
 class GanHardBlock : public torch::nn::Module {
  public:
   GanHardBlock(const int* genes, int in, int ch, bool first, bool faithful) : faithful_(faithful) {
@@ -149,7 +150,8 @@ class GanHardBlock : public torch::nn::Module {
       if (n[j].defined() && downsample_ && !on_input_[j - 1]) n[j] = down_[j - 1]->forward(n[j]);
     if (!n[1].defined()) return n[2];
     if (!n[2].defined()) return n[1];
-    // Released code: the sum is overwritten by branch 1 (§6 B1); branch 2 is still computed.
+    // Released code: the sum is overwritten by branch 1 (B1 in docs/algorithm.md); branch 2 is
+    // still computed.
     return faithful_ ? n[1] : n[1] + n[2];
   }
 

@@ -1,4 +1,5 @@
-// The PBT-NAS generator (ALGORITHM.md §4.2, §4.3): projections, 3 cells, to_rgb; the shared ops.
+// The PBT-NAS generator (docs/algorithm.md, "GAN search spaces"): projections, 3 cells, to_rgb;
+// the shared ops.
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -47,8 +48,9 @@ class ConvOp : public GanOpImpl {  // [ReLU ->] conv; child "conv"
   bool pre_act_;
 };
 
-// Up op (§4.2): interpolate x2 -> ReLU -> conv1x1 (bias), or ReLU -> depthwise ConvTranspose
-// 3x3 stride 2 (no bias) -> conv1x1 (no bias). Children "conv" (and "deconv").
+// Up op ("Generator cell" in docs/algorithm.md): interpolate x2 -> ReLU -> conv1x1 (bias), or
+// ReLU -> depthwise ConvTranspose 3x3 stride 2 (no bias) -> conv1x1 (no bias). Children "conv"
+// (and "deconv").
 class UpOp : public GanOpImpl {
  public:
   UpOp(int option, int channels) : mode_(option) {
@@ -105,19 +107,6 @@ int option(const Genome& genome, std::size_t g, std::size_t n_options) {
 }
 
 }  // namespace
-
-void validate_model_config(const GanModelConfig& cfg) {
-  require(cfg.gf_dim >= 1, "gf_dim must be >= 1 (got " + std::to_string(cfg.gf_dim) + ")");
-  require(cfg.df_dim >= 1, "df_dim must be >= 1 (got " + std::to_string(cfg.df_dim) + ")");
-  require(cfg.latent_dim >= 3 && cfg.latent_dim % 3 == 0,
-          "latent_dim must be a positive multiple of 3 (got " + std::to_string(cfg.latent_dim) +
-              "); the 'part' projections take thirds of z");
-  require(cfg.bottom_width >= 2,
-          "bottom_width must be >= 2 (got " + std::to_string(cfg.bottom_width) +
-              "); projection 0's 'prev' width is bottom_width / 2");
-  require(cfg.image_channels >= 1,
-          "image_channels must be >= 1 (got " + std::to_string(cfg.image_channels) + ")");
-}
 
 GanSpaceKind gan_space_kind(const std::string& space_name) {
   if (space_name == "gan_easy") return GanSpaceKind::Easy;
@@ -227,7 +216,8 @@ std::pair<torch::Tensor, torch::Tensor> GanCellImpl::forward(
     node2 = node0 + node1;
   }
   // Released code: h_skip_out aliases node2 and the skip-ins are added in place, so skip_out
-  // carries them too (§6 Q5). Out of place here, with skip_out taken after the additions.
+  // carries them too (Q5 in docs/algorithm.md). Out of place here, with skip_out taken after the
+  // additions.
   for (std::size_t j = 0; j < skip_in_.size(); ++j)
     node2 = node2 + skip_in_[j]->forward(
                         resize(skip_in[j], node0.size(2), node0.size(3), bilinear_skip_));

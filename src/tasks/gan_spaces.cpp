@@ -13,7 +13,7 @@ Gene weightless(std::string name, const std::vector<std::string>& options) {
   return Gene{std::move(name), options, {}, true};
 }
 
-// cell<k>.[up0, up1, c0..c4] for k = 1..3 (ALGORITHM.md §4.2).
+// cell<k>.[up0, up1, c0..c4] for k = 1..3 (docs/algorithm.md, "GAN search spaces").
 void append_cell_genes(std::vector<Gene>& genes) {
   for (int k = 1; k <= 3; ++k) {
     const std::string cell = "cell" + std::to_string(k);

@@ -95,7 +95,7 @@ class DefaultGeneratorScope {
 };
 
 // Puts the EMA parameters into the live generator (eval mode) and restores it on destruction
-// (ALGORITHM.md §4.1: BatchNorm running statistics stay the live generator's).
+// (BatchNorm running statistics stay the live generator's: Q12 in docs/algorithm.md).
 class EmaSwap {
  public:
   EmaSwap(GanGeneratorImpl& live, GanEmaImpl& ema) : live_(live), was_training_(live.is_training()) {
@@ -196,7 +196,7 @@ GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<Feat
     : cfg_(std::move(cfg)), features_(std::move(features)), run_seed_(run_seed) {
   kind_ = gan_space_kind(cfg_.space);
   space_ = kind_ == GanSpaceKind::Easy ? gan_easy_space() : gan_hard_space();
-  validate_model_config(cfg_.model);
+  cfg_.validate();
   if (!data.images.defined() || data.images.dim() != 4 || data.images.size(2) != 32 ||
       data.images.size(3) != 32)
     throw std::invalid_argument("gan task: the training images must be N x C x 32 x 32");
@@ -209,26 +209,9 @@ GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<Feat
     throw std::invalid_argument(
         "gan task: model.bottom_width must be 4 (images are 32 x 32, bottom_width * 8), got " +
         std::to_string(cfg_.model.bottom_width));
-  if (cfg_.d_batch < 1 || cfg_.g_batch_multiplier < 1 || cfg_.n_critic < 1)
-    throw std::invalid_argument(
-        "gan task: d_batch, g_batch_multiplier and n_critic must be >= 1");
-  if (cfg_.iterations_per_epoch < 0)
-    throw std::invalid_argument("gan task: iterations_per_epoch must be >= 0 (0: one pass)");
-  if (cfg_.fid_samples < 2 || cfg_.eval_batch_size < 1)
-    throw std::invalid_argument("gan task: fid_samples must be >= 2 and eval_batch_size >= 1");
-  if (cfg_.final_fid_samples < 0 || cfg_.final_fid_samples == 1 || cfg_.is_splits < 1 ||
-      cfg_.grid_samples < 0)
-    throw std::invalid_argument(
-        "gan task: final_fid_samples must be 0 or >= 2, is_splits >= 1, grid_samples >= 0");
-  if (!(cfg_.ema_decay >= 0.0 && cfg_.ema_decay <= 1.0))
-    throw std::invalid_argument("gan task: ema_decay must lie in [0, 1]");
-  if (!(cfg_.lr > 0.0) || !(cfg_.eps > 0.0))
-    throw std::invalid_argument("gan task: lr and eps must be > 0");
   if (!features_) throw std::invalid_argument("gan task: a FeatureNet is required for FID");
   train_x_ = std::move(data.images);
 
-  if (cfg_.reference_samples < 0)
-    throw std::invalid_argument("gan task: reference_samples must be >= 0 (0: all training images)");
   const std::int64_t n_ref = cfg_.reference_samples > 0
                                  ? std::min<std::int64_t>(cfg_.reference_samples, train_x_.size(0))
                                  : train_x_.size(0);

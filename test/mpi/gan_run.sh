@@ -64,16 +64,16 @@ fingerprint "$WORK/w2" >"$WORK/a.txt"
 fingerprint "$WORK/w3" >"$WORK/b.txt"
 diff "$WORK/a.txt" "$WORK/b.txt" || fail "GAN results differ between 2 and 3 workers"
 
-# SIGKILL after generation 2 is committed, then the same command resumes: same search, same
-# best_ever.h5 evaluation and the same final grid as the uninterrupted run.
-( mpirun -n 3 "$PBTNAS" run "$cfg" --out "$WORK/k" >"$WORK/k1.log" 2>&1 & echo $! >"$WORK/k.pid" )
-for _ in $(seq 1 600); do [[ -f "$WORK/k/checkpoints/gen_000001/index.h5" ]] && break; sleep 0.2; done
-[[ -f "$WORK/k/checkpoints/gen_000001/index.h5" ]] || { cat "$WORK/k1.log"; fail "generation 2 was never committed"; }
-kill -9 "$(cat "$WORK/k.pid")" 2>/dev/null || true
-pkill -9 -f -- "--out $WORK/k" 2>/dev/null || true
-sleep 1
-[[ -f "$WORK/k/summary.json" ]] && fail "the run finished before it could be killed; the resume test proves nothing"
-run_pbtnas 3 "$cfg" "$WORK/k"; [[ $rc -eq 0 ]] || { cat "$WORK/k.log"; fail "resumed GAN run exited $rc"; }
+# Rank 0 killed (testing.crash_after_commit) right after generation 2 is committed, then the
+# same command resumes: same search, same best_ever.h5 evaluation and the same final grid as the
+# uninterrupted run.
+kcfg="$WORK/crash.yaml"
+{ cat "$cfg"; printf 'testing:\n  crash_after_commit: 1\n'; } >"$kcfg"
+run_pbtnas 3 "$kcfg" "$WORK/k"
+[[ $rc -ne 0 ]] || { cat "$WORK/k.log"; fail "the run with crash_after_commit: 1 exited 0"; }
+[[ -f "$WORK/k/checkpoints/gen_000001/index.h5" ]] || { cat "$WORK/k.log"; fail "generation 2 was never committed"; }
+[[ -f "$WORK/k/summary.json" ]] && fail "the run finished although rank 0 was killed"
+run_pbtnas 3 "$kcfg" "$WORK/k"; [[ $rc -eq 0 ]] || { cat "$WORK/k.log"; fail "resumed GAN run exited $rc"; }
 grep -q "resuming from committed generation" "$WORK/k.log" || fail "the second run did not resume"
 fingerprint "$WORK/k" >"$WORK/c.txt"
 diff "$WORK/a.txt" "$WORK/c.txt" || fail "the resumed GAN run differs from the uninterrupted one"

@@ -31,7 +31,7 @@ Member parent(const Task& task, const Genome& g, int id) {
 TEST_CASE("exploit over MPI: swapped layers shrink-perturbed, the rest bit-equal to parent1") {
   MpiTransport transport(/*max_chunk=*/4096);
   REQUIRE(transport.size() == 3);
-  RunConfig cfg = load_config(g_config);
+  RunConfig cfg = load_run_config(g_config);
   cfg.selection.population_size = 4;
   cfg.shrink = 0.4;
   cfg.perturb = 0.1;

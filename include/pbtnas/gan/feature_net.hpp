@@ -1,5 +1,6 @@
 #pragma once
-// The feature network behind FID and IS (ALGORITHM.md §4.4). Implementations:
+// The feature network behind FID and IS (docs/algorithm.md, "GAN fitness and final evaluation").
+// Implementations:
 //   RandomProjectionFeatures (gan_task.hpp)  a fixed random projection; a TEST STAND-IN only
 //   TorchScriptFeatures      (features.hpp)  a TorchScript file, e.g. the usual FID Inception
 //   ClassifierFeatures       (features.hpp)  a classifier trained on the data set itself, cached

@@ -1,7 +1,8 @@
 #pragma once
-// Fréchet Inception Distance and Inception Score on precomputed features/logits (ALGORITHM.md
-// §4.4, §2.13). The Inception network itself (clean-fid's legacy_tensorflow features,
-// torch-fidelity logits) is NOT part of this file; see docs/gan.md.
+// Fréchet Inception Distance and Inception Score on precomputed features/logits
+// (docs/algorithm.md, "GAN fitness and final evaluation"). The Inception network itself
+// (clean-fid's legacy_tensorflow features, torch-fidelity logits) is NOT part of this file; see
+// docs/gan.md.
 //
 // FID (Heusel et al. 2017) between Gaussians N(μ1, Σ1) and N(μ2, Σ2):
 //   ‖μ1 − μ2‖² + tr Σ1 + tr Σ2 − 2 tr √(Σ1 Σ2)

@@ -1,7 +1,7 @@
 #pragma once
-// The GAN networks of PBT-NAS (ALGORITHM.md §4.1-§4.3): the AdversarialNAS generator (GanEasy:
-// fixed projections; GanHard: searchable projections), the fixed AutoGAN discriminator (GanEasy)
-// and the searchable GanHard discriminator. GanNet registers them as `generator` and
+// The GAN networks of PBT-NAS (docs/algorithm.md, "GAN search spaces"): the AdversarialNAS
+// generator (GanEasy: fixed projections; GanHard: searchable projections), the fixed AutoGAN
+// discriminator (GanEasy) and the searchable GanHard discriminator. GanNet registers them as `generator` and
 // `discriminator`, so tensor names carry the module prefixes of gan_spaces.hpp:
 //   generator.projections.<i>.linear.*        GanHard proj<i>.linear      (gene)
 //   generator.fixed_projections.<i>.linear.*  GanEasy projections         (fixed)
@@ -18,24 +18,10 @@
 
 #include <torch/torch.h>
 
+#include "pbtnas/gan/gan_options.hpp"
 #include "pbtnas/search_space.hpp"
 
 namespace pbtnas::gan {
-
-struct GanModelConfig {
-  int gf_dim = 256;        // generator width
-  int df_dim = 128;        // discriminator width
-  int latent_dim = 120;    // z dimension (divisible by 3 for the 'part' projections)
-  int bottom_width = 4;    // projection 0 width; images are bottom_width * 8 square
-  int image_channels = 3;  // RGB
-  // true: the GanHard D block returns branch 1 alone whenever it exists (released code, §6 B1);
-  // false: it returns branch 1 + branch 2 (the evident intent).
-  bool faithful_d_block = true;
-};
-
-// Throws std::invalid_argument naming the field when a width is < 1, latent_dim is not a
-// multiple of 3 or bottom_width < 2 (projection 0's 'prev' width is bottom_width / 2).
-void validate_model_config(const GanModelConfig& cfg);
 
 enum class GanSpaceKind { Easy, Hard };
 // "gan_easy" -> Easy, "gan_hard" -> Hard; throws std::invalid_argument otherwise.
@@ -54,7 +40,7 @@ std::shared_ptr<GanOpImpl> make_identity_op();
 // The edge op `option` of edge_op_names() (nullptr for 'none'), stride 1, pre-activated.
 std::shared_ptr<GanOpImpl> make_edge_op(int option, int channels, bool spectral_norm);
 
-// Linear projection of z (§4.3 "Projection semantics"): child `linear`.
+// Linear projection of z (docs/algorithm.md, "Projections of the latent vector"): child `linear`.
 class GanProjectionImpl : public torch::nn::Module {
  public:
   // linear_option indexes projection_linear_names(), up_mode up_mode_names().
@@ -71,12 +57,14 @@ class GanProjectionImpl : public torch::nn::Module {
   double dropout_;
 };
 
-// Generator cell (§4.2): gf -> gf channels, x2 spatial; children up0, up1, c0..c4 (absent for
-// 'none') and skip_in.<j>. Genes: 7 option indices [up0, up1, c0, c1, c2, c3, c4].
+// Generator cell (docs/algorithm.md, "Generator cell"): gf -> gf channels, x2 spatial; children
+// up0, up1, c0..c4 (absent for 'none') and skip_in.<j>. Genes: 7 option indices [up0, up1, c0,
+// c1, c2, c3, c4].
 class GanCellImpl : public torch::nn::Module {
  public:
   GanCellImpl(const std::vector<int>& genes, int channels, bool bilinear_skip, int n_skip_in);
-  // Returns (skip_out, node3). skip_out includes this cell's skip-in additions (§6 Q5).
+  // Returns (skip_out, node3). skip_out includes this cell's skip-in additions (Q5 in
+  // docs/algorithm.md).
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x,
                                                   const std::vector<torch::Tensor>& skip_in);
 
@@ -127,12 +115,12 @@ class GanNetImpl : public torch::nn::Module {
   std::shared_ptr<GanDiscriminatorImpl> discriminator;
 };
 
-// The §4.1 initialisation, deterministic in `seed` and each tensor's name (relative to `net`):
-// Conv2d weights (plain and SN weight_orig) xavier_uniform gain 1; conv biases, Linear / SN
-// Linear weights and biases and ConvTranspose2d weights keep PyTorch's default distribution
-// U(±1/sqrt(fan_in)); BatchNorm weight ~ N(1, 0.02), bias 0, running stats reset; SN u, v
-// redrawn from N(0, 1) and normalised. Every tensor draws from its own local CPU generator
-// seeded by (seed, name); the global RNG is never used. `net` must be on the CPU. Throws
+// The initialisation of docs/algorithm.md, "GAN training recipe", deterministic in `seed` and each
+// tensor's name (relative to `net`): Conv2d weights (plain and SN weight_orig) xavier_uniform gain
+// 1; conv biases, Linear / SN Linear weights and biases and ConvTranspose2d weights keep PyTorch's
+// default distribution U(±1/sqrt(fan_in)); BatchNorm weight ~ N(1, 0.02), bias 0, running stats
+// reset; SN u, v redrawn from N(0, 1) and normalised. Every tensor draws from its own local CPU
+// generator seeded by (seed, name); the global RNG is never used. `net` must be on the CPU. Throws
 // std::logic_error if a parameter belongs to a module kind the initialiser does not know.
 void init_gan_net(torch::nn::Module& net, std::uint64_t seed);
 

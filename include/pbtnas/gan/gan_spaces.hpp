@@ -1,6 +1,7 @@
 #pragma once
-// The two GAN search spaces of PBT-NAS (ALGORITHM.md §4.2, §4.3), gene for gene and option for
-// option in the documented order (the option index in a Genome indexes these lists).
+// The two GAN search spaces of PBT-NAS (docs/algorithm.md, "GAN search spaces"), gene for gene
+// and option for option in the documented order (the option index in a Genome indexes these
+// lists).
 //
 // Gene names and the module prefixes the generator / discriminator must use:
 //   cell<k>.up0, cell<k>.up1, cell<k>.c0..c4   -> generator.cell<k>.<node>        (k = 1..3)
@@ -10,8 +11,9 @@
 //   dblock<b>.downsample                       -> weightless
 // Options that hold no tensors ('none', 'skip_connect', the pools) still own their prefix; they
 // simply have nothing under it. Prefixes are exact dotted module prefixes (search_space.hpp), so
-// the released code's substring matching (§2.7, §6 B4) is matched without its hazards. The EMA
-// generator's state dict uses the same names under its own root (see docs/gan.md).
+// the released code's substring matching (B4 in docs/algorithm.md) is matched without its
+// hazards. The EMA generator's state dict uses the same names under its own root (see
+// docs/gan.md).
 #include <string>
 #include <vector>
 
@@ -31,7 +33,7 @@ const std::vector<std::string>& projection_linear_names();
 const std::vector<std::string>& up_mode_names();
 // GanHard projection dropout: "0.0", "0.1", "0.2".
 const std::vector<std::string>& dropout_names();
-// proj<i>.if_enabled and dblock<b>.downsample: "False", "True" (as in the spec).
+// proj<i>.if_enabled and dblock<b>.downsample: "False", "True" (as in the released code).
 const std::vector<std::string>& bool_names();
 // D block1 c0..c2 (read the RGB image, no pre-activation): conv_1x1, conv_3x3, conv_5x5,
 // dil_conv_3x3, dil_conv_5x5.

@@ -1,5 +1,6 @@
 #pragma once
-// The GAN task of PBT-NAS (ALGORITHM.md §4.1, §2.4, §2.7 step 5) on Fashion-MNIST (28x28 gray
+// The GAN task of PBT-NAS (docs/algorithm.md: "GAN training recipe", "GAN fitness and final
+// evaluation", "Building a child's weights" step 5) on Fashion-MNIST (28x28 gray
 // images scaled to [-1, 1] and padded to 32x32 with -1) or CIFAR-10 (32x32 RGB, binary batches),
 // generator + discriminator of
 // gan_models.hpp, hinge loss, n_critic D steps per G step, an EMA generator, fitness -FID of the
@@ -12,36 +13,11 @@
 
 #include "pbtnas/gan/feature_net.hpp"
 #include "pbtnas/gan/fid.hpp"
+#include "pbtnas/gan/gan_options.hpp"
 #include "pbtnas/gan/gan_models.hpp"
 #include "pbtnas/tasks/task.hpp"
 
 namespace pbtnas::gan {
-
-inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
-
-struct GanTaskConfig {
-  GanModelConfig model;              // image_channels must match the data, bottom_width * 8 = 32
-  std::string space = "gan_hard";    // "gan_easy" or "gan_hard"
-  std::string dataset = "fashion_mnist";  // "fashion_mnist" (IDX files) or "cifar10" (binary)
-  std::string data_dir = kFashionMnistDir;  // cifar10: the cifar-10-batches-bin folder
-  std::string train_images = "train-images-idx3-ubyte.gz",  // fashion_mnist only
-              train_labels = "train-labels-idx1-ubyte.gz";
-  std::int64_t train_limit = 0;      // > 0: use only the first train_limit training images
-  int d_batch = 40;                  // real (and fake) batch of a D step
-  int g_batch_multiplier = 2;        // a G step uses g_batch_multiplier * d_batch samples
-  int n_critic = 5;                  // G step on iterations i % n_critic == 0 (i from 0 per epoch)
-  double lr = 2e-4;
-  double beta1 = 0.0, beta2 = 0.9, eps = 1e-4;
-  double ema_decay = 0.999;
-  std::int64_t iterations_per_epoch = 0;  // 0: one pass over the data with d_batch
-  int fid_samples = 5000;            // generated images per FID (fitness)
-  std::int64_t reference_samples = 0;  // training images behind the reference statistics (the
-                                       // first K; 0: all, as clean-fid's training-set statistics)
-  int eval_batch_size = 250;         // generation / feature batch during evaluation
-  int final_fid_samples = 50000;     // final evaluation of the best-ever member (0: skip it)
-  int is_splits = 10;                // Inception Score splits (final evaluation)
-  int grid_samples = 64;             // images per sample grid (0: no grids)
-};
 
 // The training images of a GAN task: N x C x 32 x 32 float in [-1, 1] (CPU) and their labels
 // (int64, used only to train the built-in feature classifier).
@@ -102,7 +78,7 @@ class GanTask : public Task {
   // Same as fitness for now (training-set statistics; no separate test statistics).
   double test_score(Member& member) const override { return fitness(member); }
   std::string fitness_name() const override { return "neg_fid"; }
-  // ALGORITHM.md §2.13: FID of the EMA generator on final_fid_samples fresh latents (fixed by the
+  // docs/algorithm.md, "GAN fitness and final evaluation": FID of the EMA generator on final_fid_samples fresh latents (fixed by the
   // run seed), and the Inception Score of the same images from the feature network's logits
   // (when it has logits): fid, fid_samples, inception_score, inception_score_std.
   std::vector<Metric> final_metrics(Member& member) const override;

@@ -1,8 +1,9 @@
 #pragma once
-// Spectral normalisation (Miyato et al. 2018) for the GAN discriminator (ALGORITHM.md §4.1),
+// Spectral normalisation (Miyato et al. 2018) for the GAN discriminator (docs/algorithm.md, "GAN
+// training recipe"),
 // reproducing PyTorch's old-style `torch.nn.utils.spectral_norm` (LibTorch has no C++ helper).
 //
-// State (the names travel with the state dict, so shrink-perturb and mixing see them, §2.7):
+// State (the names travel with the state dict, so shrink-perturb and mixing see them):
 //   <module>.bias         parameter (when enabled), registered first as in PyTorch
 //   <module>.weight_orig  parameter, the unnormalised weight W
 //   <module>.weight_u     buffer, left singular vector estimate u (length out)

@@ -10,8 +10,11 @@
 //   "optim.<k>.<i>.exp_avg"         like param    } optimizer k (positional, registration order),
 //   "optim.<k>.<i>.exp_avg_sq"      like param    } present only for parameters that have state
 //   "optim.<k>.<i>.max_exp_avg_sq"  like param    optional: only with amsgrad
+//   "extra.<name>.<field>"          task-declared per-member state (Member::extra), e.g. an RL
+//                                   replay buffer: any shapes and dtypes, stored as given
 // Positional index i runs over the parameters of all of optimizer k's param_groups, in order.
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <torch/torch.h>
@@ -27,7 +30,28 @@ struct Member {
   std::shared_ptr<torch::nn::Module> average;  // may be null
   std::vector<std::unique_ptr<torch::optim::Optimizer>> optimizers;  // Adam or AdamW
   torch::Device device = torch::kCPU;
+  // Task state that is not a network: entries "<name>.<field>" (no "extra." prefix here), for
+  // each ExtraState the task declares. Exported as "extra.<name>.<field>".
+  NamedState extra;
 };
+
+// How a child obtains one kind of extra state at an exploit (docs/algorithm.md, "Building a
+// child's weights"): the rule applies to Mix children (including the no-mixing ablation, whose
+// donor is parent1); clone and mutation children take parent1's, except under Fresh.
+enum class ExtraInherit {
+  Parent1,  // a copy of parent1's
+  Donor,    // a copy of the donor's (parent2's): e.g. the replay buffer of the released RL code
+  Fresh,    // what the task's create() gives the child (every kind of child)
+};
+
+// One kind of extra state a task keeps per member: the entries "extra.<name>.*".
+struct ExtraState {
+  std::string name;
+  ExtraInherit on_mix = ExtraInherit::Parent1;
+};
+
+// The rule for an entry "extra.<name>.<field>" (Parent1 when no declared name matches).
+ExtraInherit extra_rule(const std::vector<ExtraState>& extras, const std::string& entry_name);
 
 // Snapshot (contiguous CPU copies) of everything above.
 NamedState export_member_state(const Member& member);
@@ -35,11 +59,12 @@ NamedState export_member_state(const Member& member);
 // Number of scalar parameters (not buffers) of a module.
 std::int64_t count_parameters(const torch::nn::Module& net);
 
-// Loads "model." and "average." exactly (names, shapes, dtypes must match; throws otherwise).
-// Optimizer state follows ALGORITHM.md §2.8: for optimizer k, if the saved count differs from
-// the number of parameters the optimizer now holds, the whole optimizer starts fresh; otherwise
-// parameter i keeps saved state i when exp_avg's shape equals the parameter's, and starts fresh
-// when it differs. Learning rate and weight decay stay as configured.
+// Loads "model." and "average." exactly, and replaces member.extra with the "extra." entries (names, shapes, dtypes must match; throws otherwise).
+// Optimizer state follows docs/algorithm.md, "Optimizer state of a child": for optimizer k, if
+// the saved count differs from the number of parameters the optimizer now holds, the whole
+// optimizer starts fresh; otherwise parameter i keeps saved state i when exp_avg's shape equals
+// the parameter's, and starts fresh when it differs. Learning rate and weight decay stay as
+// configured.
 void import_member_state(Member& member, const NamedState& state);
 
 }  // namespace pbtnas

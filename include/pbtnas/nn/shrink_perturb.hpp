@@ -1,7 +1,8 @@
 #pragma once
-// Shrink-perturb (Ash & Adams 2020) as PBT-NAS applies it to swapped layers (ALGORITHM.md §2.7
-// step 4, §6 Q2): child = shrink * donor + perturb * fresh, where `fresh` is the same tensor of a
-// freshly initialised network with the child's architecture (not Gaussian noise).
+// Shrink-perturb (Ash & Adams 2020) as PBT-NAS applies it to swapped layers (docs/algorithm.md,
+// "Building a child's weights", step 4; Q2): child = shrink * donor + perturb * fresh, where
+// `fresh` is the same tensor of a freshly initialised network with the child's architecture (not
+// Gaussian noise).
 #include <torch/torch.h>
 
 namespace pbtnas {

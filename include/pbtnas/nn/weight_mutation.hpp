@@ -1,6 +1,6 @@
 #pragma once
-// SEARL-like "classic parameter mutation" of the PBT + mutation baseline (ALGORITHM.md §3.2,
-// §6 Q13), applied to an exported member state.
+// SEARL-like "classic parameter mutation" of the PBT + mutation baseline (docs/algorithm.md,
+// "Weight mutation"; Q13), applied to an exported member state.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -7,8 +7,9 @@
 
 #include <torch/torch.h>
 
-#include "pbtnas/config.hpp"
+#include "pbtnas/tasks/classify_options.hpp"
 #include "pbtnas/tasks/classify_model.hpp"
+#include "pbtnas/tasks/registry.hpp"
 #include "pbtnas/tasks/task.hpp"
 
 namespace pbtnas {
@@ -52,5 +53,8 @@ class ClassifyTask : public Task {
   SearchSpace space_;
   torch::Tensor train_x_, train_y_, val_x_, val_y_, test_x_, test_y_, val_index_;
 };
+
+// The registry entry of task `classify` (section `classify:`).
+TaskEntry classify_task_entry();
 
 }  // namespace pbtnas

@@ -15,7 +15,7 @@
 
 #include <torch/torch.h>
 
-#include "pbtnas/config.hpp"
+#include "pbtnas/tasks/classify_options.hpp"
 #include "pbtnas/search_space.hpp"
 
 namespace pbtnas {

@@ -1,31 +1,60 @@
 #pragma once
-// Tasks by name (RunConfig::task). The coordinator needs only the search space; workers build
-// the whole task (which loads data and, for the GAN task, its feature network).
+// Tasks by name. A task is one folder plus one line in task_registry() (registry.cpp): its entry
+// says how to parse its config section into its options struct, which search space those options
+// give, and how to build the Task on a worker. docs/architecture.md, "Adding a task".
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
 #include "pbtnas/config.hpp"
-#include "pbtnas/gan/gan_task.hpp"
 #include "pbtnas/log.hpp"
 #include "pbtnas/search_space.hpp"
 #include "pbtnas/tasks/task.hpp"
 
 namespace pbtnas {
 
+class ConfigSection;
+
+// What a worker knows when it builds its task.
+struct TaskContext {
+  std::uint64_t run_seed = 0;
+  torch::Device device = torch::kCPU;
+  Logger* log = nullptr;  // may be null; progress lines (e.g. a feature network training)
+};
+
+struct TaskEntry {
+  std::string name;  // the value of `task:` and the key of the task's section
+  // The task's section (absent: an empty section, i.e. all defaults) -> validated options.
+  std::shared_ptr<const TaskOptions> (*parse)(ConfigSection section);
+  SearchSpace (*space)(const TaskOptions& options);
+  std::unique_ptr<Task> (*make)(const TaskOptions& options, const TaskContext& context);
+};
+
+const std::vector<TaskEntry>& task_registry();
+// Throws std::invalid_argument listing the registered names when `name` is not one.
+const TaskEntry& find_task(const std::string& name);
+
+// parse_config (the search keys) plus the task's section, parsed by its entry into
+// RunConfig::task_options. Throws std::invalid_argument naming the file, the key and the fix.
+RunConfig parse_run_config(const std::string& yaml_text, const std::string& origin);
+RunConfig load_run_config(const std::string& path);
+
+// The coordinator needs only the search space; workers build the whole task (which loads data
+// and, for the GAN task, its feature network). Both bind the options from cfg.source_text when
+// cfg.task_options is null.
 SearchSpace task_space(const RunConfig& cfg);
-// `log` (may be null) receives progress lines, e.g. while the GAN feature classifier trains.
 std::unique_ptr<Task> make_task(const RunConfig& cfg, torch::Device device = torch::kCPU,
                                 Logger* log = nullptr);
 
-// The GAN task's settings from the `gan:` section (widths, image channels from the data set).
-gan::GanTaskConfig gan_task_config(const RunConfig& cfg);
-// The FID/IS feature network of cfg.gan.features: the TorchScript file when one is named, else
-// the built-in classifier, trained on `data` once and cached (see docs/gan.md).
-std::shared_ptr<gan::FeatureNet> make_feature_net(const RunConfig& cfg, const gan::GanData& data,
-                                                  torch::Device device, Logger* log);
-// Where the built-in classifier is cached: gan.features.cache_dir when set; else the data folder
-// when writable; else $XDG_CACHE_HOME/pbtnas (or ~/.cache/pbtnas).
-std::string feature_cache_dir(const RunConfig& cfg);
+// Helper for entries: the options as their concrete type (throws std::logic_error otherwise).
+template <class Options>
+const Options& options_as(const TaskOptions& options, const char* task) {
+  auto* o = dynamic_cast<const Options*>(&options);
+  if (!o) throw std::logic_error(std::string("task ") + task + ": options of another task were passed");
+  return *o;
+}
 
 }  // namespace pbtnas

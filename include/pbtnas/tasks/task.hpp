@@ -42,6 +42,12 @@ class Task {
   virtual std::vector<Metric> final_metrics(Member& member) const {
     return {{fitness_name(), fitness(member)}, {"test", test_score(member)}};
   }
+  // Per-member state beyond the networks (e.g. an RL replay buffer) that the task keeps in
+  // Member::extra: checkpointed with the member, restored on resume, and moved with it at an
+  // exploit by each entry's rule (member.hpp, ExtraInherit). Default: none.
+  virtual std::vector<ExtraState> extra_state() const { return {}; }
+  // The exported groups whose tensors weight mutation (algorithm: mutation) perturbs.
+  virtual std::vector<std::string> mutation_groups() const { return {"model."}; }
   // Writes a picture of what the member produces (e.g. generated samples) as a PNG file; returns
   // false, writing nothing, when the task has no such picture.
   virtual bool write_preview(Member& member, const std::string& png_path) const {

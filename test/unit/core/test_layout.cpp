@@ -37,7 +37,13 @@ TEST_CASE("an exploit needs a full transfer per child and a donor transfer per m
   ChildPlan noswap{7, 0, 1, ChildKind::Mix, {}, {}, 2};
   ChildPlan clone{3, 4, 4, ChildKind::Clone, {}, {}, 3};
   p.children = {mix, noswap, clone};
-  const auto t = plan_transfers(p, l);
+  const auto per_child = plan_transfers(p, l);
+  REQUIRE(per_child.size() == 3);
+  CHECK(per_child[0].has_donor);
+  CHECK(per_child[0].donor.index == 1);
+  CHECK_FALSE(per_child[1].has_donor);
+  CHECK_FALSE(per_child[2].has_donor);
+  const auto t = all_transfers(per_child);
   REQUIRE(t.size() == 4);
   CHECK(t[0].role == Transfer::Role::Full);
   CHECK(t[0].member == 0);
@@ -52,7 +58,18 @@ TEST_CASE("an exploit needs a full transfer per child and a donor transfer per m
   CHECK(t[3].dst == 2);
   for (std::size_t i = 0; i < t.size(); ++i) CHECK(t[i].index == static_cast<int>(i));
   const Layout one(8, 2);
-  for (const auto& x : plan_transfers(p, one)) CHECK(x.local());
+  for (const auto& x : all_transfers(plan_transfers(p, one))) CHECK(x.local());
+
+  // A task that moves extra state from the donor: every Mix child gets a donor payload, clones
+  // still do not.
+  const auto with_extras = plan_transfers(p, l, true);
+  CHECK(with_extras[0].has_donor);
+  CHECK(with_extras[1].has_donor);
+  CHECK(with_extras[1].donor.member == 1);
+  CHECK(with_extras[1].donor.src == 2);
+  CHECK(with_extras[1].donor.index == 3);
+  CHECK_FALSE(with_extras[2].has_donor);
+  CHECK(all_transfers(with_extras).size() == 5);
 }
 
 TEST_CASE("start, ready, exploit and final messages round-trip") {

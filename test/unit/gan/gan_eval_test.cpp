@@ -1,6 +1,6 @@
 // The GAN task's data sets (Fashion-MNIST, CIFAR-10 binary batches written by the test), its final
 // evaluation (FID + IS of the EMA generator), its sample grids, and the registry's mapping of the
-// `gan:` config section (ALGORITHM.md §2.13, §4.1, §4.4).
+// `gan:` config section (docs/algorithm.md, "GAN fitness and final evaluation").
 #include <catch2/catch.hpp>
 #include "unit/gan/gan_test_util.hpp"
 #include <cmath>
@@ -14,6 +14,7 @@
 #include "pbtnas/gan/gan_spaces.hpp"
 #include "pbtnas/gan/gan_task.hpp"
 #include "pbtnas/seed.hpp"
+#include "pbtnas/gan/gan_entry.hpp"
 #include "pbtnas/tasks/registry.hpp"
 #include "support/temp_dir.hpp"
 
@@ -171,8 +172,8 @@ TEST_CASE("gan task sample grids: fixed latents, PNG of the expected size", "[ga
 }
 
 TEST_CASE("registry: the gan config section maps onto the task", "[gan_eval]") {
-  RunConfig cfg = parse_config("task: gan\ngan: {gf_dim: 8, df_dim: 4, latent_dim: 12, d_batch: 6, space: gan_easy}\n", "t");
-  const GanTaskConfig t = gan_task_config(cfg);
+  RunConfig cfg = parse_run_config("task: gan\ngan: {gf_dim: 8, df_dim: 4, latent_dim: 12, d_batch: 6, space: gan_easy}\n", "t");
+  const GanTaskConfig& t = cfg.options<GanTaskConfig>();
   CHECK(t.dataset == "fashion_mnist");
   CHECK(t.data_dir == kFashionMnistDir);
   CHECK(t.model.image_channels == 1);
@@ -181,22 +182,19 @@ TEST_CASE("registry: the gan config section maps onto the task", "[gan_eval]") {
   CHECK(t.model.bottom_width == 4);
   CHECK(t.d_batch == 6);
   CHECK(task_space(cfg).size() == 21);
-  cfg.gan.space = "gan_hard";
+  auto hard = std::make_shared<GanTaskConfig>(t);
+  hard->space = "gan_hard";
+  cfg.task_options = hard;
   CHECK(task_space(cfg).size() == 72);
 
-  RunConfig cifar = parse_config("task: gan\ngan: {dataset: cifar10}\n", "t");
-  CHECK_THROWS_WITH(gan_task_config(cifar), Catch::Contains("gan.data_dir") && Catch::Contains("cifar-10-batches-bin"));
-  cifar.gan.data_dir = "/x";
-  CHECK(gan_task_config(cifar).model.image_channels == 3);
-
+  // The feature classifier's cache: the configured folder, else the user cache folder, never
+  // the data folder (which may belong to a package).
   test::TempDir tmp;
-  RunConfig c = parse_config("task: gan\n", "t");
-  c.gan.features.cache_dir = tmp / "cache";
+  GanTaskConfig c = parse_run_config("task: gan\n", "t").options<GanTaskConfig>();
+  c.features.cache_dir = tmp / "cache";
   CHECK(feature_cache_dir(c) == tmp / "cache");
-  c.gan.features.cache_dir.clear();
-  c.gan.data_dir = tmp.str();  // writable data folder: the cache goes next to the data
-  CHECK(feature_cache_dir(c) == tmp.str());
-  c.gan.data_dir = tmp / "no_such_folder";  // not writable: the user cache folder
+  c.features.cache_dir.clear();
+  c.data_dir = tmp.str();  // a writable data folder is not used
   const char* old = std::getenv("XDG_CACHE_HOME");
   const std::string saved = old ? old : "";
   setenv("XDG_CACHE_HOME", (tmp / "xdg").c_str(), 1);

@@ -1,4 +1,4 @@
-// The GAN networks (ALGORITHM.md §4.1-§4.3): every option of every gene builds and trains, output
+// The GAN networks (docs/algorithm.md, "GAN search spaces"): every option of every gene builds and trains, output
 // shapes, the HARD RULE of tensor ownership, deterministic init, the B1 and Q5 quirks.
 #include "pbtnas/gan/gan_models.hpp"
 

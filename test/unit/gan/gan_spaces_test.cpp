@@ -1,4 +1,4 @@
-// The GAN search spaces against ALGORITHM.md §4.2-4.3: gene order, option lists, weightless
+// The GAN search spaces against docs/algorithm.md, "GAN search spaces": gene order, option lists, weightless
 // genes, module prefixes and the number of architectures.
 #include "pbtnas/gan/gan_spaces.hpp"
 
@@ -94,7 +94,7 @@ double log10_of(double x) { return std::log10(x); }
 
 }  // namespace
 
-TEST_CASE("option lists are the spec's, in order", "[gan][spaces]") {
+TEST_CASE("option lists are the released code's, in order", "[gan][spaces]") {
   CHECK(edge_op_names() == Names{"none", "skip_connect", "conv_1x1", "conv_3x3", "conv_5x5",
                                  "dil_conv_3x3", "dil_conv_5x5"});
   CHECK(up_op_names() == Names{"nearest", "bilinear", "convtranspose"});
@@ -109,7 +109,7 @@ TEST_CASE("option lists are the spec's, in order", "[gan][spaces]") {
                                  "conv_3x3", "conv_5x5", "dil_conv_3x3", "dil_conv_5x5"});
 }
 
-TEST_CASE("gan_easy has the 21 generator genes of ALGORITHM.md 4.2", "[gan][spaces]") {
+TEST_CASE("gan_easy has the 21 generator genes of the paper's GanEasy space", "[gan][spaces]") {
   const SearchSpace s = gan_easy_space();
   CHECK(s.name() == "gan_easy");
   CHECK(s.size() == 21);
@@ -123,7 +123,7 @@ TEST_CASE("gan_easy has the 21 generator genes of ALGORITHM.md 4.2", "[gan][spac
   CHECK(std::abs(s.log10_cardinality() - log10_of(3.46e15)) < std::log10(1.01));
 }
 
-TEST_CASE("gan_hard has the 72 genes of ALGORITHM.md 4.3", "[gan][spaces]") {
+TEST_CASE("gan_hard has the 72 genes of the paper's GanHard space", "[gan][spaces]") {
   const SearchSpace s = gan_hard_space();
   CHECK(s.name() == "gan_hard");
   CHECK(s.size() == 72);

@@ -1,5 +1,6 @@
-// The GAN task on a tiny Fashion-MNIST setting: deterministic create, export layout, training of
-// G, D and the EMA generator, FID fitness, and a GanHard Mix child (ALGORITHM.md §4.1, §2.7).
+// The GAN task on tiny synthetic data: deterministic create, export layout, training of
+// G, D and the EMA generator, FID fitness, and a GanHard Mix child (docs/algorithm.md, "GAN
+// training recipe", "Building a child's weights").
 #include "pbtnas/gan/gan_task.hpp"
 
 #include <algorithm>
@@ -39,22 +40,28 @@ GanTaskConfig tiny_task_config() {
   return cfg;
 }
 
-// One task for all tests; nullptr (with a WARN) when Fashion-MNIST is absent.
+// Synthetic gray images laid out like the task's Fashion-MNIST images: 28x28 content in
+// [-1, 1] (smooth random blobs, fixed seed) padded with -1 to 32x32. The task tests need no data
+// set.
+GanData synthetic_gan_data(int n) {
+  namespace F = torch::nn::functional;
+  torch::manual_seed(4321);
+  const torch::Tensor coarse = torch::randn({n, 1, 4, 4});
+  const torch::Tensor content = torch::tanh(
+      2.0 * F::interpolate(coarse, F::InterpolateFuncOptions()
+                                       .size(std::vector<int64_t>{28, 28})
+                                       .mode(torch::kBilinear)
+                                       .align_corners(false)));
+  const torch::Tensor images = F::pad(content, F::PadFuncOptions({2, 2, 2, 2}).value(-1.0));
+  return GanData{images.contiguous(), torch::randint(0, 10, {n}, torch::kInt64), 10};
+}
+
+// One task for all tests.
 const GanTask* tiny_task() {
   static std::unique_ptr<GanTask> task;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
-    const GanTaskConfig cfg = tiny_task_config();
-    if (!std::filesystem::exists(cfg.data_dir + "/" + cfg.train_images) ||
-        !std::filesystem::exists(cfg.data_dir + "/" + cfg.train_labels)) {
-      WARN("Fashion-MNIST not found under " << cfg.data_dir << "; skipping the GAN task tests");
-      return nullptr;
-    }
-    task = std::make_unique<GanTask>(cfg, 1234,
-                                     std::make_shared<RandomProjectionFeatures>(16, 99));
-  }
-  if (!task) WARN("Fashion-MNIST not found; skipping");
+  if (!task)
+    task = std::make_unique<GanTask>(tiny_task_config(), 1234, std::make_shared<RandomProjectionFeatures>(16, 99),
+                                     synthetic_gan_data(256));
   return task.get();
 }
 
@@ -91,7 +98,7 @@ std::size_t count_prefix(const NamedState& s, const std::string& prefix) {
 
 TEST_CASE("gan task: data, reference statistics and settings validation", "[gan_task]") {
   const GanTask* task = tiny_task();
-  if (!task) return;
+  REQUIRE(task);
   CHECK(task->train_size() == 256);
   const torch::Tensor& x = task->train_images();
   REQUIRE(x.sizes() == torch::IntArrayRef({256, 1, 32, 32}));
@@ -105,18 +112,18 @@ TEST_CASE("gan task: data, reference statistics and settings validation", "[gan_
 
   GanTaskConfig bad = tiny_task_config();
   bad.model.image_channels = 3;
-  CHECK_THROWS_AS(GanTask(bad, 1, std::make_shared<RandomProjectionFeatures>(4, 1)),
-                  std::invalid_argument);
+  CHECK_THROWS_WITH(GanTask(bad, 1, std::make_shared<RandomProjectionFeatures>(4, 1), synthetic_gan_data(8)),
+                    Catch::Contains("image_channels is 3"));
   bad = tiny_task_config();
   bad.model.bottom_width = 2;
-  CHECK_THROWS_AS(GanTask(bad, 1, std::make_shared<RandomProjectionFeatures>(4, 1)),
-                  std::invalid_argument);
+  CHECK_THROWS_WITH(GanTask(bad, 1, std::make_shared<RandomProjectionFeatures>(4, 1), synthetic_gan_data(8)),
+                    Catch::Contains("bottom_width must be 4"));
 }
 
 TEST_CASE("gan task: create is deterministic and the EMA generator copies the generator",
           "[gan_task]") {
   const GanTask* task = tiny_task();
-  if (!task) return;
+  REQUIRE(task);
   const Genome g = test::random_genome(task->space(), test::test_seed());
   const NamedState a = export_member_state(task->create(g, 7, torch::kCPU));
   const NamedState b = export_member_state(task->create(g, 7, torch::kCPU));
@@ -145,7 +152,7 @@ TEST_CASE("gan task: create is deterministic and the EMA generator copies the ge
 TEST_CASE("gan task: training moves G, D and (less) the EMA, export layout, fitness",
           "[gan_task]") {
   const GanTask* task = tiny_task();
-  if (!task) return;
+  REQUIRE(task);
   const Genome g = test::random_genome(task->space(), test::test_seed() + 1);
   Member m = task->create(g, 11, torch::kCPU);
   const NamedState before = export_member_state(m);
@@ -194,13 +201,12 @@ TEST_CASE("gan task: training moves G, D and (less) the EMA, export layout, fitn
   CHECK(fit <= 1e-9);
   CHECK(task->fitness(m) == fit);  // fixed latents: repeatable, and fitness leaves m unchanged
   CHECK(same_state(after, export_member_state(m)));
-  CHECK(task->test_score(m) == fit);
 }
 
 TEST_CASE("gan task: a GanHard Mix child imports, keeps the donor's EMA exactly and trains",
           "[gan_task]") {
   const GanTask* task = tiny_task();
-  if (!task) return;
+  REQUIRE(task);
   const SearchSpace& space = task->space();
   const Genome g1 = test::random_genome(space, test::test_seed() + 2);
   const Genome g2 = test::random_genome(space, test::test_seed() + 3);

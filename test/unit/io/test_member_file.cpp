@@ -207,7 +207,7 @@ TEST_CASE("a member file with any flipped byte is rejected, never crashes", "[io
   }
   REQUIRE(bytes.size() == size);
   CHECK(bytes.compare(0, 18, "pbtnas-checkpoint ") == 0);
-  int silent = 0;
+  int silent = 0, by_crc = 0;
   for (std::size_t off = 0; off < size; off += (off < 64 ? 1 : 7)) {
     std::string damaged = bytes;
     damaged[off] = static_cast<char>(damaged[off] ^ (1 << (off % 8)));
@@ -217,10 +217,12 @@ TEST_CASE("a member file with any flipped byte is rejected, never crashes", "[io
       ++silent;
       WARN("flipped byte at offset " << off << " was not detected");
     } catch (const io::CheckpointError& e) {
-      if (off == 5000) CHECK_THAT(e.what(), Catch::Contains("CRC-32"));
+      if (std::string(e.what()).find("CRC-32") != std::string::npos) ++by_crc;
     }
   }
   CHECK(silent == 0);
+  // Flips inside tensor data pass HDF5's own checks: only the CRC-32 finds them, and says so.
+  CHECK(by_crc > 0);
 }
 
 TEST_CASE("threads of one process may write and read member files concurrently", "[io][member]") {

@@ -13,6 +13,7 @@
 #include "pbtnas/run/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
 #include "pbtnas/tasks/classify.hpp"
+#include "pbtnas/tasks/registry.hpp"
 #include "support/local_transport.hpp"
 #include "support/seed.hpp"
 
@@ -29,8 +30,9 @@ RunConfig protocol_config(const ClassifyConfig& data, Algorithm algo) {
   cfg.selection.n_children = 1;
   cfg.max_epochs = 3;
   cfg.epochs_step = 1;
-  cfg.classify = data;
-  cfg.classify.samples_per_epoch = 128;
+  auto options = std::make_shared<ClassifyConfig>(data);
+  options->samples_per_epoch = 128;
+  cfg.task_options = options;
   cfg.checkpoint.keep = 0;
   cfg.source_text = "protocol test";
   return cfg;
@@ -47,9 +49,9 @@ io::GenerationIndex run_search(const RunConfig& cfg, int ranks, const std::strin
       test::LocalTransport t(hub, r);
       Logger log(r, sink, sink);
       if (r == 0) {
-        codes[r] = run_coordinator(t, cfg, ClassifyTask::space_for(cfg.classify), out, log);
+        codes[r] = run_coordinator(t, cfg, task_space(cfg), out, log);
       } else {
-        ClassifyTask task(cfg.classify, cfg.seed);
+        ClassifyTask task(cfg.options<ClassifyConfig>(), cfg.seed);
         Worker w(t, cfg, &task, "", torch::kCPU, 1, log);
         codes[r] = w.run();
       }

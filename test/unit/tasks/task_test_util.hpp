@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "pbtnas/config.hpp"
+#include "pbtnas/tasks/classify_options.hpp"
 #include "pbtnas/seed.hpp"
 #include "support/temp_dir.hpp"
 

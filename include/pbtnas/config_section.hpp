@@ -1,0 +1,84 @@
+#pragma once
+// Reading one YAML mapping of a config file, strictly: every key must be read by the parser
+// that owns the mapping (else "not a known key"), a key given twice is an error naming both
+// lines, and a value of the wrong type names the key. Ranges are not checked here: each options
+// struct checks its own ranges once, in its validate() (check_range below), so that the same
+// rules apply to values from a file and values set in code.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <type_traits>
+
+#include <yaml-cpp/yaml.h>
+
+namespace pbtnas {
+
+class ConfigSection {
+ public:
+  // The whole file; throws std::invalid_argument naming `origin` when it is not valid YAML or
+  // holds a key twice in one mapping (anywhere in the file).
+  static ConfigSection root(const std::string& yaml_text, const std::string& origin);
+
+  ConfigSection(YAML::Node node, std::string path, std::string origin);
+
+  // Reads `key` into `out` when present (out keeps its default otherwise).
+  template <typename T>
+  void get(const std::string& key, T& out) {
+    seen_[key] = true;
+    if (!node_ || !node_[key]) return;
+    const YAML::Node v = node_[key];
+    try {
+      out = v.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(this->key(key), "has value '" + YAML::Dump(v) + "' of the wrong type (expected " + type_name<T>() + ")");
+    }
+  }
+  ConfigSection sub(const std::string& key);  // a nested mapping (empty when absent)
+  YAML::Node raw(const std::string& key);     // the node itself, marked as read
+  bool has(const std::string& key) const { return node_ && node_[key]; }
+
+  // Throws for every key of this mapping that no get/sub/raw read. `hint` is appended.
+  void reject_unknown(const std::string& hint = "") const;
+
+  // "path.key" for messages.
+  std::string key(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
+  const std::string& path() const { return path_; }
+  const std::string& origin() const { return origin_; }
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+
+ private:
+  template <typename T>
+  static const char* type_name() {
+    if constexpr (std::is_same_v<T, bool>) return "true or false";
+    else if constexpr (std::is_same_v<T, std::string>) return "a string";
+    else if constexpr (std::is_integral_v<T>) return "an integer";
+    else return "a number";
+  }
+  YAML::Node node_;
+  std::string path_, origin_;
+  std::map<std::string, bool> seen_;
+};
+
+// Range checks used by the options structs' validate(): throw std::invalid_argument
+// "'key' = value is out of range; expected <what>" when value lies outside [lo, hi] (or is not
+// finite).
+void check_int_range(const std::string& key, std::int64_t value, std::int64_t lo, std::int64_t hi,
+                     const std::string& what);
+template <typename I, std::enable_if_t<std::is_integral_v<I>, int> = 0>
+void check_range(const std::string& key, I value, std::int64_t lo, std::int64_t hi, const std::string& what) {
+  check_int_range(key, static_cast<std::int64_t>(value), lo, hi, what);
+}
+void check_range(const std::string& key, double value, double lo, double hi, const std::string& what);
+// Throws "'key' = value is not one of a, b, c".
+void check_choice(const std::string& key, const std::string& value,
+                  std::initializer_list<const char*> choices);
+
+// Bounds for size-like keys (counts that turn into allocations): generous for real runs, small
+// enough that a typo (population_size: 1000000000) is refused before anything is allocated.
+inline constexpr std::int64_t kMaxPopulation = 65536;
+inline constexpr std::int64_t kMaxWidth = 16384;        // channels, feature dims, latent dims
+inline constexpr std::int64_t kMaxBatch = 1 << 20;      // batch sizes
+inline constexpr std::int64_t kMaxSamples = 10000000;   // generated samples per evaluation
+inline constexpr std::int64_t kMaxCount = 1000000000;   // step/epoch/iteration counts
+
+}  // namespace pbtnas

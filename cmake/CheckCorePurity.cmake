@@ -1,12 +1,16 @@
 # cmake -DROOT=<source dir> -P CheckCorePurity.cmake
-# Fails when a core header (include/pbtnas/*.hpp) or core source (src/*.cpp) includes LibTorch,
-# MPI or HDF5 headers, directly. Core headers may only include core headers, so this is enough.
+# Fails when a core file includes LibTorch, MPI or HDF5 headers or a header of a higher layer,
+# directly. Core headers may only include core headers, so this is enough. Core: include/pbtnas/
+# *.hpp, src/*.cpp, and the coordinator with its interfaces (include/pbtnas/run/{coordinator,
+# run_store,run_report}.hpp, src/run/coordinator.cpp).
 file(GLOB core_files ${ROOT}/include/pbtnas/*.hpp ${ROOT}/src/*.cpp)
+list(APPEND core_files ${ROOT}/include/pbtnas/run/coordinator.hpp ${ROOT}/include/pbtnas/run/run_store.hpp
+     ${ROOT}/include/pbtnas/run/run_report.hpp ${ROOT}/src/run/coordinator.cpp)
 set(bad "")
 foreach(f IN LISTS core_files)
   file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include")
   foreach(line IN LISTS lines)
-    if(line MATCHES "[<\"](torch/|ATen/|c10/|mpi\\.h|hdf5|H5[A-Za-z]*\\.h|pbtnas/(nn|io|mpi|tasks)/)")
+    if(line MATCHES "[<\"](torch/|ATen/|c10/|mpi\\.h|hdf5|H5[A-Za-z]*\\.h|nlohmann/|pbtnas/(nn|io|mpi|tasks|gan)/|pbtnas/run/(worker|exchange))")
       list(APPEND bad "${f}: ${line}")
     endif()
   endforeach()
@@ -19,4 +23,29 @@ if(bad)
   string(REPLACE ";" "\n  " msg "${bad}")
   message(FATAL_ERROR "core_is_pure: pbtnas_core must not include torch/MPI/HDF5 headers; move this code to pbtnas_nn, pbtnas_mpi or pbtnas_io:\n  ${msg}")
 endif()
-message(STATUS "core_is_pure: ${n} core files checked")
+# The LibTorch layer (nn, tasks) must not reach up into io (HDF5) or MPI; the protocol layer
+# (run) is written against Transport and must not include MPI either.
+file(GLOB_RECURSE nn_files ${ROOT}/include/pbtnas/nn/* ${ROOT}/include/pbtnas/tasks/* ${ROOT}/include/pbtnas/gan/*
+     ${ROOT}/src/nn/* ${ROOT}/src/tasks/*)
+file(GLOB_RECURSE run_files ${ROOT}/include/pbtnas/run/* ${ROOT}/src/run/*)
+foreach(f IN LISTS nn_files run_files)
+  file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "[<\"](mpi\\.h|pbtnas/mpi/)")
+      list(APPEND bad "${f}: ${line} (MPI belongs to pbtnas_mpi only)")
+    endif()
+  endforeach()
+endforeach()
+foreach(f IN LISTS nn_files)
+  file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "[<\"](hdf5|H5[A-Za-z]*\\.h|pbtnas/io/|pbtnas/run/)")
+      list(APPEND bad "${f}: ${line} (nn and tasks must not include io or run)")
+    endif()
+  endforeach()
+endforeach()
+if(bad)
+  string(REPLACE ";" "\n  " msg "${bad}")
+  message(FATAL_ERROR "layering: ${msg}")
+endif()
+message(STATUS "core_is_pure: ${n} core files checked; nn/tasks/run layering checked")

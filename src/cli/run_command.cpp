@@ -15,6 +15,7 @@
 #include "pbtnas/layout.hpp"
 #include "pbtnas/log.hpp"
 #include "pbtnas/mpi/mpi_transport.hpp"
+#include "pbtnas/io/run_files.hpp"
 #include "pbtnas/run/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
 #include "pbtnas/tasks/registry.hpp"
@@ -69,7 +70,8 @@ int run_command(int argc, char** argv, const std::string& config_path, const std
   const int threads = threads_for(cfg, transport);
   if (transport.rank() == 0) {
     try {
-      return run_coordinator(transport, cfg, task_space(cfg), out, log, &g_stop_requests);
+      const SearchSpace space = task_space(cfg);
+      return io::run_coordinator_on_disk(transport, cfg, space, out, log, &g_stop_requests);
     } catch (const std::exception& e) {
       log.warn(std::string("error: ") + e.what());
       std::cerr.flush();

@@ -231,16 +231,24 @@ std::vector<std::int64_t> list_generation_dirs(const std::string& out) {
   return gens;
 }
 
-std::optional<std::int64_t> latest_committed_generation(const std::string& out,
-                                                        const SkipReporter& on_skip) {
+std::optional<std::int64_t> resume_generation(const std::string& out, const SkipReporter& on_skip) {
   std::vector<std::int64_t> gens = list_generation_dirs(out);
   for (auto it = gens.rbegin(); it != gens.rend(); ++it) {
+    std::error_code ec;
+    if (!fs::exists(index_file_path(out, *it), ec)) {
+      if (on_skip)
+        on_skip(*it, generation_dir(out, *it) + "/index.h5 is missing: the run stopped before committing it; it "
+                     "will be discarded");
+      continue;
+    }
     try {
       verify_generation(out, *it);
-      return *it;
     } catch (const CheckpointError& e) {
-      if (on_skip) on_skip(*it, e.what());
+      throw CheckpointError(std::string(e.what()) + "\nNothing was changed in " + out +
+                            ". To resume from the previous committed generation instead, move " +
+                            generation_dir(out, *it) + " out of the way and run again.");
     }
+    return *it;
   }
   return std::nullopt;
 }

@@ -7,70 +7,15 @@
 
 #include "pbtnas/messages.hpp"
 #include "pbtnas/nn/child.hpp"
+#include "pbtnas/nn/payload.hpp"
 #include "pbtnas/nn/shrink_perturb.hpp"
-#include "pbtnas/nn/weight_mutation.hpp"
+#include "pbtnas/run/build_child.hpp"
 
 namespace pbtnas {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-TensorManifest manifest_of(const NamedState& state) {
-  TensorManifest m;
-  for (const auto& nt : state) {
-    m.names.push_back(nt.name);
-    m.dtypes.push_back(static_cast<int>(nt.tensor.scalar_type()));
-    m.shapes.emplace_back(nt.tensor.sizes().begin(), nt.tensor.sizes().end());
-  }
-  return m;
-}
-
-// One payload travels as a single contiguous buffer: [manifest][pad][tensor 0][pad][tensor 1]...
-// with every tensor 64-byte aligned, so that the receiver's tensors are views into the one
-// buffer it received into (no copy on arrival). A 16-byte header message announces the sizes.
-constexpr std::size_t kAlign = 64;
-std::size_t align_up(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
-
-struct PayloadHeader {
-  std::uint64_t manifest_bytes = 0;
-  std::uint64_t total_bytes = 0;
-};
-
-torch::Tensor pack(const NamedState& state, PayloadHeader& header) {
-  const std::string manifest = encode(manifest_of(state));
-  std::size_t total = align_up(manifest.size());
-  for (const auto& nt : state) total += align_up(nt.tensor.numel() * nt.tensor.element_size());
-  torch::Tensor buf = torch::empty({static_cast<std::int64_t>(total)}, torch::kUInt8);
-  auto* base = static_cast<char*>(buf.data_ptr());
-  std::memcpy(base, manifest.data(), manifest.size());
-  std::size_t offset = align_up(manifest.size());
-  for (const auto& nt : state) {
-    const torch::Tensor t = nt.tensor.contiguous();
-    const std::size_t n = t.numel() * t.element_size();
-    if (n) std::memcpy(base + offset, t.data_ptr(), n);
-    offset += align_up(n);
-  }
-  header.manifest_bytes = manifest.size();
-  header.total_bytes = total;
-  return buf;
-}
-
-NamedState unpack(const torch::Tensor& buf, const PayloadHeader& header) {
-  auto* base = static_cast<char*>(buf.data_ptr());
-  const auto m = decode<TensorManifest>(std::string(base, header.manifest_bytes));
-  NamedState out;
-  std::size_t offset = align_up(header.manifest_bytes);
-  for (std::size_t i = 0; i < m.names.size(); ++i) {
-    const auto dtype = static_cast<torch::ScalarType>(m.dtypes[i]);
-    torch::Tensor t = torch::from_blob(base + offset, m.shapes[i], [keep = buf](void*) {},
-                                       torch::TensorOptions().dtype(dtype));
-    offset += align_up(t.numel() * t.element_size());
-    if (offset > header.total_bytes) throw std::runtime_error("exploit: payload shorter than its manifest");
-    out.push_back({m.names[i], t});
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -114,7 +59,7 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
       continue;
     }
     headers_out.emplace_back();
-    buffers_out.push_back(pack(payload_of(t), headers_out.back()));
+    buffers_out.push_back(pack_payload(payload_of(t), headers_out.back()));
     transport.post_send(t.dst, kTagManifestBase + t.index, &headers_out.back(), sizeof(PayloadHeader));
     transport.post_send(t.dst, kTagPayloadBase + t.index, buffers_out.back().data_ptr(), headers_out.back().total_bytes);
     stats.bytes_sent += headers_out.back().total_bytes;
@@ -132,7 +77,7 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
     incoming.emplace(t.index, std::make_pair(header, buf));
   }
   transport.wait_all();
-  for (auto& [index, in] : incoming) received.emplace(index, unpack(in.second, in.first));
+  for (auto& [index, in] : incoming) received.emplace(index, unpack_payload(in.second, in.first));
   stats.transfer_seconds = since(tt);
 
   // 5. Build the children owned here.
@@ -143,12 +88,7 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
     const NamedState& parent1 = received.at(ct.full.index);
     static const NamedState kNone;
     const NamedState& donor = ct.has_donor ? received.at(ct.donor.index) : kNone;
-    const NamedState fresh = export_member_state(task.create(c.genome, c.fresh_seed, torch::kCPU));
-    NamedState child = assemble_child(task.space(), c, parent1, donor, fresh, sp, extras);
-    if (c.kind == ChildKind::WeightMutation) mutate_weights(child, c.fresh_seed, task.mutation_groups());
-    Member m = task.create(c.genome, c.fresh_seed, device);
-    import_member_state(m, child);
-    members[c.slot] = std::move(m);
+    members[c.slot] = build_child(task, c, parent1, donor, sp, device);
   }
   stats.seconds = since(t0);
   return stats;

@@ -28,7 +28,7 @@ Worker::Worker(Transport& transport, const RunConfig& cfg, const Task* task, std
       layout_(cfg.selection.population_size, transport.size()) {}
 
 bool Worker::start() {
-  const auto order = decode<StartOrder>(transport_.recv(0, kTagStart));
+  const auto order = receive_message<StartOrder>(transport_, 0);
   if (order.stop) return false;
   started_ = true;
   out_dir_ = order.out_dir;
@@ -40,9 +40,12 @@ bool Worker::start() {
     try {
       const auto mine = layout_.members_of(transport_.rank());
       if (order.resume_generation < 0) {
-        const Population initial(task_->space(), cfg_.selection.population_size, cfg_.seed);
+        if (order.genomes.size() != static_cast<std::size_t>(cfg_.selection.population_size))
+          throw std::runtime_error("the start order carries " + std::to_string(order.genomes.size()) +
+                                   " genomes for a population of " + std::to_string(cfg_.selection.population_size));
         for (int m : mine)
-          members_[m] = task_->create(initial.members()[m].genome, derive_seed(cfg_.seed, -1, m, Purpose::FreshInit), device_);
+          members_[m] = task_->create(order.genomes[static_cast<std::size_t>(m)],
+                                      derive_seed(cfg_.seed, -1, m, Purpose::FreshInit), device_);
       } else {
         for (int m : mine) {
           const auto file = io::read_member_file(io::member_file_path(order.out_dir, order.resume_generation, m));
@@ -55,11 +58,11 @@ bool Worker::start() {
       ready.error = e.what();
     }
   }
-  transport_.send(0, kTagReady, encode(ready));
+  send_message(transport_, 0, ready);
   return ready.error.empty();
 }
 
-void Worker::train(const TrainOrder& order) {
+void Worker::train(const Order& order) {
   for (auto& [id, member] : members_) {
     FitnessReport r;
     r.member = id;
@@ -86,7 +89,7 @@ void Worker::train(const TrainOrder& order) {
       r.error = "member " + std::to_string(id) + ": " + e.what();
     }
     r.train_seconds = since(t0);
-    transport_.send(0, kTagReport, encode(r));
+    send_message(transport_, 0, r);
   }
 }
 
@@ -103,7 +106,7 @@ void Worker::checkpoint(const CheckpointOrder& order) {
       f.fitness = order.fitness.at(id);
       f.train_seed = derive_seed(cfg_.seed, order.generation + 1, id, Purpose::Train);
       f.state = export_member_state(member);
-      const std::string path = io::member_file_path(order.out_dir, order.generation, id);
+      const std::string path = io::member_file_path(out_dir_, order.generation, id);
       io::write_member_file(path, f);
       const io::FileEntry e = io::describe_file(id, path);
       done.files.push_back({e.member, e.file, e.bytes, e.crc32});
@@ -112,12 +115,11 @@ void Worker::checkpoint(const CheckpointOrder& order) {
     done.error = std::string("checkpoint: ") + e.what();
   }
   done.seconds = since(t0);
-  transport_.send(0, kTagCheckpointDone, encode(done));
+  send_message(transport_, 0, done);
 }
 
 void Worker::best_ever_report(const std::string& file) {
-  FinalReport r;
-  r.best_ever = true;
+  BestEverReport r;
   try {
     io::MemberFile f = io::read_member_file(file);
     r.member = f.id;
@@ -139,7 +141,7 @@ void Worker::best_ever_report(const std::string& file) {
   } catch (const std::exception& e) {
     r.error = e.what();
   }
-  transport_.send(0, kTagFinalReport, encode(r));
+  send_message(transport_, 0, r);
 }
 
 void Worker::final_report(int id) {
@@ -153,7 +155,7 @@ void Worker::final_report(int id) {
   } catch (const std::exception& e) {
     r.error = e.what();
   }
-  transport_.send(0, kTagFinalReport, encode(r));
+  send_message(transport_, 0, r);
 }
 
 int Worker::run() {
@@ -161,14 +163,16 @@ int Worker::run() {
   const bool ok = start();
   if (!ok && !started_) return 2;
   for (;;) {
-    const auto order = decode<TrainOrder>(transport_.recv(0, kTagOrder));
-    if (order.stop) {
-      if (ok && order.final_member >= 0 && members_.count(order.final_member)) final_report(order.final_member);
-      if (ok && !order.best_ever_file.empty() && transport_.rank() == 1) best_ever_report(order.best_ever_file);
-      return ok ? order.exit_code : 2;
+    const auto order = receive_message<Order>(transport_, 0);
+    if (order.kind == Order::Kind::Stop) return ok ? order.exit_code : 2;
+    if (order.kind == Order::Kind::Finish) {
+      const auto last = receive_message<FinalOrder>(transport_, 0);
+      if (ok && last.final_member >= 0 && members_.count(last.final_member)) final_report(last.final_member);
+      if (ok && !last.best_ever_file.empty() && transport_.rank() == 1) best_ever_report(last.best_ever_file);
+      return ok ? 0 : 2;
     }
     train(order);
-    const auto plan = decode<ExploitPlan>(transport_.recv(0, kTagPlan));
+    const auto plan = receive_message<ExploitPlan>(transport_, 0);
     ExploitDone done;
     try {
       const auto s = execute_exploit(transport_, layout_, plan, cfg_, *task_, device_, members_);
@@ -177,8 +181,8 @@ int Worker::run() {
     } catch (const std::exception& e) {
       done.error = std::string("exploit: ") + e.what();
     }
-    transport_.send(0, kTagExploitDone, encode(done));
-    checkpoint(decode<CheckpointOrder>(transport_.recv(0, kTagCheckpoint)));
+    send_message(transport_, 0, done);
+    checkpoint(receive_message<CheckpointOrder>(transport_, 0));
   }
 }
 

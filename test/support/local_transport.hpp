@@ -28,10 +28,19 @@ class LocalHub {
     }
     cv_.notify_all();
   }
+  // Like MPI_Abort for the whole job: every blocked or later receive throws.
+  void abort() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      aborted_ = true;
+    }
+    cv_.notify_all();
+  }
   // Blocks until a message for (dst, tag) from `src` (or any source) is queued.
   std::string pop(int src, int dst, int tag, int* from) {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
+      if (aborted_) throw std::runtime_error("LocalHub: the job was aborted");
       for (int s = 0; s < size_; ++s) {
         if (src != kAnySource && s != src) continue;
         auto it = queues_.find({s, dst, tag});
@@ -64,6 +73,7 @@ class LocalHub {
   std::map<std::tuple<int, int, int>, std::deque<std::string>> queues_;
   int barrier_count_ = 0;
   long barrier_round_ = 0;
+  bool aborted_ = false;
 };
 
 class LocalTransport final : public Transport {
@@ -91,6 +101,7 @@ class LocalTransport final : public Transport {
   }
   void barrier() override { hub_.barrier(); }
   [[noreturn]] void abort(int code) override {
+    hub_.abort();
     throw std::runtime_error("LocalTransport: abort(" + std::to_string(code) + ")");
   }
 

@@ -61,13 +61,15 @@ std::vector<std::int64_t> list_generation_dirs(const std::string& out);
 // message), e.g. to log "skipping gen_000005: ... index.h5 is missing ...".
 using SkipReporter = std::function<void(std::int64_t gen, const std::string& why)>;
 
-// The newest generation that verifies; newer directories that fail are reported to `on_skip`.
-// nullopt when there is none (fresh run).
-std::optional<std::int64_t> latest_committed_generation(const std::string& out,
-                                                        const SkipReporter& on_skip = {});
+// The resume policy (the only one): the newest generation directory that holds an index.h5 must
+// verify, and is returned; newer directories without index.h5 were never committed and are
+// reported to `on_skip` (discard_uncommitted removes them). When that newest committed
+// generation fails verification, throws CheckpointError naming the problem and the fix (move
+// the directory away to resume from the previous one); nothing is changed. nullopt: fresh run.
+std::optional<std::int64_t> resume_generation(const std::string& out, const SkipReporter& on_skip = {});
 
 // Removes every generation directory newer than `after_gen` (-1: all of them) and rewrites
-// LATEST. Call on resume, after latest_committed_generation and before any worker writes, so
+// LATEST. Call on resume, after resume_generation and before any worker writes, so
 // that a new generation never mixes with files of an abandoned one.
 void discard_uncommitted(const std::string& out, std::int64_t after_gen);
 

@@ -1,31 +1,32 @@
 #pragma once
 // Rank 0: the PBT coordinator. It owns the population's bookkeeping (genomes, fitness histories,
-// lineage), makes every exploit decision with pure functions, commits checkpoints, and never
-// holds a weight tensor.
+// lineage), makes every exploit decision with pure functions, and never holds a weight tensor.
+// It talks only to interfaces: Transport (MPI or in-process), RunStore (resume, commit,
+// best-ever) and RunReport (progress, metrics, summary), so the whole protocol runs in tests
+// without MPI, HDF5 or data. Message types and tags: messages.hpp.
 //
-// Protocol (tags in messages.hpp):
-//   0. StartOrder{resume generation or -1} -> every worker; WorkerReady <- every worker
-//      (a worker that cannot start reports why; then everybody stops and the run exits 2).
+//   0. resume or start fresh (RunStore::resume); StartOrder (fresh: the initial genomes) ->
+//      workers; WorkerReady <- each worker (a worker that cannot start says why; then everybody
+//      stops and the run returns kExitError).
 //   Per generation g (epochs [g*step, (g+1)*step)):
-//   1. TrainOrder{g, epoch_begin, epochs} -> workers; each trains its members and replies one
-//      FitnessReport per member (a NaN/inf loss is a report with fitness -inf, never a crash).
-//   2. Rank, then Population::plan (empty when the schedule says no mixing) -> ExploitPlan to
-//      every worker; workers exchange layers point-to-point (exchange.hpp), reply ExploitDone.
-//   3. Population::apply (genomes, lineage, history); CheckpointOrder -> workers write their
-//      member files and reply CheckpointDone (sizes, CRC-32); rank 0 writes index.h5, which
-//      commits generation g atomically (io/run_dir.hpp).
-//   Finally TrainOrder{stop, final_member = best} -> workers; the best member's owner replies
-//   FinalReport (validation and test score); rank 0 prints the summary and writes summary.json.
-// A run restarted on the same --out resumes after the newest committed generation.
+//   1. train:      Order::train -> workers; a FitnessReport per member (a NaN/inf loss is a report
+//                  with fitness -inf, never a crash).
+//   2. rank:       record fitness, update the best-ever member.
+//   3. exploit:    Population::plan (empty when the schedule says no mixing) -> ExploitPlan;
+//                  workers exchange layers point-to-point (exchange.hpp), ExploitDone <- each.
+//   4. checkpoint: Population::apply; CheckpointOrder -> workers write member files,
+//                  CheckpointDone <- each; RunStore::keep_best_ever, RunStore::commit.
+//   Finally Order::finish + FinalOrder -> workers; FinalReport <- the owner of the final best
+//   member, BestEverReport <- rank 1 (final metrics of the best-ever member); RunReport::finished.
 //
-// Preemption: when `stop_requested` becomes non-zero (SIGUSR1, e.g. SLURM's --signal warning),
-// the coordinator finishes the generation in progress, commits it, stops the workers and
-// returns kExitCheckpointed, so that the job script can requeue itself; the requeued run resumes.
+// Preemption: when `stop_requested` becomes non-zero (SIGUSR1, e.g. SLURM's --signal warning) or
+// the generation is testing.stop_after_generation, the coordinator finishes the generation in
+// progress, commits it, stops the workers and returns kExitCheckpointed; a restart resumes.
 #include <atomic>
-#include <string>
 
 #include "pbtnas/config.hpp"
-#include "pbtnas/log.hpp"
+#include "pbtnas/run/run_report.hpp"
+#include "pbtnas/run/run_store.hpp"
 #include "pbtnas/search_space.hpp"
 #include "pbtnas/transport.hpp"
 
@@ -35,9 +36,10 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 2;
 constexpr int kExitCheckpointed = 3;  // stopped early on request after a commit: resume later
 
-// Runs the whole search; returns kExitOk, kExitError (with a message) or kExitCheckpointed.
+// Runs the whole search; returns kExitOk, kExitError (reported) or kExitCheckpointed. Throws when
+// a worker fails mid-generation (other workers may be blocked; the caller aborts the job).
 int run_coordinator(Transport& transport, const RunConfig& cfg, const SearchSpace& space,
-                    const std::string& out_dir, Logger& log,
+                    RunStore& store, RunReport& report,
                     const std::atomic<int>* stop_requested = nullptr);
 
 }  // namespace pbtnas

@@ -2,9 +2,10 @@
 // A worker rank (1..R-1): owns its members (Layout), trains and scores them on its device,
 // exchanges layers with other workers as the coordinator's plans say, and writes their
 // checkpoint files. Message sequence per generation (see coordinator.hpp):
-//   TrainOrder -> FitnessReport per member -> ExploitPlan -> ExploitDone ->
-//   CheckpointOrder -> CheckpointDone;  finally TrainOrder{stop} (+ FinalReport by the owner of
-//   the final population's best member, then rank 1's FinalReport on OUT/best_ever.h5).
+//   Order::train -> FitnessReport per member -> ExploitPlan -> ExploitDone ->
+//   CheckpointOrder -> CheckpointDone;  finally Order::finish + FinalOrder (FinalReport by the
+//   owner of the final population's best member, BestEverReport by rank 1 on OUT/best_ever.h5),
+//   or Order::stop.
 #include <map>
 #include <string>
 
@@ -28,7 +29,7 @@ class Worker {
 
  private:
   bool start();
-  void train(const struct TrainOrder& order);
+  void train(const struct Order& order);
   void checkpoint(const struct CheckpointOrder& order);
   void final_report(int member);
   void best_ever_report(const std::string& file);

@@ -71,32 +71,3 @@ TEST_CASE("an exploit needs a full transfer per child and a donor transfer per m
   CHECK_FALSE(with_extras[2].has_donor);
   CHECK(all_transfers(with_extras).size() == 5);
 }
-
-TEST_CASE("start, ready, exploit and final messages round-trip") {
-  const auto s = decode<StartOrder>(encode(StartOrder{4, "out/x", true}));
-  CHECK(s.resume_generation == 4);
-  CHECK(s.out_dir == "out/x");
-  CHECK(s.stop);
-  const auto r = decode<WorkerReady>(encode(WorkerReady{"cuda:1", 8, "no data"}));
-  CHECK(r.device == "cuda:1");
-  CHECK(r.threads == 8);
-  CHECK(r.error == "no data");
-  const auto e = decode<ExploitDone>(encode(ExploitDone{1.5, 1234, ""}));
-  CHECK(e.seconds == 1.5);
-  CHECK(e.bytes_sent == 1234);
-  const auto f = decode<FinalReport>(encode(FinalReport{3, 0.91, 0.9, 12345, ""}));
-  CHECK(f.member == 3);
-  CHECK(f.test_score == 0.9);
-  CHECK(f.parameters == 12345);
-  TrainOrder o{2, 4, 2, true, 5};
-  o.exit_code = 3;
-  const auto o2 = decode<TrainOrder>(encode(o));
-  CHECK(o2.final_member == 5);
-  CHECK(o2.exit_code == 3);
-  CheckpointOrder c;
-  c.generation = 9;
-  c.out_dir = "o";
-  c.fitness = {{0.1, 0.2}, {}};
-  const auto c2 = decode<CheckpointOrder>(encode(c));
-  CHECK(c2.fitness == c.fitness);
-}

@@ -48,11 +48,11 @@ TEST_CASE("directory and file names", "[io][rundir]") {
 
 TEST_CASE("a committed generation verifies and becomes the latest", "[io][rundir]") {
   TempDir out;
-  CHECK_FALSE(io::latest_committed_generation(out.str()).has_value());
+  CHECK_FALSE(io::resume_generation(out.str()).has_value());
   test::write_generation(out.str(), 0, 3, 0);
   test::write_generation(out.str(), 1, 3, 0);
   CHECK_NOTHROW(io::verify_generation(out.str(), 1));
-  CHECK(io::latest_committed_generation(out.str()) == 1);
+  CHECK(io::resume_generation(out.str()) == 1);
   CHECK(read_text(io::checkpoints_dir(out.str()) + "/LATEST") == "1\n");
   CHECK(io::list_generation_dirs(out.str()) == std::vector<std::int64_t>{0, 1});
   // What a resumed run reads back is what was saved.
@@ -69,7 +69,7 @@ TEST_CASE("missing index.h5: not committed, resume falls back", "[io][rundir]") 
   CHECK_THAT(verify_error(out.str(), 5),
              Catch::Contains("index.h5 is missing") && Catch::Contains("never committed"));
   std::map<std::int64_t, std::string> skipped;
-  auto latest = io::latest_committed_generation(
+  auto latest = io::resume_generation(
       out.str(), [&](std::int64_t g, const std::string& why) { skipped[g] = why; });
   CHECK(latest == 4);
   REQUIRE(skipped.count(5));
@@ -91,7 +91,9 @@ TEST_CASE("a truncated member file fails verification, naming the file", "[io][r
   CHECK_THAT(why, Catch::Contains(victim) && Catch::Contains("truncated") &&
                       Catch::Contains("expected " + std::to_string(size)) &&
                       Catch::Contains("delete generation dir"));
-  CHECK(io::latest_committed_generation(out.str()) == 0);
+  // The newest committed generation is damaged: resume refuses and says how to fall back.
+  CHECK_THROWS_WITH(io::resume_generation(out.str()),
+                    Catch::Contains(victim) && Catch::Contains("move " + io::generation_dir(out.str(), 1) + " out of the way"));
 }
 
 TEST_CASE("a flipped byte fails the CRC check", "[io][rundir]") {
@@ -101,7 +103,10 @@ TEST_CASE("a flipped byte fails the CRC check", "[io][rundir]") {
   const std::string victim = io::member_file_path(out.str(), 1, 0);
   flip_byte(victim, std::filesystem::file_size(victim) / 2);
   CHECK_THAT(verify_error(out.str(), 1), Catch::Contains(victim) && Catch::Contains("CRC-32"));
-  CHECK(io::latest_committed_generation(out.str()) == 0);
+  CHECK_THROWS_WITH(io::resume_generation(out.str()), Catch::Contains("CRC-32") && Catch::Contains("out of the way"));
+  // Moved away as the message says: resume falls back to generation 0.
+  std::filesystem::rename(io::generation_dir(out.str(), 1), out.file("moved"));
+  CHECK(io::resume_generation(out.str()) == 0);
 }
 
 TEST_CASE("a missing member file or a damaged index fails verification", "[io][rundir]") {
@@ -121,7 +126,7 @@ TEST_CASE("a missing member file or a damaged index fails verification", "[io][r
                                std::filesystem::copy_options::overwrite_existing);
     CHECK_THAT(verify_error(out.str(), 1), Catch::Contains("says generation 0"));
   }
-  CHECK(io::latest_committed_generation(out.str()) == 0);
+  CHECK_THROWS_WITH(io::resume_generation(out.str()), Catch::Contains("out of the way"));
 }
 
 TEST_CASE("commit refuses an index whose member files are not all there", "[io][rundir]") {
@@ -159,7 +164,7 @@ TEST_CASE("pruning keeps the newest `keep` committed generations", "[io][rundir]
     test::write_generation(out.str(), 3, 2, 2);
     // Window = {3, 1}; 0 is older and deleted; the damaged 2 is left for the user.
     CHECK(io::list_generation_dirs(out.str()) == std::vector<std::int64_t>{1, 2, 3});
-    CHECK(io::latest_committed_generation(out.str()) == 3);
+    CHECK(io::resume_generation(out.str()) == 3);
   }
   SECTION("nothing is deleted while the window is not full") {
     test::write_generation(out.str(), 0, 2, 0);

@@ -10,6 +10,7 @@
 #include "pbtnas/config.hpp"
 #include "pbtnas/io/checkpoint_h5.hpp"
 #include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/io/run_files.hpp"
 #include "pbtnas/run/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
 #include "pbtnas/tasks/classify.hpp"
@@ -49,7 +50,7 @@ io::GenerationIndex run_search(const RunConfig& cfg, int ranks, const std::strin
       test::LocalTransport t(hub, r);
       Logger log(r, sink, sink);
       if (r == 0) {
-        codes[r] = run_coordinator(t, cfg, task_space(cfg), out, log);
+        codes[r] = io::run_coordinator_on_disk(t, cfg, task_space(cfg), out, log);
       } else {
         ClassifyTask task(cfg.options<ClassifyConfig>(), cfg.seed);
         Worker w(t, cfg, &task, "", torch::kCPU, 1, log);

@@ -8,6 +8,7 @@
 
 #include "pbtnas/io/checkpoint_h5.hpp"
 #include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/io/run_files.hpp"
 #include "pbtnas/run/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
 #include "support/local_transport.hpp"
@@ -44,7 +45,7 @@ int run_toy_search(const RunConfig& cfg, const test::ToyTask& task, int ranks, c
       test::LocalTransport t(hub, r);
       Logger log(r, sink, sink);
       if (r == 0) {
-        codes[r] = run_coordinator(t, cfg, task.space(), out, log);
+        codes[r] = io::run_coordinator_on_disk(t, cfg, task.space(), out, log);
       } else {
         Worker w(t, cfg, &task, "", torch::kCPU, 1, log);
         codes[r] = w.run();

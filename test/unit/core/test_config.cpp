@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include "pbtnas/config.hpp"
-#include "pbtnas/messages.hpp"
 
 using namespace pbtnas;
 
@@ -96,65 +95,4 @@ TEST_CASE("a key given twice is an error naming the key and both lines") {
                     Catch::Contains("'mix_schedule.every' is given twice (lines 2 and 3)"));
   CHECK_THROWS_WITH(parse_config("classify:\n  channels: 8\n  channels: 16\n", "f"),
                     Catch::Contains("'classify.channels' is given twice"));
-}
-
-TEST_CASE("messages round-trip through Boost.Serialization") {
-  ExploitPlan p;
-  p.generation = 7;
-  ChildPlan c;
-  c.slot = 3;
-  c.parent1 = 1;
-  c.parent2 = 5;
-  c.kind = ChildKind::ArchMutation;
-  c.genome = {1, 2, 3};
-  c.swapped_genes = {2};
-  c.fresh_seed = 0xDEADBEEFCAFEULL;
-  p.children = {c, c};
-  const auto q = decode<ExploitPlan>(encode(p));
-  REQUIRE(q.children.size() == 2);
-  CHECK(q.generation == 7);
-  CHECK(q.children[1].slot == 3);
-  CHECK(q.children[1].kind == ChildKind::ArchMutation);
-  CHECK(q.children[1].genome == c.genome);
-  CHECK(q.children[1].swapped_genes == c.swapped_genes);
-  CHECK(q.children[1].fresh_seed == c.fresh_seed);
-
-  FitnessReport r{4, 2, -1.5, 0.25, 1000, 3.5, true, "boom"};
-  const auto r2 = decode<FitnessReport>(encode(r));
-  CHECK(r2.member == 4);
-  CHECK(r2.fitness == -1.5);
-  CHECK(r2.diverged);
-  CHECK(r2.error == "boom");
-
-  TensorManifest m{{"model.a", "optim.0.count"}, {6, 4}, {{3, 4}, {}}};
-  const auto m2 = decode<TensorManifest>(encode(m));
-  CHECK(m2.names == m.names);
-  CHECK(m2.dtypes == m.dtypes);
-  CHECK(m2.shapes == m.shapes);
-
-  CheckpointDone d;
-  d.files = {{2, "member_002.h5", 1234, 0xABCDu}};
-  const auto d2 = decode<CheckpointDone>(encode(d));
-  CHECK(d2.files.at(0).file == "member_002.h5");
-  CHECK(d2.files.at(0).crc32 == 0xABCDu);
-  CHECK(decode<TrainOrder>(encode(TrainOrder{3, 6, 2, true})).stop);
-}
-
-TEST_CASE("final reports with metrics round-trip") {
-  FinalReport r;
-  r.best_ever = true;
-  r.generation = 4;
-  r.metric_names = {"fid", "inception_score"};
-  r.metric_values = {12.5, 3.25};
-  r.preview = "out/samples/final_best.png";
-  const auto q = decode<FinalReport>(encode(r));
-  CHECK(q.best_ever);
-  CHECK(q.generation == 4);
-  CHECK(q.metric_names == r.metric_names);
-  CHECK(q.metric_values == r.metric_values);
-  CHECK(q.preview == r.preview);
-  TrainOrder o;
-  o.stop = true;
-  o.best_ever_file = "out/best_ever.h5";
-  CHECK(decode<TrainOrder>(encode(o)).best_ever_file == "out/best_ever.h5");
 }

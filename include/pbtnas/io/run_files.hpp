@@ -1,0 +1,65 @@
+#pragma once
+// The production RunStore and RunReport: a run directory on disk.
+//   H5RunStore: OUT/checkpoints (HDF5 member files + index.h5 committed atomically, run_dir.hpp),
+//               OUT/best_ever.h5; resume with the one policy of io::resume_generation.
+//   LogRunReport: rank 0's lines through the Logger, OUT/metrics.jsonl (one row per member per
+//               generation), OUT/summary.json.
+#include <memory>
+#include <string>
+
+#include "pbtnas/config.hpp"
+#include "pbtnas/io/metrics_log.hpp"
+#include "pbtnas/log.hpp"
+#include "pbtnas/run/coordinator.hpp"
+#include "pbtnas/run/run_report.hpp"
+#include "pbtnas/run/run_store.hpp"
+#include "pbtnas/search_space.hpp"
+
+namespace pbtnas::io {
+
+class H5RunStore : public RunStore {
+ public:
+  // Creates `out` when absent. `log` receives the lines of skipped, uncommitted generations.
+  H5RunStore(std::string out, const RunConfig& cfg, const SearchSpace& space, Logger& log);
+  std::string location() const override { return out_; }
+  // Refuses a directory that holds a run of another config, and a newest committed generation
+  // that fails verification (io::resume_generation).
+  std::optional<CommittedState> resume() override;
+  void discard_after(std::int64_t generation) override;
+  void keep_best_ever(std::int64_t generation, int member) override;
+  // Writes index.h5 (the commit) and prunes; testing.crash_after_commit kills the process here.
+  void commit(const GenerationCommit& commit) override;
+  std::string best_ever_file() const override;
+  std::string describe(std::int64_t generation) const override;
+
+ private:
+  std::string out_;
+  const RunConfig& cfg_;
+  const SearchSpace& space_;
+  Logger& log_;
+};
+
+class LogRunReport : public RunReport {
+ public:
+  LogRunReport(std::string out, const RunConfig& cfg, const SearchSpace& space, Logger& log);
+  void info(const std::string& line) override { log_.info(line); }
+  void warn(const std::string& line) override { log_.warn(line); }
+  void started(const RunStart& start) override;
+  void scored(const GenerationSummary& s) override;  // metrics.jsonl rows, divergence notes
+  void generation(const GenerationSummary& s) override;
+  void finished(const RunResult& r) override;
+
+ private:
+  std::string out_;
+  const RunConfig& cfg_;
+  const SearchSpace& space_;
+  Logger& log_;
+  std::unique_ptr<MetricsLog> metrics_;
+};
+
+// run_coordinator on a run directory: H5RunStore + LogRunReport.
+int run_coordinator_on_disk(Transport& transport, const RunConfig& cfg, const SearchSpace& space,
+                            const std::string& out, Logger& log,
+                            const std::atomic<int>* stop_requested = nullptr);
+
+}  // namespace pbtnas::io

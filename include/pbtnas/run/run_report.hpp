@@ -1,0 +1,61 @@
+#pragma once
+// What the coordinator tells the user: progress lines, per-member metrics, the final summary.
+// Logger + metrics.jsonl + summary.json in production (io/run_log.hpp), memory in tests. Pure.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pbtnas/messages.hpp"
+#include "pbtnas/run/run_store.hpp"
+
+namespace pbtnas {
+
+struct RunStart {
+  std::int64_t resumed_after = -1;  // the committed generation resumed from, -1 for a fresh run
+  int population = 0;
+  int workers = 0;
+  int steps = 0;                    // generations of the whole run
+  std::string location;             // RunStore::location()
+};
+
+struct GenerationSummary {
+  std::int64_t generation = 0;
+  int steps = 0;
+  int next_epoch = 0;
+  std::vector<FitnessReport> reports;  // by member id
+  std::vector<Genome> genomes;         // the members' genomes as trained (before the exploit)
+  int best_member = 0;
+  double best_fitness = 0.0;
+  double median_fitness = 0.0;
+  ExploitPlan plan;
+  double train_seconds = 0.0, exploit_seconds = 0.0, checkpoint_seconds = 0.0;
+  std::uint64_t bytes_sent = 0;
+};
+
+struct RunResult {
+  int best_member = 0;                 // of the final population
+  Genome genome;
+  std::vector<double> fitness_history;
+  FinalReport final_report;
+  BestEver best_ever;
+  std::string best_ever_file;          // "" = none
+  bool has_best_ever_report = false;
+  BestEverReport best_ever_report;
+  std::string checkpoint;              // RunStore::describe(last committed generation)
+};
+
+class RunReport {
+ public:
+  virtual ~RunReport() = default;
+  virtual void info(const std::string& line) = 0;
+  virtual void warn(const std::string& line) = 0;
+  virtual void started(const RunStart& start) = 0;
+  // After training and ranking, before the exploit and the commit (reports, genomes, best and
+  // median are set): per-member metrics must be durable before their generation is committed.
+  virtual void scored(const GenerationSummary& summary) = 0;
+  // After the commit: the whole summary (plan, timings, bytes).
+  virtual void generation(const GenerationSummary& summary) = 0;
+  virtual void finished(const RunResult& result) = 0;
+};
+
+}  // namespace pbtnas

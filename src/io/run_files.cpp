@@ -1,0 +1,194 @@
+#include "pbtnas/io/run_files.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "pbtnas/io/checkpoint_h5.hpp"
+#include "pbtnas/io/run_dir.hpp"
+
+namespace pbtnas::io {
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+// ---------------------------------------------------------------- H5RunStore
+
+H5RunStore::H5RunStore(std::string out, const RunConfig& cfg, const SearchSpace& space, Logger& log)
+    : out_(std::move(out)), cfg_(cfg), space_(space), log_(log) {
+  std::filesystem::create_directories(out_);
+}
+
+std::optional<CommittedState> H5RunStore::resume() {
+  const auto g = resume_generation(out_, [this](std::int64_t, const std::string& why) { log_.info("resume: " + why); });
+  if (!g) return std::nullopt;
+  const GenerationIndex idx = read_index(index_file_path(out_, *g));
+  if (idx.config_yaml != cfg_.source_text)
+    throw std::runtime_error(out_ + " holds a run made with another config (see pbtnas inspect " + index_file_path(out_, *g) +
+                             "); use a new --out, or the same config to resume it");
+  CommittedState s;
+  s.generation = *g;
+  s.members = idx.members;
+  s.history = idx.history;
+  s.best_ever = {idx.best_ever_fitness, idx.best_ever_member, idx.best_ever_generation};
+  return s;
+}
+
+void H5RunStore::discard_after(std::int64_t generation) { discard_uncommitted(out_, generation); }
+
+void H5RunStore::keep_best_ever(std::int64_t generation, int member) {
+  copy_file_atomic(member_file_path(out_, generation, member), best_ever_file_path(out_));
+}
+
+void H5RunStore::commit(const GenerationCommit& c) {
+  GenerationIndex idx;
+  idx.generation = c.state.generation;
+  idx.next_epoch = c.next_epoch;
+  idx.seed = cfg_.seed;
+  idx.algorithm = to_string(cfg_.algorithm);
+  idx.config_yaml = cfg_.source_text;
+  idx.space_name = space_.name();
+  for (const auto& gene : space_.genes()) {
+    idx.gene_names.push_back(gene.name);
+    idx.gene_options.push_back(gene.options);
+  }
+  idx.members = c.state.members;
+  idx.history = c.state.history;
+  for (const auto& f : c.files) idx.files.push_back({f.member, f.file, f.bytes, f.crc32});
+  idx.best_ever_fitness = c.state.best_ever.fitness;
+  idx.best_ever_member = c.state.best_ever.member;
+  idx.best_ever_generation = c.state.best_ever.generation;
+  commit_generation(out_, idx, cfg_.checkpoint.keep);
+  if (cfg_.crash_after_commit == c.state.generation) {
+    // Testing hook: an exact crash point (rank 0 dies, the job with it) for resume tests.
+    log_.warn("testing.crash_after_commit: generation " + std::to_string(c.state.generation + 1) +
+              " is committed; killing rank 0");
+    std::raise(SIGKILL);
+  }
+}
+
+std::string H5RunStore::best_ever_file() const {
+  const std::string path = best_ever_file_path(out_);
+  return std::filesystem::exists(path) ? path : "";
+}
+
+std::string H5RunStore::describe(std::int64_t generation) const { return index_file_path(out_, generation); }
+
+// ---------------------------------------------------------------- LogRunReport
+
+LogRunReport::LogRunReport(std::string out, const RunConfig& cfg, const SearchSpace& space, Logger& log)
+    : out_(std::move(out)), cfg_(cfg), space_(space), log_(log) {}
+
+void LogRunReport::started(const RunStart& s) {
+  metrics_ = std::make_unique<MetricsLog>(out_ + "/metrics.jsonl", s.resumed_after);
+  if (s.resumed_after >= 0) {
+    log_.info("resuming from committed generation " + std::to_string(s.resumed_after + 1) + "/" + std::to_string(s.steps) +
+              " in " + generation_dir(out_, s.resumed_after));
+    return;
+  }
+  log_.info("search: algorithm " + std::string(to_string(cfg_.algorithm)) + ", population " + std::to_string(s.population) +
+            ", " + std::to_string(s.steps) + " steps of " + std::to_string(cfg_.epochs_step) + " epoch(s), search space '" +
+            space_.name() + "' (" + std::to_string(space_.size()) + " genes, 10^" + fmt("%.1f", space_.log10_cardinality()) +
+            " architectures), " + std::to_string(s.workers) + " workers, output " + s.location);
+}
+
+void LogRunReport::scored(const GenerationSummary& s) {
+  for (const auto& r : s.reports) {
+    MetricsRow row{s.generation, s.next_epoch, r.member, r.fitness, r.train_loss, r.samples, r.train_seconds, r.diverged, ""};
+    for (const auto& o : space_.option_names(s.genomes.at(static_cast<std::size_t>(r.member))))
+      row.architecture += (row.architecture.empty() ? "" : " ") + o;
+    if (metrics_) metrics_->append(row);
+    if (r.diverged)
+      log_.info("  member " + std::to_string(r.member) + " diverged (non-finite loss): fitness -inf, it will be replaced");
+  }
+}
+
+void LogRunReport::generation(const GenerationSummary& s) {
+  std::ostringstream line;
+  line << "gen " << s.generation + 1 << "/" << s.steps << "  epoch " << s.next_epoch << "  best "
+       << fmt("%.4f", s.best_fitness) << " (member " << s.best_member << ")  median " << fmt("%.4f", s.median_fitness)
+       << "  | train " << fmt("%.1f", s.train_seconds) << "s exploit " << fmt("%.2f", s.exploit_seconds) << "s ckpt "
+       << fmt("%.2f", s.checkpoint_seconds) << "s";
+  if (!s.plan.empty()) line << "  | " << fmt("%.1f", s.bytes_sent / 1048576.0) << " MiB sent";
+  log_.info(line.str());
+  for (const auto& c : s.plan.children) {
+    std::ostringstream l;
+    l << "    " << c.slot << " <- " << c.parent1;
+    if (c.kind == ChildKind::Mix) l << " + " << c.parent2 << " (" << (c.parent1 == c.parent2 ? "self-" : "") << "mix";
+    else l << " (" << to_string(c.kind);
+    if (!c.swapped_genes.empty()) {
+      l << "; genes";
+      for (int gi : c.swapped_genes) l << ' ' << space_.gene(static_cast<std::size_t>(gi)).name;
+    }
+    l << ")";
+    log_.info(l.str());
+  }
+}
+
+void LogRunReport::finished(const RunResult& r) {
+  const FinalReport& f = r.final_report;
+  log_.info("done: best member " + std::to_string(r.best_member) + "  validation " + fmt("%.4f", f.fitness) + "  test " +
+            fmt("%.4f", f.test_score) + "  parameters " + std::to_string(f.parameters));
+  log_.info("  architecture: " + space_.describe(r.genome));
+  log_.info("  checkpoint:   " + r.checkpoint + "   (pbtnas inspect " + r.checkpoint + ")");
+  nlohmann::json j;
+  j["best_member"] = r.best_member;
+  j["validation"] = f.fitness;
+  j["test"] = f.test_score;
+  j["parameters"] = f.parameters;
+  j["architecture"] = space_.option_names(r.genome);
+  j["genome"] = r.genome;
+  j["fitness_history"] = r.fitness_history;
+  j["best_ever"] = {{"fitness", r.best_ever.fitness}, {"member", r.best_ever.member}, {"generation", r.best_ever.generation}};
+  if (r.has_best_ever_report) {
+    const BestEverReport& be = r.best_ever_report;
+    nlohmann::json& b = j["best_ever"];
+    b["file"] = r.best_ever_file;
+    if (!be.error.empty()) {
+      b["error"] = be.error;
+      log_.warn("final evaluation of " + r.best_ever_file + " failed: " + be.error);
+    } else {
+      std::string line = "best ever: member " + std::to_string(be.member) + " of generation " +
+                         std::to_string(be.generation + 1) + " (fitness " + fmt("%.4f", r.best_ever.fitness) + ")";
+      nlohmann::json metrics = nlohmann::json::object();
+      for (std::size_t i = 0; i < be.metric_names.size(); ++i) {
+        metrics[be.metric_names[i]] = number_or_null(be.metric_values[i]);
+        line += "  " + be.metric_names[i] + " " + fmt("%.6g", be.metric_values[i]);
+      }
+      b["evaluation"] = metrics;
+      b["parameters"] = be.parameters;
+      if (!be.preview.empty()) {
+        b["samples"] = be.preview;
+        line += "  samples " + be.preview;
+      }
+      log_.info(line);
+    }
+  }
+  j["checkpoint"] = r.checkpoint;
+  j["algorithm"] = to_string(cfg_.algorithm);
+  j["seed"] = cfg_.seed;
+  std::ofstream(out_ + "/summary.json") << j.dump(2) << '\n';
+}
+
+int run_coordinator_on_disk(Transport& transport, const RunConfig& cfg, const SearchSpace& space, const std::string& out,
+                            Logger& log, const std::atomic<int>* stop_requested) {
+  H5RunStore store(out, cfg, space, log);
+  LogRunReport report(out, cfg, space, log);
+  return run_coordinator(transport, cfg, space, store, report, stop_requested);
+}
+
+}  // namespace pbtnas::io

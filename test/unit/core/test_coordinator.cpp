@@ -1,0 +1,192 @@
+// The coordinator's whole protocol with scripted workers, an in-memory store and report: no MPI,
+// HDF5, torch or data; each search takes milliseconds.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "pbtnas/population.hpp"
+#include "pbtnas/run/coordinator.hpp"
+#include "support/local_transport.hpp"
+#include "support/memory_run.hpp"
+#include "support/seed.hpp"
+
+using namespace pbtnas;
+using test::MemoryReport;
+using test::MemoryStore;
+
+namespace {
+
+SearchSpace space() {
+  std::vector<Gene> genes;
+  for (int i = 0; i < 6; ++i) genes.push_back({"g" + std::to_string(i), {"a", "b", "c"}, {"m" + std::to_string(i)}, false});
+  return SearchSpace("scripted", std::move(genes));
+}
+
+RunConfig config() {
+  RunConfig cfg;
+  cfg.seed = test::test_seed();
+  cfg.selection.population_size = 8;
+  cfg.selection.parents_fraction = 0.25;
+  cfg.selection.n_children = 2;
+  cfg.max_epochs = 5;
+  cfg.epochs_step = 1;
+  cfg.source_text = "scripted";
+  return cfg;
+}
+
+struct Outcome {
+  int code = -1;
+  std::vector<int> worker_codes;
+  std::string thrown;
+};
+
+Outcome run(const RunConfig& cfg, const SearchSpace& sp, MemoryStore& store, MemoryReport& report, int ranks,
+            test::ScriptedFaults faults = {}) {
+  test::LocalHub hub(ranks);
+  const std::vector<MemberRecord> resumed = store.commits.empty() ? std::vector<MemberRecord>{}
+                                                                  : store.commits.rbegin()->second.state.members;
+  Outcome o;
+  o.worker_codes.assign(static_cast<std::size_t>(ranks), -1);
+  std::vector<std::thread> threads;
+  for (int r = 1; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      test::LocalTransport t(hub, r);
+      try {
+        o.worker_codes[static_cast<std::size_t>(r)] = test::scripted_worker(t, cfg, &resumed, r == 1 ? faults : test::ScriptedFaults{});
+      } catch (const std::exception&) {
+        o.worker_codes[static_cast<std::size_t>(r)] = -2;  // ended by the abort
+      }
+    });
+  test::LocalTransport zero(hub, 0);
+  try {
+    o.code = run_coordinator(zero, cfg, sp, store, report);
+  } catch (const std::exception& e) {
+    o.thrown = e.what();
+    try {
+      zero.abort(2);  // as main() does: end the whole job
+    } catch (const std::exception&) {
+    }
+  }
+  for (auto& th : threads) th.join();
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("coordinator: a search commits every generation, exploits, and reports the result") {
+  const SearchSpace sp = space();
+  const RunConfig cfg = config();
+  MemoryStore store;
+  MemoryReport report;
+  const Outcome o = run(cfg, sp, store, report, 3);
+  REQUIRE(o.code == kExitOk);
+  CHECK(o.worker_codes[1] == 0);
+  CHECK(o.worker_codes[2] == 0);
+  REQUIRE(store.commits.size() == 5);
+  CHECK(store.discarded_after == std::vector<std::int64_t>{-1});
+  for (std::int64_t g = 0; g < 5; ++g) {
+    const GenerationCommit& c = store.commits.at(g);
+    CHECK(c.files.size() == 8);
+    CHECK(c.next_epoch == g + 1);
+    for (const auto& m : c.state.members) CHECK(m.fitness.size() == static_cast<std::size_t>(g + 1));
+  }
+  REQUIRE(report.generations.size() == 5);
+  for (std::int64_t g = 0; g < 4; ++g) CHECK(report.generations[static_cast<std::size_t>(g)].plan.children.size() == 2);
+  CHECK(report.generations[4].plan.empty());  // never after the last step
+  CHECK(store.commits.at(4).state.history.size() == 8 + 4 * 2);
+  REQUIRE(report.results.size() == 1);
+  const RunResult& r = report.results[0];
+  CHECK(r.checkpoint == "memory:4");
+  CHECK(r.has_best_ever_report);
+  CHECK(r.best_ever.member >= 0);
+  CHECK_FALSE(store.best_ever_kept.empty());
+  // The best-ever fitness is the highest fitness any member reported.
+  double best = kFitnessDiverged;
+  for (const auto& s : report.generations)
+    for (const auto& rep : s.reports) best = std::max(best, rep.fitness);
+  CHECK(r.best_ever.fitness == best);
+  // Fitness is a pure function of the genome here, so the search must have found better ones.
+  CHECK(report.generations.back().best_fitness >= report.generations.front().best_fitness);
+}
+
+TEST_CASE("coordinator: stopped after a commit and resumed, it ends as the uninterrupted search") {
+  const SearchSpace sp = space();
+  const RunConfig cfg = config();
+  MemoryStore whole_store;
+  MemoryReport whole;
+  REQUIRE(run(cfg, sp, whole_store, whole, 3).code == kExitOk);
+
+  RunConfig stopping = cfg;
+  stopping.stop_after_generation = 1;
+  MemoryStore store;
+  MemoryReport first;
+  const Outcome o = run(stopping, sp, store, first, 3);
+  CHECK(o.code == kExitCheckpointed);
+  CHECK(o.worker_codes[1] == kExitCheckpointed);
+  CHECK(store.commits.rbegin()->first == 1);
+  CHECK(first.results.empty());
+  MemoryReport second;
+  REQUIRE(run(cfg, sp, store, second, 4).code == kExitOk);  // another worker count, too
+  REQUIRE(second.starts.size() == 1);
+  CHECK(second.starts[0].resumed_after == 1);
+  CHECK(second.generations.front().generation == 2);
+  const auto& a = whole_store.commits.at(4).state;
+  const auto& b = store.commits.at(4).state;
+  REQUIRE(a.members.size() == b.members.size());
+  for (std::size_t i = 0; i < a.members.size(); ++i) {
+    CHECK(a.members[i].genome == b.members[i].genome);
+    CHECK(a.members[i].fitness == b.members[i].fitness);
+    CHECK(a.members[i].lineage == b.members[i].lineage);
+  }
+  CHECK(a.best_ever.member == b.best_ever.member);
+  CHECK(a.best_ever.generation == b.best_ever.generation);
+}
+
+TEST_CASE("coordinator: a refused resume stops every worker cleanly with the reason") {
+  const SearchSpace sp = space();
+  MemoryStore store;
+  store.refuse = "generation 3 fails verification; move it out of the way";
+  MemoryReport report;
+  const Outcome o = run(config(), sp, store, report, 3);
+  CHECK(o.code == kExitError);
+  CHECK(o.worker_codes[1] == 2);
+  CHECK(o.worker_codes[2] == 2);
+  REQUIRE(report.warnings.size() == 1);
+  CHECK_THAT(report.warnings[0], Catch::Contains("move it out of the way"));
+  CHECK(store.commits.empty());
+}
+
+TEST_CASE("coordinator: a worker that cannot start stops the run before any training") {
+  MemoryStore store;
+  MemoryReport report;
+  const Outcome o = run(config(), space(), store, report, 3, {"no data under /nowhere", -1});
+  CHECK(o.code == kExitError);
+  CHECK(o.worker_codes[2] == 2);
+  CHECK_THAT(report.warnings.at(0), Catch::Contains("rank 1 cannot start: no data under /nowhere"));
+  CHECK(report.generations.empty());
+}
+
+TEST_CASE("coordinator: a worker failing mid-generation ends the run after the last commit") {
+  MemoryStore store;
+  MemoryReport report;
+  const Outcome o = run(config(), space(), store, report, 3, {"", 2});
+  CHECK_THAT(o.thrown, Catch::Contains("a worker failed while training") && Catch::Contains("scripted failure"));
+  CHECK(store.commits.rbegin()->first == 1);  // generations 0 and 1 are committed and resumable
+  CHECK(o.worker_codes[2] == -2);             // the others were ended by the abort
+  // Metrics of a generation are reported before its commit (so a crash right after the commit
+  // leaves them on disk).
+  CHECK(report.scored_generations.size() == 2);
+}
+
+TEST_CASE("coordinator: a diverged member ranks last and is replaced, the run goes on") {
+  RunConfig cfg = config();
+  cfg.nan_member = 0;
+  cfg.nan_generation = 0;
+  MemoryStore store;
+  MemoryReport report;
+  REQUIRE(run(cfg, space(), store, report, 3).code == kExitOk);
+  bool replaced = false;
+  for (const auto& c : report.generations[0].plan.children) replaced = replaced || c.slot == 0;
+  CHECK(replaced);
+  CHECK(report.generations[0].reports[0].diverged);
+}

@@ -1,16 +1,16 @@
 # cmake -DROOT=<source dir> -P CheckCorePurity.cmake
 # Fails when a core file includes LibTorch, MPI or HDF5 headers or a header of a higher layer,
 # directly. Core headers may only include core headers, so this is enough. Core: include/pbtnas/
-# *.hpp, src/*.cpp, and the coordinator with its interfaces (include/pbtnas/run/{coordinator,
+# core/*.hpp, src/core/*.cpp, and the coordinator with its interfaces (include/pbtnas/run/{coordinator,
 # run_store,run_report}.hpp, src/run/coordinator.cpp).
-file(GLOB core_files ${ROOT}/include/pbtnas/*.hpp ${ROOT}/src/*.cpp)
+file(GLOB core_files ${ROOT}/include/pbtnas/core/*.hpp ${ROOT}/src/core/*.cpp)
 list(APPEND core_files ${ROOT}/include/pbtnas/run/coordinator.hpp ${ROOT}/include/pbtnas/run/run_store.hpp
      ${ROOT}/include/pbtnas/run/run_report.hpp ${ROOT}/src/run/coordinator.cpp)
 set(bad "")
 foreach(f IN LISTS core_files)
   file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include")
   foreach(line IN LISTS lines)
-    if(line MATCHES "[<\"](torch/|ATen/|c10/|mpi\\.h|hdf5|H5[A-Za-z]*\\.h|nlohmann/|pbtnas/(nn|io|mpi|tasks|gan)/|pbtnas/run/(worker|exchange))")
+    if(line MATCHES "[<\"](torch/|ATen/|c10/|mpi\\.h|hdf5|H5[A-Za-z]*\\.h|nlohmann/|pbtnas/(nn|io|mpi|tasks)/|pbtnas/run/(worker|exchange))")
       list(APPEND bad "${f}: ${line}")
     endif()
   endforeach()
@@ -25,7 +25,7 @@ if(bad)
 endif()
 # The LibTorch layer (nn, tasks) must not reach up into io (HDF5) or MPI; the protocol layer
 # (run) is written against Transport and must not include MPI either.
-file(GLOB_RECURSE nn_files ${ROOT}/include/pbtnas/nn/* ${ROOT}/include/pbtnas/tasks/* ${ROOT}/include/pbtnas/gan/*
+file(GLOB_RECURSE nn_files ${ROOT}/include/pbtnas/nn/* ${ROOT}/include/pbtnas/tasks/* ${ROOT}/include/pbtnas/tasks/gan/*
      ${ROOT}/src/nn/* ${ROOT}/src/tasks/*)
 file(GLOB_RECURSE run_files ${ROOT}/include/pbtnas/run/* ${ROOT}/src/run/*)
 foreach(f IN LISTS nn_files run_files)

@@ -2,9 +2,9 @@
 """PyTorch mirror of the pbtnas GAN networks and of one GanTask::train iteration (benchmark).
 
 Rebuilds, module for module, the generator and discriminator of the C++ code
-(src/tasks/gan_generator.cpp, gan_discriminator.cpp, gan_spectral_norm.cpp, gan_spaces.cpp) for
+(src/tasks/gan/gan_generator.cpp, gan_discriminator.cpp, gan_spectral_norm.cpp, gan_spaces.cpp) for
 any genome of gan_easy (21 genes) or gan_hard (72 genes), and times the training iteration of
-GanTask::train (src/tasks/gan_task.cpp):
+GanTask::train (src/tasks/gan/gan_task.cpp):
 
   every iteration i:    D step  real batch (d_batch, index_select from a random stand-in data
                                 set) + fake batch G(z).detach() of the same size, z ~ N(0, 1);
@@ -40,7 +40,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # ----------------------------------------------------------------------------- search spaces
-# Option lists in the documented order (src/tasks/gan_spaces.cpp).
+# Option lists in the documented order (src/tasks/gan/gan_spaces.cpp).
 EDGE_OPS = ["none", "skip_connect", "conv_1x1", "conv_3x3", "conv_5x5", "dil_conv_3x3",
             "dil_conv_5x5"]
 UP_OPS = ["nearest", "bilinear", "convtranspose"]

@@ -2,7 +2,7 @@
 """Export the standard FID Inception network as a TorchScript file for pbtnas.
 
 The file is what `gan.features.torchscript` expects (TorchScriptFeatures in
-include/pbtnas/gan/features.hpp):
+include/pbtnas/tasks/gan/features.hpp):
 
     forward(x) with x an N x 3 x H x W float32 tensor of pixel values in [0, 255]
     returns (features N x 2048, logits N x 1008)

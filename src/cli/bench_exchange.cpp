@@ -11,10 +11,10 @@
 #include <map>
 
 #include "cli/commands.hpp"
-#include "pbtnas/config.hpp"
-#include "pbtnas/mixing.hpp"
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/core/mixing.hpp"
 #include "pbtnas/mpi/mpi_transport.hpp"
-#include "pbtnas/population.hpp"
+#include "pbtnas/core/population.hpp"
 #include "pbtnas/run/exchange.hpp"
 #include "pbtnas/tasks/registry.hpp"
 

@@ -13,12 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "pbtnas/config.hpp"
-#include "pbtnas/gan/gan_entry.hpp"
-#include "pbtnas/gan/gan_task.hpp"
-#include "pbtnas/log.hpp"
-#include "pbtnas/population.hpp"
-#include "pbtnas/seed.hpp"
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/tasks/gan/gan_entry.hpp"
+#include "pbtnas/tasks/gan/gan_task.hpp"
+#include "pbtnas/core/log.hpp"
+#include "pbtnas/core/population.hpp"
+#include "pbtnas/core/seed.hpp"
 #include "pbtnas/tasks/registry.hpp"
 
 namespace pbtnas::cli {

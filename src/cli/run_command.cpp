@@ -10,10 +10,12 @@
 #include <thread>
 
 #include "cli/commands.hpp"
-#include "pbtnas/config.hpp"
-#include "pbtnas/io/checkpoint_h5.hpp"
-#include "pbtnas/layout.hpp"
-#include "pbtnas/log.hpp"
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/io/inspect.hpp"
+#include "pbtnas/io/member_file.hpp"
+#include "pbtnas/core/layout.hpp"
+#include "pbtnas/core/log.hpp"
 #include "pbtnas/mpi/mpi_transport.hpp"
 #include "pbtnas/io/run_files.hpp"
 #include "pbtnas/run/coordinator.hpp"

@@ -6,7 +6,8 @@
 #include <string>
 
 #include "h5_util.hpp"
-#include "pbtnas/io/checkpoint_h5.hpp"
+#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/io/member_file.hpp"
 
 namespace pbtnas::io::detail {
 

@@ -6,7 +6,9 @@
 #include <filesystem>
 
 #include "file_util.hpp"
-#include "pbtnas/io/checkpoint_h5.hpp"
+#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/io/inspect.hpp"
+#include "pbtnas/io/member_file.hpp"
 
 namespace fs = std::filesystem;
 

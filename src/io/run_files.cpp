@@ -10,7 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pbtnas/io/checkpoint_h5.hpp"
+#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/io/member_file.hpp"
 #include "pbtnas/io/run_dir.hpp"
 
 namespace pbtnas::io {

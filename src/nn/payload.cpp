@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "pbtnas/messages.hpp"
+#include "pbtnas/core/messages.hpp"
 
 namespace pbtnas {
 namespace {

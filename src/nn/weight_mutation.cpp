@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "pbtnas/seed.hpp"
+#include "pbtnas/core/seed.hpp"
 
 namespace pbtnas {
 namespace {

@@ -4,10 +4,10 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "pbtnas/layout.hpp"
-#include "pbtnas/messages.hpp"
-#include "pbtnas/population.hpp"
-#include "pbtnas/selection.hpp"
+#include "pbtnas/core/layout.hpp"
+#include "pbtnas/core/messages.hpp"
+#include "pbtnas/core/population.hpp"
+#include "pbtnas/core/selection.hpp"
 
 namespace pbtnas {
 namespace {

@@ -5,7 +5,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "pbtnas/messages.hpp"
+#include "pbtnas/core/messages.hpp"
 #include "pbtnas/nn/child.hpp"
 #include "pbtnas/nn/payload.hpp"
 #include "pbtnas/nn/shrink_perturb.hpp"

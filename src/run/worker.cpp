@@ -4,10 +4,11 @@
 #include <cmath>
 #include <limits>
 
-#include "pbtnas/io/checkpoint_h5.hpp"
+#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/io/member_file.hpp"
 #include "pbtnas/io/run_dir.hpp"
-#include "pbtnas/messages.hpp"
-#include "pbtnas/population.hpp"
+#include "pbtnas/core/messages.hpp"
+#include "pbtnas/core/population.hpp"
 #include "pbtnas/run/exchange.hpp"
 
 namespace pbtnas {

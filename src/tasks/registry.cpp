@@ -2,9 +2,9 @@
 
 #include <stdexcept>
 
-#include "pbtnas/config_section.hpp"
-#include "pbtnas/gan/gan_entry.hpp"
-#include "pbtnas/tasks/classify.hpp"
+#include "pbtnas/core/config_section.hpp"
+#include "pbtnas/tasks/gan/gan_entry.hpp"
+#include "pbtnas/tasks/classify/classify.hpp"
 
 namespace pbtnas {
 

@@ -12,7 +12,7 @@
 #include <tuple>
 #include <vector>
 
-#include "pbtnas/transport.hpp"
+#include "pbtnas/core/transport.hpp"
 
 namespace pbtnas::test {
 

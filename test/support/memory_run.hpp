@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "pbtnas/config.hpp"
-#include "pbtnas/layout.hpp"
-#include "pbtnas/messages.hpp"
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/core/layout.hpp"
+#include "pbtnas/core/messages.hpp"
 #include "pbtnas/run/run_report.hpp"
 #include "pbtnas/run/run_store.hpp"
 

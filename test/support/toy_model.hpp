@@ -12,7 +12,7 @@
 #include <torch/torch.h>
 
 #include "pbtnas/nn/member.hpp"
-#include "pbtnas/search_space.hpp"
+#include "pbtnas/core/search_space.hpp"
 
 namespace pbtnas::test {
 

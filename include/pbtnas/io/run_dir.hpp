@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "pbtnas/io/checkpoint_h5.hpp"
+#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/io/member_file.hpp"
 
 namespace pbtnas::io {
 

@@ -7,13 +7,13 @@
 #include <memory>
 #include <string>
 
-#include "pbtnas/config.hpp"
+#include "pbtnas/core/config.hpp"
 #include "pbtnas/io/metrics_log.hpp"
-#include "pbtnas/log.hpp"
+#include "pbtnas/core/log.hpp"
 #include "pbtnas/run/coordinator.hpp"
 #include "pbtnas/run/run_report.hpp"
 #include "pbtnas/run/run_store.hpp"
-#include "pbtnas/search_space.hpp"
+#include "pbtnas/core/search_space.hpp"
 
 namespace pbtnas::io {
 

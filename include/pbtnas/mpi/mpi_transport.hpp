@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "pbtnas/transport.hpp"
+#include "pbtnas/core/transport.hpp"
 
 namespace pbtnas {
 

@@ -10,8 +10,8 @@
 #include "pbtnas/nn/member.hpp"
 #include "pbtnas/nn/named_state.hpp"
 #include "pbtnas/nn/shrink_perturb.hpp"
-#include "pbtnas/plan.hpp"
-#include "pbtnas/search_space.hpp"
+#include "pbtnas/core/plan.hpp"
+#include "pbtnas/core/search_space.hpp"
 
 namespace pbtnas {
 

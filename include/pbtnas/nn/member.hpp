@@ -20,7 +20,7 @@
 #include <torch/torch.h>
 
 #include "pbtnas/nn/named_state.hpp"
-#include "pbtnas/search_space.hpp"
+#include "pbtnas/core/search_space.hpp"
 
 namespace pbtnas {
 

@@ -6,7 +6,7 @@
 #include "pbtnas/nn/member.hpp"
 #include "pbtnas/nn/named_state.hpp"
 #include "pbtnas/nn/shrink_perturb.hpp"
-#include "pbtnas/plan.hpp"
+#include "pbtnas/core/plan.hpp"
 #include "pbtnas/tasks/task.hpp"
 
 namespace pbtnas {

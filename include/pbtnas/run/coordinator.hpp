@@ -24,11 +24,11 @@
 // progress, commits it, stops the workers and returns kExitCheckpointed; a restart resumes.
 #include <atomic>
 
-#include "pbtnas/config.hpp"
+#include "pbtnas/core/config.hpp"
 #include "pbtnas/run/run_report.hpp"
 #include "pbtnas/run/run_store.hpp"
-#include "pbtnas/search_space.hpp"
-#include "pbtnas/transport.hpp"
+#include "pbtnas/core/search_space.hpp"
+#include "pbtnas/core/transport.hpp"
 
 namespace pbtnas {
 

@@ -13,12 +13,12 @@
 #include <cstdint>
 #include <map>
 
-#include "pbtnas/config.hpp"
-#include "pbtnas/layout.hpp"
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/core/layout.hpp"
 #include "pbtnas/nn/member.hpp"
-#include "pbtnas/plan.hpp"
+#include "pbtnas/core/plan.hpp"
 #include "pbtnas/tasks/task.hpp"
-#include "pbtnas/transport.hpp"
+#include "pbtnas/core/transport.hpp"
 
 namespace pbtnas {
 

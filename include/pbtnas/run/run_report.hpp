@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "pbtnas/messages.hpp"
+#include "pbtnas/core/messages.hpp"
 #include "pbtnas/run/run_store.hpp"
 
 namespace pbtnas {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "pbtnas/messages.hpp"
-#include "pbtnas/records.hpp"
+#include "pbtnas/core/messages.hpp"
+#include "pbtnas/core/records.hpp"
 
 namespace pbtnas {
 

@@ -9,12 +9,12 @@
 #include <map>
 #include <string>
 
-#include "pbtnas/config.hpp"
-#include "pbtnas/layout.hpp"
-#include "pbtnas/log.hpp"
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/core/layout.hpp"
+#include "pbtnas/core/log.hpp"
 #include "pbtnas/nn/member.hpp"
 #include "pbtnas/tasks/task.hpp"
-#include "pbtnas/transport.hpp"
+#include "pbtnas/core/transport.hpp"
 
 namespace pbtnas {
 

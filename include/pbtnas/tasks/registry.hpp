@@ -9,9 +9,9 @@
 
 #include <torch/torch.h>
 
-#include "pbtnas/config.hpp"
-#include "pbtnas/log.hpp"
-#include "pbtnas/search_space.hpp"
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/core/log.hpp"
+#include "pbtnas/core/search_space.hpp"
 #include "pbtnas/tasks/task.hpp"
 
 namespace pbtnas {

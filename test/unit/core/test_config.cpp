@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "pbtnas/config.hpp"
+#include "pbtnas/core/config.hpp"
 
 using namespace pbtnas;
 

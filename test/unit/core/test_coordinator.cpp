@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "pbtnas/population.hpp"
+#include "pbtnas/core/population.hpp"
 #include "pbtnas/run/coordinator.hpp"
 #include "support/local_transport.hpp"
 #include "support/memory_run.hpp"

@@ -2,8 +2,8 @@
 
 #include <set>
 
-#include "pbtnas/layout.hpp"
-#include "pbtnas/messages.hpp"
+#include "pbtnas/core/layout.hpp"
+#include "pbtnas/core/messages.hpp"
 
 using namespace pbtnas;
 

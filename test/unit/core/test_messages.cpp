@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "pbtnas/messages.hpp"
+#include "pbtnas/core/messages.hpp"
 #include "support/local_transport.hpp"
 
 using namespace pbtnas;

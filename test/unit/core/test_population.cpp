@@ -4,9 +4,9 @@
 #include <cmath>
 #include <map>
 
-#include "pbtnas/config.hpp"
-#include "pbtnas/mixing.hpp"
-#include "pbtnas/population.hpp"
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/core/mixing.hpp"
+#include "pbtnas/core/population.hpp"
 #include "support/seed.hpp"
 
 using namespace pbtnas;

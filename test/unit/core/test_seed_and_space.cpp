@@ -2,8 +2,8 @@
 
 #include <set>
 
-#include "pbtnas/search_space.hpp"
-#include "pbtnas/seed.hpp"
+#include "pbtnas/core/search_space.hpp"
+#include "pbtnas/core/seed.hpp"
 #include "support/seed.hpp"
 
 using namespace pbtnas;

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "pbtnas/selection.hpp"
+#include "pbtnas/core/selection.hpp"
 #include "support/seed.hpp"
 
 using namespace pbtnas;

@@ -3,7 +3,7 @@
 // contract, errors), and ClassifierFeatures on a small synthetic data set (training, check
 // accuracy, bit-identical retraining, the cache: reuse, concurrent users, corrupt or foreign
 // files, unwritable locations, file names).
-#include "pbtnas/gan/features.hpp"
+#include "pbtnas/tasks/gan/features.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/script.h>

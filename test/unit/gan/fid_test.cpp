@@ -1,6 +1,6 @@
 // FID on Gaussian statistics against independent closed forms, the feature-statistics
 // accumulator against torch::cov, and the Inception Score on constructed predictions.
-#include "pbtnas/gan/fid.hpp"
+#include "pbtnas/tasks/gan/fid.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 

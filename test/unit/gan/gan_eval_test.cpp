@@ -10,11 +10,12 @@
 #include <memory>
 #include <vector>
 
-#include "pbtnas/config.hpp"
-#include "pbtnas/gan/gan_spaces.hpp"
-#include "pbtnas/gan/gan_task.hpp"
-#include "pbtnas/seed.hpp"
-#include "pbtnas/gan/gan_entry.hpp"
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/tasks/gan/gan_spaces.hpp"
+#include "pbtnas/tasks/gan/gan_task.hpp"
+#include "support/random_projection_features.hpp"
+#include "pbtnas/core/seed.hpp"
+#include "pbtnas/tasks/gan/gan_entry.hpp"
 #include "pbtnas/tasks/registry.hpp"
 #include "support/temp_dir.hpp"
 

@@ -1,6 +1,6 @@
 // The GAN networks (docs/algorithm.md, "GAN search spaces"): every option of every gene builds and trains, output
 // shapes, the HARD RULE of tensor ownership, deterministic init, the B1 and Q5 quirks.
-#include "pbtnas/gan/gan_models.hpp"
+#include "pbtnas/tasks/gan/gan_models.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -9,9 +9,9 @@
 #include <cmath>
 #include <map>
 
-#include "pbtnas/gan/gan_spaces.hpp"
-#include "pbtnas/gan/spectral_norm.hpp"
-#include "pbtnas/seed.hpp"
+#include "pbtnas/tasks/gan/gan_spaces.hpp"
+#include "pbtnas/tasks/gan/spectral_norm.hpp"
+#include "pbtnas/core/seed.hpp"
 #include "support/seed.hpp"
 
 using namespace pbtnas;

@@ -1,6 +1,6 @@
 // The GAN search spaces against docs/algorithm.md, "GAN search spaces": gene order, option lists, weightless
 // genes, module prefixes and the number of architectures.
-#include "pbtnas/gan/gan_spaces.hpp"
+#include "pbtnas/tasks/gan/gan_spaces.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>

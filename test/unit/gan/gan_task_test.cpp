@@ -1,7 +1,8 @@
 // The GAN task on tiny synthetic data: deterministic create, export layout, training of
 // G, D and the EMA generator, FID fitness, and a GanHard Mix child (docs/algorithm.md, "GAN
 // training recipe", "Building a child's weights").
-#include "pbtnas/gan/gan_task.hpp"
+#include "pbtnas/tasks/gan/gan_task.hpp"
+#include "support/random_projection_features.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -10,10 +11,11 @@
 #include <filesystem>
 #include <memory>
 
-#include "pbtnas/gan/gan_spaces.hpp"
+#include "pbtnas/tasks/gan/gan_spaces.hpp"
 #include "pbtnas/nn/child.hpp"
+#include "pbtnas/run/build_child.hpp"
 #include "pbtnas/nn/member.hpp"
-#include "pbtnas/seed.hpp"
+#include "pbtnas/core/seed.hpp"
 #include "support/seed.hpp"
 
 using namespace pbtnas;
@@ -230,12 +232,8 @@ TEST_CASE("gan task: a GanHard Mix child imports, keeps the donor's EMA exactly 
   for (int g : plan.swapped_genes)
     plan.genome[static_cast<std::size_t>(g)] = g2[static_cast<std::size_t>(g)];
   plan.fresh_seed = 51;
-  const NamedState fresh = export_member_state(task->create(plan.genome, plan.fresh_seed, torch::kCPU));
   const NamedState donor = donor_tensors(space, plan.swapped_genes, s2);
-  const NamedState state = assemble_child(space, plan, s1, donor, fresh, ShrinkPerturb{});
-
-  Member child = task->create(plan.genome, 52, torch::kCPU);
-  import_member_state(child, state);
+  Member child = build_child(*task, plan, s1, donor, ShrinkPerturb{}, torch::kCPU);  // the production path
   const NamedState imported = export_member_state(child);
   std::size_t swapped_avg = 0;
   for (const auto& nt : imported) {

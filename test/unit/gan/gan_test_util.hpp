@@ -2,8 +2,8 @@
 // Helpers shared by the GAN tests.
 #include <cstdint>
 
-#include "pbtnas/search_space.hpp"
-#include "pbtnas/seed.hpp"
+#include "pbtnas/core/search_space.hpp"
+#include "pbtnas/core/seed.hpp"
 
 namespace pbtnas::test {
 

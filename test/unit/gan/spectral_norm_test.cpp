@@ -1,6 +1,6 @@
 // Spectral norm (old-style torch.nn.utils.spectral_norm): state names, power-iteration
 // convergence to the largest singular value, eval mode, gradient through sigma, determinism.
-#include "pbtnas/gan/spectral_norm.hpp"
+#include "pbtnas/tasks/gan/spectral_norm.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <string>
 
-#include "pbtnas/io/checkpoint_h5.hpp"
+#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/io/member_file.hpp"
+#include "pbtnas/io/inspect.hpp"
 #include "pbtnas/io/run_dir.hpp"
 #include "support/seed.hpp"
 #include "support/temp_dir.hpp"

@@ -2,7 +2,7 @@
 
 #include "pbtnas/nn/member.hpp"
 #include "pbtnas/nn/weight_mutation.hpp"
-#include "pbtnas/seed.hpp"
+#include "pbtnas/core/seed.hpp"
 #include "support/seed.hpp"
 #include "support/toy_model.hpp"
 

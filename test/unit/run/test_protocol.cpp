@@ -7,13 +7,14 @@
 #include <thread>
 
 #include "../tasks/task_test_util.hpp"
-#include "pbtnas/config.hpp"
-#include "pbtnas/io/checkpoint_h5.hpp"
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/io/member_file.hpp"
 #include "pbtnas/io/run_dir.hpp"
 #include "pbtnas/io/run_files.hpp"
 #include "pbtnas/run/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
-#include "pbtnas/tasks/classify.hpp"
+#include "pbtnas/tasks/classify/classify.hpp"
 #include "pbtnas/tasks/registry.hpp"
 #include "support/local_transport.hpp"
 #include "support/seed.hpp"

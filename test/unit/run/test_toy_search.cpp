@@ -6,7 +6,8 @@
 #include <sstream>
 #include <thread>
 
-#include "pbtnas/io/checkpoint_h5.hpp"
+#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/io/member_file.hpp"
 #include "pbtnas/io/run_dir.hpp"
 #include "pbtnas/io/run_files.hpp"
 #include "pbtnas/run/coordinator.hpp"
@@ -109,6 +110,32 @@ TEST_CASE("toy search: results and extra state do not depend on the number of wo
       const auto fa = io::read_member_file(io::member_file_path(a, last, static_cast<int>(i)));
       const auto fb = io::read_member_file(io::member_file_path(b, last, static_cast<int>(i)));
       CHECK(extra_value(fa, "extra.trace.origin") == extra_value(fb, "extra.trace.origin"));
+    }
+  }
+}
+
+TEST_CASE("toy search: stopped and resumed, members and their extra state equal the uninterrupted run") {
+  torch::set_num_threads(1);
+  test::TempDir dir;
+  const test::ToyTask task;
+  const RunConfig cfg = toy_config(Algorithm::PbtNas);
+  REQUIRE(run_toy_search(cfg, task, 3, dir.file("whole")) == 0);
+  RunConfig stopping = cfg;
+  stopping.stop_after_generation = 1;
+  REQUIRE(run_toy_search(stopping, task, 3, dir.file("resumed")) == kExitCheckpointed);
+  REQUIRE(run_toy_search(stopping, task, 4, dir.file("resumed")) == 0);  // resumes (other worker count)
+  const std::int64_t last = cfg.n_steps() - 1;
+  for (int m = 0; m < cfg.selection.population_size; ++m) {
+    INFO("member " << m);
+    const auto a = io::read_member_file(io::member_file_path(dir.file("whole"), last, m));
+    const auto b = io::read_member_file(io::member_file_path(dir.file("resumed"), last, m));
+    CHECK(a.genome == b.genome);
+    CHECK(a.fitness == b.fitness);
+    REQUIRE(a.state.size() == b.state.size());
+    for (std::size_t i = 0; i < a.state.size(); ++i) {
+      INFO(a.state[i].name);
+      CHECK(a.state[i].name == b.state[i].name);
+      CHECK(torch::equal(a.state[i].tensor, b.state[i].tensor));
     }
   }
 }

@@ -1,6 +1,6 @@
 // The classify search space and network: documented genes, the HARD RULE of tensor ownership,
 // every option building and training, deterministic initialisation.
-#include "pbtnas/tasks/classify_model.hpp"
+#include "pbtnas/tasks/classify/classify_model.hpp"
 #include "pbtnas/nn/member.hpp"
 
 #include <catch2/catch.hpp>

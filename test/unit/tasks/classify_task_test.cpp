@@ -5,8 +5,8 @@
 #include <cmath>
 #include <ctime>
 
-#include "pbtnas/seed.hpp"
-#include "pbtnas/tasks/classify.hpp"
+#include "pbtnas/core/seed.hpp"
+#include "pbtnas/tasks/classify/classify.hpp"
 #include "pbtnas/tasks/idx.hpp"
 #include "support/seed.hpp"
 #include "task_test_util.hpp"

@@ -1,8 +1,8 @@
 // The task seam: the registry, and each task's options parsed and validated from its section.
 #include <catch2/catch.hpp>
 
-#include "pbtnas/gan/gan_options.hpp"
-#include "pbtnas/tasks/classify_options.hpp"
+#include "pbtnas/tasks/gan/gan_options.hpp"
+#include "pbtnas/tasks/classify/classify_options.hpp"
 #include "pbtnas/tasks/registry.hpp"
 
 using namespace pbtnas;

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "pbtnas/tasks/classify_options.hpp"
-#include "pbtnas/seed.hpp"
+#include "pbtnas/tasks/classify/classify_options.hpp"
+#include "pbtnas/core/seed.hpp"
 #include "support/temp_dir.hpp"
 
 namespace pbtnas::test {

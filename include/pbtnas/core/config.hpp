@@ -1,0 +1,84 @@
+#pragma once
+// RunConfig: the search keys of a run's YAML file, the task's name and the task's options.
+// Unknown keys and invalid values are rejected with the key named and the valid range
+// (docs/config.md lists every key). The task section (`classify:`, `gan:`, ...) belongs to the
+// task: its options struct parses and validates it (tasks/registry.hpp, parse_run_config).
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "pbtnas/core/selection.hpp"
+
+namespace pbtnas {
+
+enum class Algorithm { PbtNas, Mutation, Random };
+const char* to_string(Algorithm a);
+
+// Mix after the step that ends at epoch e when: every == 0, or e >= until, or e % every == 0.
+// (docs/algorithm.md, "Mixing schedule"; RL configs use every 20 until 150.) Never after the last step.
+struct MixSchedule {
+  int every = 0;
+  int until = 0;
+};
+
+// Base of every task's options struct (e.g. ClassifyConfig, gan::GanTaskConfig): the parsed and
+// validated task section, held by RunConfig without the core knowing its type.
+struct TaskOptions {
+  virtual ~TaskOptions() = default;
+};
+
+struct CheckpointConfig {
+  int keep = 2;  // committed generations kept on disk (0: keep all)
+};
+
+struct RunConfig {
+  std::uint64_t seed = 31173;
+  Algorithm algorithm = Algorithm::PbtNas;
+  SelectionConfig selection;        // population_size, n_children, fractions
+  double swap_probability = 0.25;   // replace_arch_percent
+  double shrink = 0.4;              // lambda of shrink_perturb [lambda, gamma]
+  double perturb = 0.1;             // gamma
+  bool mix_with_itself = false;     // ablation "no mixing"
+  int max_epochs = 300;
+  int epochs_step = 10;
+  MixSchedule mix_schedule;
+  std::string task = "classify";     // the registered task; its section is the key of that name
+  std::shared_ptr<const TaskOptions> task_options;  // set by parse_run_config (registry.hpp)
+  CheckpointConfig checkpoint;
+  int threads_per_rank = 0;         // 0: cores on the node / ranks on the node
+  std::string device = "auto";      // auto | cpu | cuda
+  // Testing hooks (docs/config.md, `testing:`): faults injected at exact points.
+  int nan_member = -1;              // this member reports a NaN loss in generation nan_generation
+  int nan_generation = -1;
+  int crash_after_commit = -1;      // rank 0 dies (SIGKILL) right after committing this generation
+  int stop_after_generation = -1;   // a stop request (as SIGUSR1) arrives during this generation
+
+  // The task options as their concrete type; throws when they are absent or of another task.
+  template <class Options>
+  const Options& options() const {
+    auto* o = dynamic_cast<const Options*>(task_options.get());
+    if (!o)
+      throw std::logic_error("RunConfig: the options of task '" + task +
+                             "' are not bound or not of the requested type; build the config with "
+                             "parse_run_config/load_run_config (tasks/registry.hpp)");
+    return *o;
+  }
+
+  std::string source_text;          // the YAML as read, stored in every checkpoint
+
+  int n_steps() const { return max_epochs / epochs_step; }
+  // Whether to exploit after the step that ends at `next_epoch`.
+  bool mix_after(int next_epoch) const;
+  // Throws std::invalid_argument naming the key and the valid range.
+  void validate() const;
+};
+
+// Parses and validates the search keys; the task section (the key named like `task`) is left for
+// the task (task_options stays null; tasks/registry.hpp's parse_run_config binds it). `origin`
+// names the file in error messages. Throws std::invalid_argument.
+RunConfig parse_config(const std::string& yaml_text, const std::string& origin);
+// The file's text; throws std::invalid_argument when it cannot be read.
+std::string read_config_file(const std::string& path);
+
+}  // namespace pbtnas

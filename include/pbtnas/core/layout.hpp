@@ -1,0 +1,51 @@
+#pragma once
+// Who owns which member, and which worker-to-worker transfers an exploit plan needs. Pure: every
+// rank computes the same answer from (population size, world size, plan).
+#include <vector>
+
+#include "pbtnas/core/plan.hpp"
+
+namespace pbtnas {
+
+class Layout {
+ public:
+  // Rank 0 coordinates; ranks 1..world_size-1 own members round-robin (member m -> 1 + m % W).
+  // Throws std::invalid_argument for world_size < 2 or world_size > population + 1.
+  Layout(int population, int world_size);
+  int population() const { return population_; }
+  int workers() const { return workers_; }
+  int owner(int member) const;
+  std::vector<int> members_of(int rank) const;
+
+ private:
+  int population_, workers_;
+};
+
+// One payload of an exploit: parent1's full state (role Full) or the donor's swapped layers
+// (role Donor), from the parent's owner to the child's owner.
+struct Transfer {
+  enum class Role { Full, Donor };
+  int index = 0;   // position in the list: message tags derive from it
+  int child = 0;   // index into plan.children
+  Role role = Role::Full;
+  int member = 0;  // the parent whose state is sent
+  int src = 0, dst = 0;
+  bool local() const { return src == dst; }
+};
+
+// The payloads of one child: parent1's full state, and the donor's tensors when it needs them.
+struct ChildTransfers {
+  Transfer full;
+  bool has_donor = false;
+  Transfer donor;  // valid when has_donor
+};
+
+// Per child of the plan (in plan order): a Full transfer, and a Donor transfer for a Mix child
+// with swapped genes, or for every Mix child when `donor_for_every_mix` (the task moves extra
+// state from the donor, e.g. a replay buffer). Transfer indices number all transfers in order.
+std::vector<ChildTransfers> plan_transfers(const ExploitPlan& plan, const Layout& layout,
+                                           bool donor_for_every_mix = false);
+// All transfers of plan_transfers, in index order.
+std::vector<Transfer> all_transfers(const std::vector<ChildTransfers>& per_child);
+
+}  // namespace pbtnas

@@ -1,0 +1,215 @@
+#pragma once
+// Control messages between the coordinator (rank 0) and the workers, serialized with
+// Boost.Serialization (binary archives: ranks of one job share one build). Each message type is
+// bound to its own tag (Channel<M>::tag) and travels only through send_message/receive_message,
+// so a type can never be read from another type's tag. Weight payloads do not pass through here:
+// they go worker-to-worker as raw bytes (run/exchange.hpp), on the tags of kTagManifestBase and
+// kTagPayloadBase.
+//
+// One run (coordinator.hpp has the full sequence):
+//   StartOrder -> workers; WorkerReady <- each worker
+//   per generation: Order::train -> workers; FitnessReport <- per member;
+//                   ExploitPlan -> workers; ExploitDone <- each worker;
+//                   CheckpointOrder -> workers; CheckpointDone <- each worker
+//   end: Order::finish + FinalOrder -> workers; FinalReport <- owner of the final best member;
+//        BestEverReport <- rank 1 (when there is a best-ever file)
+//   or:  Order::stop(exit code) -> workers (preemption, errors)
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+
+#include "pbtnas/core/plan.hpp"
+#include "pbtnas/core/transport.hpp"
+
+namespace pbtnas {
+
+// Sent once. A fresh run carries the initial genomes (the coordinator draws them); a resumed run
+// names the committed generation the workers load; `stop`: the run cannot start, exit at once.
+struct StartOrder {
+  std::int64_t resume_generation = -1;
+  std::string out_dir;
+  bool stop = false;
+  std::vector<Genome> genomes;  // fresh run: one per member, by id
+
+  static StartOrder fresh(std::string out, std::vector<Genome> genomes) { return {-1, std::move(out), false, std::move(genomes)}; }
+  static StartOrder resume(std::string out, std::int64_t generation) { return {generation, std::move(out), false, {}}; }
+  static StartOrder abort() { return {-1, "", true, {}}; }
+  template <class A> void serialize(A& a, unsigned) { a& resume_generation& out_dir& stop& genomes; }
+};
+
+struct WorkerReady {
+  std::string device;  // e.g. "cpu" or "cuda:1"
+  int threads = 1;
+  std::string error;   // non-empty: the worker could not start (bad data path, bad checkpoint...)
+  template <class A> void serialize(A& a, unsigned) { a& device& threads& error; }
+};
+
+// What a worker does next: train a generation, finish (a FinalOrder follows), or stop at once.
+struct Order {
+  enum class Kind : int { Train = 0, Finish = 1, Stop = 2 };
+  Kind kind = Kind::Train;
+  std::int64_t generation = 0;  // Train: the generation, epochs [epoch_begin, epoch_begin + epochs)
+  int epoch_begin = 0;
+  int epochs = 0;
+  int exit_code = 0;            // Stop: the worker's exit code (3: checkpointed for a requeue)
+
+  static Order train(std::int64_t generation, int epoch_begin, int epochs) {
+    return {Kind::Train, generation, epoch_begin, epochs, 0};
+  }
+  static Order finish() { return {Kind::Finish, 0, 0, 0, 0}; }
+  static Order stop(int exit_code) { return {Kind::Stop, 0, 0, 0, exit_code}; }
+  template <class A> void serialize(A& a, unsigned) {
+    int k = static_cast<int>(kind);
+    a& k& generation& epoch_begin& epochs& exit_code;
+    kind = static_cast<Kind>(k);
+  }
+};
+
+struct FitnessReport {
+  int member = 0;
+  std::int64_t generation = 0;
+  double fitness = 0.0;       // -inf when diverged
+  double train_loss = 0.0;
+  std::int64_t samples = 0;
+  double train_seconds = 0.0;
+  bool diverged = false;
+  std::string error;          // non-empty: the worker failed (not a divergence); the run stops
+  template <class A> void serialize(A& a, unsigned) {
+    a& member& generation& fitness& train_loss& samples& train_seconds& diverged& error;
+  }
+};
+
+struct ExploitDone {
+  double seconds = 0.0;          // snapshot + transfer + assembly on this worker
+  std::uint64_t bytes_sent = 0;  // payload bytes this worker sent to other workers
+  std::string error;
+  template <class A> void serialize(A& a, unsigned) { a& seconds& bytes_sent& error; }
+};
+
+struct CheckpointOrder {
+  std::int64_t generation = 0;
+  std::vector<std::vector<double>> fitness;  // every member's fitness history (stored per member)
+  template <class A> void serialize(A& a, unsigned) { a& generation& fitness; }
+};
+
+struct FileInfo {
+  int member = 0;
+  std::string file;   // name inside the generation directory
+  std::uint64_t bytes = 0;
+  std::uint32_t crc32 = 0;
+  template <class A> void serialize(A& a, unsigned) { a& member& file& bytes& crc32; }
+};
+
+struct CheckpointDone {
+  std::vector<FileInfo> files;
+  double seconds = 0.0;
+  std::string error;
+  template <class A> void serialize(A& a, unsigned) { a& files& seconds& error; }
+};
+
+// After Order::finish: the owner of `final_member` re-scores it (FinalReport); rank 1 evaluates
+// the best-ever member in `best_ever_file` with Task::final_metrics (BestEverReport), "" = none.
+struct FinalOrder {
+  int final_member = -1;
+  std::string best_ever_file;
+  template <class A> void serialize(A& a, unsigned) { a& final_member& best_ever_file; }
+};
+
+struct FinalReport {
+  int member = 0;
+  double fitness = 0.0;     // validation score, re-measured
+  double test_score = 0.0;
+  std::int64_t parameters = 0;
+  std::string error;
+  template <class A> void serialize(A& a, unsigned) { a& member& fitness& test_score& parameters& error; }
+};
+
+struct BestEverReport {
+  int member = 0;
+  std::int64_t generation = -1;  // of the file
+  std::int64_t parameters = 0;
+  std::vector<std::string> metric_names;  // Task::final_metrics
+  std::vector<double> metric_values;
+  std::string preview;      // path of the picture written, "" = none
+  std::string error;
+  template <class A> void serialize(A& a, unsigned) {
+    a& member& generation& parameters& metric_names& metric_values& preview& error;
+  }
+};
+
+// Names, dtypes (c10::ScalarType codes) and shapes of the tensors of a payload, in order.
+struct TensorManifest {
+  std::vector<std::string> names;
+  std::vector<int> dtypes;
+  std::vector<std::vector<std::int64_t>> shapes;
+  template <class A> void serialize(A& a, unsigned) { a& names& dtypes& shapes; }
+};
+
+template <class A> void serialize(A& a, ChildPlan& c, unsigned) {
+  int kind = static_cast<int>(c.kind);
+  a& c.slot& c.parent1& c.parent2& kind& c.genome& c.swapped_genes& c.fresh_seed;
+  c.kind = static_cast<ChildKind>(kind);
+}
+template <class A> void serialize(A& a, ExploitPlan& p, unsigned) { a& p.generation& p.children; }
+
+// ---- tags: one per message type ----------------------------------------------------------------
+template <class M> struct Channel;  // no tag: not a message
+#define PBTNAS_CHANNEL(M, T) \
+  template <> struct Channel<M> { static constexpr int tag = T; }
+PBTNAS_CHANNEL(Order, 1);           // rank 0 -> workers
+PBTNAS_CHANNEL(FitnessReport, 2);   // workers -> rank 0
+PBTNAS_CHANNEL(ExploitPlan, 3);     // rank 0 -> workers
+PBTNAS_CHANNEL(CheckpointOrder, 4); // rank 0 -> workers
+PBTNAS_CHANNEL(CheckpointDone, 5);  // workers -> rank 0
+PBTNAS_CHANNEL(FinalOrder, 6);      // rank 0 -> workers
+PBTNAS_CHANNEL(FinalReport, 7);     // owner of the final best -> rank 0
+PBTNAS_CHANNEL(ExploitDone, 8);     // workers -> rank 0
+PBTNAS_CHANNEL(WorkerReady, 9);     // workers -> rank 0
+PBTNAS_CHANNEL(StartOrder, 10);     // rank 0 -> workers
+PBTNAS_CHANNEL(BestEverReport, 11); // rank 1 -> rank 0
+#undef PBTNAS_CHANNEL
+constexpr int kTagManifestBase = 1000;  // + transfer index: payload size header, worker -> worker
+constexpr int kTagPayloadBase = 16000;  // + transfer index: raw tensor bytes, worker -> worker
+constexpr int kMaxTransfers = 14000;
+
+template <class M>
+std::string encode(const M& message) {
+  std::ostringstream os(std::ios::binary);
+  {
+    boost::archive::binary_oarchive ar(os, boost::archive::no_header);
+    ar << message;
+  }
+  return os.str();
+}
+
+template <class M>
+M decode(const std::string& bytes) {
+  std::istringstream is(bytes, std::ios::binary);
+  boost::archive::binary_iarchive ar(is, boost::archive::no_header);
+  M message;
+  ar >> message;
+  return message;
+}
+
+template <class M>
+void send_message(Transport& t, int dest, const M& message) {
+  t.send(dest, Channel<M>::tag, encode(message));
+}
+// To every worker (ranks 1..size-1).
+template <class M>
+void broadcast_to_workers(Transport& t, const M& message) {
+  const std::string bytes = encode(message);
+  for (int r = 1; r < t.size(); ++r) t.send(r, Channel<M>::tag, bytes);
+}
+template <class M>
+M receive_message(Transport& t, int source = kAnySource, int* from = nullptr) {
+  return decode<M>(t.recv(source, Channel<M>::tag, from));
+}
+
+}  // namespace pbtnas

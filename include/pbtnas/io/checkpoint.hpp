@@ -1,0 +1,22 @@
+#pragma once
+// HDF5 checkpoint files (docs/checkpoint-format.md describes the layout attribute by attribute):
+//   member_007.h5  one population member (member_file.hpp)
+//   index.h5       one generation; writing it commits the generation (generation_index.hpp,
+//                  run_dir.hpp)
+// Every failure (missing file, not HDF5, truncated, wrong layout, unsupported dtype) is reported
+// as CheckpointError naming the file, what is wrong and what to do; HDF5's own error printing is
+// switched off.
+#include <stdexcept>
+
+namespace pbtnas::io {
+
+class CheckpointError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+constexpr int kCheckpointFormatVersion = 1;
+constexpr const char* kMemberFormat = "pbtnas-member";
+constexpr const char* kIndexFormat = "pbtnas-index";
+
+}  // namespace pbtnas::io

@@ -1,0 +1,39 @@
+#pragma once
+// member_007.h5: one population member: genome, fitness history, training seed and its whole
+// NamedState (network, averaged copy, optimizer state, extra state), bit-exact.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pbtnas/core/search_space.hpp"
+#include "pbtnas/io/checkpoint.hpp"
+#include "pbtnas/nn/named_state.hpp"
+
+namespace pbtnas::io {
+
+struct MemberFile {
+  int id = 0;
+  std::int64_t generation = 0;
+  Genome genome;
+  std::vector<std::string> genome_options;  // option name of each gene (same length as genome)
+  std::vector<double> fitness;
+  std::uint64_t train_seed = 0;
+  NamedState state;
+  // Optional final evaluation (best_ever.h5 after the search): metric name -> value, stored as
+  // the datasets /evaluation/names (strings) and /evaluation/values (float64). Empty: no group.
+  std::vector<std::pair<std::string, double>> evaluation;
+};
+
+// Writes atomically (PATH.tmp, fsync, rename, fsync of the directory; parent directories are
+// created). Tensors may live on any device; they are stored as contiguous CPU data. Supported
+// dtypes: float32/64, float16, bfloat16, int8/16/32/64, uint8, bool. Tensor names must be
+// non-empty dotted names without '/' or empty components, and no name may be a dotted prefix of
+// another (they become HDF5 paths /state/a/b/c).
+void write_member_file(const std::string& path, const MemberFile& member);
+
+// Reads back bit-identically (same order, dtypes, shapes; CPU tensors). With load_tensors false,
+// `state` lists every tensor name with an undefined tensor (cheap: no tensor data is read).
+MemberFile read_member_file(const std::string& path, bool load_tensors = true);
+
+}  // namespace pbtnas::io

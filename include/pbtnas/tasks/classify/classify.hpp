@@ -1,0 +1,60 @@
+#pragma once
+// The built-in default task: Fashion-MNIST (or any 10-class uint8 IDX data set) classification
+// with the searchable CNN of classify_model.hpp. docs/tasks.md describes data, search space,
+// network, training and fitness.
+#include <cstdint>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "pbtnas/tasks/classify/classify_options.hpp"
+#include "pbtnas/tasks/classify/classify_model.hpp"
+#include "pbtnas/tasks/registry.hpp"
+#include "pbtnas/tasks/task.hpp"
+
+namespace pbtnas {
+
+// Per-pixel statistics of the 60,000 Fashion-MNIST training images (pixel / 255); checked
+// against the data by the test "classify: normalisation constants match the data".
+inline constexpr double kFashionMnistMean = 0.2860;
+inline constexpr double kFashionMnistStd = 0.3530;
+inline constexpr int kClassifyClasses = 10;
+
+class ClassifyTask : public Task {
+ public:
+  // Loads train and test IDX files once (cfg.data) and holds out round(val_fraction * N_train)
+  // training images as the validation split, chosen by a permutation drawn from
+  // Rng(derive_seed(run_seed, 0, 0, Purpose::DataSplit)). Throws std::runtime_error for
+  // unreadable data and std::invalid_argument for unusable settings.
+  ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed);
+
+  const SearchSpace& space() const override { return space_; }
+  Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;
+  StepStats train(Member& member, int epoch_begin, int epochs, std::uint64_t seed) const override;
+  double fitness(Member& member) const override;     // validation accuracy in [0, 1]
+  double test_score(Member& member) const override;  // test accuracy in [0, 1]
+  std::string fitness_name() const override { return "val_acc"; }
+
+  static SearchSpace space_for(const ClassifyConfig& cfg) { return classify_search_space(cfg); }
+  static std::int64_t parameter_count(const Member& member);
+
+  const ClassifyConfig& config() const { return cfg_; }
+  std::int64_t train_size() const { return train_x_.size(0); }
+  std::int64_t val_size() const { return val_x_.size(0); }
+  std::int64_t test_size() const { return test_x_.size(0); }
+  // Indices (into the first train_limit training images) of the validation split.
+  const torch::Tensor& val_indices() const { return val_index_; }
+
+  // Accuracy on any normalised N x 1 x H x W float images / int64 labels (CPU tensors).
+  double accuracy(Member& member, const torch::Tensor& x, const torch::Tensor& y) const;
+
+ private:
+  ClassifyConfig cfg_;
+  SearchSpace space_;
+  torch::Tensor train_x_, train_y_, val_x_, val_y_, test_x_, test_y_, val_index_;
+};
+
+// The registry entry of task `classify` (section `classify:`).
+TaskEntry classify_task_entry();
+
+}  // namespace pbtnas

@@ -1,0 +1,137 @@
+#include "pbtnas/core/config.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "pbtnas/core/config_section.hpp"
+
+namespace pbtnas {
+
+const char* to_string(Algorithm a) {
+  switch (a) {
+    case Algorithm::PbtNas: return "pbtnas";
+    case Algorithm::Mutation: return "mutation";
+    case Algorithm::Random: return "random";
+  }
+  return "?";
+}
+
+bool RunConfig::mix_after(int next_epoch) const {
+  if (next_epoch >= max_epochs) return false;  // never after the last step
+  if (algorithm == Algorithm::Random) return false;
+  if (mix_schedule.every <= 0) return true;
+  return next_epoch >= mix_schedule.until || next_epoch % mix_schedule.every == 0;
+}
+
+// Every range of the search keys, in one place.
+void RunConfig::validate() const {
+  check_range("population_size", selection.population_size, 4, kMaxPopulation,
+              "an integer >= 4 and <= " + std::to_string(kMaxPopulation));
+  check_range("parents_fraction", selection.parents_fraction, 1e-9, 1.0, "a fraction in (0, 1]");
+  check_range("survive_fraction", selection.survive_fraction, 1e-9, 0.999999, "a fraction in (0, 1)");
+  check_range("n_children", selection.n_children, 1, selection.population_size,
+              "an integer in [1, population_size]");
+  selection.validate();
+  check_range("swap_probability", swap_probability, 0.0, 1.0, "a probability in [0, 1]");
+  const std::string sp = "values in [0, 10] (paper: [0.4, 0.1]; ablations [1, 0] and [0, 1])";
+  check_range("shrink_perturb[0]", shrink, 0.0, 10.0, sp);
+  check_range("shrink_perturb[1]", perturb, 0.0, 10.0, sp);
+  check_range("max_epochs", max_epochs, 1, kMaxCount, "an integer >= 1");
+  check_range("epochs_step", epochs_step, 1, kMaxCount, "an integer >= 1");
+  if (max_epochs % epochs_step != 0)
+    throw std::invalid_argument("'max_epochs' = " + std::to_string(max_epochs) + " is not a multiple of epochs_step = " +
+                                std::to_string(epochs_step) + "; make it one (e.g. 300 and 10)");
+  check_range("mix_schedule.every", mix_schedule.every, 0, kMaxCount, "0 (mix after every step) or a number of epochs");
+  check_range("mix_schedule.until", mix_schedule.until, 0, kMaxCount, "an epoch >= 0");
+  check_range("checkpoint.keep", checkpoint.keep, 0, kMaxCount, "0 (keep all) or the number of generations to keep");
+  check_range("runtime.threads_per_rank", threads_per_rank, 0, 4096, "0 (automatic) or a thread count up to 4096");
+  check_choice("runtime.device", device, {"auto", "cpu", "cuda"});
+  check_range("testing.nan_member", nan_member, -1, selection.population_size - 1,
+              "-1 (off) or a member id below population_size");
+  check_range("testing.nan_generation", nan_generation, -1, kMaxCount, "-1 (off) or a generation");
+  check_range("testing.crash_after_commit", crash_after_commit, -1, kMaxCount, "-1 (off) or a generation");
+  check_range("testing.stop_after_generation", stop_after_generation, -1, kMaxCount, "-1 (off) or a generation");
+}
+
+RunConfig parse_config(const std::string& yaml_text, const std::string& origin) {
+  ConfigSection s = ConfigSection::root(yaml_text, origin);
+  RunConfig c;
+  c.source_text = yaml_text;
+
+  s.get("seed", c.seed);
+  std::string algo = "pbtnas";
+  s.get("algorithm", algo);
+  if (algo != "pbtnas" && algo != "mutation" && algo != "random")
+    s.fail("algorithm", "= '" + algo + "' is not valid; expected one of pbtnas, mutation, random");
+  c.algorithm = algo == "pbtnas" ? Algorithm::PbtNas : algo == "mutation" ? Algorithm::Mutation : Algorithm::Random;
+
+  SelectionConfig& sel = c.selection;
+  s.get("population_size", sel.population_size);
+  s.get("parents_fraction", sel.parents_fraction);
+  s.get("survive_fraction", sel.survive_fraction);
+  sel.n_children = -1;
+  s.get("n_children", sel.n_children);
+  s.get("swap_probability", c.swap_probability);
+  if (YAML::Node sp = s.raw("shrink_perturb")) {
+    const std::string what = "must be a list of two numbers [lambda, gamma] (paper: [0.4, 0.1])";
+    if (!sp.IsSequence() || sp.size() != 2) s.fail("shrink_perturb", what);
+    try {
+      c.shrink = sp[0].as<double>();
+      c.perturb = sp[1].as<double>();
+    } catch (const YAML::Exception&) {
+      s.fail("shrink_perturb", what);
+    }
+  }
+  s.get("mix_with_itself", c.mix_with_itself);
+  s.get("max_epochs", c.max_epochs);
+  s.get("epochs_step", c.epochs_step);
+  ConfigSection ms = s.sub("mix_schedule");
+  ms.get("every", c.mix_schedule.every);
+  ms.get("until", c.mix_schedule.until);
+  ms.reject_unknown();
+
+  s.get("task", c.task);
+  if (c.task.empty()) s.fail("task", "is empty; name a task (e.g. classify, gan)");
+  (void)s.raw(c.task);  // the task's own section: parsed by the task (registry.hpp)
+
+  ConfigSection ck = s.sub("checkpoint");
+  ck.get("keep", c.checkpoint.keep);
+  ck.reject_unknown();
+
+  ConfigSection rt = s.sub("runtime");
+  rt.get("threads_per_rank", c.threads_per_rank);
+  rt.get("device", c.device);
+  rt.reject_unknown();
+
+  ConfigSection ts = s.sub("testing");
+  ts.get("nan_member", c.nan_member);
+  ts.get("nan_generation", c.nan_generation);
+  ts.get("crash_after_commit", c.crash_after_commit);
+  ts.get("stop_after_generation", c.stop_after_generation);
+  ts.reject_unknown();
+  s.reject_unknown(" and the section of the task ('" + c.task +
+                   ":'; a task's section is named after the task: set task to use another)");
+
+  try {
+    // Bound the population before anything derived from it is computed.
+    check_range("population_size", sel.population_size, 4, kMaxPopulation,
+                "an integer >= 4 and <= " + std::to_string(kMaxPopulation));
+    if (sel.n_children < 0) sel.n_children = sel.population_size - sel.n_elites();
+    c.validate();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("config " + origin + ": " + e.what());
+  }
+  return c;
+}
+
+std::string read_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    throw std::invalid_argument("config '" + path + "' cannot be read; check the path (examples: jobs/configs/*.yaml)");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace pbtnas

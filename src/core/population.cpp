@@ -1,0 +1,166 @@
+#include "pbtnas/core/population.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/core/mixing.hpp"
+#include "pbtnas/core/selection.hpp"
+
+namespace pbtnas {
+
+const char* to_string(ChildKind kind) {
+  switch (kind) {
+    case ChildKind::Initial: return "initial";
+    case ChildKind::Mix: return "mix";
+    case ChildKind::Clone: return "clone";
+    case ChildKind::WeightMutation: return "weight_mutation";
+    case ChildKind::ArchMutation: return "arch_mutation";
+  }
+  return "?";
+}
+
+std::vector<Genome> balanced_genomes(const SearchSpace& space, int n, std::uint64_t seed) {
+  if (n < 1) throw std::invalid_argument("balanced_genomes: population size must be >= 1");
+  Rng rng(seed);
+  std::vector<Genome> genomes(n, Genome(space.size()));
+  for (std::size_t g = 0; g < space.size(); ++g) {
+    const int k = static_cast<int>(space.gene(g).options.size());
+    std::vector<int> pool;
+    for (int rep = 0; rep < n / k; ++rep)
+      for (int o = 0; o < k; ++o) pool.push_back(o);
+    while (static_cast<int>(pool.size()) < n) pool.push_back(static_cast<int>(rng.below(k)));
+    rng.shuffle(pool);
+    for (int i = 0; i < n; ++i) genomes[i][g] = pool[i];
+  }
+  return genomes;
+}
+
+Population::Population(const SearchSpace& space, int n, std::uint64_t run_seed) {
+  const auto genomes = balanced_genomes(space, n, derive_seed(run_seed, 0, 0, Purpose::InitPopulation));
+  for (int i = 0; i < n; ++i) {
+    MemberRecord r;
+    r.id = i;
+    r.genome = genomes[i];
+    r.lineage.assign(space.size(), std::vector<int>{i});
+    r.incarnation = i;
+    members_.push_back(r);
+    Incarnation inc;
+    inc.seq_id = i;
+    inc.slot = i;
+    inc.birth_generation = -1;
+    history_.push_back(inc);
+  }
+}
+
+std::vector<double> Population::last_fitness() const {
+  std::vector<double> f;
+  for (const auto& m : members_) f.push_back(m.last_fitness());
+  return f;
+}
+
+void Population::record_fitness(const std::vector<double>& fitness) {
+  if (fitness.size() != members_.size())
+    throw std::invalid_argument("record_fitness: got " + std::to_string(fitness.size()) + " values for " +
+                                std::to_string(members_.size()) + " members");
+  for (std::size_t i = 0; i < fitness.size(); ++i)
+    members_[i].fitness.push_back(std::isnan(fitness[i]) ? kFitnessDiverged : fitness[i]);
+}
+
+ExploitPlan Population::plan(const RunConfig& cfg, const SearchSpace& space, std::int64_t generation) const {
+  ExploitPlan plan;
+  plan.generation = generation;
+  if (cfg.algorithm == Algorithm::Random) return plan;
+  const SelectionConfig& sel = cfg.selection;
+  sel.validate();
+  if (sel.population_size != size())
+    throw std::invalid_argument("plan: population_size " + std::to_string(sel.population_size) +
+                                " does not match the population (" + std::to_string(size()) + ")");
+  const auto fitness = last_fitness();
+  const auto ranked = rank_by_fitness(fitness);
+  const std::vector<int> top(ranked.begin(), ranked.begin() + sel.top_size());
+  const std::vector<int> slots = replaced_slots(fitness, sel.n_elites());
+
+  Rng select_rng(derive_seed(cfg.seed, generation, -1, Purpose::Selection));
+  std::vector<ChildPlan> children;
+  for (int k = 0; k < sel.n_children; ++k) {
+    const ParentPair pp = draw_parents(top, fitness, select_rng);
+    ChildPlan c;
+    c.parent1 = pp.better;
+    const Genome& g1 = members_[pp.better].genome;
+    if (cfg.algorithm == Algorithm::PbtNas) {
+      c.kind = ChildKind::Mix;
+      c.parent2 = cfg.mix_with_itself ? pp.better : pp.worse;
+      Rng mix_rng(derive_seed(cfg.seed, generation, k, Purpose::Mixing));
+      c.swapped_genes = draw_swapped_genes(space.size(), cfg.swap_probability, mix_rng);
+      c.genome = mix_genomes(g1, members_[c.parent2].genome, c.swapped_genes);
+    } else {  // SEARL-like mutation: the better of the two is the single parent
+      c.parent2 = pp.better;
+      Rng mut_rng(derive_seed(cfg.seed, generation, k, Purpose::Mutation));
+      const MutationDraw d = draw_mutation(space, g1, mut_rng);
+      c.kind = d.kind;
+      c.genome = g1;
+      if (d.kind == ChildKind::ArchMutation) {
+        c.genome[d.gene] = d.new_option;
+        c.swapped_genes = {d.gene};
+      }
+    }
+    children.push_back(std::move(c));
+  }
+  // Children are permuted, then placed into the freed slots in ascending order (docs/algorithm.md,
+  // "Parents, survivors and slots").
+  std::vector<int> perm(children.size());
+  for (std::size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int>(i);
+  select_rng.shuffle(perm);
+  for (std::size_t j = 0; j < slots.size(); ++j) {
+    ChildPlan c = children[perm[j]];
+    c.slot = slots[j];
+    c.fresh_seed = derive_seed(cfg.seed, generation, c.slot, Purpose::FreshInit);
+    plan.children.push_back(std::move(c));
+  }
+  return plan;
+}
+
+void Population::apply(const ExploitPlan& plan) {
+  const std::vector<MemberRecord> before = members_;  // parents as evaluated
+  for (const ChildPlan& c : plan.children) {
+    const MemberRecord& p1 = before.at(c.parent1);
+    const MemberRecord& p2 = before.at(c.parent2);
+    MemberRecord& slot = members_.at(c.slot);
+    Incarnation& old = history_.at(slot.incarnation);
+    old.final_generation = plan.generation;
+    old.final_fitness = slot.last_fitness();
+
+    Incarnation inc;
+    inc.seq_id = static_cast<std::int64_t>(history_.size());
+    inc.slot = c.slot;
+    inc.birth_generation = plan.generation;
+    inc.parent1 = c.parent1;
+    inc.parent2 = c.parent2;
+    inc.kind = c.kind;
+    for (int g : c.swapped_genes) {
+      inc.changed_genes.push_back(g);
+      inc.old_values.push_back(p1.genome.at(g));
+      inc.new_values.push_back(c.genome.at(g));
+    }
+
+    MemberRecord child;
+    child.id = c.slot;
+    child.genome = c.genome;
+    child.fitness = p1.fitness;
+    child.lineage = p1.lineage;
+    for (int g : c.swapped_genes) {
+      if (c.kind == ChildKind::ArchMutation) {
+        child.lineage[g] = {c.slot};  // fresh weights: the layer's origin is the new slot
+      } else {
+        child.lineage[g] = p2.lineage[g];  // the donor's layer, now living in this slot
+        child.lineage[g].push_back(c.slot);
+      }
+    }
+    child.incarnation = inc.seq_id;
+    history_.push_back(inc);
+    slot = std::move(child);
+  }
+}
+
+}  // namespace pbtnas

@@ -1,0 +1,213 @@
+#include "pbtnas/tasks/classify/classify.hpp"
+
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "pbtnas/core/config_section.hpp"
+#include "pbtnas/core/seed.hpp"
+#include "pbtnas/tasks/idx.hpp"
+
+namespace pbtnas {
+namespace {
+
+std::string join_path(const std::string& dir, const std::string& file) {
+  if (file.empty() || file[0] == '/' || dir.empty()) return file;
+  return dir.back() == '/' ? dir + file : dir + "/" + file;
+}
+
+// uint8 N x H x W -> float N x 1 x H x W, (x / 255 - mean) / std.
+torch::Tensor normalise(const torch::Tensor& images) {
+  return images.to(torch::kFloat32)
+      .div_(255.0)
+      .sub_(kFashionMnistMean)
+      .div_(kFashionMnistStd)
+      .unsqueeze(1)
+      .contiguous();
+}
+
+torch::Tensor labels_of(const torch::Tensor& labels, const std::string& path) {
+  if (labels.numel() > 0 && labels.max().item<int>() >= kClassifyClasses)
+    throw std::runtime_error("classify task: " + path +
+                             " holds a label >= " + std::to_string(kClassifyClasses) +
+                             "; the task has 10 classes, point classify.data at a 10-class "
+                             "IDX data set such as Fashion-MNIST");
+  return labels.to(torch::kInt64);
+}
+
+std::shared_ptr<ClassifyNetImpl> net_of(const Member& member) {
+  auto net = std::dynamic_pointer_cast<ClassifyNetImpl>(member.model);
+  if (!net)
+    throw std::invalid_argument(
+        "classify task: the member's model is not a ClassifyNet; create members with "
+        "ClassifyTask::create");
+  return net;
+}
+
+torch::Tensor index_tensor(const std::vector<std::int64_t>& v, std::size_t begin,
+                           std::size_t count) {
+  return torch::from_blob(const_cast<std::int64_t*>(v.data() + begin),
+                          {static_cast<std::int64_t>(count)}, torch::kInt64)
+      .clone();
+}
+
+}  // namespace
+
+ClassifyTask::ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed)
+    : cfg_(cfg), space_(classify_search_space(cfg)) {
+  cfg_.validate();
+  const DataConfig& d = cfg.data;
+  const std::string train_images = join_path(d.dir, d.train_images);
+  const std::string train_labels = join_path(d.dir, d.train_labels);
+  const std::string test_images = join_path(d.dir, d.test_images);
+  const std::string test_labels = join_path(d.dir, d.test_labels);
+
+  IdxImages train = read_idx_images(train_images, train_labels, d.train_limit);
+  IdxImages test = read_idx_images(test_images, test_labels, d.test_limit);
+  if (train.images.size(1) != test.images.size(1) || train.images.size(2) != test.images.size(2))
+    throw std::runtime_error("classify task: " + train_images + " and " + test_images +
+                             " hold images of different sizes; use files of one data set");
+
+  const std::int64_t n = train.images.size(0);
+  const auto n_val = static_cast<std::int64_t>(std::llround(d.val_fraction * double(n)));
+  if (n_val < 1 || n - n_val < 1)
+    throw std::invalid_argument("classify task: " + std::to_string(n) +
+                                " training images with val_fraction " +
+                                std::to_string(d.val_fraction) +
+                                " leave an empty training or validation split; raise "
+                                "classify.data.train_limit or change val_fraction");
+  if (test.images.size(0) < 1)
+    throw std::runtime_error("classify task: " + test_images +
+                             " holds no images; point "
+                             "classify.data at a non-empty test set");
+
+  std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
+  std::iota(perm.begin(), perm.end(), std::int64_t{0});
+  Rng rng(derive_seed(run_seed, 0, 0, Purpose::DataSplit));
+  rng.shuffle(perm);
+  val_index_ = index_tensor(perm, 0, static_cast<std::size_t>(n_val));
+  const torch::Tensor train_index =
+      index_tensor(perm, static_cast<std::size_t>(n_val), static_cast<std::size_t>(n - n_val));
+
+  const torch::Tensor x = normalise(train.images);
+  const torch::Tensor y = labels_of(train.labels, train_labels);
+  train_x_ = x.index_select(0, train_index);
+  train_y_ = y.index_select(0, train_index);
+  val_x_ = x.index_select(0, val_index_);
+  val_y_ = y.index_select(0, val_index_);
+  test_x_ = normalise(test.images);
+  test_y_ = labels_of(test.labels, test_labels);
+}
+
+Member ClassifyTask::create(const Genome& genome, std::uint64_t init_seed,
+                            torch::Device device) const {
+  space_.validate(genome);
+  auto net = std::make_shared<ClassifyNetImpl>(genome, cfg_, kClassifyClasses);
+  init_classify_net(*net, init_seed);
+  net->to(device);
+  Member member;
+  member.genome = genome;
+  member.model = net;
+  member.average = nullptr;
+  member.device = device;
+  member.optimizers.push_back(std::make_unique<torch::optim::AdamW>(
+      net->parameters(), torch::optim::AdamWOptions(cfg_.lr).weight_decay(cfg_.weight_decay)));
+  return member;
+}
+
+StepStats ClassifyTask::train(Member& member, int epoch_begin, int epochs,
+                              std::uint64_t seed) const {
+  auto net = net_of(member);
+  if (member.optimizers.empty())
+    throw std::invalid_argument(
+        "classify task: the member has no optimizer; create members "
+        "with ClassifyTask::create");
+  torch::optim::Optimizer& opt = *member.optimizers.front();
+  net->train();
+
+  // The training samples form one stream: permutation k of the training split (drawn from
+  // Rng(derive_seed(seed, k, 0, Train))) follows permutation k-1; epoch e covers stream
+  // positions [e * per_epoch, (e + 1) * per_epoch).
+  const std::int64_t n = train_x_.size(0);
+  const std::int64_t per_epoch = cfg_.samples_per_epoch > 0 ? cfg_.samples_per_epoch : n;
+  std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
+  std::int64_t perm_k = -1;
+
+  StepStats stats;
+  double loss_sum = 0.0;
+  for (int e = epoch_begin; e < epoch_begin + epochs; ++e) {
+    std::int64_t pos = static_cast<std::int64_t>(e) * per_epoch;
+    const std::int64_t end = pos + per_epoch;
+    while (pos < end) {
+      const std::int64_t k = pos / n, offset = pos % n;
+      if (k != perm_k) {
+        std::iota(perm.begin(), perm.end(), std::int64_t{0});
+        Rng rng(derive_seed(seed, k, 0, Purpose::Train));
+        rng.shuffle(perm);
+        perm_k = k;
+      }
+      const std::int64_t b = std::min({std::int64_t{cfg_.batch_size}, end - pos, n - offset});
+      const torch::Tensor idx =
+          index_tensor(perm, static_cast<std::size_t>(offset), static_cast<std::size_t>(b));
+      const torch::Tensor x = train_x_.index_select(0, idx).to(member.device);
+      const torch::Tensor y = train_y_.index_select(0, idx).to(member.device);
+      opt.zero_grad();
+      const torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        stats.train_loss = value;
+        stats.diverged = true;
+        return stats;
+      }
+      loss.backward();
+      opt.step();
+      loss_sum += value * static_cast<double>(b);
+      stats.samples += b;
+      pos += b;
+    }
+  }
+  stats.train_loss = stats.samples > 0 ? loss_sum / static_cast<double>(stats.samples) : 0.0;
+  return stats;
+}
+
+double ClassifyTask::accuracy(Member& member, const torch::Tensor& x,
+                              const torch::Tensor& y) const {
+  auto net = net_of(member);
+  const bool was_training = net->is_training();
+  net->eval();
+  torch::NoGradGuard no_grad;
+  std::int64_t correct = 0;
+  const std::int64_t n = x.size(0);
+  for (std::int64_t begin = 0; begin < n; begin += cfg_.eval_batch_size) {
+    const std::int64_t end = std::min<std::int64_t>(n, begin + cfg_.eval_batch_size);
+    const torch::Tensor logits = net->forward(x.slice(0, begin, end).to(member.device));
+    correct +=
+        logits.argmax(1).eq(y.slice(0, begin, end).to(member.device)).sum().item<std::int64_t>();
+  }
+  net->train(was_training);
+  return n > 0 ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
+}
+
+double ClassifyTask::fitness(Member& member) const { return accuracy(member, val_x_, val_y_); }
+
+double ClassifyTask::test_score(Member& member) const { return accuracy(member, test_x_, test_y_); }
+
+std::int64_t ClassifyTask::parameter_count(const Member& member) {
+  return member.model ? count_parameters(*member.model) : 0;
+}
+
+TaskEntry classify_task_entry() {
+  TaskEntry e;
+  e.name = "classify";
+  e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
+    return std::make_shared<ClassifyConfig>(ClassifyConfig::parse(std::move(s)));
+  };
+  e.space = [](const TaskOptions& o) { return classify_search_space(options_as<ClassifyConfig>(o, "classify")); };
+  e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
+    return std::make_unique<ClassifyTask>(options_as<ClassifyConfig>(o, "classify"), ctx.run_seed);
+  };
+  return e;
+}
+
+}  // namespace pbtnas

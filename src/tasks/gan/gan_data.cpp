@@ -1,0 +1,61 @@
+// The GAN task's data: Fashion-MNIST or CIFAR-10 as N x C x 32 x 32 images in [-1, 1].
+#include "pbtnas/tasks/gan/gan_task.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "gan_task_internal.hpp"
+#include "pbtnas/core/seed.hpp"
+#include "pbtnas/nn/named_state.hpp"
+#include "pbtnas/tasks/cifar10.hpp"
+#include "pbtnas/tasks/gan/gan_spaces.hpp"
+#include "pbtnas/tasks/idx.hpp"
+#include "pbtnas/tasks/image_grid.hpp"
+
+namespace pbtnas::gan {
+
+using namespace detail;
+namespace F = torch::nn::functional;
+
+GanData load_gan_data(const GanTaskConfig& cfg) {
+  GanData data;
+  torch::Tensor raw;  // uint8 N x C x 32 x 32 (CIFAR-10) or N x 28 x 28 (Fashion-MNIST)
+  std::string origin;
+  if (cfg.dataset == "fashion_mnist") {
+    const std::string images_path = join_path(cfg.data_dir, cfg.train_images);
+    const std::string labels_path = join_path(cfg.data_dir, cfg.train_labels);
+    IdxImages train = read_idx_images(images_path, labels_path, cfg.train_limit);
+    if (train.images.size(1) != 28 || train.images.size(2) != 28)
+      throw std::runtime_error("gan task: " + images_path + " holds " +
+                               std::to_string(train.images.size(1)) + " x " +
+                               std::to_string(train.images.size(2)) +
+                               " images; the task expects 28 x 28 (Fashion-MNIST), padded to 32");
+    // [0, 255] -> [-1, 1], then 2 px of -1 on each side: N x 1 x 32 x 32.
+    data.images = F::pad(train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).unsqueeze(1),
+                         F::PadFuncOptions({2, 2, 2, 2}).value(-1.0))
+                      .contiguous();
+    data.labels = train.labels.to(torch::kInt64);
+    origin = images_path;
+  } else if (cfg.dataset == "cifar10") {
+    Cifar10Data train = read_cifar10_train(cfg.data_dir, cfg.train_limit);
+    data.images = train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).contiguous();
+    data.labels = train.labels.to(torch::kInt64);
+    origin = cfg.data_dir;
+  } else {
+    throw std::invalid_argument("gan task: unknown dataset '" + cfg.dataset +
+                                "'; valid: fashion_mnist, cifar10");
+  }
+  if (data.images.size(0) < 2)
+    throw std::runtime_error("gan task: " + origin + " holds fewer than 2 images");
+  data.n_classes = 10;
+  return data;
+}
+
+
+}  // namespace pbtnas::gan

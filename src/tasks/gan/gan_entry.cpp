@@ -1,0 +1,71 @@
+#include "pbtnas/tasks/gan/gan_entry.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "pbtnas/core/config_section.hpp"
+#include "pbtnas/tasks/gan/features.hpp"
+#include "pbtnas/tasks/gan/gan_spaces.hpp"
+
+namespace pbtnas::gan {
+
+std::string feature_cache_dir(const GanTaskConfig& cfg) {
+  if (!cfg.features.cache_dir.empty()) return cfg.features.cache_dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/pbtnas";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/pbtnas";
+  throw std::invalid_argument(
+      "neither XDG_CACHE_HOME nor HOME is set; set gan.features.cache_dir to a writable folder for "
+      "the FID classifier");
+}
+
+std::shared_ptr<FeatureNet> make_feature_net(const GanTaskConfig& cfg, const GanData& data,
+                                             torch::Device device, Logger* log) {
+  if (!cfg.features.torchscript.empty())
+    return std::make_shared<TorchScriptFeatures>(cfg.features.torchscript, device);
+  ClassifierFeaturesConfig c;
+  c.epochs = cfg.features.classifier_epochs;
+  c.cache_path = (std::filesystem::path(feature_cache_dir(cfg)) /
+                  ClassifierFeatures::cache_file_name(cfg.dataset, data.images, data.labels,
+                                                      data.n_classes, c))
+                     .string();
+  auto say = [log](const std::string& line) {
+    if (log) log->info("[rank " + std::to_string(log->rank()) + "] " + line);
+  };
+  // Only one process trains the classifier (the others wait on its lock), so it may use every
+  // core of the node for that one-off job; the worker's own thread count is restored afterwards.
+  const int threads = torch::get_num_threads();
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(std::max(threads, cores));
+  try {
+    auto net = ClassifierFeatures::load_or_train(c, data.images, data.labels, data.n_classes, device, say);
+    torch::set_num_threads(threads);
+    return net;
+  } catch (...) {
+    torch::set_num_threads(threads);
+    throw;
+  }
+}
+
+TaskEntry gan_task_entry() {
+  TaskEntry e;
+  e.name = "gan";
+  e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
+    return std::make_shared<GanTaskConfig>(GanTaskConfig::parse(std::move(s)));
+  };
+  e.space = [](const TaskOptions& o) {
+    return gan_space_kind(options_as<GanTaskConfig>(o, "gan").space) == GanSpaceKind::Easy ? gan_easy_space()
+                                                                                          : gan_hard_space();
+  };
+  e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
+    GanTaskConfig cfg = options_as<GanTaskConfig>(o, "gan");
+    GanData data = load_gan_data(cfg);
+    auto features = make_feature_net(cfg, data, ctx.device, ctx.log);
+    return std::make_unique<GanTask>(std::move(cfg), ctx.run_seed, std::move(features), std::move(data));
+  };
+  return e;
+}
+
+}  // namespace pbtnas::gan

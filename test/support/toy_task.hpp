@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "pbtnas/core/config_section.hpp"
+#include "pbtnas/tasks/registry.hpp"
 #include "pbtnas/tasks/task.hpp"
 #include "support/toy_model.hpp"
 
@@ -90,5 +92,36 @@ class ToyTask : public Task {
   ExtraInherit trace_rule_;
   torch::Tensor map_, val_x_, test_x_;
 };
+
+// What adding a task takes (docs/architecture.md, "Adding a task"): an options struct that
+// parses and validates its section, and an entry. Section `toy:` with one key,
+// `trace_rule: donor | parent1 | fresh`.
+struct ToyOptions : TaskOptions {
+  std::string trace_rule = "donor";
+  void validate() const { check_choice("toy.trace_rule", trace_rule, {"donor", "parent1", "fresh"}); }
+  static ToyOptions parse(ConfigSection s) {
+    ToyOptions o;
+    s.get("trace_rule", o.trace_rule);
+    s.reject_unknown();
+    o.validate();
+    return o;
+  }
+  ExtraInherit rule() const {
+    return trace_rule == "donor" ? ExtraInherit::Donor : trace_rule == "fresh" ? ExtraInherit::Fresh : ExtraInherit::Parent1;
+  }
+};
+
+inline TaskEntry toy_task_entry() {
+  TaskEntry e;
+  e.name = "toy";
+  e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
+    return std::make_shared<ToyOptions>(ToyOptions::parse(std::move(s)));
+  };
+  e.space = [](const TaskOptions&) { return toy_space(); };
+  e.make = [](const TaskOptions& o, const TaskContext&) -> std::unique_ptr<Task> {
+    return std::make_unique<ToyTask>(options_as<ToyOptions>(o, "toy").rule());
+  };
+  return e;
+}
 
 }  // namespace pbtnas::test

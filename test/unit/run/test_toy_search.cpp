@@ -139,3 +139,29 @@ TEST_CASE("toy search: stopped and resumed, members and their extra state equal 
     }
   }
 }
+
+TEST_CASE("toy search: a task added through its entry alone parses its section and runs") {
+  torch::set_num_threads(1);
+  const TaskEntry entry = test::toy_task_entry();
+  const std::string yaml = "population_size: 8\nparents_fraction: 0.25\nmax_epochs: 3\nepochs_step: 1\n"
+                           "task: toy\ntoy:\n  trace_rule: parent1\ncheckpoint: {keep: 0}\n";
+  RunConfig cfg = parse_config(yaml, "toy.yaml");  // the core knows nothing of the toy section
+  cfg.task_options = entry.parse(ConfigSection::root(yaml, "toy.yaml").sub("toy"));
+  CHECK_THROWS_WITH(entry.parse(ConfigSection::root("toy: {trace_rule: random}\n", "t").sub("toy")),
+                    Catch::Contains("'toy.trace_rule' = 'random'") && Catch::Contains("donor, parent1, fresh"));
+  const auto task = entry.make(*cfg.task_options, TaskContext{cfg.seed, torch::kCPU, nullptr});
+  CHECK(entry.space(*cfg.task_options).size() == task->space().size());
+  test::TempDir dir;
+  REQUIRE(run_toy_search(cfg, dynamic_cast<const test::ToyTask&>(*task), 3, dir.file("out")) == 0);
+  // With rule parent1 every mixed child keeps parent1's trace.
+  const auto idx = io::read_index(io::index_file_path(dir.file("out"), cfg.n_steps() - 1));
+  int mixed = 0;
+  for (const auto& inc : idx.history) {
+    if (inc.kind != ChildKind::Mix) continue;
+    ++mixed;
+    const auto child = io::read_member_file(io::member_file_path(dir.file("out"), inc.birth_generation, inc.slot));
+    const auto base = io::read_member_file(io::member_file_path(dir.file("out"), inc.birth_generation, inc.parent1));
+    CHECK(extra_value(child, "extra.trace.origin") == extra_value(base, "extra.trace.origin"));
+  }
+  CHECK(mixed == 4);
+}

@@ -96,6 +96,21 @@ LogRunReport::LogRunReport(std::string out, const RunConfig& cfg, const SearchSp
 
 void LogRunReport::started(const RunStart& s) {
   metrics_ = std::make_unique<MetricsLog>(out_ + "/metrics.jsonl", s.resumed_after);
+  {
+    // workers.jsonl: keep the rows of committed generations (like metrics.jsonl), then append.
+    std::vector<std::string> kept;
+    std::ifstream in(out_ + "/workers.jsonl");
+    std::string line;
+    while (s.resumed_after >= 0 && std::getline(in, line)) {
+      try {
+        if (nlohmann::json::parse(line).at("generation").get<std::int64_t>() <= s.resumed_after) kept.push_back(line);
+      } catch (const std::exception&) {
+      }
+    }
+    workers_ = std::make_unique<std::ofstream>(out_ + "/workers.jsonl", std::ios::trunc);
+    for (const auto& k : kept) *workers_ << k << '\n';
+    workers_->flush();
+  }
   if (s.resumed_after >= 0) {
     log_.info("resuming from committed generation " + std::to_string(s.resumed_after + 1) + "/" + std::to_string(s.steps) +
               " in " + generation_dir(out_, s.resumed_after));
@@ -123,8 +138,22 @@ void LogRunReport::generation(const GenerationSummary& s) {
   line << "gen " << s.generation + 1 << "/" << s.steps << "  epoch " << s.next_epoch << "  best "
        << fmt("%.4f", s.best_fitness) << " (member " << s.best_member << ")  median " << fmt("%.4f", s.median_fitness)
        << "  | train " << fmt("%.1f", s.train_seconds) << "s exploit " << fmt("%.2f", s.exploit_seconds) << "s ckpt "
-       << fmt("%.2f", s.checkpoint_seconds) << "s";
+       << fmt("%.2f", s.checkpoint_seconds) << "s  busy " << fmt("%.0f", 100.0 * s.busy_share) << "%";
   if (!s.plan.empty()) line << "  | " << fmt("%.1f", s.bytes_sent / 1048576.0) << " MiB sent";
+  busy_total_.resize(s.worker_busy_seconds.size(), 0.0);
+  wait_total_.resize(s.worker_busy_seconds.size(), 0.0);
+  for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {
+    busy_total_[w] += s.worker_busy_seconds[w];
+    wait_total_[w] += s.worker_wait_seconds[w];
+    if (workers_) {
+      nlohmann::json row{{"generation", s.generation},
+                         {"rank", w + 1},
+                         {"busy_seconds", s.worker_busy_seconds[w]},
+                         {"wait_seconds", s.worker_wait_seconds[w]}};
+      *workers_ << row.dump() << '\n';
+    }
+  }
+  if (workers_) workers_->flush();
   log_.info(line.str());
   for (const auto& c : s.plan.children) {
     std::ostringstream l;
@@ -179,6 +208,15 @@ void LogRunReport::finished(const RunResult& r) {
       log_.info(line);
     }
   }
+  nlohmann::json workers = nlohmann::json::array();
+  for (std::size_t w = 0; w < busy_total_.size(); ++w) {
+    const double total = busy_total_[w] + wait_total_[w];
+    workers.push_back({{"rank", w + 1},
+                       {"busy_seconds", busy_total_[w]},
+                       {"wait_seconds", wait_total_[w]},
+                       {"busy_share", total > 0.0 ? busy_total_[w] / total : 0.0}});
+  }
+  j["workers"] = workers;  // training-phase utilisation over the generations this process ran
   j["checkpoint"] = r.checkpoint;
   j["algorithm"] = to_string(cfg_.algorithm);
   j["seed"] = cfg_.seed;

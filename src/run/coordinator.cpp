@@ -130,6 +130,13 @@ GenerationSummary Coordinator::train(std::int64_t g) {
   }
   s.train_seconds = since(t0);
   for (const auto& m : pop_.members()) s.genomes.push_back(m.genome);
+  const int workers = t_.size() - 1;
+  s.worker_busy_seconds.assign(static_cast<std::size_t>(workers), 0.0);
+  for (const auto& r : s.reports) s.worker_busy_seconds[static_cast<std::size_t>(layout_.owner(r.member) - 1)] += r.train_seconds;
+  for (double busy : s.worker_busy_seconds) {
+    s.worker_wait_seconds.push_back(std::max(0.0, s.train_seconds - busy));
+    if (s.train_seconds > 0.0) s.busy_share += std::min(1.0, busy / s.train_seconds) / workers;
+  }
   return s;
 }
 

@@ -3,9 +3,12 @@
 //   H5RunStore: OUT/checkpoints (HDF5 member files + index.h5 committed atomically, run_dir.hpp),
 //               OUT/best_ever.h5; resume with the one policy of io::resume_generation.
 //   LogRunReport: rank 0's lines through the Logger, OUT/metrics.jsonl (one row per member per
-//               generation), OUT/summary.json.
+//               generation), OUT/workers.jsonl (one row per worker per generation: busy and
+//               waiting seconds), OUT/summary.json.
+#include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/io/metrics_log.hpp"
@@ -55,6 +58,8 @@ class LogRunReport : public RunReport {
   const SearchSpace& space_;
   Logger& log_;
   std::unique_ptr<MetricsLog> metrics_;
+  std::unique_ptr<std::ofstream> workers_;
+  std::vector<double> busy_total_, wait_total_;  // per worker, over this process's generations
 };
 
 // run_coordinator on a run directory: H5RunStore + LogRunReport.

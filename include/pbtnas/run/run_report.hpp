@@ -29,6 +29,11 @@ struct GenerationSummary {
   double median_fitness = 0.0;
   ExploitPlan plan;
   double train_seconds = 0.0, exploit_seconds = 0.0, checkpoint_seconds = 0.0;
+  // Utilisation in the training phase, per worker (index = rank - 1): seconds spent training
+  // its members (their FitnessReport::train_seconds) and seconds it waited for the slowest
+  // worker (train_seconds minus busy, at least 0).
+  std::vector<double> worker_busy_seconds, worker_wait_seconds;
+  double busy_share = 0.0;  // mean over workers of busy / train_seconds, in [0, 1]
   std::uint64_t bytes_sent = 0;
 };
 

@@ -94,6 +94,12 @@ TEST_CASE("coordinator: a search commits every generation, exploits, and reports
   for (std::int64_t g = 0; g < 4; ++g) CHECK(report.generations[static_cast<std::size_t>(g)].plan.children.size() == 2);
   CHECK(report.generations[4].plan.empty());  // never after the last step
   CHECK(store.commits.at(4).state.history.size() == 8 + 4 * 2);
+  for (const auto& s : report.generations) {
+    REQUIRE(s.worker_busy_seconds.size() == 2);  // one entry per worker
+    CHECK(s.worker_wait_seconds.size() == 2);
+    CHECK(s.busy_share >= 0.0);
+    CHECK(s.busy_share <= 1.0);
+  }
   REQUIRE(report.results.size() == 1);
   const RunResult& r = report.results[0];
   CHECK(r.checkpoint == "memory:4");

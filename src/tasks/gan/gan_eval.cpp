@@ -70,8 +70,8 @@ double GanTask::fid(Member& member) const {
     return std::numeric_limits<double>::quiet_NaN();
   try {
     return frechet_distance(stats, ref_stats_);
-  } catch (const std::runtime_error&) {  // non-finite distance
-    return std::numeric_limits<double>::quiet_NaN();
+  } catch (const std::runtime_error&) {  // non-finite distance, or covariances that are not PSD:
+    return std::numeric_limits<double>::quiet_NaN();  // the member diverged (it is replaced)
   }
 }
 

@@ -23,7 +23,7 @@ torch::Tensor clamp_psd(const torch::Tensor& eigenvalues, double scale, const ch
   if (std::isnan(lowest))
     throw std::runtime_error(std::string("frechet_distance: NaN eigenvalue of ") + what);
   if (lowest < -kEigenTolerance * scale)
-    throw std::invalid_argument(std::string("frechet_distance: ") + what +
+    throw NotPositiveSemidefinite(std::string("frechet_distance: ") + what +
                                 " has eigenvalue " + std::to_string(lowest) +
                                 ", below the rounding tolerance -" +
                                 std::to_string(kEigenTolerance * scale) +

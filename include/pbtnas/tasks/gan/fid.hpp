@@ -15,6 +15,7 @@
 //   chunks, std = unbiased std over chunks. torchmetrics first shuffles the rows with the global
 //   RNG; here the rows are used in the given order (shuffle before calling to match it).
 #include <cstdint>
+#include <stdexcept>
 
 #include <torch/torch.h>
 
@@ -51,11 +52,20 @@ FeatureStats compute_feature_stats(const torch::Tensor& features);
 // Eigenvalues that fall below zero by rounding are clamped to 0 when they are >= -kEigenTolerance
 // * scale, with scale = λmax(Σ1) for Σ1 and λmax(Σ1)·λmax(Σ2) for √Σ1 Σ2 √Σ1 (float64 eigh errors
 // are ~D·1e-16 of that scale). More negative ones mean a covariance is not positive
-// semi-definite and throw std::invalid_argument.
+// semi-definite and throw NotPositiveSemidefinite.
 inline constexpr double kEigenTolerance = 1e-8;
 
+// The statistics of a member's samples are numerically unusable (a covariance that is not
+// positive semi-definite): a property of the member, not a bug, so GanTask's fitness turns it
+// into NaN and the member is treated as diverged (replaced), like a non-finite loss.
+class NotPositiveSemidefinite : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Throws std::invalid_argument when the statistics are malformed (mean not 1-D, cov not D x D)
-// or their dimensions differ, and std::runtime_error when the result is NaN/inf. The result is
+// or their dimensions differ, NotPositiveSemidefinite (a std::runtime_error) for covariances
+// that are not positive semi-definite, and std::runtime_error when the result is NaN/inf. The result is
 // not clamped: identical inputs give 0 up to rounding (~1e-12 of the trace), possibly negative.
 double frechet_distance(const FeatureStats& a, const FeatureStats& b);
 

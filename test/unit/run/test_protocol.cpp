@@ -17,6 +17,7 @@
 #include "pbtnas/tasks/classify/classify.hpp"
 #include "pbtnas/tasks/registry.hpp"
 #include "support/local_transport.hpp"
+#include "support/threaded_search.hpp"
 #include "support/seed.hpp"
 
 using namespace pbtnas;
@@ -42,25 +43,10 @@ RunConfig protocol_config(const ClassifyConfig& data, Algorithm algo) {
 
 // Runs a whole search with `ranks` ranks as threads; returns the final index.
 io::GenerationIndex run_search(const RunConfig& cfg, int ranks, const std::string& out, int* exit_code) {
-  test::LocalHub hub(ranks);
-  std::ostringstream sink;
-  std::vector<int> codes(ranks, -1);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < ranks; ++r)
-    threads.emplace_back([&, r] {
-      test::LocalTransport t(hub, r);
-      Logger log(r, sink, sink);
-      if (r == 0) {
-        codes[r] = io::run_coordinator_on_disk(t, cfg, task_space(cfg), out, log);
-      } else {
-        ClassifyTask task(cfg.options<ClassifyConfig>(), cfg.seed);
-        Worker w(t, cfg, &task, "", torch::kCPU, 1, log);
-        codes[r] = w.run();
-      }
-    });
-  for (auto& th : threads) th.join();
-  *exit_code = codes[0];
-  for (int c : codes) CHECK(c == codes[0]);
+  *exit_code = test::run_ranks_as_threads(cfg, task_space(cfg), out, ranks, [&](Transport& t, Logger& log) {
+    ClassifyTask task(cfg.options<ClassifyConfig>(), cfg.seed);
+    return Worker(t, cfg, &task, "", torch::kCPU, 1, log).run();
+  });
   return io::read_index(io::index_file_path(out, cfg.n_steps() - 1));
 }
 

@@ -13,6 +13,7 @@
 #include "pbtnas/run/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
 #include "support/local_transport.hpp"
+#include "support/threaded_search.hpp"
 #include "support/seed.hpp"
 #include "support/temp_dir.hpp"
 #include "support/toy_task.hpp"
@@ -37,24 +38,9 @@ RunConfig toy_config(Algorithm algo) {
 }
 
 int run_toy_search(const RunConfig& cfg, const test::ToyTask& task, int ranks, const std::string& out) {
-  test::LocalHub hub(ranks);
-  std::ostringstream sink;
-  std::vector<int> codes(ranks, -1);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < ranks; ++r)
-    threads.emplace_back([&, r] {
-      test::LocalTransport t(hub, r);
-      Logger log(r, sink, sink);
-      if (r == 0) {
-        codes[r] = io::run_coordinator_on_disk(t, cfg, task.space(), out, log);
-      } else {
-        Worker w(t, cfg, &task, "", torch::kCPU, 1, log);
-        codes[r] = w.run();
-      }
-    });
-  for (auto& th : threads) th.join();
-  for (int c : codes) CHECK(c == codes[0]);
-  return codes[0];
+  return test::run_ranks_as_threads(cfg, task.space(), out, ranks, [&](Transport& t, Logger& log) {
+    return Worker(t, cfg, &task, "", torch::kCPU, 1, log).run();
+  });
 }
 
 std::int64_t extra_value(const io::MemberFile& f, const std::string& name) {

@@ -46,7 +46,11 @@ void MetricsLog::append(const MetricsRow& row) {
   j["train_seconds"] = row.train_seconds;
   j["diverged"] = row.diverged;
   j["architecture"] = row.architecture;
-  out_ << j.dump() << '\n';
+  append_json(j.dump());
+}
+
+void MetricsLog::append_json(const std::string& json_object) {
+  out_ << json_object << '\n';
   out_.flush();
 }
 

@@ -96,21 +96,7 @@ LogRunReport::LogRunReport(std::string out, const RunConfig& cfg, const SearchSp
 
 void LogRunReport::started(const RunStart& s) {
   metrics_ = std::make_unique<MetricsLog>(out_ + "/metrics.jsonl", s.resumed_after);
-  {
-    // workers.jsonl: keep the rows of committed generations (like metrics.jsonl), then append.
-    std::vector<std::string> kept;
-    std::ifstream in(out_ + "/workers.jsonl");
-    std::string line;
-    while (s.resumed_after >= 0 && std::getline(in, line)) {
-      try {
-        if (nlohmann::json::parse(line).at("generation").get<std::int64_t>() <= s.resumed_after) kept.push_back(line);
-      } catch (const std::exception&) {
-      }
-    }
-    workers_ = std::make_unique<std::ofstream>(out_ + "/workers.jsonl", std::ios::trunc);
-    for (const auto& k : kept) *workers_ << k << '\n';
-    workers_->flush();
-  }
+  workers_ = std::make_unique<MetricsLog>(out_ + "/workers.jsonl", s.resumed_after);
   if (s.resumed_after >= 0) {
     log_.info("resuming from committed generation " + std::to_string(s.resumed_after + 1) + "/" + std::to_string(s.steps) +
               " in " + generation_dir(out_, s.resumed_after));
@@ -145,15 +131,13 @@ void LogRunReport::generation(const GenerationSummary& s) {
   for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {
     busy_total_[w] += s.worker_busy_seconds[w];
     wait_total_[w] += s.worker_wait_seconds[w];
-    if (workers_) {
-      nlohmann::json row{{"generation", s.generation},
-                         {"rank", w + 1},
-                         {"busy_seconds", s.worker_busy_seconds[w]},
-                         {"wait_seconds", s.worker_wait_seconds[w]}};
-      *workers_ << row.dump() << '\n';
-    }
+    if (workers_)
+      workers_->append_json(nlohmann::json{{"generation", s.generation},
+                                           {"rank", w + 1},
+                                           {"busy_seconds", s.worker_busy_seconds[w]},
+                                           {"wait_seconds", s.worker_wait_seconds[w]}}
+                                .dump());
   }
-  if (workers_) workers_->flush();
   log_.info(line.str());
   for (const auto& c : s.plan.children) {
     std::ostringstream l;

@@ -107,27 +107,22 @@ void append_extras(const ChildPlan& plan, const NamedState& parent1, const Named
                    const NamedState& fresh, const std::vector<ExtraState>& extras, NamedState& out,
                    const Assembler& a) {
   const bool mix = plan.kind == ChildKind::Mix;
-  std::unordered_set<std::string> done;
-  auto take = [&](const NamedState& from) {
-    for (const auto& nt : from)
-      if (starts_with(nt.name, kExtra) && !done.count(nt.name)) {
-        const ExtraInherit rule = extra_rule(extras, nt.name);
-        const ExtraInherit effective = rule == ExtraInherit::Fresh ? rule : mix ? rule : ExtraInherit::Parent1;
-        const NamedState* wanted = effective == ExtraInherit::Fresh ? &fresh
-                                   : effective == ExtraInherit::Donor ? &donor : &parent1;
-        if (wanted != &from) continue;
-        done.insert(nt.name);
-        out.push_back({nt.name, copy_of(nt.tensor)});
-      }
+  // Where an entry comes from: Fresh always from fresh, Donor from the donor for Mix children,
+  // everything else from parent1.
+  auto source = [&](const std::string& name) -> const NamedState& {
+    const ExtraInherit rule = extra_rule(extras, name);
+    if (rule == ExtraInherit::Fresh) return fresh;
+    return mix && rule == ExtraInherit::Donor ? donor : parent1;
   };
-  take(parent1);
-  take(donor);
-  take(fresh);
-  // A declared Donor extra that parent1 holds must arrive from the donor too.
-  if (mix)
-    for (const auto& nt : parent1)
-      if (starts_with(nt.name, kExtra) && extra_rule(extras, nt.name) == ExtraInherit::Donor && !done.count(nt.name))
-        a.fail("extra state '" + nt.name + "' must come from the donor (rule Donor) but the donor's payload lacks it");
+  std::unordered_set<std::string> done;
+  for (const NamedState* from : {&parent1, &donor, &fresh})
+    for (const auto& nt : *from)
+      if (starts_with(nt.name, kExtra) && &source(nt.name) == from && done.insert(nt.name).second)
+        out.push_back({nt.name, copy_of(nt.tensor)});
+  // A Donor extra that parent1 holds must arrive from the donor too.
+  for (const auto& nt : parent1)
+    if (starts_with(nt.name, kExtra) && !done.count(nt.name) && &source(nt.name) == &donor)
+      a.fail("extra state '" + nt.name + "' must come from the donor (rule Donor) but the donor's payload lacks it");
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ class MetricsLog {
   // Keeps only the rows with generation <= keep_up_to (pass -1 for a new run: truncates).
   MetricsLog(const std::string& path, std::int64_t keep_up_to);
   void append(const MetricsRow& row);
+  // Any other row: one JSON object (as text) with a "generation" key, e.g. workers.jsonl's.
+  void append_json(const std::string& json_object);
   const std::string& path() const { return path_; }
 
  private:

@@ -5,7 +5,6 @@
 //   LogRunReport: rank 0's lines through the Logger, OUT/metrics.jsonl (one row per member per
 //               generation), OUT/workers.jsonl (one row per worker per generation: busy and
 //               waiting seconds), OUT/summary.json.
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,8 +56,7 @@ class LogRunReport : public RunReport {
   const RunConfig& cfg_;
   const SearchSpace& space_;
   Logger& log_;
-  std::unique_ptr<MetricsLog> metrics_;
-  std::unique_ptr<std::ofstream> workers_;
+  std::unique_ptr<MetricsLog> metrics_, workers_;
   std::vector<double> busy_total_, wait_total_;  // per worker, over this process's generations
 };
 

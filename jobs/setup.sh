@@ -12,6 +12,8 @@ PACKAGES=(
   libhdf5-dev hdf5-tools
   catch2 libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev dataset-fashion-mnist
+  libmujoco-dev libmujoco-samples              # RL task: MuJoCo 2.2.2 (mujoco-testspeed for bench-rl)
+  libqhull-dev                                 # mujoco::mujoco names /usr/include/libqhull_r/ but does not depend on it
   python3-h5py python3-numpy python3-torch     # checkpoint reading in tests; bench-gan Python side
   munge slurmctld slurmd slurm-client slurm-wlm-basic-plugins   # test/slurm: throwaway cluster
 )

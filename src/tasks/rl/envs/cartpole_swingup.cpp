@@ -1,0 +1,2 @@
+// cartpole_swingup: written by its owner (see include/pbtnas/tasks/rl/envs.hpp).
+#include "pbtnas/tasks/rl/envs.hpp"

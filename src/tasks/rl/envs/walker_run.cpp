@@ -1,0 +1,2 @@
+// walker_run: written by its owner (see include/pbtnas/tasks/rl/envs.hpp).
+#include "pbtnas/tasks/rl/envs.hpp"

@@ -5,6 +5,7 @@
 #include "pbtnas/core/config_section.hpp"
 #include "pbtnas/tasks/gan/gan_entry.hpp"
 #include "pbtnas/tasks/classify/classify.hpp"
+#include "pbtnas/tasks/rl/rl_task.hpp"
 
 namespace pbtnas {
 
@@ -12,6 +13,7 @@ const std::vector<TaskEntry>& task_registry() {
   static const std::vector<TaskEntry> entries{
       classify_task_entry(),
       gan::gan_task_entry(),
+      rl::rl_task_entry(),
   };
   return entries;
 }

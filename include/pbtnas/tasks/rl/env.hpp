@@ -77,6 +77,7 @@ class Env {
   const std::vector<double>& observation() const { return obs_; }
 
   const Physics& physics() const { return physics_; }
+  Physics& physics() { return physics_; }  // tests place bodies directly
   Rng& rng() { return rng_; }
 
  protected:
@@ -86,7 +87,6 @@ class Env {
   virtual void initialize_episode() = 0;
   virtual void observe(double* out) const = 0;  // writes obs_dim values
   virtual double reward() const = 0;            // in [0, 1]
-  Physics& physics() { return physics_; }
 
  private:
   std::string name_;

@@ -1,0 +1,52 @@
+#pragma once
+// The RL task (docs/rl.md): PBT-NAS over DrQ-v2 agents on one MuJoCo environment. A member is
+// Member::model = {actor, critic}, Member::average = {critic} (the target critic), two Adam
+// optimizers (actor, critic) and Member::extra = its replay buffer ("replay.*", inherited from the
+// donor by a mixed child, docs/algorithm.md Q3) and its last evaluation ("eval.return").
+#include <cstdint>
+#include <memory>
+
+#include "pbtnas/tasks/registry.hpp"
+#include "pbtnas/tasks/rl/agent.hpp"
+#include "pbtnas/tasks/rl/env.hpp"
+#include "pbtnas/tasks/rl/rl_options.hpp"
+#include "pbtnas/tasks/task.hpp"
+
+namespace pbtnas::rl {
+
+TaskEntry rl_task_entry();
+
+// The agent's parts inside a member made by RlTask::create (throws std::logic_error otherwise).
+AgentParts agent_parts(Member& member);
+
+class RlTask : public Task {
+ public:
+  RlTask(RlTaskConfig cfg, std::uint64_t run_seed);
+
+  const SearchSpace& space() const override { return space_; }
+  Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;
+  // epochs * frames_per_epoch frames on a fresh environment seeded from `seed`, continuing the
+  // global step from epoch_begin; then the fitness: the mean return of eval_episodes episodes of
+  // the deterministic policy on an evaluation environment seeded from `seed` (so per member and
+  // generation), stored in the member as "eval.return".
+  StepStats train(Member& member, int epoch_begin, int epochs, std::uint64_t seed) const override;
+  double fitness(Member& member) const override;   // the stored evaluation
+  double test_score(Member& member) const override;  // final_eval_episodes, fixed seed
+  std::string fitness_name() const override { return "return"; }
+  std::vector<Metric> final_metrics(Member& member) const override;
+  std::vector<ExtraState> extra_state() const override;
+  std::vector<std::string> mutation_groups() const override { return {"model.", "average."}; }
+
+  const RlTaskConfig& config() const { return cfg_; }
+  // Mean return of `episodes` episodes of the deterministic policy on an environment seeded with
+  // env_seed.
+  double evaluate(Member& member, int episodes, std::uint64_t env_seed) const;
+
+ private:
+  RlTaskConfig cfg_;
+  std::uint64_t run_seed_;
+  SearchSpace space_;
+  int obs_dim_ = 0, action_dim_ = 0;
+};
+
+}  // namespace pbtnas::rl

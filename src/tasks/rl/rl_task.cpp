@@ -1,0 +1,184 @@
+#include "pbtnas/tasks/rl/rl_task.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "pbtnas/core/config_section.hpp"
+#include "pbtnas/core/seed.hpp"
+#include "pbtnas/tasks/rl/rl_space.hpp"
+
+namespace pbtnas::rl {
+
+namespace {
+constexpr const char* kEvalReturn = "eval.return";
+
+std::uint64_t mix(std::uint64_t seed, std::uint64_t salt) {
+  std::uint64_t z = seed ^ (0x9E3779B97F4A7C15ULL * salt);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+torch::Tensor* find_extra(Member& m, const std::string& name) {
+  for (auto& e : m.extra)
+    if (e.name == name) return &e.tensor;
+  return nullptr;
+}
+}  // namespace
+
+AgentParts agent_parts(Member& member) {
+  AgentParts p;
+  auto nets = std::dynamic_pointer_cast<AgentNetsImpl>(member.model);
+  auto target = std::dynamic_pointer_cast<TargetNetsImpl>(member.average);
+  if (!nets || !target || member.optimizers.size() != 2)
+    throw std::logic_error("rl task: the member was not made by RlTask::create");
+  p.nets = AgentNets(nets);
+  p.target = TargetNets(target);
+  p.actor_opt = member.optimizers[0].get();
+  p.critic_opt = member.optimizers[1].get();
+  return p;
+}
+
+RlTask::RlTask(RlTaskConfig cfg, std::uint64_t run_seed)
+    : cfg_(std::move(cfg)), run_seed_(run_seed), space_(rl_state_space()) {
+  cfg_.validate();
+  auto env = make_env(cfg_.env, 0);
+  obs_dim_ = env->obs_dim();
+  action_dim_ = env->action_dim();
+}
+
+Member RlTask::create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const {
+  const RlArch arch = decode(space_, genome);
+  InitStream init(init_seed, cfg_.sn_init_quirk);
+  AgentNets nets(obs_dim_, action_dim_, cfg_.hidden_dim, arch, init);
+  // The target critic starts as an exact copy of the critic.
+  InitStream scratch(init_seed ^ 0x5EEDULL, cfg_.sn_init_quirk);
+  Critic target_critic(obs_dim_, action_dim_, cfg_.hidden_dim, arch, scratch);
+  load_module_state(*target_critic, module_state(*nets->critic));
+  TargetNets target(target_critic);
+  nets->to(device);
+  target->to(device);
+  nets->train();
+  target->train();  // DrQ-v2 keeps the target in training mode (spectral-norm power iterations)
+
+  Member m;
+  m.genome = genome;
+  m.model = nets.ptr();
+  m.average = target.ptr();
+  m.device = device;
+  auto adam = [&](const std::vector<torch::Tensor>& params) {
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(cfg_.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.0));
+  };
+  m.optimizers.push_back(adam(nets->actor->parameters()));
+  m.optimizers.push_back(adam(nets->critic->parameters()));
+  m.extra = ReplayBuffer::create(cfg_.replay_capacity, obs_dim_, action_dim_);
+  m.extra.push_back({kEvalReturn, torch::full({}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble)});
+  return m;
+}
+
+std::vector<ExtraState> RlTask::extra_state() const {
+  // The released code gives a mixed child the donor's buffer (docs/algorithm.md Q3); the stored
+  // evaluation belongs to the member that was evaluated, so a child starts without one.
+  return {{ReplayBuffer::kName, ExtraInherit::Donor}, {"eval", ExtraInherit::Fresh}};
+}
+
+StepStats RlTask::train(Member& member, int epoch_begin, int epochs, std::uint64_t seed) const {
+  AgentParts parts = agent_parts(member);
+  ReplayBuffer buffer(member.extra);
+  auto env = make_env(cfg_.env, mix(seed, 1));
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix(seed, 2));
+  Rng rng(mix(seed, 3));
+  const std::int64_t steps_per_epoch = cfg_.agent_steps_per_epoch();
+  const std::int64_t first_step = static_cast<std::int64_t>(epoch_begin) * steps_per_epoch;
+  const std::int64_t steps = static_cast<std::int64_t>(epochs) * steps_per_epoch;
+  const std::int64_t seed_steps = cfg_.seed_frames / cfg_.action_repeat;
+
+  StepStats stats;
+  double loss_sum = 0;
+  std::int64_t updates = 0;
+  env->reset();
+  buffer.add(env->observation(), nullptr, 0.0, true);
+  for (std::int64_t t = 0; t < steps; ++t) {
+    const std::int64_t step = first_step + t;
+    if (env->last()) {
+      env->reset();
+      buffer.add(env->observation(), nullptr, 0.0, true);
+    }
+    const std::vector<float> a = act(cfg_, parts.nets->actor, env->observation(), step, false, gen, rng);
+    if (step >= seed_steps && step % cfg_.update_every_steps == 0 &&
+        buffer.size() > cfg_.nstep) {
+      const Batch batch = buffer.sample(cfg_.batch_size, cfg_.nstep, cfg_.discount, rng);
+      const UpdateStats u = update(cfg_, parts, batch, step, gen);
+      if (!std::isfinite(u.critic_loss) || !std::isfinite(u.actor_loss)) {
+        stats.train_loss = std::numeric_limits<double>::quiet_NaN();
+        stats.diverged = true;
+        return stats;
+      }
+      loss_sum += u.critic_loss;
+      ++updates;
+    }
+    double reward = 0;
+    for (int k = 0; k < cfg_.action_repeat && !env->last(); ++k) {
+      reward += env->step(a.data());
+      ++stats.samples;  // frames
+    }
+    buffer.add(env->observation(), a.data(), reward, false);
+  }
+  stats.train_loss = updates > 0 ? loss_sum / static_cast<double>(updates) : 0.0;
+  const double ret = evaluate(member, cfg_.eval_episodes, mix(seed, 4));
+  *find_extra(member, kEvalReturn) = torch::full({}, ret, torch::kDouble);
+  return stats;
+}
+
+double RlTask::evaluate(Member& member, int episodes, std::uint64_t env_seed) const {
+  AgentParts parts = agent_parts(member);
+  auto env = make_env(cfg_.env, env_seed);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(env_seed);
+  Rng rng(env_seed);
+  parts.nets->eval();
+  double total = 0;
+  for (int e = 0; e < episodes; ++e) {
+    env->reset();
+    while (!env->last()) {
+      const std::vector<float> a = act(cfg_, parts.nets->actor, env->observation(), 0, true, gen, rng);
+      for (int k = 0; k < cfg_.action_repeat && !env->last(); ++k) total += env->step(a.data());
+    }
+  }
+  parts.nets->train();
+  return total / episodes;
+}
+
+double RlTask::fitness(Member& member) const {
+  const torch::Tensor* t = find_extra(member, kEvalReturn);
+  if (!t) throw std::logic_error("rl task: the member has no stored evaluation");
+  return t->item<double>();  // NaN until the member has trained once
+}
+
+double RlTask::test_score(Member& member) const {
+  if (cfg_.final_eval_episodes == 0) return fitness(member);
+  return evaluate(member, cfg_.final_eval_episodes, derive_seed(run_seed_, -1, 0, Purpose::Train));
+}
+
+std::vector<Metric> RlTask::final_metrics(Member& member) const {
+  std::vector<Metric> m{{"return", fitness(member)}};
+  if (cfg_.final_eval_episodes > 0)
+    m.push_back({"final_return_" + std::to_string(cfg_.final_eval_episodes) + "ep", test_score(member)});
+  return m;
+}
+
+TaskEntry rl_task_entry() {
+  TaskEntry e;
+  e.name = "rl";
+  e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
+    return std::make_shared<RlTaskConfig>(RlTaskConfig::parse(std::move(s)));
+  };
+  e.space = [](const TaskOptions&) { return rl_state_space(); };
+  e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
+    return std::make_unique<RlTask>(options_as<RlTaskConfig>(o, "rl"), ctx.run_seed);
+  };
+  return e;
+}
+
+}  // namespace pbtnas::rl

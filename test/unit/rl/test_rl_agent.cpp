@@ -1,0 +1,177 @@
+// The DrQ-v2 agent of the RL task: replay sampling (n-step returns), one update against
+// hand-computed targets, the soft update of the target critic, the exploration schedule.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "pbtnas/core/config_section.hpp"
+#include "pbtnas/tasks/rl/agent.hpp"
+#include "pbtnas/tasks/rl/rl_task.hpp"
+#include "support/seed.hpp"
+#include "support/rl_genome.hpp"
+
+using namespace pbtnas;
+using namespace pbtnas::rl;
+
+namespace {
+
+RlTaskConfig tiny_config() {
+  RlTaskConfig c;
+  c.env = "cartpole_swingup";
+  c.hidden_dim = 8;
+  c.batch_size = 4;
+  c.replay_capacity = 64;
+  c.nstep = 3;
+  c.discount = 0.9;
+  return c;
+}
+
+std::vector<double> obs_of(double v, int n) { return std::vector<double>(static_cast<std::size_t>(n), v); }
+
+}  // namespace
+
+TEST_CASE("replay samples n-step returns inside one episode", "[rl][replay]") {
+  NamedState extra = ReplayBuffer::create(32, 2, 1);
+  ReplayBuffer buf(extra);
+  // Episode A: obs 0..5, rewards 1..5 (reward k arrives with obs k); episode B: obs 10..12.
+  const float a = 0.5f;
+  buf.add(obs_of(0, 2), nullptr, 0, true);
+  for (int k = 1; k <= 5; ++k) buf.add(obs_of(k, 2), &a, k, false);
+  buf.add(obs_of(10, 2), nullptr, 0, true);
+  buf.add(obs_of(11, 2), &a, 100, false);
+  buf.add(obs_of(12, 2), &a, 100, false);
+  // n = 3: episode A gives starts at obs 1, 2, 3 (transitions 0->3 .. 2->5); B has only 2 steps.
+  CHECK(buf.valid_transitions(3) == 3);
+  Rng rng(test::test_seed());
+  const Batch b = buf.sample(64, 3, 0.9, rng);
+  for (int i = 0; i < 64; ++i) {
+    const double o = b.obs[i][0].item<double>();
+    REQUIRE(o >= 0.0);
+    REQUIRE(o <= 2.0);
+    CHECK(b.next_obs[i][0].item<double>() == o + 3);
+    const double k = o + 1;  // the first reward of the window
+    CHECK(b.reward[i][0].item<double>() == Approx(k + 0.9 * (k + 1) + 0.81 * (k + 2)));
+    CHECK(b.discount[i][0].item<double>() == Approx(0.729));
+    CHECK(b.action[i][0].item<double>() == 0.5);
+  }
+}
+
+TEST_CASE("replay is a FIFO ring that forgets the oldest steps", "[rl][replay]") {
+  NamedState extra = ReplayBuffer::create(4, 1, 1);
+  ReplayBuffer buf(extra);
+  const float a = 0;
+  buf.add(obs_of(0, 1), nullptr, 0, true);
+  for (int k = 1; k <= 5; ++k) buf.add(obs_of(k, 1), &a, k, false);
+  CHECK(buf.size() == 4);
+  // Stored: obs 2..5. n = 1 transitions start at obs 2, 3, 4 (the oldest has no predecessor).
+  CHECK(buf.valid_transitions(1) == 3);
+  Rng rng(1);
+  const Batch b = buf.sample(32, 1, 0.5, rng);
+  CHECK(b.obs.min().item<double>() == 2.0);
+  CHECK(b.next_obs.max().item<double>() == 5.0);
+}
+
+TEST_CASE("the exploration sigma follows the linear schedule", "[rl][agent]") {
+  RlTaskConfig c = tiny_config();
+  c.stddev_start = 1.0;
+  c.stddev_end = 0.1;
+  c.stddev_steps = 100;
+  CHECK(stddev_at(c, 0) == Approx(1.0));
+  CHECK(stddev_at(c, 50) == Approx(0.55));
+  CHECK(stddev_at(c, 100) == Approx(0.1));
+  CHECK(stddev_at(c, 10000) == Approx(0.1));
+}
+
+TEST_CASE("one agent update matches the hand-computed critic target and soft update", "[rl][agent]") {
+  RlTaskConfig c = tiny_config();
+  c.stddev_start = c.stddev_end = 0.0;  // no noise: a' = mu(s') exactly
+  c.critic_tau = 0.25;
+  RlTask task(c, 7);
+  Member m = task.create(test::rl_genome(task.space(), 1, false), 11, torch::kCPU);
+  AgentParts p = agent_parts(m);
+  // Make the target differ from the critic so the soft update is visible.
+  {
+    torch::NoGradGuard ng;
+    for (auto& t : p.target->critic->parameters()) t.add_(0.05);
+  }
+  torch::manual_seed(3);
+  Batch b;
+  b.obs = torch::randn({4, 5});
+  b.next_obs = torch::randn({4, 5});
+  b.action = torch::rand({4, 1}) * 2 - 1;
+  b.reward = torch::rand({4, 1});
+  b.discount = torch::full({4, 1}, 0.729f);
+
+  // Hand-computed: y = r + gamma^n * min(Q1', Q2')(s', clamp(mu(s'))), loss = MSE(Q1, y) + MSE(Q2, y).
+  torch::Tensor expected_loss;
+  std::vector<torch::Tensor> critic_before, target_before;
+  {
+    torch::NoGradGuard ng;
+    const auto a2 = p.nets->actor->forward(b.next_obs).clamp(-1 + 1e-6, 1 - 1e-6);
+    auto [t1, t2] = p.target->critic->forward(b.next_obs, a2);
+    const auto y = b.reward + b.discount * torch::min(t1, t2);
+    auto [q1, q2] = p.nets->critic->forward(b.obs, b.action);
+    expected_loss = ((q1 - y).pow(2).mean() + (q2 - y).pow(2).mean());
+    for (auto& t : p.target->critic->parameters()) target_before.push_back(t.clone());
+  }
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  const UpdateStats s = update(c, p, b, 10000, gen);
+  CHECK(s.critic_loss == Approx(expected_loss.item<double>()).epsilon(1e-5));
+  CHECK(std::isfinite(s.actor_loss));
+  // target = tau * critic(after its step) + (1 - tau) * target(before).
+  const auto critic_after = p.nets->critic->parameters();
+  const auto target_after = p.target->critic->parameters();
+  REQUIRE(critic_after.size() == target_after.size());
+  for (std::size_t i = 0; i < target_after.size(); ++i)
+    CHECK(torch::allclose(target_after[i], 0.25 * critic_after[i] + 0.75 * target_before[i], 1e-5, 1e-6));
+}
+
+TEST_CASE("the actor update lowers the actor loss on a fixed batch", "[rl][agent]") {
+  RlTaskConfig c = tiny_config();
+  c.lr = 1e-2;
+  c.stddev_start = c.stddev_end = 0.0;
+  RlTask task(c, 7);
+  Member m = task.create(test::rl_genome(task.space(), 1, false), 12, torch::kCPU);
+  AgentParts p = agent_parts(m);
+  torch::manual_seed(4);
+  Batch b{torch::randn({16, 5}), torch::rand({16, 1}) * 2 - 1, torch::rand({16, 1}), torch::full({16, 1}, 0.9f),
+          torch::randn({16, 5})};
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  const double first = update(c, p, b, 10000, gen).critic_loss;
+  double last = first;
+  for (int i = 0; i < 50; ++i) last = update(c, p, b, 10000, gen).critic_loss;
+  CHECK(last < first);
+}
+
+TEST_CASE("uniform random actions during the first exploration steps only", "[rl][agent]") {
+  RlTaskConfig c = tiny_config();
+  c.exploration_steps = 10;
+  c.stddev_start = c.stddev_end = 0.0;
+  RlTask task(c, 7);
+  Member m = task.create(test::rl_genome(task.space(), 1, false), 13, torch::kCPU);
+  AgentParts p = agent_parts(m);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  Rng rng(2);
+  const std::vector<double> obs(5, 0.3);
+  const auto mean = act(c, p.nets->actor, obs, 0, true, gen, rng);
+  const auto late = act(c, p.nets->actor, obs, 10, false, gen, rng);  // sigma 0: the mean
+  CHECK(late[0] == Approx(mean[0]).margin(1e-6));
+  int differs = 0;
+  for (int i = 0; i < 20; ++i) differs += std::abs(act(c, p.nets->actor, obs, 9, false, gen, rng)[0] - mean[0]) > 1e-3;
+  CHECK(differs >= 18);
+}
+
+TEST_CASE("bad rl config values are rejected with the key named", "[rl][config]") {
+  auto parse = [](const std::string& yaml) {
+    return RlTaskConfig::parse(ConfigSection::root(yaml, "'t.yaml'").sub("rl"));
+  };
+  CHECK_NOTHROW(parse("rl:\n  env: walker_run\n"));
+  CHECK_THROWS_WITH(parse("rl:\n  env: pong\n"), Catch::Contains("'rl.env'") && Catch::Contains("walker_run"));
+  CHECK_THROWS_WITH(parse("rl:\n  nstep: 0\n"), Catch::Contains("'rl.nstep'"));
+  CHECK_THROWS_WITH(parse("rl:\n  nstep: 600\n"), Catch::Contains("'rl.nstep'"));
+  CHECK_THROWS_WITH(parse("rl:\n  replay_capacity: 2\n  nstep: 3\n"), Catch::Contains("'rl.replay_capacity'"));
+  CHECK_THROWS_WITH(parse("rl:\n  frames_per_epoch: 1001\n"), Catch::Contains("'rl.frames_per_epoch'"));
+  CHECK_THROWS_WITH(parse("rl:\n  discount: 1.5\n"), Catch::Contains("'rl.discount'"));
+  CHECK_THROWS_WITH(parse("rl:\n  input: pixels\n"), Catch::Contains("'rl.input'"));
+  CHECK_THROWS_WITH(parse("rl:\n  hidden: 5\n"), Catch::Contains("hidden"));
+}

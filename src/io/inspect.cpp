@@ -116,6 +116,24 @@ void print_tensors(std::ostream& out, const MemberFile& m) {
     name_w = std::max(name_w, nt.name.size());
   }
   name_w = std::min<std::size_t>(name_w, 36);
+  // One line per group: the networks, the averaged copy (EMA generator or target critic), the
+  // optimizer state and each kind of task state (extra.<name>, e.g. an RL replay buffer).
+  std::vector<std::pair<std::string, std::pair<std::size_t, std::int64_t>>> groups;
+  for (const auto& nt : m.state) {
+    std::string g = nt.name.substr(0, nt.name.find('.'));
+    if (g == "extra") g = nt.name.substr(0, nt.name.find('.', 6));
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& e) { return e.first == g; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {g, {0, 0}});
+    it->second.first += 1;
+    it->second.second += nt.tensor.numel() * nt.tensor.element_size();
+  }
+  out << "groups\n";
+  for (const auto& [g, n] : groups) {
+    const char* what = g == "model" ? "networks" : g == "average" ? "averaged copy (EMA generator / target critic)"
+                     : g == "optim" ? "optimizer state" : "task state";
+    out << fmt("  %-16s %4zu tensors %12s  %s\n", g.c_str(), n.first, bytes_text(static_cast<double>(n.second)).c_str(), what);
+  }
+  out << "\n";
   out << "tensors (" << m.state.size() << ", " << bytes_text(static_cast<double>(bytes)) << ")\n";
   out << fmt("  %-*s %-8s %-12s %9s  %s\n", static_cast<int>(name_w), "name", "dtype", "shape",
              "numel", "statistics");

@@ -3,6 +3,7 @@
 #include "pbtnas/io/inspect.hpp"
 #include "pbtnas/io/member_file.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "file_util.hpp"
@@ -93,6 +94,14 @@ std::string tensor_path(const std::string& name) {
   return path;
 }
 
+// Extra state ("extra.*") of at least 64 KiB is stored chunked and compressed; the networks and
+// optimizer state stay contiguous (small, and incompressible floats).
+bool compress_extra(const std::string& name, const torch::Tensor& t) {
+  static const bool deflate = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
+  return deflate && name.compare(0, 6, "extra.") == 0 && t.dim() >= 1 && t.numel() > 0 &&
+         static_cast<std::size_t>(t.numel()) * t.element_size() >= (std::size_t{64} << 10);
+}
+
 // Creates /state/... groups and tensor datasets, detecting names that would collide.
 class StateWriter {
  public:
@@ -120,6 +129,16 @@ class StateWriter {
     Handle ftype = h5_type(t.scalar_type(), true);
     Handle mtype = h5_type(t.scalar_type(), false);
     Handle dcpl = h5::dataset_plist();
+    if (compress_extra(nt.name, t)) {
+      // Large task state (an RL replay buffer): chunks of about 1 MiB along the first dimension,
+      // byte-shuffled and deflated (docs/checkpoint-format.md).
+      std::vector<hsize_t> chunk = dims;
+      const hsize_t row_bytes = static_cast<hsize_t>(t.numel() / t.size(0)) * t.element_size();
+      chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(dims[0], (hsize_t{1} << 20) / std::max<hsize_t>(1, row_bytes)));
+      h5::check(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), "cannot chunk tensor '" + nt.name + "'");
+      h5::check(H5Pset_shuffle(dcpl), "cannot configure tensor '" + nt.name + "'");
+      h5::check(H5Pset_deflate(dcpl, 1), "cannot compress tensor '" + nt.name + "'");
+    }
     const std::string what = "cannot write tensor '" + nt.name + "'";
     Handle dset(H5Dcreate2(file_, path.c_str(), ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
                 H5Dclose, what);

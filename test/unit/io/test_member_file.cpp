@@ -311,3 +311,37 @@ TEST_CASE("copy_file_atomic copies bytes exactly and reports unreadable sources"
   CHECK_THAT(error_of([&] { io::copy_file_atomic(tmp.str() + "/nope.h5", dst); }), Catch::Contains("nope.h5"));
   CHECK(io::read_member_file(dst).id == 1);  // the previous copy is intact
 }
+
+TEST_CASE("large extra state is stored chunked and compressed and reads back exactly", "[io][member]") {
+  TempDir tmp;
+  io::MemberFile m;
+  m.id = 1;
+  m.genome = {0};
+  m.genome_options = {"a"};
+  // A replay-buffer-like entry: 3000 x 24 floats (281 KiB), mostly zeros as in a young buffer.
+  torch::Tensor obs = torch::zeros({3000, 24});
+  obs.slice(0, 0, 500).copy_(torch::randn({500, 24}));
+  torch::Tensor weight = torch::randn({200, 100});  // 78 KiB of network weights: stays contiguous
+  m.state = {{"model.w", weight}, {"extra.replay.obs", obs}, {"extra.replay.state", torch::tensor({500, 500})}};
+  const std::string path = tmp / "member_001.h5";
+  io::write_member_file(path, m);
+  const io::MemberFile r = io::read_member_file(path);
+  REQUIRE(r.state.size() == 3);
+  CHECK(test::same_bits(r.state[1].tensor, obs));
+  CHECK(test::same_bits(r.state[0].tensor, weight));
+
+  auto layout = [&](const char* dataset) {
+    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
+    hid_t p = H5Dget_create_plist(d);
+    const std::pair<H5D_layout_t, int> out{H5Pget_layout(p), H5Pget_nfilters(p)};
+    H5Pclose(p);
+    H5Dclose(d);
+    H5Fclose(f);
+    return out;
+  };
+  CHECK(layout("/state/extra/replay/obs") == std::make_pair(H5D_CHUNKED, 2));  // shuffle + deflate
+  CHECK(layout("/state/model/w").first == H5D_CONTIGUOUS);
+  CHECK(layout("/state/extra/replay/state").first != H5D_CHUNKED);  // small: left as it is
+  CHECK(std::filesystem::file_size(path) < obs.numel() * 4 / 2 + weight.numel() * 4);
+}

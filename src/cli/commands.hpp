@@ -1,5 +1,11 @@
 #pragma once
+#include <atomic>
 #include <string>
+
+namespace pbtnas {
+class MpiTransport;
+struct RunConfig;
+}  // namespace pbtnas
 
 namespace pbtnas::cli {
 
@@ -13,6 +19,26 @@ void install_crash_handler();
 bool set_compute_threads(int threads);
 
 int run_command(int argc, char** argv, const std::string& config, const std::string& out);
+// One search on an MPI session that is up (`transport` spans every rank; all ranks call it with
+// the same validated config): rank 0 coordinates, the others work. Returns this rank's exit code
+// (0, 2, 3); errors in the middle of a generation end the job with MPI_Abort. Used by `run` and,
+// once per (variant, seed), by `study`.
+int run_search(MpiTransport& transport, const RunConfig& cfg, const std::string& out);
+// SIGUSR1 counted process-wide (the first: finish and commit the generation, exit 3; the second:
+// exit 3 at once), and the count.
+void install_stop_handler();
+std::atomic<int>& stop_requests();
+
+struct StudyOptions {
+  std::string study;   // the study file
+  std::string out;     // the study folder
+  int only = -1;       // >= 0: run only this run (a SLURM array task), no report
+  bool list = false;   // print the runs and their state, run nothing
+};
+int study_command(int argc, char** argv, const StudyOptions& options);
+// Reads OUT/study_runs.tsv and every run's summary.json and metrics.jsonl; writes OUT/study.json,
+// OUT/study.md and OUT/study.png.
+int study_report_command(const std::string& out);
 int inspect_command(const std::string& file);
 int bench_exchange_command(int argc, char** argv, const std::string& config, int reps);
 
@@ -25,5 +51,21 @@ struct BenchGanOptions {
   std::string script = "jobs/bench/gan_step.py";
 };
 int bench_gan_command(const BenchGanOptions& options);
+
+struct BenchRlOptions {
+  std::string config;
+  int iters = 20;          // updates per timed block (and in the warm-up block)
+  int reps = 3;            // timed blocks, best of (both sides; also for the environment timings)
+  int threads = 1;         // torch (and OpenBLAS) threads, both sides
+  bool expensive = false;  // also time the most expensive genome (residual_2, feature 150, SN on)
+  std::string part = "both";  // both | update | env
+  int frames = 10000;      // frames per timed environment block
+  bool all_envs = false;   // time every registered environment, not only the config's
+  double ctrlnoise = 1.0;  // mujoco-testspeed's control noise
+  std::string python = "/usr/bin/python3";  // "" = skip the Python comparison
+  std::string script = "jobs/bench/rl_update.py";
+  std::string testspeed = "mujoco-testspeed";  // "" = skip the MuJoCo comparison
+};
+int bench_rl_command(const BenchRlOptions& options);
 
 }  // namespace pbtnas::cli

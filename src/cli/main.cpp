@@ -1,4 +1,4 @@
-// pbtnas command line: run, inspect, bench-exchange, bench-gan.
+// pbtnas command line: run, study, study-report, inspect, bench-exchange, bench-gan, bench-rl.
 #include <CLI/CLI.hpp>
 
 #include <dlfcn.h>
@@ -56,6 +56,21 @@ int main(int argc, char** argv) {
   run->add_option("--out", out, "Output folder: checkpoints, metrics.jsonl, summary.json. A folder that "
                                 "holds a committed generation of the same config is resumed.")->required();
 
+  pbtnas::cli::StudyOptions study_opts;
+  auto* study = app.add_subcommand(
+      "study", "Run (or resume) a study: every (variant, seed) of STUDY as an ordinary run, one after another, then "
+               "study-report. mpirun -n R pbtnas study STUDY --out DIR (docs/study.md)");
+  study->add_option("study", study_opts.study, "study file (examples in jobs/studies/)")->required();
+  study->add_option("--out", study_opts.out, "Study folder: DIR/<variant>/seed_<seed>/ per run. Finished runs are "
+                                             "skipped, interrupted ones resumed.")->required();
+  study->add_option("--only", study_opts.only, "Run only run I (0-based, see --list; a SLURM array task), no report")
+      ->check(CLI::NonNegativeNumber);
+  study->add_flag("--list", study_opts.list, "Print the runs (index, variant, seed, folder, state) and run nothing");
+  std::string report_dir;
+  auto* study_report = app.add_subcommand(
+      "study-report", "Aggregate a study folder: DIR/study.json, DIR/study.md, DIR/study.png (mean, std, rank-sum tests)");
+  study_report->add_option("dir", report_dir, "the --out of pbtnas study")->required();
+
   auto* inspect = app.add_subcommand("inspect", "Print a checkpoint: population, lineage, tensors");
   inspect->add_option("file", file, "index.h5 (a generation) or member_NNN.h5")->required();
 
@@ -76,9 +91,30 @@ int main(int argc, char** argv) {
   bench_gan->add_option("--python", gan.python, "Python with torch for the comparison (\"\" to skip)");
   bench_gan->add_option("--script", gan.script, "the Python mirror of the GAN step");
 
+  pbtnas::cli::BenchRlOptions rlb;
+  auto* bench_rl = app.add_subcommand(
+      "bench-rl", "Benchmark: ms per RL agent update at a config's sizes vs the same update in Python PyTorch, and "
+                  "environment frames/s vs mujoco-testspeed");
+  bench_rl->add_option("config", rlb.config, "YAML config with task: rl (e.g. jobs/configs/smoke_rl.yaml)")->required();
+  bench_rl->add_option("--iters", rlb.iters, "updates per timed block (and in the warm-up block)");
+  bench_rl->add_option("--reps", rlb.reps, "timed blocks (best of; also for the environment timings)");
+  bench_rl->add_option("--threads", rlb.threads, "torch threads (both sides)");
+  bench_rl->add_flag("--expensive", rlb.expensive, "also time the most expensive genome (every layer residual_2, "
+                                                   "feature dim 150, swish, spectral norm on)");
+  bench_rl->add_option("--part", rlb.part, "both, update or env");
+  bench_rl->add_option("--frames", rlb.frames, "frames per timed environment block");
+  bench_rl->add_flag("--all-envs", rlb.all_envs, "time every registered environment, not only the config's");
+  bench_rl->add_option("--ctrlnoise", rlb.ctrlnoise, "mujoco-testspeed's control noise");
+  bench_rl->add_option("--python", rlb.python, "Python with torch for the comparison (\"\" to skip)");
+  bench_rl->add_option("--script", rlb.script, "the Python mirror of the RL update");
+  bench_rl->add_option("--testspeed", rlb.testspeed, "MuJoCo's testspeed sample (\"\" to skip)");
+
   CLI11_PARSE(app, argc, argv);
   if (*bench_gan) return pbtnas::cli::bench_gan_command(gan);
+  if (*bench_rl) return pbtnas::cli::bench_rl_command(rlb);
   if (*run) return pbtnas::cli::run_command(argc, argv, config, out);
+  if (*study) return pbtnas::cli::study_command(argc, argv, study_opts);
+  if (*study_report) return pbtnas::cli::study_report_command(report_dir);
   if (*inspect) return pbtnas::cli::inspect_command(file);
   if (*bench) return pbtnas::cli::bench_exchange_command(argc, argv, config, bench_reps);
   return 1;

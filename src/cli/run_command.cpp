@@ -55,12 +55,15 @@ int threads_for(const RunConfig& cfg, const MpiTransport& t) {
   return std::max(1, cores / std::max(1, t.local_workers()));
 }
 
+std::atomic<int>& stop_requests() { return g_stop_requests; }
+
+void install_stop_handler() { std::signal(SIGUSR1, on_stop_signal); }
+
 int run_command(int argc, char** argv, const std::string& config_path, const std::string& out) {
   MpiSession mpi(&argc, &argv);
   install_crash_handler();
-  std::signal(SIGUSR1, on_stop_signal);
+  install_stop_handler();
   MpiTransport transport;
-  Logger log(transport.rank());
   RunConfig cfg;
   try {
     cfg = load_run_config(config_path);
@@ -69,6 +72,11 @@ int run_command(int argc, char** argv, const std::string& config_path, const std
     if (transport.rank() == 0) std::cerr << "pbtnas: " << e.what() << std::endl;
     return 2;
   }
+  return run_search(transport, cfg, out);
+}
+
+int run_search(MpiTransport& transport, const RunConfig& cfg, const std::string& out) {
+  Logger log(transport.rank());
   const int threads = threads_for(cfg, transport);
   if (transport.rank() == 0) {
     try {

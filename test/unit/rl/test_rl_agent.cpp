@@ -6,6 +6,7 @@
 
 #include "pbtnas/core/config_section.hpp"
 #include "pbtnas/tasks/rl/agent.hpp"
+#include "pbtnas/tasks/registry.hpp"
 #include "pbtnas/tasks/rl/rl_task.hpp"
 #include "support/seed.hpp"
 #include "support/rl_genome.hpp"
@@ -174,4 +175,33 @@ TEST_CASE("bad rl config values are rejected with the key named", "[rl][config]"
   CHECK_THROWS_WITH(parse("rl:\n  discount: 1.5\n"), Catch::Contains("'rl.discount'"));
   CHECK_THROWS_WITH(parse("rl:\n  input: pixels\n"), Catch::Contains("'rl.input'"));
   CHECK_THROWS_WITH(parse("rl:\n  hidden: 5\n"), Catch::Contains("hidden"));
+}
+
+TEST_CASE("the RL paper configs hold the paper's settings", "[rl][config]") {
+  struct Expect {
+    const char* file;
+    const char* env;
+    int steps, mixes, batch, nstep;
+    std::int64_t capacity;
+  };
+  // docs/rl.md, "Configs": Walker and Quadruped mix 22 times (every 20 epochs before 150), Humanoid
+  // after every one of its 15 steps but the last.
+  for (const Expect& e : {Expect{"walker_run_paper", "walker_run", 30, 22, 512, 1, 1000000},
+                          Expect{"quadruped_run_paper", "quadruped_run", 30, 22, 256, 3, 100000},
+                          Expect{"humanoid_run_paper", "humanoid_run", 15, 14, 256, 3, 1000000}}) {
+    INFO(e.file);
+    const RunConfig c = load_run_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/" + e.file + ".yaml");
+    const auto& rl = c.options<RlTaskConfig>();
+    CHECK(c.selection.population_size == 12);
+    CHECK(c.n_steps() == e.steps);
+    int mixes = 0;
+    for (int s = 1; s < c.n_steps(); ++s) mixes += c.mix_after(s * c.epochs_step) ? 1 : 0;
+    CHECK(mixes == e.mixes);
+    CHECK(rl.env == e.env);
+    CHECK(rl.hidden_dim == 1024);
+    CHECK(rl.batch_size == e.batch);
+    CHECK(rl.nstep == e.nstep);
+    CHECK(rl.replay_capacity == e.capacity);
+    CHECK(rl.frames_per_epoch * c.max_epochs == (e.steps == 15 ? 15000000 : 3000000));
+  }
 }

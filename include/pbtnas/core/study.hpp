@@ -1,0 +1,120 @@
+#pragma once
+// Studies: one base config run as several variants (overrides of its keys) over several seeds,
+// every (variant, seed) an ordinary run, then the statistics across seeds (docs/study.md).
+//
+// This is the pure part: the study file, the list of runs with their derived configs (each
+// validated by the config parser), the run plan file that `pbtnas study-report` reads, the
+// statistics (mean, population std, Wilcoxon rank-sum / Mann-Whitney U) and the Markdown report.
+// Reading run folders (JSON) and writing the PNG live in the CLI (src/cli/study_command.cpp).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pbtnas {
+
+struct StudyVariant {
+  std::string name;           // also the run folder: OUT/<name>/seed_<seed>/
+  std::string overrides;      // its `set:` mapping as one-line YAML ("{}" when it sets nothing)
+};
+
+struct StudyRun {
+  int index = 0;              // 0-based, variant-major: variant * seeds + position of the seed
+  int variant = 0;            // index into Study::variants
+  std::string variant_name;
+  std::uint64_t seed = 0;
+  std::string dir;            // "<variant>/seed_<seed>", relative to the study's --out
+  std::string config_file;    // "<variant>/seed_<seed>.yaml", the derived config, next to dir
+  std::string config_text;    // base config + the variant's overrides + `seed`; search keys validated
+};
+
+struct Study {
+  std::string path;                         // the study file as given
+  std::string base_path;                    // the base config, resolved against the study file's folder
+  std::string metric = "best_ever_fitness"; // the final metric compared across variants
+  bool higher_is_better = true;             // `goal: max` (true) or `goal: min`
+  std::vector<StudyVariant> variants;       // the first is the reference (PBT-NAS) of the comparisons
+  std::vector<std::uint64_t> seeds;
+  std::vector<StudyRun> runs;               // variants x seeds, variant-major
+};
+
+// Parses a study file's text. `base_text` is the base config's text (read by the caller from
+// base_path, i.e. resolve_study_base). Every derived config is validated by parse_config (the
+// search keys); the task section is validated by the caller (it belongs to the task registry).
+// Throws std::invalid_argument naming the file, the key (or the variant) and the fix.
+Study parse_study(const std::string& study_text, const std::string& study_path, const std::string& base_text);
+// The base config path of a study file: its `base:` resolved against the study file's folder.
+std::string resolve_study_base(const std::string& study_text, const std::string& study_path);
+// Reads the study file and its base config, then parse_study.
+Study load_study(const std::string& study_path);
+
+// ---- the run plan (OUT/study_runs.tsv): what study-report needs without the study file
+std::string plan_text(const Study& study);
+// Back from plan_text: variants (names and overrides), seeds, runs (no config_text), metric,
+// goal. Throws std::invalid_argument naming `origin` when the text is not a plan.
+Study parse_plan(const std::string& text, const std::string& origin);
+
+// ---- statistics
+double mean_of(const std::vector<double>& x);             // NaN for an empty sample
+double population_std(const std::vector<double>& x);      // sqrt(sum (x - mean)^2 / n); NaN when empty
+
+// Wilcoxon rank-sum / Mann-Whitney U test of samples a and b, two-sided.
+struct RankSumTest {
+  int n1 = 0, n2 = 0;
+  double rank_sum1 = 0.0;  // R1: sum of a's ranks in the pooled sample (ties: mid-ranks)
+  double u1 = 0.0;         // R1 - n1 (n1 + 1) / 2: pairs (x in a, y in b) with x > y (+1/2 per tie)
+  double u2 = 0.0;         // n1 n2 - u1
+  double z = 0.0;          // normal approximation only: (max(U1, U2) - n1 n2 / 2 - 1/2) / sigma
+  double p = 1.0;          // two-sided p-value
+  bool exact = false;      // exact null distribution of U (no ties, n1 + n2 <= kExactMaxTotal)
+  bool ties = false;       // the pooled sample holds equal values
+};
+inline constexpr int kExactMaxTotal = 40;
+// Throws std::invalid_argument when a sample is empty or holds a non-finite value.
+RankSumTest rank_sum_test(const std::vector<double>& a, const std::vector<double>& b);
+// P(U <= u) under the null hypothesis (no ties), by counting: the number of orderings of n1 + n2
+// distinct values with U = k follows c(i, j, k) = c(i - 1, j, k - j) + c(i, j - 1, k).
+double rank_sum_cdf(int n1, int n2, double u);
+
+// ---- the report
+// One finished run's numbers (read from summary.json and metrics.jsonl by the CLI).
+struct RunOutcome {
+  int run = 0;                             // StudyRun::index
+  bool finished = false;                   // summary.json present
+  double final_metric = 0.0;               // NaN: missing (e.g. a failed final evaluation)
+  std::vector<double> best_per_generation; // best fitness of the population in each generation
+  std::string note;                        // why it is missing, when it is
+};
+
+struct VariantStats {
+  std::string name;
+  std::string overrides;
+  std::vector<std::uint64_t> seeds;         // the seeds that count (finished, metric present)
+  std::vector<double> values;               // their final metrics, in seed order
+  double mean = 0.0, std = 0.0, min = 0.0, max = 0.0;
+  // Best fitness per generation over the finished runs: mean, population std, min, max, n.
+  std::vector<double> gen_mean, gen_std, gen_min, gen_max;
+  std::vector<int> gen_n;
+};
+
+struct VariantComparison {
+  std::string reference, other;
+  RankSumTest test;
+  bool valid = false;          // both variants have at least one value
+};
+
+struct StudyReport {
+  std::string study;          // the study file or folder it came from
+  std::string metric;
+  bool higher_is_better = true;
+  std::vector<VariantStats> variants;
+  std::vector<VariantComparison> comparisons;  // the first variant against every other
+  std::vector<std::string> missing;            // "variant seed N: why", for runs that do not count
+};
+
+// Per-variant statistics and the comparisons; outcomes are matched to runs by RunOutcome::run.
+StudyReport summarize_study(const Study& study, const std::vector<RunOutcome>& outcomes);
+// study.md: the tables and the notes on the statistics (population std, which test, exact or
+// normal approximation).
+std::string study_markdown(const StudyReport& report);
+
+}  // namespace pbtnas

@@ -1,0 +1,395 @@
+// `pbtnas study` and `pbtnas study-report` (docs/study.md).
+//
+// study: every rank loads the study and validates every derived config (search keys and task
+// section); rank 0 decides run by run (skip a finished one, else run or resume it) and tells the
+// workers over a private communicator; each run is an ordinary search (run_search) on a fresh
+// MpiTransport, in OUT/<variant>/seed_<seed>/ with its config OUT/<variant>/seed_<seed>.yaml.
+// The study stops at the first run that does not end with 0 (3 after a stop request: rerun it to
+// go on), and after the last run writes the report.
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "pbtnas/core/layout.hpp"
+#include "pbtnas/core/study.hpp"
+#include "pbtnas/core/study_plot.hpp"
+#include "pbtnas/mpi/mpi_transport.hpp"
+#include "pbtnas/run/coordinator.hpp"
+#include "pbtnas/tasks/image_grid.hpp"
+#include "pbtnas/tasks/registry.hpp"
+
+namespace pbtnas::cli {
+namespace {
+
+namespace fs = std::filesystem;
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int kStudyTag = 7;  // on the study's own communicator (control), never a run's
+const char* kPlanFile = "study_runs.tsv";
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Written next to the target and renamed onto it: readers never see a partial file, and array
+// tasks that write the same file at once do not interleave.
+void write_atomic(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::path(path).parent_path());
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write '" + tmp + "'; check that the study folder is writable");
+  }
+  fs::rename(tmp, path);
+}
+
+enum class RunState { NotStarted, Interrupted, Finished };
+
+RunState state_of(const std::string& out, const StudyRun& r) {
+  const fs::path dir = fs::path(out) / r.dir;
+  if (fs::exists(dir / "summary.json")) return RunState::Finished;
+  if (fs::exists(dir / "checkpoints")) return RunState::Interrupted;
+  return RunState::NotStarted;
+}
+
+const char* to_string(RunState s) {
+  switch (s) {
+    case RunState::NotStarted: return "not started";
+    case RunState::Interrupted: return "interrupted (resumes)";
+    case RunState::Finished: return "finished";
+  }
+  return "?";
+}
+
+// Writes the run's derived config, or checks that the one already there is the same text (a run
+// that has started must be resumed with the config it started with).
+void ensure_config(const std::string& out, const StudyRun& r) {
+  const std::string path = (fs::path(out) / r.config_file).string();
+  if (fs::exists(path)) {
+    if (read_text(path) == r.config_text) return;
+    if (state_of(out, r) != RunState::NotStarted)
+      throw std::runtime_error(
+          "the run " + (fs::path(out) / r.dir).string() + " was made with the config " + path +
+          ", which differs from what the study now derives for variant '" + r.variant_name + "', seed " +
+          std::to_string(r.seed) + " (the study file or its base config changed). Restore them, use a new --out, "
+          "or delete that run folder and its .yaml to run it again with the new settings");
+  }
+  write_atomic(path, r.config_text);
+}
+
+// Everything that is checked before any run starts (on every rank).
+struct Prepared {
+  Study study;
+  std::vector<RunConfig> configs;  // one per run
+};
+
+Prepared prepare(const StudyOptions& o, int ranks) {
+  Prepared p;
+  p.study = load_study(o.study);
+  for (const auto& r : p.study.runs) {
+    // The task section too (the core checked the search keys).
+    p.configs.push_back(parse_run_config(r.config_text, o.study + " (variant '" + r.variant_name + "')"));
+    if (ranks > 0) {
+      try {
+        Layout check(p.configs.back().selection.population_size, ranks);
+      } catch (const std::exception& e) {
+        throw std::invalid_argument("study " + o.study + ", variant '" + r.variant_name + "': " + e.what());
+      }
+    }
+  }
+  if (o.only >= static_cast<int>(p.study.runs.size()))
+    throw std::invalid_argument("--only " + std::to_string(o.only) + ": the study has runs 0 to " +
+                                std::to_string(p.study.runs.size() - 1) + " (see --list)");
+  return p;
+}
+
+int list_runs(const StudyOptions& o) {
+  Prepared p;
+  try {
+    p = prepare(o, 0);
+  } catch (const std::exception& e) {
+    std::cerr << "pbtnas study: " << e.what() << std::endl;
+    return 2;
+  }
+  const Study& st = p.study;
+  std::cout << "# " << st.runs.size() << " runs (" << st.variants.size() << " variants x " << st.seeds.size()
+            << " seeds) of " << st.path << "; base " << st.base_path << "; out " << o.out << "\n";
+  std::cout << "# SLURM: sbatch --array=0-" << st.runs.size() - 1 << " ... jobs/slurm/study_array.sbatch\n";
+  std::cout << "# index\tvariant\tseed\tfolder\tstate\n";
+  for (const auto& r : st.runs)
+    std::cout << r.index << "\t" << r.variant_name << "\t" << r.seed << "\t" << (fs::path(o.out) / r.dir).string()
+              << "\t" << to_string(state_of(o.out, r)) << "\n";
+  return 0;
+}
+
+// ---- study-report
+
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+nlohmann::json nums(const std::vector<double>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (double x : v) a.push_back(num(x));
+  return a;
+}
+
+RunOutcome read_outcome(const std::string& out, const Study& st, const StudyRun& r) {
+  RunOutcome o;
+  o.run = r.index;
+  o.final_metric = kNaN;
+  const fs::path dir = fs::path(out) / r.dir;
+  // Best fitness per generation from metrics.jsonl (a resumed run's file holds each generation once).
+  std::vector<double> best;
+  if (std::ifstream in{dir / "metrics.jsonl"}) {
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      try {
+        const auto j = nlohmann::json::parse(line);
+        const auto g = j.at("generation").get<std::int64_t>();
+        if (g < 0 || g > 1000000) continue;
+        if (best.size() <= static_cast<std::size_t>(g)) best.resize(static_cast<std::size_t>(g) + 1, kNaN);
+        if (!j.at("fitness").is_number()) continue;  // null: diverged
+        const double f = j.at("fitness").get<double>();
+        double& b = best[static_cast<std::size_t>(g)];
+        if (std::isfinite(f) && (!std::isfinite(b) || f > b)) b = f;
+      } catch (const std::exception&) {
+        // a line cut by a crash
+      }
+    }
+  }
+  o.best_per_generation = best;
+  const fs::path summary = dir / "summary.json";
+  if (!fs::exists(summary)) {
+    o.note = fs::exists(dir / "checkpoints") ? "interrupted (no summary.json yet; rerun the study to resume it)"
+                                             : "not started";
+    return o;
+  }
+  o.finished = true;
+  try {
+    const auto j = nlohmann::json::parse(read_text(summary.string()));
+    const auto& be = j.at("best_ever");
+    if (st.metric == "best_ever_fitness") {
+      if (be.at("fitness").is_number()) o.final_metric = be.at("fitness").get<double>();
+      else o.note = "best_ever.fitness is null in " + summary.string();
+    } else if (be.contains("error")) {
+      o.note = "the final evaluation failed: " + be.at("error").get<std::string>();
+    } else if (!be.contains("evaluation") || !be.at("evaluation").contains(st.metric)) {
+      std::string names;
+      if (be.contains("evaluation"))
+        for (auto it = be.at("evaluation").begin(); it != be.at("evaluation").end(); ++it)
+          names += (names.empty() ? "" : ", ") + it.key();
+      o.note = summary.string() + " has no best_ever.evaluation." + st.metric + " (it has: " +
+               (names.empty() ? "none" : names) + "; best_ever_fitness is always there)";
+    } else if (be.at("evaluation").at(st.metric).is_number()) {
+      o.final_metric = be.at("evaluation").at(st.metric).get<double>();
+    } else {
+      o.note = st.metric + " is null (not finite) in " + summary.string();
+    }
+  } catch (const std::exception& e) {
+    o.note = summary.string() + " cannot be read: " + e.what();
+  }
+  return o;
+}
+
+nlohmann::json report_json(const Study& st, const StudyReport& rep, const std::vector<RunOutcome>& outcomes) {
+  nlohmann::json j;
+  j["study"] = st.path;
+  j["metric"] = rep.metric;
+  j["goal"] = rep.higher_is_better ? "max" : "min";
+  j["std"] = "population standard deviation (divided by n)";
+  j["variants"] = nlohmann::json::array();
+  for (const auto& v : rep.variants) {
+    j["variants"].push_back({{"name", v.name},
+                             {"set", v.overrides},
+                             {"n", v.values.size()},
+                             {"seeds", v.seeds},
+                             {"values", nums(v.values)},
+                             {"mean", num(v.mean)},
+                             {"std", num(v.std)},
+                             {"min", num(v.min)},
+                             {"max", num(v.max)},
+                             {"best_fitness_per_generation",
+                              {{"mean", nums(v.gen_mean)},
+                               {"std", nums(v.gen_std)},
+                               {"min", nums(v.gen_min)},
+                               {"max", nums(v.gen_max)},
+                               {"n", v.gen_n}}}});
+  }
+  j["comparisons"] = nlohmann::json::array();
+  for (const auto& c : rep.comparisons) {
+    nlohmann::json x = {{"reference", c.reference},
+                        {"other", c.other},
+                        {"test", "Wilcoxon rank-sum (Mann-Whitney U)"},
+                        {"alternative", "two-sided"}};
+    if (c.valid) {
+      x["n1"] = c.test.n1;
+      x["n2"] = c.test.n2;
+      x["rank_sum"] = c.test.rank_sum1;
+      x["u"] = c.test.u1;
+      x["p"] = c.test.p;
+      x["method"] = c.test.exact ? "exact" : "normal approximation (tie and continuity corrections)";
+      x["ties"] = c.test.ties;
+      if (!c.test.exact) x["z"] = c.test.z;
+    } else {
+      x["p"] = nullptr;
+      x["method"] = "not tested: no values on one side";
+    }
+    j["comparisons"].push_back(x);
+  }
+  j["runs"] = nlohmann::json::array();
+  for (const auto& o : outcomes) {
+    const StudyRun& r = st.runs.at(static_cast<std::size_t>(o.run));
+    nlohmann::json x = {{"index", r.index},
+                        {"variant", r.variant_name},
+                        {"seed", r.seed},
+                        {"folder", r.dir},
+                        {"finished", o.finished},
+                        {"final_metric", num(o.final_metric)},
+                        {"best_fitness_per_generation", nums(o.best_per_generation)}};
+    if (!o.note.empty()) x["note"] = o.note;
+    j["runs"].push_back(x);
+  }
+  j["missing"] = rep.missing;
+  return j;
+}
+
+}  // namespace
+
+int study_report_command(const std::string& out) {
+  try {
+    const std::string plan_path = (fs::path(out) / kPlanFile).string();
+    if (!fs::exists(plan_path))
+      throw std::invalid_argument(plan_path + " is missing: is " + out + " the --out of a `pbtnas study`? (`pbtnas study STUDY --out " +
+                                  out + " --list` does not write it; any run of the study does)");
+    const Study st = parse_plan(read_text(plan_path), plan_path);
+    std::vector<RunOutcome> outcomes;
+    for (const auto& r : st.runs) outcomes.push_back(read_outcome(out, st, r));
+    const StudyReport rep = summarize_study(st, outcomes);
+    write_atomic((fs::path(out) / "study.json").string(), report_json(st, rep, outcomes).dump(2) + "\n");
+    const std::string md = study_markdown(rep);
+    write_atomic((fs::path(out) / "study.md").string(), md);
+    const RgbImage img = plot_study(rep);
+    write_png((fs::path(out) / "study.png").string(), img.width, img.height, 3, img.pixels.data());
+    std::cout << md << "\nwritten: " << out << "/study.json, " << out << "/study.md, " << out << "/study.png" << std::endl;
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "pbtnas study-report: " << e.what() << std::endl;
+    return 2;
+  }
+}
+
+int study_command(int argc, char** argv, const StudyOptions& o) {
+  if (o.list) return list_runs(o);
+  MpiSession mpi(&argc, &argv);
+  install_crash_handler();
+  install_stop_handler();
+  MpiTransport control;  // the study's own communicator: which run comes next
+  const bool root = control.rank() == 0;
+  Prepared p;
+  std::string error;
+  try {
+    p = prepare(o, control.size());
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  // Every rank reports whether it could read and validate the study, so that no rank waits for
+  // a run that another rank refused.
+  if (!root) {
+    control.send(0, kStudyTag, error.empty() ? "ok" : error);  // then wait for rank 0's verdict (end 2)
+  } else {
+    if (!error.empty()) std::cerr << "pbtnas study: " << error << std::endl;
+    for (int w = 1; w < control.size(); ++w) {
+      const std::string reply = control.recv(w, kStudyTag);
+      if (reply != "ok" && error.empty()) {
+        error = reply;
+        std::cerr << "pbtnas study: rank " << w << ": " << reply << std::endl;
+      }
+    }
+    if (!error.empty()) {
+      for (int w = 1; w < control.size(); ++w) control.send(w, kStudyTag, "end 2");
+      return 2;
+    }
+  }
+  const Study& st = p.study;
+
+  if (!root) {  // workers: run what rank 0 says until it says end
+    while (true) {
+      std::istringstream msg(control.recv(0, kStudyTag));
+      std::string what;
+      int arg = 0;
+      msg >> what >> arg;
+      if (what == "end") return arg;
+      const StudyRun& r = st.runs.at(static_cast<std::size_t>(arg));
+      MpiTransport transport;
+      run_search(transport, p.configs[static_cast<std::size_t>(arg)], (fs::path(o.out) / r.dir).string());
+    }
+  }
+
+  auto tell_workers = [&](const std::string& msg) {
+    for (int w = 1; w < control.size(); ++w) control.send(w, kStudyTag, msg);
+  };
+  auto end = [&](int code) {
+    tell_workers("end " + std::to_string(code));
+    return code;
+  };
+  std::vector<const StudyRun*> selected;
+  for (const auto& r : st.runs)
+    if (o.only < 0 || r.index == o.only) selected.push_back(&r);
+  try {
+    write_atomic((fs::path(o.out) / kPlanFile).string(), plan_text(st));
+    for (const StudyRun* r : selected) ensure_config(o.out, *r);
+  } catch (const std::exception& e) {
+    std::cerr << "pbtnas study: " << e.what() << std::endl;
+    return end(2);
+  }
+  std::cout << "study " << st.path << ": " << st.variants.size() << " variants x " << st.seeds.size() << " seeds = "
+            << st.runs.size() << " runs" << (o.only >= 0 ? " (this job runs only run " + std::to_string(o.only) + ")" : "")
+            << "; out " << o.out << std::endl;
+  for (const StudyRun* r : selected) {
+    const std::string dir = (fs::path(o.out) / r->dir).string();
+    const std::string head = "== study run " + std::to_string(r->index) + " (of 0-" + std::to_string(st.runs.size() - 1) +
+                             "): variant " + r->variant_name + ", seed " + std::to_string(r->seed) + " in " + dir;
+    const RunState state = state_of(o.out, *r);
+    if (state == RunState::Finished) {
+      std::cout << head << ": finished before, skipped" << std::endl;
+      continue;
+    }
+    if (stop_requests().load() > 0) {
+      std::cout << "== study: stop requested; rerun the same command to go on" << std::endl;
+      return end(kExitCheckpointed);
+    }
+    std::cout << head << (state == RunState::Interrupted ? ": resuming" : ": starting") << std::endl;
+    tell_workers("run " + std::to_string(r->index));
+    int code = 2;
+    {
+      MpiTransport transport;
+      code = run_search(transport, p.configs[static_cast<std::size_t>(r->index)], dir);
+    }
+    if (code != 0) {
+      std::cout << "== study: run " << dir << " ended with exit code " << code
+                << (code == 3 ? " (checkpointed: rerun the same command to resume)" : "") << std::endl;
+      return end(code);
+    }
+  }
+  end(0);
+  if (o.only >= 0) {
+    std::cout << "== study: run " << o.only << " done; when every run is done: pbtnas study-report " << o.out << std::endl;
+    return 0;
+  }
+  return study_report_command(o.out);
+}
+
+}  // namespace pbtnas::cli

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# `pbtnas study` on jobs/studies/smoke_study.yaml (2 variants x 2 seeds of the smoke config),
+# interrupted at exact points: a copy of the study whose second variant (random) carries
+# testing.crash_after_commit: 1, so rank 0 dies (SIGKILL, the whole study with it) right after
+# generation 2 of each of its runs is committed. Each rerun of the same command must skip the
+# finished runs, resume the interrupted one and go on; the last one writes the report.
+source "$(dirname "$0")/lib.sh"
+study="$WORK/study.yaml"
+sed -e "s|^base: .*|base: $SRC/jobs/configs/smoke_classify.yaml|" \
+    -e '/^      algorithm: random/a\      testing: {crash_after_commit: 1}' \
+    "$SRC/jobs/studies/smoke_study.yaml" >"$study"
+grep -q "crash_after_commit" "$study" || fail "smoke_study.yaml layout changed: no '      algorithm: random' line"
+out="$WORK/study"
+
+run_study() {  # run_study LOG [extra args] -> exit code in $rc
+  local log=$1
+  shift
+  set +e
+  timeout 600 mpirun -n 3 "$PBTNAS" study "$study" --out "$out" "$@" >"$log" 2>&1
+  rc=$?
+  set -e
+}
+finished() { [[ -f "$out/$1/summary.json" ]]; }
+
+# 1: both pbtnas runs finish, random seed 31173 is killed after its generation 2.
+run_study "$WORK/1.log"
+[[ $rc -ne 0 ]] || { cat "$WORK/1.log"; fail "the first study run exited 0 although a run was killed"; }
+grep -q "testing.crash_after_commit" "$WORK/1.log" || { cat "$WORK/1.log"; fail "the crash hook did not fire"; }
+finished pbtnas/seed_31173 && finished pbtnas/seed_31174 || { cat "$WORK/1.log"; fail "the pbtnas runs did not finish"; }
+[[ -f "$out/random/seed_31173/checkpoints/gen_000001/index.h5" ]] || fail "random seed 31173: generation 2 is not committed"
+! finished random/seed_31173 || fail "random seed 31173 finished although it was killed"
+[[ ! -e "$out/random/seed_31174" ]] || fail "random seed 31174 started after the study was killed"
+[[ -f "$out/pbtnas/seed_31173.yaml" ]] || fail "the derived config pbtnas/seed_31173.yaml is missing"
+grep -q "^seed: 31174" "$out/pbtnas/seed_31174.yaml" || fail "the derived config of seed 31174 does not set its seed"
+grep -q "^algorithm: random" "$out/random/seed_31173.yaml" || fail "the random variant's config does not set algorithm: random"
+[[ ! -e "$out/study.json" ]] || fail "the report was written before the study was done"
+before=$(cksum "$out"/pbtnas/seed_*/summary.json)
+pass "an interrupted study keeps its finished runs and the committed generations of the interrupted one"
+
+# The run list shows the state of every run.
+"$PBTNAS" study "$study" --out "$out" --list >"$WORK/list.txt"
+[[ $(grep -vc '^#' "$WORK/list.txt") -eq 4 ]] || { cat "$WORK/list.txt"; fail "--list does not list 4 runs"; }
+grep -qP '^2\trandom\t31173\t.*\tinterrupted' "$WORK/list.txt" || { cat "$WORK/list.txt"; fail "--list: run 2 is not interrupted"; }
+grep -qP '^0\tpbtnas\t31173\t.*\tfinished' "$WORK/list.txt" || { cat "$WORK/list.txt"; fail "--list: run 0 is not finished"; }
+
+# 2: skips the pbtnas runs, resumes random seed 31173 after generation 2, then random seed 31174
+# starts and is killed the same way.
+run_study "$WORK/2.log"
+[[ $rc -ne 0 ]] || { cat "$WORK/2.log"; fail "the second study run exited 0 although seed 31174 was killed"; }
+[[ $(grep -c "finished before, skipped" "$WORK/2.log") -eq 2 ]] || { cat "$WORK/2.log"; fail "the finished runs were not skipped"; }
+grep -q "variant random, seed 31173 .*: resuming" "$WORK/2.log" || { cat "$WORK/2.log"; fail "random seed 31173 was not resumed"; }
+grep -q "resuming from committed generation 2/3" "$WORK/2.log" || { cat "$WORK/2.log"; fail "the resumed run did not start after generation 2"; }
+finished random/seed_31173 || { cat "$WORK/2.log"; fail "the resumed run did not finish"; }
+[[ "$(cksum "$out"/pbtnas/seed_*/summary.json)" == "$before" ]] || fail "a skipped run's summary.json changed"
+[[ -f "$out/random/seed_31174/checkpoints/gen_000001/index.h5" ]] || fail "random seed 31174: generation 2 is not committed"
+pass "a rerun skips finished runs and resumes the interrupted one"
+
+# 3: resumes random seed 31174, then writes the report.
+run_study "$WORK/3.log"
+[[ $rc -eq 0 ]] || { cat "$WORK/3.log"; fail "the third study run exited $rc"; }
+[[ $(grep -c "finished before, skipped" "$WORK/3.log") -eq 3 ]] || { cat "$WORK/3.log"; fail "3 finished runs were not skipped"; }
+for f in study.json study.md study.png study_runs.tsv; do [[ -s "$out/$f" ]] || fail "$f is missing"; done
+"$PY" - "$out" <<'PYEOF' || fail "the report does not hold the expected variants and seeds"
+import json, struct, sys
+out = sys.argv[1]
+s = json.load(open(out + "/study.json"))
+assert [v["name"] for v in s["variants"]] == ["pbtnas", "random"], s["variants"]
+for v in s["variants"]:
+    assert v["seeds"] == [31173, 31174] and v["n"] == 2, v
+    assert v["std"] is not None and v["mean"] is not None, v
+    assert len(v["best_fitness_per_generation"]["mean"]) == 3, v
+c = s["comparisons"]
+assert len(c) == 1 and c[0]["reference"] == "pbtnas" and c[0]["other"] == "random", c
+assert 0 < c[0]["p"] <= 1, c
+assert s["missing"] == [], s["missing"]
+assert len(s["runs"]) == 4 and all(r["finished"] for r in s["runs"]), s["runs"]
+for r in s["runs"]:  # the final metric is the run's best-ever fitness
+    summary = json.load(open(out + "/" + r["folder"] + "/summary.json"))
+    assert r["final_metric"] == summary["best_ever"]["fitness"], r
+md = open(out + "/study.md").read()
+assert "| pbtnas |" in md and "| random |" in md and "| pbtnas | random |" in md, md
+png = open(out + "/study.png", "rb").read()
+assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+w, h = struct.unpack(">II", png[16:24])
+assert (w, h) == (1200, 720), (w, h)
+PYEOF
+pass "the last rerun finishes the study; study.json, study.md and study.png hold both variants and both seeds"
+
+# A finished study: every run is skipped; study-report alone rewrites the report.
+run_study "$WORK/4.log" --only 1
+[[ $rc -eq 0 ]] || { cat "$WORK/4.log"; fail "--only 1 on a finished study exited $rc"; }
+grep -q "finished before, skipped" "$WORK/4.log" || { cat "$WORK/4.log"; fail "--only 1 did not skip the finished run"; }
+rm "$out/study.md"
+"$PBTNAS" study-report "$out" >"$WORK/report.log" 2>&1 || { cat "$WORK/report.log"; fail "study-report failed"; }
+[[ -s "$out/study.md" ]] || fail "study-report did not write study.md"
+pass "--only skips a finished run; study-report rewrites the report"
+
+# A bad override is refused on every rank before anything runs, naming the key and the variant.
+bad="$WORK/bad.yaml"
+sed -e "s|^base: .*|base: $SRC/jobs/configs/smoke_classify.yaml|" -e 's/^      algorithm: random/      shrink_perturb: [11, 0]/' \
+    "$SRC/jobs/studies/smoke_study.yaml" >"$bad"
+set +e
+timeout 120 mpirun -n 3 "$PBTNAS" study "$bad" --out "$WORK/bad" >"$WORK/bad.log" 2>&1
+rc=$?
+set -e
+[[ $rc -eq 2 ]] || { cat "$WORK/bad.log"; fail "a bad override exited $rc, not 2"; }
+grep -q "variant 'random'.*'shrink_perturb\[0\]' = 11 is out of range" "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "the error does not name the variant and the key"; }
+[[ ! -e "$WORK/bad/random" ]] || fail "a refused study created run folders"
+pass "a bad override is refused with the variant and the key named"
+
+# The committed studies: every derived config (search keys and task section) is valid.
+for s in fmnist_ganhard_table2 fmnist_classify_baselines; do
+  "$PBTNAS" study "$SRC/jobs/studies/$s.yaml" --out "$WORK/$s" --list >"$WORK/$s.txt" 2>&1 || { cat "$WORK/$s.txt"; fail "$s.yaml is refused"; }
+done
+[[ $(grep -vc '^#' "$WORK/fmnist_ganhard_table2.txt") -eq 12 ]] || fail "fmnist_ganhard_table2.yaml does not list 4 x 3 runs"
+[[ $(grep -vc '^#' "$WORK/fmnist_classify_baselines.txt") -eq 9 ]] || fail "fmnist_classify_baselines.yaml does not list 3 x 3 runs"
+pass "the committed studies list their runs (every derived config parses)"

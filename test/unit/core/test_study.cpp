@@ -1,0 +1,296 @@
+// Studies (core/study.hpp): the study file, the derived configs, the plan file, the statistics
+// against hand-computed values, and the report.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/core/study.hpp"
+
+using namespace pbtnas;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const char* kBase = R"(seed: 1
+algorithm: pbtnas
+population_size: 4
+parents_fraction: 0.5
+shrink_perturb: [0.4, 0.1]
+max_epochs: 3
+epochs_step: 1
+classify:
+  channels: 4
+  data: {train_limit: 100}
+)";
+
+const char* kStudy = R"(base: ../configs/base.yaml
+metric: fid
+goal: min
+seeds: [7, 8, 9]
+variants:
+  - name: pbtnas
+  - name: no_mixing
+    set: {mix_with_itself: true}
+  - name: sp_1_0
+    set:
+      shrink_perturb: [1, 0]
+  - name: narrow
+    set:
+      classify: {channels: 2}
+)";
+
+std::string study_with_variant(const std::string& variant_lines) {
+  return "base: b.yaml\nseeds: [1, 2]\nvariants:\n  - name: ref\n" + variant_lines;
+}
+
+}  // namespace
+
+TEST_CASE("study: population std and mean against hand-computed values") {
+  CHECK(mean_of({2, 4, 4, 4, 5, 5, 7, 9}) == Approx(5.0));
+  CHECK(population_std({2, 4, 4, 4, 5, 5, 7, 9}) == Approx(2.0));  // sample std would be 2.138
+  CHECK(population_std({13.0}) == 0.0);
+  CHECK(population_std({1.0, 3.0}) == Approx(1.0));
+  CHECK(std::isnan(mean_of({})));
+  CHECK(std::isnan(population_std({})));
+}
+
+TEST_CASE("study: exact null distribution of U for 3 and 3 values") {
+  // Orderings of 3 + 3 values: 20; U counts 0..9 are 1 1 2 3 3 3 3 2 1 1.
+  CHECK(rank_sum_cdf(3, 3, 0) == Approx(1.0 / 20));
+  CHECK(rank_sum_cdf(3, 3, 1) == Approx(2.0 / 20));
+  CHECK(rank_sum_cdf(3, 3, 2) == Approx(4.0 / 20));
+  CHECK(rank_sum_cdf(3, 3, 3) == Approx(7.0 / 20));
+  CHECK(rank_sum_cdf(3, 3, 4) == Approx(10.0 / 20));
+  CHECK(rank_sum_cdf(3, 3, 9) == Approx(1.0));
+  // 2 and 1 values: 3 orderings, U = 0, 1, 2 once each.
+  CHECK(rank_sum_cdf(2, 1, 0) == Approx(1.0 / 3));
+  CHECK(rank_sum_cdf(2, 1, 1) == Approx(2.0 / 3));
+}
+
+TEST_CASE("study: rank-sum test exact p-values of small known cases") {
+  SECTION("complete separation of 3 and 3") {
+    const RankSumTest t = rank_sum_test({1, 2, 3}, {4, 5, 6});
+    CHECK(t.exact);
+    CHECK_FALSE(t.ties);
+    CHECK(t.rank_sum1 == Approx(6));
+    CHECK(t.u1 == Approx(0));
+    CHECK(t.u2 == Approx(9));
+    CHECK(t.p == Approx(0.1));  // 2 * 1/20
+  }
+  SECTION("the direction does not change the two-sided p-value") {
+    const RankSumTest t = rank_sum_test({4, 5, 6}, {1, 2, 3});
+    CHECK(t.u1 == Approx(9));
+    CHECK(t.p == Approx(0.1));
+  }
+  SECTION("interleaved samples") {
+    const RankSumTest t = rank_sum_test({1, 3, 5}, {2, 4, 6});
+    CHECK(t.u1 == Approx(3));
+    CHECK(t.p == Approx(0.7));  // 2 * P(U <= 3) = 2 * 7/20
+  }
+  SECTION("the middle of the distribution gives p = 1") {
+    const RankSumTest t = rank_sum_test({1, 4}, {2, 3});
+    CHECK(t.u1 == Approx(2));
+    CHECK(t.p == Approx(1.0));
+  }
+  SECTION("unequal sizes: 3 against 2") {
+    // a = {10, 20, 30}, b = {1, 2}: U1 = 6 (all pairs), orderings C(5, 2) = 10, p = 2 / 10.
+    const RankSumTest t = rank_sum_test({10, 20, 30}, {1, 2});
+    CHECK(t.u1 == Approx(6));
+    CHECK(t.p == Approx(0.2));
+  }
+}
+
+TEST_CASE("study: rank-sum test with ties uses the normal approximation with tie correction") {
+  // Pooled 1 2 2 2 3 4: mid-rank 3 for the three 2s; R1 = 1 + 3 + 3 = 7, U1 = 1, U2 = 8.
+  // sigma^2 = 3*3/12 * (7 - (27 - 3) / (6 * 5)) = 4.65; z = (8 - 4.5 - 0.5) / sqrt(4.65) = 1.391217;
+  // p = erfc(z / sqrt 2) = 0.164160.
+  const RankSumTest t = rank_sum_test({1, 2, 2}, {2, 3, 4});
+  CHECK(t.ties);
+  CHECK_FALSE(t.exact);
+  CHECK(t.rank_sum1 == Approx(7));
+  CHECK(t.u1 == Approx(1));
+  CHECK(t.z == Approx(1.3912167).epsilon(1e-6));
+  CHECK(t.p == Approx(0.1641597).epsilon(1e-5));
+}
+
+TEST_CASE("study: rank-sum test edge cases") {
+  const RankSumTest all_equal = rank_sum_test({5, 5}, {5, 5});
+  CHECK(all_equal.p == 1.0);
+  CHECK_THROWS_AS(rank_sum_test({}, {1.0}), std::invalid_argument);
+  CHECK_THROWS_AS(rank_sum_test({1.0, std::numeric_limits<double>::quiet_NaN()}, {1.0}), std::invalid_argument);
+  // Beyond kExactMaxTotal values the normal approximation is used even without ties.
+  std::vector<double> a, b;
+  for (int i = 0; i < 21; ++i) {
+    a.push_back(i);
+    b.push_back(100 + i);
+  }
+  const RankSumTest big = rank_sum_test(a, b);
+  CHECK_FALSE(big.exact);
+  CHECK(big.p < 1e-6);
+}
+
+TEST_CASE("study: a study file lists variants x seeds with derived configs") {
+  const Study st = parse_study(kStudy, "jobs/studies/s.yaml", kBase);
+  CHECK(st.base_path == "jobs/configs/base.yaml");
+  CHECK(st.metric == "fid");
+  CHECK_FALSE(st.higher_is_better);
+  REQUIRE(st.variants.size() == 4);
+  REQUIRE(st.runs.size() == 12);
+  CHECK(st.runs[0].variant_name == "pbtnas");
+  CHECK(st.runs[0].seed == 7);
+  CHECK(st.runs[4].variant_name == "no_mixing");
+  CHECK(st.runs[4].seed == 8);
+  CHECK(st.runs[4].index == 4);
+  CHECK(st.runs[4].dir == "no_mixing/seed_8");
+  CHECK(st.runs[4].config_file == "no_mixing/seed_8.yaml");
+
+  const RunConfig ref = parse_config(st.runs[1].config_text, "t");
+  CHECK(ref.seed == 8);
+  CHECK_FALSE(ref.mix_with_itself);
+  CHECK(ref.shrink == 0.4);
+  const RunConfig nm = parse_config(st.runs[3].config_text, "t");
+  CHECK(nm.mix_with_itself);
+  CHECK(nm.seed == 7);
+  CHECK(nm.selection.population_size == 4);
+  const RunConfig sp = parse_config(st.runs[6].config_text, "t");
+  CHECK(sp.shrink == 1.0);
+  CHECK(sp.perturb == 0.0);
+  // A nested override changes one key of the section and keeps the others.
+  CHECK_THAT(st.runs[9].config_text, Contains("channels: 2"));
+  CHECK_THAT(st.runs[9].config_text, Contains("train_limit: 100"));
+  CHECK(st.variants[1].overrides == "{mix_with_itself: true}");
+  CHECK(st.variants[0].overrides == "{}");
+  // Deriving twice gives the same text (a resume compares it).
+  CHECK(parse_study(kStudy, "elsewhere/s.yaml", kBase).runs[5].config_text == st.runs[5].config_text);
+}
+
+TEST_CASE("study: the default metric is the best-ever fitness and larger is better") {
+  const Study st = parse_study(study_with_variant(""), "s.yaml", kBase);
+  CHECK(st.metric == "best_ever_fitness");
+  CHECK(st.higher_is_better);
+  CHECK(st.base_path == "b.yaml");
+}
+
+TEST_CASE("study: bad override values are refused with the key and the variant named") {
+  auto refuse = [](const std::string& variant, const std::string& what) {
+    CHECK_THROWS_WITH(parse_study(study_with_variant(variant), "s.yaml", kBase), Contains(what));
+  };
+  refuse("  - name: bad\n    set: {shrink_perturb: [11, 0]}\n", "'shrink_perturb[0]' = 11 is out of range");
+  refuse("  - name: bad\n    set: {shrink_perturb: [11, 0]}\n", "variant 'bad'");
+  refuse("  - name: bad\n    set: {algorithm: bohb}\n", "'algorithm' = 'bohb' is not valid; expected one of pbtnas");
+  refuse("  - name: bad\n    set: {mix_with_itslef: true}\n", "'mix_with_itslef' is not a known key");
+  refuse("  - name: bad\n    set: {mix_with_itself: maybe}\n", "'mix_with_itself' has value 'maybe' of the wrong type");
+  refuse("  - name: bad\n    set: {shrink_perturb: 0.4}\n", "'shrink_perturb' must be a list of two numbers");
+  refuse("  - name: bad\n    set: {seed: 3}\n", "'variants[1].set.seed' cannot be set by a variant");
+  refuse("  - name: bad\n    set: [1, 2]\n", "'variants[1].set' must be a mapping");
+  refuse("  - name: ref\n", "'variants[1].name' = 'ref' is used by two variants");
+  refuse("  - name: ../up\n", "'variants[1].name' = '../up' is not a usable name");
+  refuse("  - name: x\n    sett: {}\n", "'variants[1].sett' is not a known key");
+}
+
+TEST_CASE("study: bad study keys are refused with the key named") {
+  auto refuse = [](const std::string& text, const std::string& what) {
+    CHECK_THROWS_WITH(parse_study(text, "s.yaml", kBase), Contains(what));
+  };
+  refuse("seeds: [1]\nvariants: [{name: a}]\n", "'base' is missing");
+  refuse("base: b.yaml\nvariants: [{name: a}]\n", "'seeds' must be a non-empty list");
+  refuse("base: b.yaml\nseeds: []\nvariants: [{name: a}]\n", "'seeds' must be a non-empty list");
+  refuse("base: b.yaml\nseeds: [1, 1]\nvariants: [{name: a}]\n", "'seeds[1]' = 1 is listed twice");
+  refuse("base: b.yaml\nseeds: [-1]\nvariants: [{name: a}]\n", "'seeds[0]'");
+  refuse("base: b.yaml\nseeds: [1]\n", "'variants' must be a non-empty list");
+  refuse("base: b.yaml\nseeds: [1]\nvariants: [{name: a}]\nmetric: fid\n", "'goal' is missing");
+  refuse("base: b.yaml\nseeds: [1]\nvariants: [{name: a}]\ngoal: up\n", "'goal' = 'up' is not valid");
+  refuse("base: b.yaml\nseeds: [1]\nvariants: [{name: a}]\nseed: 3\n", "'seed' is not a known key");
+  refuse("base: b.yaml\nbase: c.yaml\nseeds: [1]\nvariants: [{name: a}]\n", "'base' is given twice");
+  // The base config itself is checked, naming its file.
+  CHECK_THROWS_WITH(parse_study("base: b.yaml\nseeds: [1]\nvariants: [{name: a}]\n", "s.yaml", "population_size: 2\n"),
+                    Contains("b.yaml") && Contains("population_size"));
+}
+
+TEST_CASE("study: the committed smoke study parses") {
+  const Study st = load_study(std::string(PBTNAS_SOURCE_DIR) + "/jobs/studies/smoke_study.yaml");
+  CHECK(st.variants.size() == 2);
+  CHECK(st.seeds.size() == 2);
+  CHECK(st.runs.size() == 4);
+  CHECK(parse_config(st.runs[3].config_text, "t").algorithm == Algorithm::Random);
+}
+
+TEST_CASE("study: an unreadable base config names the resolved path") {
+  const auto dir = std::filesystem::temp_directory_path() / ("pbtnas_study_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "s.yaml").string();
+  std::ofstream(file) << "base: ../no/such.yaml\nseeds: [1]\nvariants: [{name: a}]\n";
+  const std::string expected = (dir.parent_path() / "no" / "such.yaml").lexically_normal().string();
+  CHECK_THROWS_WITH(load_study(file), Contains("the base config '" + expected + "' cannot be read"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("study: the plan file round-trips") {
+  const Study st = parse_study(kStudy, "jobs/studies/s.yaml", kBase);
+  const Study back = parse_plan(plan_text(st), "plan");
+  CHECK(back.path == st.path);
+  CHECK(back.metric == "fid");
+  CHECK_FALSE(back.higher_is_better);
+  REQUIRE(back.variants.size() == 4);
+  CHECK(back.variants[2].overrides == st.variants[2].overrides);
+  REQUIRE(back.runs.size() == 12);
+  CHECK(back.runs[11].dir == st.runs[11].dir);
+  CHECK(back.runs[11].variant == 3);
+  CHECK(back.seeds == st.seeds);
+  CHECK_THROWS_WITH(parse_plan("hello\n", "p.tsv"), Contains("p.tsv") && Contains("unexpected line"));
+  CHECK_THROWS_WITH(parse_plan("# nothing\n", "p.tsv"), Contains("no variants or runs"));
+}
+
+TEST_CASE("study: the report aggregates finished runs and compares against the first variant") {
+  const Study st = parse_study(study_with_variant("  - name: other\n    set: {algorithm: random}\n"), "s.yaml", kBase);
+  // runs: 0 ref/1, 1 ref/2, 2 other/1, 3 other/2
+  std::vector<RunOutcome> out(4);
+  out[0] = {0, true, 0.9, {0.5, 0.7, 0.9}, ""};
+  out[1] = {1, true, 0.8, {0.6, 0.8}, ""};
+  out[2] = {2, true, 0.4, {0.3, 0.4, 0.4}, ""};
+  out[3] = {3, false, 0.0, {0.2}, "interrupted"};
+  const StudyReport rep = summarize_study(st, out);
+  REQUIRE(rep.variants.size() == 2);
+  CHECK(rep.variants[0].values.size() == 2);
+  CHECK(rep.variants[0].mean == Approx(0.85));
+  CHECK(rep.variants[0].std == Approx(0.05));
+  CHECK(rep.variants[0].gen_mean.size() == 3);
+  CHECK(rep.variants[0].gen_mean[0] == Approx(0.55));
+  CHECK(rep.variants[0].gen_std[0] == Approx(0.05));
+  CHECK(rep.variants[0].gen_n[2] == 1);
+  CHECK(rep.variants[0].gen_max[2] == Approx(0.9));
+  CHECK(rep.variants[1].values.size() == 1);
+  CHECK(rep.variants[1].std == 0.0);
+  REQUIRE(rep.missing.size() == 1);
+  CHECK_THAT(rep.missing[0], Contains("other seed 2") && Contains("interrupted"));
+  REQUIRE(rep.comparisons.size() == 1);
+  CHECK(rep.comparisons[0].valid);
+  CHECK(rep.comparisons[0].test.u1 == Approx(2));
+  CHECK(rep.comparisons[0].test.p == Approx(2.0 / 3));  // 2 * P(U <= 0) with C(3, 1) = 3 orderings
+
+  const std::string md = study_markdown(rep);
+  CHECK_THAT(md, Contains("| ref | `{}` | 2 | 1 2 | 0.85 ± 0.05 |"));
+  CHECK_THAT(md, Contains("| ref | other | 2 | 1 | 2 | 0.6667 | exact |"));
+  CHECK_THAT(md, Contains("population standard deviation"));
+  CHECK_THAT(md, Contains("| 3 | 0.9 ± 0 (1) | 0.4 ± 0 |"));
+  CHECK_THAT(md, Contains("other seed 2: interrupted"));
+}
+
+TEST_CASE("study: a variant without values is reported but not compared") {
+  const Study st = parse_study(study_with_variant("  - name: other\n"), "s.yaml", kBase);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<RunOutcome> out = {{0, true, 1.0, {1.0}, ""}, {2, true, nan, {0.5}, "final evaluation failed"}};
+  const StudyReport rep = summarize_study(st, out);
+  CHECK_FALSE(rep.comparisons[0].valid);
+  CHECK(rep.variants[1].values.empty());
+  CHECK(rep.missing.size() == 3);  // ref seed 2, other seed 1 (no value), other seed 2
+  CHECK_THAT(study_markdown(rep), Contains("no values on one side"));
+}

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 
+#include "cli/bench_util.hpp"
 #include "cli/commands.hpp"
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/core/mixing.hpp"
@@ -20,8 +21,6 @@
 
 namespace pbtnas::cli {
 namespace {
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];

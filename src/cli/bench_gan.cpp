@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_util.hpp"
 #include "cli/commands.hpp"
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/tasks/gan/gan_entry.hpp"
@@ -24,14 +25,7 @@
 namespace pbtnas::cli {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 // Runs `command` and returns its standard output; throws when it exits non-zero.
 std::string capture(const std::string& command) {

@@ -14,7 +14,7 @@ using namespace pbtnas::rl;
 
 namespace {
 
-// The physics of an environment (Env::physics() is public only on a const Env).
+// The physics of an environment, read-only.
 const Physics& phys(const Env& env) { return env.physics(); }
 
 // Observation layout: joint angles (21), head height, extremities (12: left hand, left foot,

@@ -13,7 +13,7 @@ using namespace pbtnas::rl;
 
 namespace {
 
-// The physics of an environment (Env::physics() is public only on a const Env).
+// The physics of an environment, read-only.
 const Physics& phys(const Env& env) { return env.physics(); }
 
 // Observation layout: 16 hinge angles, 16 hinge speeds, 12 activations, velocimeter (3), zz,

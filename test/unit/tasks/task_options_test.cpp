@@ -13,9 +13,9 @@ using gan::GanTaskConfig;
 TEST_CASE("the registry lists the tasks and refuses unknown names") {
   std::vector<std::string> names;
   for (const auto& e : task_registry()) names.push_back(e.name);
-  CHECK(names == std::vector<std::string>{"classify", "gan"});
+  CHECK(names == std::vector<std::string>{"classify", "gan", "rl"});
   CHECK_THROWS_WITH(parse_run_config("task: regress\n", "f"),
-                    Catch::Contains("'task' = 'regress' is not a task") && Catch::Contains("classify, gan"));
+                    Catch::Contains("'task' = 'regress' is not a task") && Catch::Contains("classify, gan, rl"));
 }
 
 TEST_CASE("classify section: defaults and keys parsed and bad values named") {

@@ -21,7 +21,8 @@ endfunction()
 
 file(GLOB core_files ${ROOT}/include/pbtnas/core/*.hpp ${ROOT}/src/core/*.cpp)
 list(APPEND core_files ${ROOT}/include/pbtnas/run/coordinator.hpp ${ROOT}/include/pbtnas/run/run_store.hpp
-     ${ROOT}/include/pbtnas/run/run_report.hpp ${ROOT}/src/run/coordinator.cpp)
+     ${ROOT}/include/pbtnas/run/run_report.hpp ${ROOT}/src/run/coordinator.cpp
+     ${ROOT}/include/pbtnas/run/training_progress.hpp ${ROOT}/src/run/training_progress.cpp)
 file(GLOB_RECURSE nn_files ${ROOT}/include/pbtnas/nn/* ${ROOT}/include/pbtnas/tasks/* ${ROOT}/src/nn/*
      ${ROOT}/src/tasks/*)
 file(GLOB_RECURSE run_files ${ROOT}/include/pbtnas/run/* ${ROOT}/src/run/*)

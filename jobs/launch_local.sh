@@ -18,4 +18,10 @@ if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
   fi
 fi
 args+=(-x OPENBLAS_CORETYPE)
+# Rank 0 redraws its progress line only on a terminal; Open MPI gives ranks a pseudo-terminal
+# even when this script's output goes to a file, so tell it (docs/config.md, live progress).
+if [[ -z "${PBTNAS_PROGRESS:-}" ]]; then
+  if [[ -t 1 ]]; then export PBTNAS_PROGRESS=redraw; else export PBTNAS_PROGRESS=lines; fi
+fi
+args+=(-x PBTNAS_PROGRESS)
 exec mpirun "${args[@]}" "$here/build/pbtnas" run "$config" --out "$out"

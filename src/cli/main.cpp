@@ -1,4 +1,4 @@
-// pbtnas command line: run, study, study-report, inspect, bench-exchange, bench-gan, bench-rl.
+// pbtnas command line: run, study, study-report, inspect, report, bench-exchange, bench-gan, bench-rl.
 #include <CLI/CLI.hpp>
 
 #include <dlfcn.h>
@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "pbtnas/report/html_report.hpp"
 
 namespace {
 
@@ -74,6 +75,13 @@ int main(int argc, char** argv) {
   auto* inspect = app.add_subcommand("inspect", "Print a checkpoint: population, lineage, tensors");
   inspect->add_option("file", file, "index.h5 (a generation) or member_NNN.h5")->required();
 
+  std::string report_out, report_html;
+  auto* report = app.add_subcommand(
+      "report", "Write OUT/report.html (one self-contained page: fitness, lineage, gene provenance, architecture, "
+                "samples, timings, config) and OUT/report/*.png of a run (docs/report.md)");
+  report->add_option("out", report_out, "the --out folder of a pbtnas run (finished or not)")->required();
+  report->add_option("--html", report_html, "write the page here instead of OUT/report.html");
+
   int bench_mib = 64, bench_reps = 5;
   auto* bench = app.add_subcommand("bench-exchange",
                                    "Benchmark (mpirun -n 3): exploit transfer of a real member state vs raw MPI_Send");
@@ -116,6 +124,20 @@ int main(int argc, char** argv) {
   if (*study) return pbtnas::cli::study_command(argc, argv, study_opts);
   if (*study_report) return pbtnas::cli::study_report_command(report_dir);
   if (*inspect) return pbtnas::cli::inspect_command(file);
+  if (*report) {
+    try {
+      pbtnas::report::ReportOptions options;
+      options.html_path = report_html;
+      const auto files = pbtnas::report::write_run_report(report_out, options);
+      for (const auto& note : files.notes) std::cout << "note: " << note << "\n";
+      std::cout << "report: " << files.html << "\n";
+      for (const auto& f : files.figures) std::cout << "figure: " << f << "\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "pbtnas report: " << e.what() << std::endl;
+      return 2;
+    }
+  }
   if (*bench) return pbtnas::cli::bench_exchange_command(argc, argv, config, bench_reps);
   return 1;
 }

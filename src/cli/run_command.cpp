@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <thread>
@@ -75,8 +76,19 @@ int run_command(int argc, char** argv, const std::string& config_path, const std
   return run_search(transport, cfg, out);
 }
 
+// Whether rank 0 redraws its progress line in place: PBTNAS_PROGRESS=redraw or lines; by default
+// only on a terminal outside SLURM. (Open MPI gives every rank a pseudo-terminal even when
+// mpirun's output goes to a file, so launchers that know better set PBTNAS_PROGRESS.)
+bool redraw_progress() {
+  const char* mode = std::getenv("PBTNAS_PROGRESS");
+  if (mode && std::string(mode) == "redraw") return true;
+  if (mode && std::string(mode) == "lines") return false;
+  return isatty(STDOUT_FILENO) && !std::getenv("SLURM_JOB_ID");
+}
+
 int run_search(MpiTransport& transport, const RunConfig& cfg, const std::string& out) {
   Logger log(transport.rank());
+  log.set_redraw(transport.rank() == 0 && redraw_progress());
   const int threads = threads_for(cfg, transport);
   if (transport.rank() == 0) {
     try {

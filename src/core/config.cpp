@@ -37,6 +37,16 @@ void RunConfig::validate() const {
   const std::string sp = "values in [0, 10] (paper: [0.4, 0.1]; ablations [1, 0] and [0, 1])";
   check_range("shrink_perturb[0]", shrink, 0.0, 10.0, sp);
   check_range("shrink_perturb[1]", perturb, 0.0, 10.0, sp);
+  if (shrink_perturb_always.enabled) {
+    if (algorithm != Algorithm::Random)
+      throw std::invalid_argument(
+          std::string("'shrink_perturb_always' is the random search + shrink-perturb ablation, but "
+                      "algorithm is ") + to_string(algorithm) +
+          "; set algorithm: random, or remove shrink_perturb_always (children of pbtnas are "
+          "shrink-perturbed by 'shrink_perturb')");
+    check_range("shrink_perturb_always[0]", shrink_perturb_always.shrink, 0.0, 10.0, sp);
+    check_range("shrink_perturb_always[1]", shrink_perturb_always.perturb, 0.0, 10.0, sp);
+  }
   check_range("max_epochs", max_epochs, 1, kMaxCount, "an integer >= 1");
   check_range("epochs_step", epochs_step, 1, kMaxCount, "an integer >= 1");
   if (max_epochs % epochs_step != 0)
@@ -47,6 +57,7 @@ void RunConfig::validate() const {
   check_range("checkpoint.keep", checkpoint.keep, 0, kMaxCount, "0 (keep all) or the number of generations to keep");
   check_range("runtime.threads_per_rank", threads_per_rank, 0, 4096, "0 (automatic) or a thread count up to 4096");
   check_choice("runtime.device", device, {"auto", "cpu", "cuda"});
+  check_range("runtime.progress_seconds", progress_seconds, 0.0, 3600.0, "0 (off) or seconds between progress updates, up to 3600");
   check_range("testing.nan_member", nan_member, -1, selection.population_size - 1,
               "-1 (off) or a member id below population_size");
   check_range("testing.nan_generation", nan_generation, -1, kMaxCount, "-1 (off) or a generation");
@@ -73,16 +84,23 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   sel.n_children = -1;
   s.get("n_children", sel.n_children);
   s.get("swap_probability", c.swap_probability);
-  if (YAML::Node sp = s.raw("shrink_perturb")) {
+  // [lambda, gamma] pairs: shrink_perturb, and the ablation's shrink_perturb_always.
+  auto pair = [&s](const char* key, double& lambda, double& gamma) {
+    YAML::Node sp = s.raw(key);
+    if (!sp) return false;
     const std::string what = "must be a list of two numbers [lambda, gamma] (paper: [0.4, 0.1])";
-    if (!sp.IsSequence() || sp.size() != 2) s.fail("shrink_perturb", what);
+    if (!sp.IsSequence() || sp.size() != 2) s.fail(key, what);
     try {
-      c.shrink = sp[0].as<double>();
-      c.perturb = sp[1].as<double>();
+      lambda = sp[0].as<double>();
+      gamma = sp[1].as<double>();
     } catch (const YAML::Exception&) {
-      s.fail("shrink_perturb", what);
+      s.fail(key, what);
     }
-  }
+    return true;
+  };
+  pair("shrink_perturb", c.shrink, c.perturb);
+  c.shrink_perturb_always.enabled =
+      pair("shrink_perturb_always", c.shrink_perturb_always.shrink, c.shrink_perturb_always.perturb);
   s.get("mix_with_itself", c.mix_with_itself);
   s.get("max_epochs", c.max_epochs);
   s.get("epochs_step", c.epochs_step);
@@ -102,6 +120,7 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   ConfigSection rt = s.sub("runtime");
   rt.get("threads_per_rank", c.threads_per_rank);
   rt.get("device", c.device);
+  rt.get("progress_seconds", c.progress_seconds);
   rt.reject_unknown();
 
   ConfigSection ts = s.sub("testing");

@@ -7,7 +7,6 @@
 
 #include "h5_util.hpp"
 #include "pbtnas/io/generation_index.hpp"
-#include "pbtnas/io/member_file.hpp"
 
 namespace pbtnas::io::detail {
 

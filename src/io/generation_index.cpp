@@ -5,7 +5,6 @@
 #include "file_util.hpp"
 #include "h5_util.hpp"
 #include "pbtnas/io/generation_index.hpp"
-#include "pbtnas/io/member_file.hpp"
 
 namespace pbtnas::io {
 namespace {

@@ -25,6 +25,22 @@ std::string fmt(const char* f, double v) {
 
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
+// "gen 5 [6/8]": generations are numbered from 0 everywhere (folders, index files, summary.json,
+// inspect); the bracket counts the steps of the run.
+std::string generation_label(std::int64_t generation, int steps) {
+  return "gen " + std::to_string(generation) + " [" + std::to_string(generation + 1) + "/" + std::to_string(steps) + "]";
+}
+
+// 41s, 6m10s, 2h05m
+std::string duration(double seconds) {
+  const long s = std::lround(std::max(0.0, seconds));
+  char buf[32];
+  if (s < 60) std::snprintf(buf, sizeof buf, "%lds", s);
+  else if (s < 3600) std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  else std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+  return buf;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- H5RunStore
@@ -97,12 +113,18 @@ LogRunReport::LogRunReport(std::string out, const RunConfig& cfg, const SearchSp
 void LogRunReport::started(const RunStart& s) {
   metrics_ = std::make_unique<MetricsLog>(out_ + "/metrics.jsonl", s.resumed_after);
   workers_ = std::make_unique<MetricsLog>(out_ + "/workers.jsonl", s.resumed_after);
+  generations_ = std::make_unique<MetricsLog>(out_ + "/generations.jsonl", s.resumed_after);
   if (s.resumed_after >= 0) {
-    log_.info("resuming from committed generation " + std::to_string(s.resumed_after + 1) + "/" + std::to_string(s.steps) +
-              " in " + generation_dir(out_, s.resumed_after));
+    log_.info("resuming from committed generation " + std::to_string(s.resumed_after) + " [" +
+              std::to_string(s.resumed_after + 1) + "/" + std::to_string(s.steps) + "] in " + generation_dir(out_, s.resumed_after));
     return;
   }
-  log_.info("search: algorithm " + std::string(to_string(cfg_.algorithm)) + ", population " + std::to_string(s.population) +
+  const std::string ablation =
+      cfg_.shrink_perturb_always.enabled
+          ? " with shrink-perturb before every step [" + fmt("%g", cfg_.shrink_perturb_always.shrink) + ", " +
+                fmt("%g", cfg_.shrink_perturb_always.perturb) + "]"
+          : std::string();
+  log_.info("search: algorithm " + std::string(to_string(cfg_.algorithm)) + ablation + ", population " + std::to_string(s.population) +
             ", " + std::to_string(s.steps) + " steps of " + std::to_string(cfg_.epochs_step) + " epoch(s), search space '" +
             space_.name() + "' (" + std::to_string(space_.size()) + " genes, 10^" + fmt("%.1f", space_.log10_cardinality()) +
             " architectures), " + std::to_string(s.workers) + " workers, output " + s.location);
@@ -119,9 +141,25 @@ void LogRunReport::scored(const GenerationSummary& s) {
   }
 }
 
+void LogRunReport::progress(const TrainingProgress& p) {
+  if (!log_.redraw()) {
+    if (p.generation == last_plain_generation_ && p.elapsed_seconds - last_plain_progress_ < kPlainProgressSeconds) return;
+    last_plain_generation_ = p.generation;
+    last_plain_progress_ = p.elapsed_seconds;
+  }
+  std::ostringstream line;
+  line << "  " << generation_label(p.generation, p.steps) << " training: " << p.members_done << "/" << p.members
+       << " members done";
+  if (p.running > 0) line << ", " << p.running << " running";
+  line << ", " << fmt("%.0f", 100.0 * p.fraction) << "%  elapsed " << duration(p.elapsed_seconds);
+  if (p.eta_generation_seconds >= 0.0)
+    line << "  ETA " << duration(p.eta_generation_seconds) << " (run " << duration(p.eta_run_seconds) << ")";
+  log_.status(line.str());
+}
+
 void LogRunReport::generation(const GenerationSummary& s) {
   std::ostringstream line;
-  line << "gen " << s.generation + 1 << "/" << s.steps << "  epoch " << s.next_epoch << "  best "
+  line << generation_label(s.generation, s.steps) << "  epoch " << s.next_epoch << "  best "
        << fmt("%.4f", s.best_fitness) << " (member " << s.best_member << ")  median " << fmt("%.4f", s.median_fitness)
        << "  | train " << fmt("%.1f", s.train_seconds) << "s exploit " << fmt("%.2f", s.exploit_seconds) << "s ckpt "
        << fmt("%.2f", s.checkpoint_seconds) << "s  busy " << fmt("%.0f", 100.0 * s.busy_share) << "%";
@@ -138,6 +176,19 @@ void LogRunReport::generation(const GenerationSummary& s) {
                                            {"wait_seconds", s.worker_wait_seconds[w]}}
                                 .dump());
   }
+  if (generations_)
+    generations_->append_json(nlohmann::json{{"generation", s.generation},
+                                             {"epoch", s.next_epoch},
+                                             {"best_member", s.best_member},
+                                             {"best_fitness", number_or_null(s.best_fitness)},
+                                             {"median_fitness", number_or_null(s.median_fitness)},
+                                             {"train_seconds", s.train_seconds},
+                                             {"exploit_seconds", s.exploit_seconds},
+                                             {"checkpoint_seconds", s.checkpoint_seconds},
+                                             {"bytes_sent", s.bytes_sent},
+                                             {"children", s.plan.children.size()},
+                                             {"busy_share", s.busy_share}}
+                                  .dump());
   log_.info(line.str());
   for (const auto& c : s.plan.children) {
     std::ostringstream l;
@@ -155,14 +206,22 @@ void LogRunReport::generation(const GenerationSummary& s) {
 
 void LogRunReport::finished(const RunResult& r) {
   const FinalReport& f = r.final_report;
-  log_.info("done: best member " + std::to_string(r.best_member) + "  validation " + fmt("%.4f", f.fitness) + "  test " +
-            fmt("%.4f", f.test_score) + "  parameters " + std::to_string(f.parameters));
+  // The final population's best member in the task's words (Task::final_scores).
+  std::string done = "done: best member " + std::to_string(r.best_member);
+  nlohmann::json scores = nlohmann::json::object();
+  for (std::size_t i = 0; i < f.score_names.size() && i < f.score_values.size(); ++i) {
+    done += "  " + f.score_names[i] + " " + fmt("%.4g", f.score_values[i]);
+    scores[f.score_names[i]] = number_or_null(f.score_values[i]);
+  }
+  if (f.score_names.empty()) done += "  validation " + fmt("%.4f", f.fitness) + "  test " + fmt("%.4f", f.test_score);
+  log_.info(done + "  parameters " + std::to_string(f.parameters));
   log_.info("  architecture: " + space_.describe(r.genome));
   log_.info("  checkpoint:   " + r.checkpoint + "   (pbtnas inspect " + r.checkpoint + ")");
   nlohmann::json j;
   j["best_member"] = r.best_member;
   j["validation"] = f.fitness;
   j["test"] = f.test_score;
+  j["scores"] = scores;
   j["parameters"] = f.parameters;
   j["architecture"] = space_.option_names(r.genome);
   j["genome"] = r.genome;
@@ -177,7 +236,7 @@ void LogRunReport::finished(const RunResult& r) {
       log_.warn("final evaluation of " + r.best_ever_file + " failed: " + be.error);
     } else {
       std::string line = "best ever: member " + std::to_string(be.member) + " of generation " +
-                         std::to_string(be.generation + 1) + " (fitness " + fmt("%.4f", r.best_ever.fitness) + ")";
+                         std::to_string(be.generation) + " (fitness " + fmt("%.4f", r.best_ever.fitness) + ")";
       nlohmann::json metrics = nlohmann::json::object();
       for (std::size_t i = 0; i < be.metric_names.size(); ++i) {
         metrics[be.metric_names[i]] = number_or_null(be.metric_values[i]);

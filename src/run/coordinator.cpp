@@ -8,6 +8,7 @@
 #include "pbtnas/core/messages.hpp"
 #include "pbtnas/core/population.hpp"
 #include "pbtnas/core/selection.hpp"
+#include "pbtnas/run/training_progress.hpp"
 
 namespace pbtnas {
 namespace {
@@ -25,12 +26,15 @@ class Coordinator {
   int run() {
     if (!start()) return kExitError;
     for (std::int64_t g = last_committed_ + 1; g < cfg_.n_steps(); ++g) {
+      const auto t0 = Clock::now();
       GenerationSummary s = train(g);
       rank(s);
       report_.scored(s);
       exploit(s);
       checkpoint(s);
       report_.generation(s);
+      seconds_run_ += since(t0);
+      ++generations_run_;
       if (stop_requested(g) && g + 1 < cfg_.n_steps()) return stop_after(g);
     }
     return finish();
@@ -70,6 +74,8 @@ class Coordinator {
   BestEver best_ever_;
   std::int64_t last_committed_ = -1;
   const std::atomic<int>* stop_;
+  double seconds_run_ = 0.0;  // wall time of the generations this process ran (for the ETA)
+  int generations_run_ = 0;
 };
 
 bool Coordinator::start() {
@@ -123,10 +129,22 @@ GenerationSummary Coordinator::train(std::int64_t g) {
   const auto t0 = Clock::now();
   broadcast_to_workers(t_, Order::train(g, epoch_begin, cfg_.epochs_step));
   s.reports.resize(static_cast<std::size_t>(pop_.size()));
-  for (int i = 0; i < pop_.size(); ++i) {
+  // Results arrive per member; before a member's result, its worker's progress notes (partial
+  // reports), from which the live progress is shown.
+  TrainingTracker tracker(g, s.steps, pop_.size(), generations_run_ > 0 ? seconds_run_ / generations_run_ : 0.0);
+  auto shown = t0;
+  for (int i = 0; i < pop_.size();) {
     FitnessReport r = receive_message<FitnessReport>(t_);
     if (!r.error.empty()) throw std::runtime_error("a worker failed while training: " + r.error);
-    s.reports.at(static_cast<std::size_t>(r.member)) = r;
+    tracker.add(r);
+    if (!r.partial) {
+      s.reports.at(static_cast<std::size_t>(r.member)) = r;
+      ++i;
+    }
+    if (cfg_.progress_seconds > 0.0 && i < pop_.size() && since(shown) >= cfg_.progress_seconds) {
+      report_.progress(tracker.snapshot(since(t0)));
+      shown = Clock::now();
+    }
   }
   s.train_seconds = since(t0);
   for (const auto& m : pop_.members()) s.genomes.push_back(m.genome);

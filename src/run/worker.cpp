@@ -9,12 +9,44 @@
 #include "pbtnas/io/run_dir.hpp"
 #include "pbtnas/core/messages.hpp"
 #include "pbtnas/core/population.hpp"
+#include "pbtnas/run/build_child.hpp"
 #include "pbtnas/run/exchange.hpp"
+#include "pbtnas/tasks/progress.hpp"
 
 namespace pbtnas {
 namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Progress notes of one member's training call (messages.hpp, FitnessReport::partial): the first
+// after `interval` seconds, then at most one per interval; none when the interval is 0.
+class ProgressNotes final : public TrainProgressSink {
+ public:
+  ProgressNotes(Transport& t, int member, std::int64_t generation, double interval)
+      : t_(t), member_(member), generation_(generation), interval_(std::chrono::duration<double>(interval)),
+        next_(Clock::now() + std::chrono::duration_cast<Clock::duration>(interval_)), on_(interval > 0.0) {}
+  void progress(std::int64_t done, std::int64_t total) override {
+    if (!on_) return;
+    const auto now = Clock::now();
+    if (now < next_) return;
+    next_ = now + std::chrono::duration_cast<Clock::duration>(interval_);
+    FitnessReport note;
+    note.member = member_;
+    note.generation = generation_;
+    note.partial = true;
+    note.samples = done;
+    note.total_samples = total;
+    send_message(t_, 0, note);
+  }
+
+ private:
+  Transport& t_;
+  int member_;
+  std::int64_t generation_;
+  std::chrono::duration<double> interval_;
+  Clock::time_point next_;
+  bool on_;
+};
 }  // namespace
 
 Worker::Worker(Transport& transport, const RunConfig& cfg, const Task* task, std::string task_error,
@@ -69,12 +101,17 @@ void Worker::train(const Order& order) {
     r.member = id;
     r.generation = order.generation;
     const auto t0 = Clock::now();
+    ProgressNotes notes(transport_, id, order.generation, cfg_.progress_seconds);
+    TrainProgressScope progress(&notes);
     try {
       if (cfg_.nan_member == id && cfg_.nan_generation == order.generation) {
         // Testing aid: poison the weights so that training meets a real non-finite loss.
         torch::NoGradGuard ng;
         for (auto& p : member.model->parameters()) p.fill_(std::numeric_limits<float>::quiet_NaN());
       }
+      if (cfg_.shrink_perturb_always.enabled && order.epoch_begin > 0)  // not before the first step
+        shrink_perturb_member(*task_, member, derive_seed(cfg_.seed, order.generation, id, Purpose::FreshInit),
+                              {cfg_.shrink_perturb_always.shrink, cfg_.shrink_perturb_always.perturb});
       const StepStats s = task_->train(member, order.epoch_begin, order.epochs,
                                        derive_seed(cfg_.seed, order.generation, id, Purpose::Train));
       r.train_loss = s.train_loss;
@@ -153,6 +190,10 @@ void Worker::final_report(int id) {
     r.fitness = task_->fitness(m);
     r.test_score = task_->test_score(m);
     r.parameters = count_parameters(*m.model);
+    for (const Metric& s : task_->final_scores(r.fitness, r.test_score)) {
+      r.score_names.push_back(s.name);
+      r.score_values.push_back(s.value);
+    }
   } catch (const std::exception& e) {
     r.error = e.what();
   }

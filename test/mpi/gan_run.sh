@@ -14,6 +14,8 @@ run_pbtnas 3 "$cfg" "$WORK/w2"; [[ $rc -eq 0 ]] || { cat "$WORK/w2.log"; fail "G
 grep -q "classifier features: saved" "$WORK/w2.log" || { cat "$WORK/w2.log"; fail "the feature classifier was not trained and cached"; }
 [[ $(grep -c "classifier features: saved" "$WORK/w2.log") -eq 1 ]] || fail "more than one rank trained the classifier"
 grep -q " <- " "$WORK/w2.log" || fail "the run made no exchange"
+# The final line speaks of FID (the fitness is its negation), and only once.
+grep -Eq '^done: best member [0-3]  FID [0-9.]+  parameters [0-9]+$' "$WORK/w2.log" || { cat "$WORK/w2.log"; fail "the final line does not say FID"; }
 
 "$PY" - "$WORK/w2" <<'PYEOF' || fail "GAN run outputs"
 import json, math, os, struct, sys, zlib
@@ -30,6 +32,7 @@ assert best[-1] > best[0], f"best -FID did not improve: {best}"
 s = json.load(open(out + "/summary.json"))
 be = s["best_ever"]
 assert be["fitness"] == max(r["fitness"] for r in rows), be
+assert s["scores"]["FID"] == -s["validation"], s  # the final population's best, in the task's words
 ev = be["evaluation"]
 assert ev["fid_samples"] == 400, ev
 assert ev["fid"] is not None and math.isfinite(ev["fid"]) and ev["fid"] > 0, ev

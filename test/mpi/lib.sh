@@ -8,6 +8,8 @@ trap 'rm -rf "$WORK"' EXIT
 # Open MPI refuses root without these; tests oversubscribe the 2-core machines on purpose.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
+# Logs go to files: plain progress lines (rank 0 would otherwise see Open MPI's pseudo-terminal).
+export PBTNAS_PROGRESS=lines
 PY=/usr/bin/python3
 
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -26,7 +26,7 @@ run_pbtnas 3 "$kcfg" "$out"
 [[ -f "$out/checkpoints/gen_000001/index.h5" && ! -f "$out/summary.json" ]] || fail "the crash did not happen after generation 2"
 run_pbtnas 3 "$kcfg" "$out"
 [[ $rc -eq 0 ]] || { cat "$out.log"; fail "resumed RL run exited $rc"; }
-grep -q "resuming from committed generation 2/" "$out.log" || { cat "$out.log"; fail "the second run did not resume"; }
+grep -qF "resuming from committed generation 1 [2/" "$out.log" || { cat "$out.log"; fail "the second run did not resume"; }
 fingerprint "$out" >"$WORK/c.txt"
 diff "$WORK/a.txt" "$WORK/c.txt" || fail "the resumed RL run differs from the uninterrupted one"
 pass "killed and resumed RL run equals the uninterrupted one"
@@ -42,9 +42,9 @@ def buf(g, m):
         r = f["state/extra/replay"]
         return r["obs"][()], r["action"][()], r["reward"][()], r["first"][()], r["state"][()]
 for line in log:
-    m = re.match(r"gen (\d+)/", line)
+    m = re.match(r"gen (\d+) \[", line)
     if m:
-        gen = int(m.group(1)) - 1  # screen numbers from 1, folders from 0
+        gen = int(m.group(1))  # the same 0-based number as the folders
         continue
     m = re.match(r"\s+(\d+) <- (\d+) \+ (\d+) \(mix", line)
     if not m:

@@ -18,7 +18,7 @@ for variant in pbtnas mutation random self; do
   [[ $n -eq 12 ]] || fail "$variant: metrics.jsonl has $n rows, expected 4 members x 3 generations"
   # Utilisation: the generation line shows the workers' busy share, workers.jsonl one row per
   # worker per generation, summary.json the totals.
-  grep -Eq "^gen 1/3 .* busy [0-9]+%" "$out.log" || fail "$variant: no busy share on the generation line"
+  grep -Eq "^gen 0 \[1/3\] .* busy [0-9]+%" "$out.log" || fail "$variant: no busy share on the generation line"
   n=$(grep -c '"busy_seconds"' "$out/workers.jsonl")
   [[ $n -eq 6 ]] || fail "$variant: workers.jsonl has $n rows, expected 2 workers x 3 generations"
   "$PY" -c "import json,sys; w=json.load(open(sys.argv[1]))['workers']; assert len(w)==2 and all(0<=x['busy_share']<=1 and x['busy_seconds']>0 for x in w), w" "$out/summary.json" \

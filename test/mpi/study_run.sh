@@ -49,7 +49,7 @@ run_study "$WORK/2.log"
 [[ $rc -ne 0 ]] || { cat "$WORK/2.log"; fail "the second study run exited 0 although seed 31174 was killed"; }
 [[ $(grep -c "finished before, skipped" "$WORK/2.log") -eq 2 ]] || { cat "$WORK/2.log"; fail "the finished runs were not skipped"; }
 grep -q "variant random, seed 31173 .*: resuming" "$WORK/2.log" || { cat "$WORK/2.log"; fail "random seed 31173 was not resumed"; }
-grep -q "resuming from committed generation 2/3" "$WORK/2.log" || { cat "$WORK/2.log"; fail "the resumed run did not start after generation 2"; }
+grep -qF "resuming from committed generation 1 [2/3]" "$WORK/2.log" || { cat "$WORK/2.log"; fail "the resumed run did not start after generation 2"; }
 finished random/seed_31173 || { cat "$WORK/2.log"; fail "the resumed run did not finish"; }
 [[ "$(cksum "$out"/pbtnas/seed_*/summary.json)" == "$before" ]] || fail "a skipped run's summary.json changed"
 [[ -f "$out/random/seed_31174/checkpoints/gen_000001/index.h5" ]] || fail "random seed 31174: generation 2 is not committed"
@@ -109,9 +109,10 @@ grep -q "variant 'random'.*'shrink_perturb\[0\]' = 11 is out of range" "$WORK/ba
 pass "a bad override is refused with the variant and the key named"
 
 # The committed studies: every derived config (search keys and task section) is valid.
-for s in fmnist_ganhard_table2 fmnist_classify_baselines; do
+for s in fmnist_ganhard_table2 fmnist_classify_baselines cifar10_ganhard_table2; do
   "$PBTNAS" study "$SRC/jobs/studies/$s.yaml" --out "$WORK/$s" --list >"$WORK/$s.txt" 2>&1 || { cat "$WORK/$s.txt"; fail "$s.yaml is refused"; }
 done
 [[ $(grep -vc '^#' "$WORK/fmnist_ganhard_table2.txt") -eq 12 ]] || fail "fmnist_ganhard_table2.yaml does not list 4 x 3 runs"
 [[ $(grep -vc '^#' "$WORK/fmnist_classify_baselines.txt") -eq 9 ]] || fail "fmnist_classify_baselines.yaml does not list 3 x 3 runs"
+[[ $(grep -vc '^#' "$WORK/cifar10_ganhard_table2.txt") -eq 12 ]] || fail "cifar10_ganhard_table2.yaml does not list 4 x 3 runs"
 pass "the committed studies list their runs (every derived config parses)"

@@ -14,7 +14,7 @@ cp -r "$WORK/orig/checkpoints/gen_000001" "$fork/checkpoints/"
 cp "$WORK/orig/metrics.jsonl" "$fork/"   # optional: keeps the history; later rows are dropped
 run_pbtnas 2 "$cfg" "$fork"
 [[ $rc -eq 0 ]] || { cat "$fork.log"; fail "forked run exited $rc"; }
-grep -q "resuming from committed generation 2/4" "$fork.log" || { cat "$fork.log"; fail "the fork did not resume from generation 2"; }
+grep -qF "resuming from committed generation 1 [2/4]" "$fork.log" || { cat "$fork.log"; fail "the fork did not resume from generation 2"; }
 fingerprint "$WORK/orig" >"$WORK/a.txt"
 fingerprint "$fork" >"$WORK/b.txt"
 diff "$WORK/a.txt" "$WORK/b.txt" || fail "the fork differs from the original run"

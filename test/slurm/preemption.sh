@@ -19,7 +19,7 @@ start=$SECONDS
 run_pbtnas 3 "$cfg" "$WORK/full"
 # shellcheck disable=SC2154  # rc: set by run_pbtnas
 [[ $rc -eq 0 ]] || { cat "$WORK/full.log"; fail "the uninterrupted reference run exited $rc"; }
-grep -E '^gen 1/' "$WORK/full.log" || true
+grep -E '^gen 0 \[1/' "$WORK/full.log" || true
 pass "uninterrupted reference run ($((SECONDS - start)) s)"
 
 submit cpu.sbatch "--export=ALL,PBTNAS_CONFIG=$cfg,PBTNAS_BIN=$PBTNAS" \

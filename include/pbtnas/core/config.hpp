@@ -32,6 +32,16 @@ struct CheckpointConfig {
   int keep = 2;  // committed generations kept on disk (0: keep all)
 };
 
+// The random search + shrink-perturb ablation (docs/algorithm.md, "Random search +
+// shrink-perturb"): before every step but the first, each member's networks become
+// shrink * w + perturb * w_fresh. YAML `shrink_perturb_always: [0.4, 0.1]`; only with
+// algorithm random.
+struct AlwaysShrinkPerturb {
+  bool enabled = false;
+  double shrink = 0.4;
+  double perturb = 0.1;
+};
+
 struct RunConfig {
   std::uint64_t seed = 31173;
   Algorithm algorithm = Algorithm::PbtNas;
@@ -40,6 +50,7 @@ struct RunConfig {
   double shrink = 0.4;              // lambda of shrink_perturb [lambda, gamma]
   double perturb = 0.1;             // gamma
   bool mix_with_itself = false;     // ablation "no mixing"
+  AlwaysShrinkPerturb shrink_perturb_always;  // ablation of random search (off by default)
   int max_epochs = 300;
   int epochs_step = 10;
   MixSchedule mix_schedule;
@@ -48,6 +59,7 @@ struct RunConfig {
   CheckpointConfig checkpoint;
   int threads_per_rank = 0;         // 0: cores on the node / ranks on the node
   std::string device = "auto";      // auto | cpu | cuda
+  double progress_seconds = 2.0;    // live progress: workers' note interval, rank 0's refresh (0: off)
   // Testing hooks (docs/config.md, `testing:`): faults injected at exact points.
   int nan_member = -1;              // this member reports a NaN loss in generation nan_generation
   int nan_generation = -1;

@@ -15,6 +15,12 @@ class Logger {
   void info(const std::string& line);
   // Diagnostics from any rank: "[rank R] line" on the error stream.
   void warn(const std::string& line);
+  // A transient line (live progress). With redraw on it replaces the previous status line in
+  // place (carriage return, no newline) and the next info() line overwrites it; otherwise it is
+  // an ordinary line.
+  void status(const std::string& line);
+  void set_redraw(bool on) { redraw_ = on; }
+  bool redraw() const { return redraw_; }
   int rank() const { return rank_; }
 
  private:
@@ -22,6 +28,8 @@ class Logger {
   std::ostream& out_;
   std::ostream& err_;
   std::mutex mu_;
+  bool redraw_ = false;
+  bool status_shown_ = false;  // a status line is on screen without its newline
 };
 
 }  // namespace pbtnas

@@ -8,7 +8,8 @@
 //
 // One run (coordinator.hpp has the full sequence):
 //   StartOrder -> workers; WorkerReady <- each worker
-//   per generation: Order::train -> workers; FitnessReport <- per member;
+//   per generation: Order::train -> workers; FitnessReport <- per member (before it, while the
+//                   member trains, partial FitnessReports: progress notes);
 //                   ExploitPlan -> workers; ExploitDone <- each worker;
 //                   CheckpointOrder -> workers; CheckpointDone <- each worker
 //   end: Order::finish + FinalOrder -> workers; FinalReport <- owner of the final best member;
@@ -71,6 +72,9 @@ struct Order {
   }
 };
 
+// The result of one member's training step, or (partial) a progress note sent while it trains,
+// at most every runtime.progress_seconds: samples done so far of total_samples. Notes travel on
+// the same tag, so a member's notes always arrive before its result.
 struct FitnessReport {
   int member = 0;
   std::int64_t generation = 0;
@@ -80,8 +84,10 @@ struct FitnessReport {
   double train_seconds = 0.0;
   bool diverged = false;
   std::string error;          // non-empty: the worker failed (not a divergence); the run stops
+  bool partial = false;       // a progress note: only member, generation, samples, total_samples
+  std::int64_t total_samples = 0;  // partial: the step's samples (0: unknown)
   template <class A> void serialize(A& a, unsigned) {
-    a& member& generation& fitness& train_loss& samples& train_seconds& diverged& error;
+    a& member& generation& fitness& train_loss& samples& train_seconds& diverged& error& partial& total_samples;
   }
 };
 
@@ -127,7 +133,11 @@ struct FinalReport {
   double test_score = 0.0;
   std::int64_t parameters = 0;
   std::string error;
-  template <class A> void serialize(A& a, unsigned) { a& member& fitness& test_score& parameters& error; }
+  std::vector<std::string> score_names;  // Task::final_scores: the two above in the task's words
+  std::vector<double> score_values;
+  template <class A> void serialize(A& a, unsigned) {
+    a& member& fitness& test_score& parameters& error& score_names& score_values;
+  }
 };
 
 struct BestEverReport {

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "pbtnas/io/generation_index.hpp"
-#include "pbtnas/io/member_file.hpp"
 
 namespace pbtnas::io {
 

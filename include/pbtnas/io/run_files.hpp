@@ -48,6 +48,10 @@ class LogRunReport : public RunReport {
   void warn(const std::string& line) override { log_.warn(line); }
   void started(const RunStart& start) override;
   void scored(const GenerationSummary& s) override;  // metrics.jsonl rows, divergence notes
+  // The live progress line: redrawn in place when the logger redraws, else a plain line at most
+  // every kPlainProgressSeconds (logs, SLURM output).
+  void progress(const TrainingProgress& p) override;
+  static constexpr double kPlainProgressSeconds = 30.0;
   void generation(const GenerationSummary& s) override;
   void finished(const RunResult& r) override;
 
@@ -56,8 +60,10 @@ class LogRunReport : public RunReport {
   const RunConfig& cfg_;
   const SearchSpace& space_;
   Logger& log_;
-  std::unique_ptr<MetricsLog> metrics_, workers_;
+  std::unique_ptr<MetricsLog> metrics_, workers_, generations_;  // *.jsonl (docs/checkpoint-format.md)
   std::vector<double> busy_total_, wait_total_;  // per worker, over this process's generations
+  double last_plain_progress_ = -1e300;           // elapsed_seconds of the last plain progress line
+  std::int64_t last_plain_generation_ = -1;
 };
 
 // run_coordinator on a run directory: H5RunStore + LogRunReport.

@@ -20,4 +20,12 @@ namespace pbtnas {
 Member build_child(const Task& task, const ChildPlan& plan, const NamedState& parent1,
                    const NamedState& donor, const ShrinkPerturb& sp, torch::Device device);
 
+// The random search + shrink-perturb ablation (docs/algorithm.md, "Random search +
+// shrink-perturb"): in place, every floating tensor of the member's networks in
+// task.mutation_groups() (parameters and buffers: BatchNorm statistics, spectral-norm vectors)
+// becomes sp.shrink * w + sp.perturb * w_fresh, with w_fresh the same tensor of
+// task.create(member.genome, fresh_seed). The optimizer state and the extra state are kept.
+void shrink_perturb_member(const Task& task, Member& member, std::uint64_t fresh_seed,
+                           const ShrinkPerturb& sp);
+
 }  // namespace pbtnas

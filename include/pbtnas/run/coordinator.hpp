@@ -10,7 +10,8 @@
 //      stops and the run returns kExitError).
 //   Per generation g (epochs [g*step, (g+1)*step)):
 //   1. train:      Order::train -> workers; a FitnessReport per member (a NaN/inf loss is a report
-//                  with fitness -inf, never a crash).
+//                  with fitness -inf, never a crash), preceded by progress notes while it trains
+//                  (RunReport::progress every runtime.progress_seconds; training_progress.hpp).
 //   2. rank:       record fitness, update the best-ever member.
 //   3. exploit:    Population::plan (empty when the schedule says no mixing) -> ExploitPlan;
 //                  workers exchange layers point-to-point (exchange.hpp), ExploitDone <- each.

@@ -37,6 +37,20 @@ struct GenerationSummary {
   std::uint64_t bytes_sent = 0;
 };
 
+// How far the training of a generation is (run/training_progress.hpp), for the live progress line.
+struct TrainingProgress {
+  std::int64_t generation = 0;
+  int steps = 0;                    // generations of the whole run
+  int members = 0;
+  int members_done = 0;             // results received
+  int running = 0;                  // members with progress notes and no result yet
+  std::int64_t samples_done = 0;    // of finished and running members
+  double fraction = 0.0;            // of the generation's training work, in [0, 1]
+  double elapsed_seconds = 0.0;     // since the generation's train order
+  double eta_generation_seconds = -1.0;  // until its training ends; < 0: not known yet
+  double eta_run_seconds = -1.0;         // until the run's training ends; < 0: not known yet
+};
+
 struct RunResult {
   int best_member = 0;                 // of the final population
   Genome genome;
@@ -58,6 +72,8 @@ class RunReport {
   // After training and ranking, before the exploit and the commit (reports, genomes, best and
   // median are set): per-member metrics must be durable before their generation is committed.
   virtual void scored(const GenerationSummary& summary) = 0;
+  // While a generation trains, at most every runtime.progress_seconds (never when it is 0).
+  virtual void progress(const TrainingProgress& progress) { (void)progress; }
   // After the commit: the whole summary (plan, timings, bytes).
   virtual void generation(const GenerationSummary& summary) = 0;
   virtual void finished(const RunResult& result) = 0;

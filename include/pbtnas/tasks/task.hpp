@@ -37,6 +37,12 @@ class Task {
   // Held-out score reported for the final best member, never used for selection.
   virtual double test_score(Member& member) const = 0;
   virtual std::string fitness_name() const = 0;  // e.g. "val_acc"
+  // The scores of the final population's best member in the task's words, for the run's last
+  // lines and summary.json "scores" (fitness and test_score as the worker measured them).
+  // Default: {fitness_name(): fitness, "test": test_score}.
+  virtual std::vector<Metric> final_scores(double fitness, double test_score) const {
+    return {{fitness_name(), fitness}, {"test", test_score}};
+  }
   // The final evaluation of the best-ever member (after the search), written to the summary and
   // the checkpoint. Default: the fitness re-measured and the held-out test score.
   virtual std::vector<Metric> final_metrics(Member& member) const {

@@ -7,6 +7,7 @@
 
 #include "pbtnas/core/config_section.hpp"
 #include "pbtnas/core/seed.hpp"
+#include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/tasks/idx.hpp"
 
 namespace pbtnas {
@@ -165,6 +166,7 @@ StepStats ClassifyTask::train(Member& member, int epoch_begin, int epochs,
       loss_sum += value * static_cast<double>(b);
       stats.samples += b;
       pos += b;
+      report_train_progress(stats.samples, per_epoch * epochs);
     }
   }
   stats.train_loss = stats.samples > 0 ? loss_sum / static_cast<double>(stats.samples) : 0.0;

@@ -38,8 +38,9 @@ torch::Tensor GanTask::sample_ema(Member& member, const torch::Tensor& z) const 
 
 namespace {
 
-// Feature statistics (and, when `logits` is given and the network has logits, the logits) of the
-// EMA generator's images for the latents z, generated in batches. false: non-finite images.
+// Feature statistics (and, when `logits` is given and the network has logits, the logits of the
+// truncated images, a second forward pass) of the EMA generator's images for the latents z,
+// generated in batches. false: non-finite images.
 bool ema_statistics(GanNetImpl& net, GanEmaImpl& ema, const FeatureNet& features,
                     const torch::Tensor& z, int batch, torch::Device device, FeatureStats& stats,
                     std::vector<torch::Tensor>* logits) {
@@ -49,8 +50,10 @@ bool ema_statistics(GanNetImpl& net, GanEmaImpl& ema, const FeatureNet& features
   for (std::int64_t b = 0; b < z.size(0); b += batch) {
     const std::int64_t end = std::min<std::int64_t>(z.size(0), b + batch);
     const torch::Tensor images = net.generate(z.slice(0, b, end).to(device));
-    auto [f, l] = logits ? features.features_and_logits(images)
-                         : std::make_pair(features.features(images), torch::Tensor());
+    const torch::Tensor f = features.features(images);
+    // The IS logits come from truncated pixels, the features from rounded ones (fid.hpp).
+    const torch::Tensor l =
+        logits ? features.features_and_logits(truncated_pixel_images(images)).second : torch::Tensor();
     if (!torch::isfinite(f).all().item<bool>()) return false;
     acc.add(f);
     if (logits && l.defined()) logits->push_back(l.to(torch::kCPU, torch::kFloat32));
@@ -61,11 +64,17 @@ bool ema_statistics(GanNetImpl& net, GanEmaImpl& ema, const FeatureNet& features
 
 }  // namespace
 
-double GanTask::fid(Member& member) const {
+torch::Tensor GanTask::fitness_latents(std::uint64_t train_seed) const {
+  if (cfg_.fid_latents == "fixed") return fid_z_;
+  at::Generator gen = local_generator(derive_seed(train_seed, 0, 3, Purpose::Train));
+  return at::normal(0.0, 1.0, {cfg_.fid_samples, cfg_.model.latent_dim}, gen);
+}
+
+double GanTask::fid(Member& member, const torch::Tensor& z) const {
   auto net = net_of(member);
   auto ema = ema_of(member);
   FeatureStats stats;
-  if (!ema_statistics(*net, *ema, *features_, fid_z_, cfg_.eval_batch_size, member.device, stats,
+  if (!ema_statistics(*net, *ema, *features_, z, cfg_.eval_batch_size, member.device, stats,
                       nullptr))
     return std::numeric_limits<double>::quiet_NaN();
   try {
@@ -122,10 +131,7 @@ bool GanTask::write_preview(Member& member, const std::string& png_path) const {
   return true;
 }
 
-double GanTask::fitness(Member& member) const {
-  const double d = fid(member);
-  return std::isnan(d) ? d : -d;
-}
+double GanTask::fitness(Member& member) const { return stored_fitness(member).item<double>(); }
 
 
 }  // namespace pbtnas::gan

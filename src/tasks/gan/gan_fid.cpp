@@ -167,4 +167,8 @@ double inception_score(const torch::Tensor& logits, int splits) {
   return inception_score_stats(logits, splits).mean;
 }
 
+torch::Tensor truncated_pixel_images(const torch::Tensor& images) {
+  return images.mul(127.5).add_(127.5).clamp_(0.0, 255.0).floor_().sub_(127.5).div_(127.5);
+}
+
 }  // namespace pbtnas::gan

@@ -23,6 +23,7 @@ void GanTaskConfig::validate() const {
   validate_model_config(model);
   check_choice("gan.space", space, {"gan_easy", "gan_hard"});
   check_choice("gan.dataset", dataset, {"fashion_mnist", "cifar10"});
+  check_choice("gan.fid_latents", fid_latents, {"fresh", "fixed"});
   check_range("gan.train_limit", train_limit, 0, kMaxCount, "0 (all) or a count");
   const std::string b = "an integer in [1, " + std::to_string(kMaxBatch) + "]";
   check_range("gan.d_batch", d_batch, 1, kMaxBatch, b + " (paper: 40)");
@@ -72,6 +73,7 @@ GanTaskConfig GanTaskConfig::parse(ConfigSection s) {
   s.get("ema_decay", t.ema_decay);
   s.get("iterations_per_epoch", t.iterations_per_epoch);
   s.get("fid_samples", t.fid_samples);
+  s.get("fid_latents", t.fid_latents);
   s.get("reference_samples", t.reference_samples);
   s.get("final_fid_samples", t.final_fid_samples);
   s.get("is_splits", t.is_splits);

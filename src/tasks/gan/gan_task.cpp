@@ -15,6 +15,7 @@
 #include "pbtnas/nn/named_state.hpp"
 #include "pbtnas/tasks/cifar10.hpp"
 #include "pbtnas/tasks/gan/gan_spaces.hpp"
+#include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/tasks/idx.hpp"
 #include "pbtnas/tasks/image_grid.hpp"
 
@@ -55,7 +56,7 @@ GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<Feat
     acc.add(features_->features(train_x_.slice(0, b, std::min<std::int64_t>(n_ref, b + cfg_.eval_batch_size))));
   ref_stats_ = acc.finalize();
 
-  // The latents every member is scored on: a local generator seeded from the run seed.
+  // The fixed latents (gan.fid_latents: fixed): a local generator seeded from the run seed.
   at::Generator gen = local_generator(derive_seed(run_seed, 1, 0, Purpose::DataSplit));
   fid_z_ = at::normal(0.0, 1.0, {cfg_.fid_samples, cfg_.model.latent_dim}, gen);
   at::Generator grid_gen = local_generator(derive_seed(run_seed, 1, 1, Purpose::DataSplit));
@@ -97,6 +98,7 @@ Member GanTask::create(const Genome& genome, std::uint64_t init_seed, torch::Dev
   };
   member.optimizers.push_back(adam(net->generator->parameters()));
   member.optimizers.push_back(adam(net->discriminator->parameters()));
+  member.extra.push_back({kStoredFitness, torch::full({}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble)});
   return member;
 }
 
@@ -129,6 +131,7 @@ StepStats GanTask::train(Member& member, int epoch_begin, int epochs, std::uint6
   auto fail = [&](double value) {
     stats.train_loss = value;
     stats.diverged = true;
+    stored_fitness(member) = torch::full({}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble);
     return stats;
   };
   for (int e = epoch_begin; e < epoch_begin + epochs; ++e) {
@@ -160,6 +163,7 @@ StepStats GanTask::train(Member& member, int epoch_begin, int epochs, std::uint6
       opt_d.step();
       loss_sum += d_value * static_cast<double>(b);
       stats.samples += b;
+      report_train_progress(stats.samples, iters * epochs * cfg_.d_batch);  // total: full batches
 
       if (i % cfg_.n_critic != 0) continue;
       // G step with g_batch_multiplier * d_batch samples, then the EMA update (parameters only).
@@ -177,6 +181,8 @@ StepStats GanTask::train(Member& member, int epoch_begin, int epochs, std::uint6
   opt_d.zero_grad();
   opt_g.zero_grad();
   stats.train_loss = stats.samples > 0 ? loss_sum / static_cast<double>(stats.samples) : 0.0;
+  const double d = fid(member, fitness_latents(seed));
+  stored_fitness(member) = torch::full({}, std::isnan(d) ? d : -d, torch::kDouble);
   return stats;
 }
 

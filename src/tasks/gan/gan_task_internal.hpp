@@ -21,6 +21,17 @@ inline std::string join_path(const std::string& dir, const std::string& file) {
   return dir.back() == '/' ? dir + file : dir + "/" + file;
 }
 
+// The member's stored fitness, Member::extra "eval.neg_fid" (a double scalar; GanTask::create
+// adds it, GanTask::train sets it).
+constexpr const char* kStoredFitness = "eval.neg_fid";
+inline torch::Tensor& stored_fitness(Member& member) {
+  for (auto& e : member.extra)
+    if (e.name == kStoredFitness) return e.tensor;
+  throw std::invalid_argument(
+      "gan task: the member has no stored fitness (extra eval.neg_fid); create members with "
+      "GanTask::create");
+}
+
 inline at::Generator local_generator(std::uint64_t seed) {
   return at::make_generator<at::CPUGeneratorImpl>(seed);
 }

@@ -6,6 +6,7 @@
 
 #include "pbtnas/core/config_section.hpp"
 #include "pbtnas/core/seed.hpp"
+#include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/tasks/rl/rl_space.hpp"
 
 namespace pbtnas::rl {
@@ -125,6 +126,7 @@ StepStats RlTask::train(Member& member, int epoch_begin, int epochs, std::uint64
       ++stats.samples;  // frames
     }
     buffer.add(env->observation(), a.data(), reward, false);
+    report_train_progress(stats.samples, steps * cfg_.action_repeat);
   }
   stats.train_loss = updates > 0 ? loss_sum / static_cast<double>(updates) : 0.0;
   const double ret = evaluate(member, cfg_.eval_episodes, mix(seed, 4));
@@ -159,6 +161,13 @@ double RlTask::fitness(Member& member) const {
 double RlTask::test_score(Member& member) const {
   if (cfg_.final_eval_episodes == 0) return fitness(member);
   return evaluate(member, cfg_.final_eval_episodes, derive_seed(run_seed_, -1, 0, Purpose::Train));
+}
+
+std::vector<Metric> RlTask::final_scores(double fitness, double test_score) const {
+  std::vector<Metric> m{{"return", fitness}};
+  if (cfg_.final_eval_episodes > 0)
+    m.push_back({"return over " + std::to_string(cfg_.final_eval_episodes) + " episodes", test_score});
+  return m;
 }
 
 std::vector<Metric> RlTask::final_metrics(Member& member) const {

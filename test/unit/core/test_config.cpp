@@ -72,6 +72,12 @@ TEST_CASE("bad configs are rejected with the key named and the valid range") {
   CHECK_THROWS_WITH(parse_config("population_size: 8\nn_children: 3\n", "f"), Catch::Contains("set n_children to 2"));
   CHECK_THROWS_WITH(parse_config("swap_probability: 1.5\n", "f"), Catch::Contains("[0, 1]"));
   CHECK_THROWS_WITH(parse_config("shrink_perturb: [0.4]\n", "f"), Catch::Contains("two numbers"));
+  CHECK_THROWS_WITH(parse_config("shrink_perturb_always: [0.4, 0.1]\n", "f"),
+                    Catch::Contains("algorithm is pbtnas") && Catch::Contains("set algorithm: random"));
+  CHECK_THROWS_WITH(parse_config("algorithm: random\nshrink_perturb_always: 0.4\n", "f"),
+                    Catch::Contains("'shrink_perturb_always'") && Catch::Contains("two numbers"));
+  CHECK_THROWS_WITH(parse_config("algorithm: random\nshrink_perturb_always: [0.4, -1]\n", "f"),
+                    Catch::Contains("shrink_perturb_always[1]"));
   CHECK_THROWS_WITH(parse_config("max_epochs: 25\nepochs_step: 10\n", "f"), Catch::Contains("multiple of epochs_step"));
   CHECK_THROWS_WITH(parse_config("seed: abc\n", "f"), Catch::Contains("'seed'") && Catch::Contains("wrong type"));
   CHECK_THROWS_WITH(parse_config("seed: [1\n", "f"), Catch::Contains("not valid YAML"));
@@ -95,4 +101,13 @@ TEST_CASE("a key given twice is an error naming the key and both lines") {
                     Catch::Contains("'mix_schedule.every' is given twice (lines 2 and 3)"));
   CHECK_THROWS_WITH(parse_config("classify:\n  channels: 8\n  channels: 16\n", "f"),
                     Catch::Contains("'classify.channels' is given twice"));
+}
+
+TEST_CASE("config: the random search + shrink-perturb ablation is off unless named") {
+  CHECK_FALSE(parse_config("algorithm: random\n", "t").shrink_perturb_always.enabled);
+  const RunConfig c = parse_config("algorithm: random\nshrink_perturb_always: [0.5, 0.2]\n", "t");
+  CHECK(c.shrink_perturb_always.enabled);
+  CHECK(c.shrink_perturb_always.shrink == 0.5);
+  CHECK(c.shrink_perturb_always.perturb == 0.2);
+  CHECK(c.shrink == 0.4);  // the children's setting is a separate key
 }

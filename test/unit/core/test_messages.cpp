@@ -80,10 +80,21 @@ TEST_CASE("reports and plans round-trip") {
   CHECK(d2.files.at(0).file == "member_002.h5");
   CHECK(d2.files.at(0).crc32 == 0xABCDu);
 
-  const auto fr = decode<FinalReport>(encode(FinalReport{3, 0.91, 0.9, 12345, ""}));
+  const auto fr = decode<FinalReport>(encode(FinalReport{3, 0.91, 0.9, 12345, "", {"FID"}, {26.5}}));
   CHECK(fr.member == 3);
   CHECK(fr.test_score == 0.9);
   CHECK(fr.parameters == 12345);
+  CHECK(fr.score_names == std::vector<std::string>{"FID"});
+  CHECK(fr.score_values == std::vector<double>{26.5});
+  FitnessReport note;
+  note.member = 2;
+  note.partial = true;
+  note.samples = 640;
+  note.total_samples = 3000;
+  const auto n2 = decode<FitnessReport>(encode(note));
+  CHECK(n2.partial);
+  CHECK(n2.samples == 640);
+  CHECK(n2.total_samples == 3000);
   BestEverReport b;
   b.generation = 4;
   b.metric_names = {"fid", "inception_score"};

@@ -109,16 +109,23 @@ TEST_CASE("a selected gene counts as swapped even when both parents hold the sam
   CHECK(swapped > 0);  // 2 children x 40 genes at p=0.25: ~20 expected
 }
 
-TEST_CASE("mix-with-itself uses parent1 as donor, random search never exploits") {
+TEST_CASE("mix-with-itself uses parent1, the fitter of the two draws, as donor, and random search never exploits") {
   const auto space = make_space(12, 4);
   auto cfg = make_config(8);
-  cfg.mix_with_itself = true;
   Population pop(space, 8, cfg.seed);
   Rng rng(test::test_seed());
-  pop.record_fitness(distinct_fitness(8, rng));
-  for (const auto& c : pop.plan(cfg, space, 0).children) {
+  const std::vector<double> fitness = distinct_fitness(8, rng);
+  pop.record_fitness(fitness);
+  const auto mixing = pop.plan(cfg, space, 0).children;  // the same draws without the ablation
+  cfg.mix_with_itself = true;
+  const auto itself = pop.plan(cfg, space, 0).children;
+  REQUIRE(itself.size() == mixing.size());
+  for (std::size_t i = 0; i < itself.size(); ++i) {
+    const auto& c = itself[i];
     CHECK(c.parent1 == c.parent2);
     CHECK(c.genome == pop.members()[c.parent1].genome);
+    CHECK(c.parent1 == mixing[i].parent1);  // the ordered pair's better member, not the first draw
+    CHECK(fitness[static_cast<std::size_t>(c.parent1)] > fitness[static_cast<std::size_t>(mixing[i].parent2)]);
   }
   cfg.algorithm = Algorithm::Random;
   CHECK(pop.plan(cfg, space, 0).empty());

@@ -212,3 +212,12 @@ TEST_CASE("Inception Score rejects malformed input", "[gan][inception_score]") {
   CHECK_THROWS_AS(inception_score(torch::full({4, 3}, std::nan("")), 2), std::invalid_argument);
   CHECK_THROWS_AS(inception_score(torch::zeros({4, 3}, torch::kLong), 2), std::invalid_argument);
 }
+
+TEST_CASE("IS input images: pixel levels truncated as a uint8 cast does", "[gan][inception_score]") {
+  const torch::Tensor x = torch::tensor({-1.5f, -1.0f, 0.0f, 0.999f, 1.0f, 1.2f}).view({1, 1, 2, 3});
+  const torch::Tensor levels = truncated_pixel_images(x).flatten().mul(127.5).add(127.5);
+  const std::vector<double> expected{0, 0, 127, 254, 255, 255};  // rounding: 0, 0, 128, 255, 255, 255
+  REQUIRE(levels.numel() == 6);
+  for (int i = 0; i < 6; ++i) CHECK(levels[i].item<double>() == Approx(expected[static_cast<std::size_t>(i)]).margin(1e-4));
+  CHECK(truncated_pixel_images(x).sizes() == x.sizes());
+}

@@ -134,7 +134,9 @@ TEST_CASE("gan task: create is deterministic and the EMA generator copies the ge
   for (std::size_t i = 0; i < a.size(); ++i) {
     INFO(a[i].name);
     CHECK(a[i].name == b[i].name);
-    CHECK(a[i].tensor.equal(b[i].tensor));
+    // (the stored fitness is NaN until the member trains: NaN equals nothing)
+    CHECK((a[i].tensor.equal(b[i].tensor) || (a[i].name == "extra.eval.neg_fid" && a[i].tensor.isnan().item<bool>() &&
+                                              b[i].tensor.isnan().item<bool>())));
   }
   CHECK_FALSE(same_state(a, c, "model."));
   // average.generator.X == model.generator.X at creation, for every tensor.
@@ -201,8 +203,38 @@ TEST_CASE("gan task: training moves G, D and (less) the EMA, export layout, fitn
   const double fit = task->fitness(m);
   CHECK(std::isfinite(fit));
   CHECK(fit <= 1e-9);
-  CHECK(task->fitness(m) == fit);  // fixed latents: repeatable, and fitness leaves m unchanged
+  CHECK(task->fitness(m) == fit);  // the stored value: repeatable, and fitness leaves m unchanged
   CHECK(same_state(after, export_member_state(m)));
+  // Measured once at the end of the step, on the latents of the step's seed.
+  CHECK(fit == -task->fid(m, task->fitness_latents(21)));
+  CHECK(find_tensor(after, "extra.eval.neg_fid")->item<double>() == fit);
+}
+
+TEST_CASE("gan task: fitness latents are fresh per step seed by default, one set when fixed",
+          "[gan_task]") {
+  const GanTask* task = tiny_task();
+  REQUIRE(task);
+  REQUIRE(task->config().fid_latents == "fresh");
+  const torch::Tensor a = task->fitness_latents(21);
+  CHECK(a.sizes() == torch::IntArrayRef({64, 12}));
+  CHECK(a.equal(task->fitness_latents(21)));         // reproducible from the seed
+  CHECK_FALSE(a.equal(task->fitness_latents(22)));   // another member or generation: other z
+
+  GanTaskConfig cfg = tiny_task_config();
+  cfg.fid_latents = "fixed";
+  GanTask fixed(cfg, 1234, std::make_shared<RandomProjectionFeatures>(16, 99), synthetic_gan_data(256));
+  CHECK(fixed.fitness_latents(21).equal(fixed.fitness_latents(22)));
+
+  // A member that has not trained has no fitness yet; fresh and fixed latents score it
+  // differently.
+  Member m = fixed.create(test::random_genome(fixed.space(), test::test_seed() + 7), 3, torch::kCPU);
+  CHECK(std::isnan(fixed.fitness(m)));
+  fixed.train(m, 0, 1, 5);
+  CHECK(fixed.fitness(m) == -fixed.fid(m));
+  CHECK(fixed.fitness(m) != -fixed.fid(m, task->fitness_latents(5)));
+
+  cfg.fid_latents = "latest";
+  CHECK_THROWS_WITH(cfg.validate(), Catch::Contains("gan.fid_latents") && Catch::Contains("fresh"));
 }
 
 TEST_CASE("gan task: a GanHard Mix child imports, keeps the donor's EMA exactly and trains",

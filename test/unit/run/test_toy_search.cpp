@@ -81,10 +81,12 @@ TEST_CASE("toy search: results and extra state do not depend on the number of wo
   torch::set_num_threads(1);
   test::TempDir dir;
   const test::ToyTask task;
-  for (Algorithm algo : {Algorithm::PbtNas, Algorithm::Mutation}) {
-    const RunConfig cfg = toy_config(algo);
-    const std::string a = dir.file(std::string("two_") + to_string(algo));
-    const std::string b = dir.file(std::string("four_") + to_string(algo));
+  RunConfig random_sp = toy_config(Algorithm::Random);
+  random_sp.shrink_perturb_always.enabled = true;
+  for (const RunConfig& cfg : {toy_config(Algorithm::PbtNas), toy_config(Algorithm::Mutation), random_sp}) {
+    const std::string name = std::string(to_string(cfg.algorithm)) + (cfg.shrink_perturb_always.enabled ? "_sp" : "");
+    const std::string a = dir.file("two_" + name);
+    const std::string b = dir.file("four_" + name);
     REQUIRE(run_toy_search(cfg, task, 3, a) == 0);
     REQUIRE(run_toy_search(cfg, task, 5, b) == 0);
     const std::int64_t last = cfg.n_steps() - 1;
@@ -150,4 +152,26 @@ TEST_CASE("toy search: a task added through its entry alone parses its section a
     CHECK(extra_value(child, "extra.trace.origin") == extra_value(base, "extra.trace.origin"));
   }
   CHECK(mixed == 4);
+}
+
+TEST_CASE("toy search: random search + shrink-perturb changes the members before every step but the first") {
+  torch::set_num_threads(1);
+  test::TempDir dir;
+  const test::ToyTask task;
+  RunConfig plain = toy_config(Algorithm::Random);
+  RunConfig sp = plain;
+  sp.shrink_perturb_always.enabled = true;
+  REQUIRE(run_toy_search(plain, task, 3, dir.file("plain")) == 0);
+  REQUIRE(run_toy_search(sp, task, 3, dir.file("sp")) == 0);
+  const auto p0 = io::read_index(io::index_file_path(dir.file("plain"), 0));
+  const auto s0 = io::read_index(io::index_file_path(dir.file("sp"), 0));
+  const auto p1 = io::read_index(io::index_file_path(dir.file("plain"), 1));
+  const auto s1 = io::read_index(io::index_file_path(dir.file("sp"), 1));
+  int differ = 0;
+  for (std::size_t i = 0; i < p0.members.size(); ++i) {
+    CHECK(p0.members[i].fitness == s0.members[i].fitness);  // the first step is untouched
+    CHECK(p1.members[i].genome == s1.members[i].genome);    // random search: no exploits either way
+    differ += p1.members[i].fitness != s1.members[i].fitness;
+  }
+  CHECK(differ == static_cast<int>(p1.members.size()));  // every member was perturbed before step 2
 }

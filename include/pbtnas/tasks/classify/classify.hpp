@@ -34,6 +34,9 @@ class ClassifyTask : public Task {
   double fitness(Member& member) const override;     // validation accuracy in [0, 1]
   double test_score(Member& member) const override;  // test accuracy in [0, 1]
   std::string fitness_name() const override { return "val_acc"; }
+  std::vector<Metric> final_scores(double fitness, double test_score) const override {
+    return {{"validation accuracy", fitness}, {"test accuracy", test_score}};
+  }
 
   static SearchSpace space_for(const ClassifyConfig& cfg) { return classify_search_space(cfg); }
   static std::int64_t parameter_count(const Member& member);

@@ -82,4 +82,11 @@ struct InceptionScore {
 InceptionScore inception_score_stats(const torch::Tensor& logits, int splits = 10);
 double inception_score(const torch::Tensor& logits, int splits = 10);
 
+// The images the released code gives the Inception Score: pixels x * 127.5 + 127.5 clamped to
+// [0, 255] and truncated to integers (a uint8 cast), mapped back to [-1, 1] so that any
+// FeatureNet can take them (feature networks that round to pixel levels keep these exactly).
+// The FID path quantises by rounding instead (docs/algorithm.md, "GAN fitness and final
+// evaluation").
+torch::Tensor truncated_pixel_images(const torch::Tensor& images_in_minus1_1);
+
 }  // namespace pbtnas::gan

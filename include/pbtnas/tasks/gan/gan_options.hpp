@@ -53,6 +53,10 @@ struct GanTaskConfig : TaskOptions {
   double ema_decay = 0.999;
   std::int64_t iterations_per_epoch = 0;  // 0: one pass over the data with d_batch
   int fid_samples = 5000;            // generated images per FID (fitness)
+  // Latents of the fitness FID (docs/algorithm.md, "GAN fitness and final evaluation"):
+  // "fresh" draws new ones for every member and generation, from the step's training seed, as
+  // the released code does; "fixed" scores every member of every generation on one set.
+  std::string fid_latents = "fresh";
   std::int64_t reference_samples = 0;  // training images behind the reference statistics (the
                                        // first K; 0: all, as clean-fid's training-set statistics)
   int eval_batch_size = 250;         // generation / feature batch during evaluation

@@ -44,7 +44,7 @@ class GanTask : public Task {
  public:
   // Loads the training images (first train_limit of them when > 0), computes the reference
   // feature statistics over the first min(fid_samples, N) of them with `features` and draws the
-  // fixed evaluation latents. Throws std::invalid_argument for unusable settings and
+  // fixed latents (fitness with gan.fid_latents "fixed", and the unseeded fid()). Throws std::invalid_argument for unusable settings and
   // std::runtime_error for unreadable data.
   GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features);
   // Same with data already loaded by load_gan_data(cfg).
@@ -55,14 +55,20 @@ class GanTask : public Task {
   // GanNet (init_gan_net(seed)), average = GanEma holding an exact copy of the generator,
   // optimizers[0] = Adam(generator), optimizers[1] = Adam(discriminator).
   Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;
-  // train_loss: mean D hinge loss per real sample; samples: real samples seen by D.
+  // train_loss: mean D hinge loss per real sample; samples: real samples seen by D. At the end
+  // of the step the fitness is measured once, -FID of the EMA generator (eval mode, live
+  // BatchNorm statistics) on fitness_latents(seed), and stored in the member's extra state
+  // "eval.neg_fid" (NaN when the images or the distance are not finite).
   StepStats train(Member& member, int epoch_begin, int epochs, std::uint64_t seed) const override;
-  // -FID of the EMA generator (eval mode, live BatchNorm statistics) on the fixed latents; NaN
-  // when the generator produces non-finite images.
+  // The stored -FID of the member's last step; NaN before its first step.
   double fitness(Member& member) const override;
   // Same as fitness for now (training-set statistics; no separate test statistics).
   double test_score(Member& member) const override { return fitness(member); }
+  // The stored fitness belongs to the member that trained: a child starts without one.
+  std::vector<ExtraState> extra_state() const override { return {{"eval", ExtraInherit::Fresh}}; }
   std::string fitness_name() const override { return "neg_fid"; }
+  // The FID itself (fitness is its negation; test_score is the same number).
+  std::vector<Metric> final_scores(double fitness, double) const override { return {{"FID", -fitness}}; }
   // docs/algorithm.md, "GAN fitness and final evaluation": FID of the EMA generator on final_fid_samples fresh latents (fixed by the
   // run seed), and the Inception Score of the same images from the feature network's logits
   // (when it has logits): fid, fid_samples, inception_score, inception_score_std.
@@ -71,8 +77,14 @@ class GanTask : public Task {
   // generation, so grids are comparable); false when grid_samples is 0.
   bool write_preview(Member& member, const std::string& png_path) const override;
 
-  // FID of the EMA generator (>= 0 up to rounding; NaN for non-finite images).
-  double fid(Member& member) const;
+  // FID of the EMA generator (>= 0 up to rounding; NaN for non-finite images or covariances
+  // that are not positive semi-definite) on the latents z, or on the run's fixed set.
+  double fid(Member& member, const torch::Tensor& z) const;
+  double fid(Member& member) const { return fid(member, fid_z_); }
+  // The latents of the fitness FID of the step trained with `train_seed`: with
+  // gan.fid_latents "fresh" (default) drawn from that seed, so they differ for every member and
+  // generation and depend only on the run seed; with "fixed" the run's one set.
+  torch::Tensor fitness_latents(std::uint64_t train_seed) const;
   // EMA generator images for the given latents (eval mode, CPU output).
   torch::Tensor sample_ema(Member& member, const torch::Tensor& z) const;
 

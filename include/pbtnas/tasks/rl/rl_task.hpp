@@ -33,6 +33,8 @@ class RlTask : public Task {
   double fitness(Member& member) const override;   // the stored evaluation
   double test_score(Member& member) const override;  // final_eval_episodes, fixed seed
   std::string fitness_name() const override { return "return"; }
+  // Its last evaluation's mean return and, with final_eval_episodes, the mean over those.
+  std::vector<Metric> final_scores(double fitness, double test_score) const override;
   std::vector<Metric> final_metrics(Member& member) const override;
   std::vector<ExtraState> extra_state() const override;
   std::vector<std::string> mutation_groups() const override { return {"model.", "average."}; }

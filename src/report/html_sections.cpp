@@ -112,8 +112,11 @@ std::string section_overview(const ReportContext& c) {
     if (!sm.evaluation_error.empty()) ev += "<span class=\"warn\">failed: " + html_escape(sm.evaluation_error) + "</span>";
     s << row("final evaluation", ev.empty() ? "not recorded" : ev);
     if (sm.parameters >= 0) s << row("parameters", std::to_string(sm.parameters));
-    s << row("final population's best", "member " + std::to_string(sm.best_member) + ": validation " + num(sm.validation, 6) +
-                                            ", test " + num(sm.test, 6));
+    std::string scores;
+    for (const auto& [k, v] : sm.scores) scores += ", " + html_escape(k) + " " + num(v, 6);
+    if (sm.scores.empty()) scores = ": validation " + num(sm.validation, 6) + ", test " + num(sm.test, 6);
+    else scores = ":" + scores.substr(1);
+    s << row("final population's best", "member " + std::to_string(sm.best_member) + scores);
   }
   s << "</table>\n";
   if (!run.notes.empty()) {

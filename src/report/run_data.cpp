@@ -138,6 +138,8 @@ Summary parse_summary(const std::string& json_text) {
   s.best_member = j.value("best_member", -1);
   s.validation = number(j, "validation");
   s.test = number(j, "test");
+  if (j.contains("scores") && j["scores"].is_object())
+    for (const auto& [k, v] : j["scores"].items()) s.scores.emplace_back(k, v.is_number() ? v.get<double>() : kMissing);
   if (j.contains("parameters") && j["parameters"].is_number()) s.parameters = j["parameters"].get<long long>();
   if (j.contains("architecture") && j["architecture"].is_array())
     for (const auto& o : j["architecture"])

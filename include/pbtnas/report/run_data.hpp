@@ -49,6 +49,7 @@ struct Summary {
   long long parameters = -1;
   int best_member = -1;  // of the final population
   double validation = kMissing, test = kMissing;
+  std::vector<std::pair<std::string, double>> scores;  // the same in the task's words ("scores")
   std::vector<std::string> architecture;  // of best_member
 };
 

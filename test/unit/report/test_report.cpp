@@ -223,9 +223,11 @@ TEST_CASE("parse_metrics: member rows, generation rows, nulls, resumed duplicate
 }
 
 TEST_CASE("parse_summary and parse_config_keys", "[report]") {
-  const Summary s = parse_summary(R"({"best_member":2,"validation":0.8,"test":0.7,
+  const Summary s = parse_summary(R"({"best_member":2,"validation":0.8,"test":0.7,"scores":{"FID":26.5},
       "best_ever":{"fitness":0.9,"member":1,"generation":5,"parameters":99,"evaluation":{"fid":3.5,"is":null}}})");
   CHECK(s.present);
+  REQUIRE(s.scores.size() == 1);
+  CHECK(s.scores[0] == std::make_pair(std::string("FID"), 26.5));
   CHECK(s.best_member == 2);
   CHECK(s.best_ever_generation == 5);
   CHECK(s.parameters == 99);

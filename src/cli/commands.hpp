@@ -68,4 +68,15 @@ struct BenchRlOptions {
 };
 int bench_rl_command(const BenchRlOptions& options);
 
+// `pbtnas export FILE --out DIR` (docs/export.md): a member's network as DIR/model.pt (a state
+// dict that torch.load reads), DIR/architecture.json, DIR/example.pt (fixed inputs and pbtnas's
+// outputs) and, for the GAN task, DIR/discriminator.pt. Returns 0, or 2 with a message on stderr.
+struct ExportOptions {
+  std::string file;    // a member file (OUT/best_ever.h5, OUT/checkpoints/gen_N/member_M.h5)
+  std::string out;     // the folder to write
+  std::string config;  // the run's YAML config ("" = the config_yaml of the run's index.h5)
+  int examples = 8;    // inputs in example.pt
+};
+int export_command(const ExportOptions& options);
+
 }  // namespace pbtnas::cli

@@ -1,4 +1,4 @@
-// pbtnas command line: run, study, study-report, inspect, report, bench-exchange, bench-gan, bench-rl.
+// pbtnas command line: run, study, study-report, inspect, report, export, bench-exchange, bench-gan, bench-rl.
 #include <CLI/CLI.hpp>
 
 #include <dlfcn.h>
@@ -82,6 +82,17 @@ int main(int argc, char** argv) {
   report->add_option("out", report_out, "the --out folder of a pbtnas run (finished or not)")->required();
   report->add_option("--html", report_html, "write the page here instead of OUT/report.html");
 
+  pbtnas::cli::ExportOptions export_opts;
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write a member's network for plain PyTorch: DIR/model.pt (state dict), DIR/architecture.json, "
+                "DIR/example.pt (inputs and pbtnas's outputs); rebuild it with jobs/tools/pbtnas_models.py (docs/export.md)");
+  export_cmd->add_option("file", export_opts.file, "member file: OUT/best_ever.h5 or OUT/checkpoints/gen_NNNNNN/member_NNN.h5")
+      ->required();
+  export_cmd->add_option("--out", export_opts.out, "folder to write (created if needed)")->required();
+  export_cmd->add_option("--config", export_opts.config,
+                         "the run's YAML config (default: the config stored in the run's index.h5)");
+  export_cmd->add_option("--examples", export_opts.examples, "inputs in example.pt")->check(CLI::PositiveNumber);
+
   int bench_mib = 64, bench_reps = 5;
   auto* bench = app.add_subcommand("bench-exchange",
                                    "Benchmark (mpirun -n 3): exploit transfer of a real member state vs raw MPI_Send");
@@ -124,6 +135,7 @@ int main(int argc, char** argv) {
   if (*study) return pbtnas::cli::study_command(argc, argv, study_opts);
   if (*study_report) return pbtnas::cli::study_report_command(report_dir);
   if (*inspect) return pbtnas::cli::inspect_command(file);
+  if (*export_cmd) return pbtnas::cli::export_command(export_opts);
   if (*report) {
     try {
       pbtnas::report::ReportOptions options;

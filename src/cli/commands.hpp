@@ -40,6 +40,9 @@ int study_command(int argc, char** argv, const StudyOptions& options);
 // OUT/study.md and OUT/study.png.
 int study_report_command(const std::string& out);
 int inspect_command(const std::string& file);
+// `pbtnas soup OUT`: the greedy model soup of the run's newest committed population (docs/algorithm.md,
+// "Model soups"); OUT/soup.json (+ OUT/soup.h5). 0, or 2 with a message.
+int soup_command(const std::string& out);
 int bench_exchange_command(int argc, char** argv, const std::string& config, int reps);
 
 struct BenchGanOptions {

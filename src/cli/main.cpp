@@ -1,4 +1,4 @@
-// pbtnas command line: run, study, study-report, inspect, report, export, bench-exchange, bench-gan, bench-rl.
+// pbtnas command line: run, study, study-report, inspect, soup, report, export, bench-exchange, bench-gan, bench-rl.
 #include <CLI/CLI.hpp>
 
 #include <dlfcn.h>
@@ -75,6 +75,12 @@ int main(int argc, char** argv) {
   auto* inspect = app.add_subcommand("inspect", "Print a checkpoint: population, lineage, tensors");
   inspect->add_option("file", file, "index.h5 (a generation) or member_NNN.h5")->required();
 
+  std::string soup_out;
+  auto* soup = app.add_subcommand(
+      "soup", "After a run: the greedy model soup of its final population (members sharing the best member's "
+              "architecture), evaluated next to the best member; OUT/soup.json, OUT/soup.h5 (docs/algorithm.md)");
+  soup->add_option("out", soup_out, "the --out folder of a pbtnas run")->required();
+
   std::string report_out, report_html;
   auto* report = app.add_subcommand(
       "report", "Write OUT/report.html (one self-contained page: fitness, lineage, gene provenance, architecture, "
@@ -135,6 +141,7 @@ int main(int argc, char** argv) {
   if (*study) return pbtnas::cli::study_command(argc, argv, study_opts);
   if (*study_report) return pbtnas::cli::study_report_command(report_dir);
   if (*inspect) return pbtnas::cli::inspect_command(file);
+  if (*soup) return pbtnas::cli::soup_command(soup_out);
   if (*export_cmd) return pbtnas::cli::export_command(export_opts);
   if (*report) {
     try {

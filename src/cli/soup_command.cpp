@@ -132,6 +132,17 @@ int soup_command(const std::string& out) {
     } else {
       std::cout << "no member improved the best one: the soup is the best member alone (no soup.h5)\n";
     }
+    // Next to the best-ever member's final evaluation, when the run wrote it (summary.json).
+    std::ifstream summary_file(out + "/summary.json");
+    const json summary = summary_file ? json::parse(summary_file, nullptr, false) : json();
+    if (summary.is_object() && summary.contains("best_ever") && summary["best_ever"].is_object()) {
+      j["best_ever"] = summary["best_ever"];
+      std::cout << "best-ever member (summary.json): member " << summary["best_ever"].value("member", -1)
+                << " of generation " << summary["best_ever"].value("generation", -1);
+      if (summary["best_ever"].contains("evaluation"))
+        for (const auto& [k, v] : summary["best_ever"]["evaluation"].items()) std::cout << "  " << k << " " << v.dump();
+      std::cout << "\n";
+    }
     std::ofstream(out + "/soup.json") << j.dump(2) << '\n';
     std::cout << "written: " << out << "/soup.json\n";
     return 0;

@@ -32,7 +32,7 @@ void validate_model_config(const GanModelConfig& cfg);
 
 struct GanFeaturesConfig {
   std::string torchscript;       // a TorchScript feature network (e.g. the FID Inception); "" = none
-  std::string cache_dir;         // where the built-in classifier is cached; "" = next to the data
+  std::string cache_dir;         // where the built-in classifier is cached; "": $XDG_CACHE_HOME/pbtnas or ~/.cache/pbtnas
                                  // (or the user cache folder when the data folder is read-only)
   int classifier_epochs = 2;     // training epochs of the built-in classifier
 };

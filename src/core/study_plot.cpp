@@ -194,7 +194,8 @@ RgbImage plot_study(const StudyReport& rep) {
   int ydec = 0;
   std::vector<double> yt = nice_ticks(lo, hi, 6, &ydec);
   const double ylo = std::min(lo, yt.front()), yhi = std::max(hi, yt.back());
-  const double xlo = 1.0, xhi = std::max<double>(2.0, static_cast<double>(gens));
+  // Generations are numbered from 0, as in every output of a run.
+  const double xlo = 0.0, xhi = std::max<double>(1.0, static_cast<double>(gens) - 1.0);
   auto X = [&](double g) { return px0 + static_cast<int>(std::lround((g - xlo) / (xhi - xlo) * (px1 - px0))); };
   auto Y = [&](double v) {
     return py1 - static_cast<int>(std::lround((yhi > ylo ? (v - ylo) / (yhi - ylo) : 0.5) * (py1 - py0)));
@@ -229,7 +230,7 @@ RgbImage plot_study(const StudyReport& rep) {
     const std::size_t n = v.gen_mean.size();
     for (std::size_t g = 0; g + 1 < n; ++g) {
       if (!std::isfinite(v.gen_min[g]) || !std::isfinite(v.gen_min[g + 1])) continue;
-      const int xa = X(static_cast<double>(g + 1)), xb = X(static_cast<double>(g + 2));
+      const int xa = X(static_cast<double>(g)), xb = X(static_cast<double>(g + 1));
       for (int x = xa; x < xb; ++x) {
         const double f = static_cast<double>(x - xa) / std::max(1, xb - xa);
         const int ya = Y(v.gen_min[g] + f * (v.gen_min[g + 1] - v.gen_min[g]));
@@ -248,17 +249,17 @@ RgbImage plot_study(const StudyReport& rep) {
     study_colour(vi, c);
     for (std::size_t g = 0; g < v.gen_mean.size(); ++g) {
       if (!std::isfinite(v.gen_mean[g])) continue;
-      const int x = X(static_cast<double>(g + 1)), y = Y(v.gen_mean[g]);
+      const int x = X(static_cast<double>(g)), y = Y(v.gen_mean[g]);
       fill_rect(img, x - 3, y - 3, x + 3, y + 3, c);  // a marker per generation
       if (g + 1 < v.gen_mean.size() && std::isfinite(v.gen_mean[g + 1]))
-        line(img, x, y, X(static_cast<double>(g + 2)), Y(v.gen_mean[g + 1]), c, 3);
+        line(img, x, y, X(static_cast<double>(g + 1)), Y(v.gen_mean[g + 1]), c, 3);
     }
   }
 
   // Axes and their titles.
   line(img, px0, py0, px0, py1, black, 2);
   line(img, px0, py1, px1, py1, black, 2);
-  const std::string xlabel = "generation";
+  const std::string xlabel = "generation (from 0)";
   draw_text(img, (px0 + px1 - text_width(xlabel, scale)) / 2, H - 36, xlabel, black, scale);
   const std::string ylabel = "best fitness of the population";
   draw_text_up(img, 14, (py0 + py1 + text_width(ylabel, scale)) / 2, ylabel, black, scale);

@@ -215,14 +215,15 @@ std::string study_markdown(const StudyReport& rep) {
   for (const auto& v : rep.variants) gens = std::max(gens, v.gen_mean.size());
   if (gens > 0) {
     o << "\n## Best fitness per generation\n\nThe population's best fitness in each generation: mean ± "
-         "population std over the finished runs (n in brackets when it differs from the seeds that count).\n\n";
+         "population std over the finished runs (n in brackets when it differs from the seeds that count). "
+         "Generations are numbered from 0, as in the runs' folders and logs.\n\n";
     o << "| generation |";
     for (const auto& v : rep.variants) o << " " << v.name << " |";
     o << "\n|---|";
     for (std::size_t i = 0; i < rep.variants.size(); ++i) o << "---|";
     o << "\n";
     for (std::size_t g = 0; g < gens; ++g) {
-      o << "| " << g + 1 << " |";
+      o << "| " << g << " |";
       for (const auto& v : rep.variants) {
         if (g >= v.gen_mean.size() || v.gen_n[g] == 0) {
           o << " – |";

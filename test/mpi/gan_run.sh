@@ -59,7 +59,12 @@ PYEOF
 "$PBTNAS" inspect "$WORK/w2/best_ever.h5" >"$WORK/inspect.txt" || fail "pbtnas inspect best_ever.h5 failed"
 grep -q "final evaluation:.*fid" "$WORK/inspect.txt" || { cat "$WORK/inspect.txt"; fail "best_ever.h5 lacks the final evaluation"; }
 
-# Same seed, three workers instead of two: identical search (the classifier comes from the cache).
+# The reference statistics were computed once and cached next to the classifier.
+n=$(ls "$WORK/cache"/pbtnas-reference-stats-*.pt 2>/dev/null | wc -l)
+[[ $n -eq 1 ]] || { ls -la "$WORK/cache"; fail "expected one cached reference-statistics file, found $n"; }
+
+# Same seed, three workers instead of two: identical search (the classifier and the reference
+# statistics come from the cache, so this also checks that cached statistics change nothing).
 run_pbtnas 4 "$cfg" "$WORK/w3"; [[ $rc -eq 0 ]] || { cat "$WORK/w3.log"; fail "3-worker GAN run exited $rc"; }
 grep -q "classifier features: saved" "$WORK/w3.log" && fail "the cached feature classifier was trained again"
 grep -q "classifier features: loaded" "$WORK/w3.log" || fail "the second run did not load the cached classifier"

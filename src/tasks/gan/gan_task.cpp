@@ -3,7 +3,11 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <numeric>
@@ -14,6 +18,8 @@
 #include "pbtnas/core/seed.hpp"
 #include "pbtnas/nn/named_state.hpp"
 #include "pbtnas/tasks/cifar10.hpp"
+#include "pbtnas/tasks/gan/features.hpp"
+#include "pbtnas/tasks/gan/gan_entry.hpp"
 #include "pbtnas/tasks/gan/gan_spaces.hpp"
 #include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/tasks/idx.hpp"
@@ -23,6 +29,63 @@ namespace pbtnas::gan {
 
 using namespace detail;
 namespace F = torch::nn::functional;
+
+namespace {
+
+// The reference statistics depend only on the feature network and the images they are computed
+// over, and cost minutes for 60,000 images on a CPU: they are cached next to the feature
+// network's own cache (feature_cache_dir), keyed by a fingerprint of everything they depend on,
+// so that every worker and every later run loads them instead. Only for the real feature
+// networks (the built-in classifier, a TorchScript file), never for test stand-ins.
+std::string reference_stats_cache_file(const GanTaskConfig& cfg, const FeatureNet& features, std::int64_t n_ref) {
+  if (!dynamic_cast<const ClassifierFeatures*>(&features) && !dynamic_cast<const TorchScriptFeatures*>(&features))
+    return "";
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a over the key text
+  const std::string key = features.describe() + "|" + cfg.dataset + "|" + cfg.data_dir + "|" + cfg.train_images +
+                          "|" + std::to_string(cfg.train_limit) + "|" + std::to_string(n_ref) + "|" +
+                          std::to_string(cfg.eval_batch_size) + "|" + std::to_string(cfg.model.image_channels);
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char name[64];
+  std::snprintf(name, sizeof name, "pbtnas-reference-stats-%016llx.pt", static_cast<unsigned long long>(h));
+  try {
+    return (std::filesystem::path(feature_cache_dir(cfg)) / name).string();
+  } catch (const std::exception&) {
+    return "";  // no cache folder: compute every time
+  }
+}
+
+FeatureStats load_reference_stats(const std::string& path) {
+  FeatureStats s;
+  if (!std::filesystem::exists(path)) return s;
+  try {
+    std::vector<torch::Tensor> t;
+    torch::load(t, path);
+    if (t.size() == 3 && t[0].dim() == 1 && t[1].dim() == 2 && t[1].size(0) == t[0].size(0)) {
+      s.mean = t[0];
+      s.cov = t[1];
+      s.count = t[2].item<std::int64_t>();
+    }
+  } catch (const std::exception&) {
+    s = FeatureStats{};  // unreadable: recomputed and rewritten
+  }
+  return s;
+}
+
+void save_reference_stats(const std::string& path, const FeatureStats& s) {
+  try {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    torch::save(std::vector<torch::Tensor>{s.mean, s.cov, torch::tensor(s.count)}, tmp);
+    std::filesystem::rename(tmp, path);  // atomic: concurrent writers leave one whole file
+  } catch (const std::exception&) {
+    // A cache that cannot be written only costs the next start-up the computation.
+  }
+}
+
+}  // namespace
 
 GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features)
     : GanTask(cfg, run_seed, std::move(features), load_gan_data(cfg)) {}
@@ -51,10 +114,15 @@ GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<Feat
   const std::int64_t n_ref = cfg_.reference_samples > 0
                                  ? std::min<std::int64_t>(cfg_.reference_samples, train_x_.size(0))
                                  : train_x_.size(0);
-  FeatureStatsAccumulator acc;
-  for (std::int64_t b = 0; b < n_ref; b += cfg_.eval_batch_size)
-    acc.add(features_->features(train_x_.slice(0, b, std::min<std::int64_t>(n_ref, b + cfg_.eval_batch_size))));
-  ref_stats_ = acc.finalize();
+  const std::string cache = reference_stats_cache_file(cfg_, *features_, n_ref);
+  if (!cache.empty()) ref_stats_ = load_reference_stats(cache);
+  if (!ref_stats_.mean.defined()) {
+    FeatureStatsAccumulator acc;
+    for (std::int64_t b = 0; b < n_ref; b += cfg_.eval_batch_size)
+      acc.add(features_->features(train_x_.slice(0, b, std::min<std::int64_t>(n_ref, b + cfg_.eval_batch_size))));
+    ref_stats_ = acc.finalize();
+    if (!cache.empty()) save_reference_stats(cache, ref_stats_);
+  }
 
   // The fixed latents (gan.fid_latents: fixed): a local generator seeded from the run seed.
   at::Generator gen = local_generator(derive_seed(run_seed, 1, 0, Purpose::DataSplit));

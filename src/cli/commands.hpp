@@ -1,6 +1,8 @@
 #pragma once
 #include <atomic>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pbtnas {
 class MpiTransport;
@@ -70,6 +72,23 @@ struct BenchRlOptions {
   std::string testspeed = "mujoco-testspeed";  // "" = skip the MuJoCo comparison
 };
 int bench_rl_command(const BenchRlOptions& options);
+
+// `pbtnas bench-scale` (docs/performance.md, "Scale"): under `mpirun -n R`, the real coordinator
+// and workers on the data-free toy task at each population size, printing per generation the
+// plan time, protocol, exploit and checkpoint seconds and peak memory; with `plot_csv`, no MPI:
+// draws `png` (and PNG_plan.png) from the CSV rows of several rank counts.
+struct BenchScaleOptions {
+  std::vector<int> members{16, 64, 256, 1024};
+  int generations = 4;      // per population size (the first also pays first-time costs)
+  int steps_per_epoch = 0;  // toy training work per member and generation (0: none)
+  std::uint64_t seed = 31173;
+  std::string out = "bench-scale";  // run folders, removed after each size unless `keep`
+  bool keep = false;
+  std::string csv;          // append the rows here ("" = print only)
+  std::string plot_csv;     // plot mode: read this CSV ...
+  std::string png = "bench_scale.png";  // ... and write this figure
+};
+int bench_scale_command(int argc, char** argv, const BenchScaleOptions& options);
 
 // `pbtnas export FILE --out DIR` (docs/export.md): a member's network as DIR/model.pt (a state
 // dict that torch.load reads), DIR/architecture.json, DIR/example.pt (fixed inputs and pbtnas's

@@ -1,4 +1,5 @@
-// pbtnas command line: run, study, study-report, inspect, soup, report, export, bench-exchange, bench-gan, bench-rl.
+// pbtnas command line: run, study, study-report, inspect, soup, report, export, bench-exchange, bench-gan, bench-rl,
+// bench-scale.
 #include <CLI/CLI.hpp>
 
 #include <dlfcn.h>
@@ -134,7 +135,24 @@ int main(int argc, char** argv) {
   bench_rl->add_option("--script", rlb.script, "the Python mirror of the RL update");
   bench_rl->add_option("--testspeed", rlb.testspeed, "MuJoCo's testspeed sample (\"\" to skip)");
 
+  pbtnas::cli::BenchScaleOptions scale;
+  auto* bench_scale = app.add_subcommand(
+      "bench-scale", "Benchmark (mpirun -n R): protocol, exploit and checkpoint time per generation and memory per "
+                     "rank at population sizes N, with the data-free toy task; --plot CSV draws the scaling curve");
+  bench_scale->add_option("--members", scale.members, "population sizes N, e.g. --members 16 64 256 1024")
+      ->check(CLI::Range(4, 65536));
+  bench_scale->add_option("--generations", scale.generations, "generations per population size")->check(CLI::Range(1, 1000));
+  bench_scale->add_option("--steps-per-epoch", scale.steps_per_epoch, "toy training steps per member and generation")
+      ->check(CLI::Range(0, 100000));
+  bench_scale->add_option("--seed", scale.seed, "run seed");
+  bench_scale->add_option("--out", scale.out, "folder for the runs (each removed after its measurement)");
+  bench_scale->add_flag("--keep", scale.keep, "keep the run folders");
+  bench_scale->add_option("--csv", scale.csv, "append the per-generation rows to this CSV file");
+  bench_scale->add_option("--plot", scale.plot_csv, "no MPI: draw the figures from this CSV (rows of several rank counts)");
+  bench_scale->add_option("--png", scale.png, "with --plot: the overhead figure (the plan-time figure gets _plan.png)");
+
   CLI11_PARSE(app, argc, argv);
+  if (*bench_scale) return pbtnas::cli::bench_scale_command(argc, argv, scale);
   if (*bench_gan) return pbtnas::cli::bench_gan_command(gan);
   if (*bench_rl) return pbtnas::cli::bench_rl_command(rlb);
   if (*run) return pbtnas::cli::run_command(argc, argv, config, out);

@@ -58,6 +58,10 @@ void RunConfig::validate() const {
   check_range("runtime.threads_per_rank", threads_per_rank, 0, 4096, "0 (automatic) or a thread count up to 4096");
   check_choice("runtime.device", device, {"auto", "cpu", "cuda"});
   check_range("runtime.progress_seconds", progress_seconds, 0.0, 3600.0, "0 (off) or seconds between progress updates, up to 3600");
+  check_choice("runtime.balance", balance, {"round_robin", "measured"});
+  if (balance_cost_by_id && balance != "measured")
+    throw std::invalid_argument("'testing.balance_cost_by_id' only applies with runtime.balance: measured; set it, or "
+                                "remove the testing key");
   check_range("testing.nan_member", nan_member, -1, selection.population_size - 1,
               "-1 (off) or a member id below population_size");
   check_range("testing.nan_generation", nan_generation, -1, kMaxCount, "-1 (off) or a generation");
@@ -102,6 +106,7 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   c.shrink_perturb_always.enabled =
       pair("shrink_perturb_always", c.shrink_perturb_always.shrink, c.shrink_perturb_always.perturb);
   s.get("mix_with_itself", c.mix_with_itself);
+  s.get("final_soup", c.final_soup);
   s.get("max_epochs", c.max_epochs);
   s.get("epochs_step", c.epochs_step);
   ConfigSection ms = s.sub("mix_schedule");
@@ -121,6 +126,7 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   rt.get("threads_per_rank", c.threads_per_rank);
   rt.get("device", c.device);
   rt.get("progress_seconds", c.progress_seconds);
+  rt.get("balance", c.balance);
   rt.reject_unknown();
 
   ConfigSection ts = s.sub("testing");
@@ -128,6 +134,7 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   ts.get("nan_generation", c.nan_generation);
   ts.get("crash_after_commit", c.crash_after_commit);
   ts.get("stop_after_generation", c.stop_after_generation);
+  ts.get("balance_cost_by_id", c.balance_cost_by_id);
   ts.reject_unknown();
   s.reject_unknown(" and the section of the task ('" + c.task +
                    ":'; a task's section is named after the task: set task to use another)");

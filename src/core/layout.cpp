@@ -1,5 +1,6 @@
 #include "pbtnas/core/layout.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -14,17 +15,57 @@ Layout::Layout(int population, int world_size) : population_(population), worker
                                 std::to_string(population) + "; at most population_size + 1 = " +
                                 std::to_string(population + 1) + " ranks can be used (one coordinator, one member or "
                                 "more per worker): lower -n or raise population_size");
+  for (int m = 0; m < population_; ++m) owners_.push_back(1 + m % workers_);
+}
+
+Layout::Layout(int population, int world_size, std::vector<int> owners) : Layout(population, world_size) {
+  if (static_cast<int>(owners.size()) != population_)
+    throw std::invalid_argument("Layout: " + std::to_string(owners.size()) + " owners for " + std::to_string(population_) +
+                                " members");
+  for (int m = 0; m < population_; ++m)
+    if (owners[static_cast<std::size_t>(m)] < 1 || owners[static_cast<std::size_t>(m)] > workers_)
+      throw std::invalid_argument("Layout: member " + std::to_string(m) + " placed on rank " +
+                                  std::to_string(owners[static_cast<std::size_t>(m)]) + ", not a worker (1.." +
+                                  std::to_string(workers_) + ")");
+  owners_ = std::move(owners);
 }
 
 int Layout::owner(int member) const {
   if (member < 0 || member >= population_) throw std::out_of_range("Layout::owner: no member " + std::to_string(member));
-  return 1 + member % workers_;
+  return owners_[static_cast<std::size_t>(member)];
 }
 
 std::vector<int> Layout::members_of(int rank) const {
   std::vector<int> out;
-  if (rank < 1) return out;
-  for (int m = rank - 1; m < population_; m += workers_) out.push_back(m);
+  for (int m = 0; m < population_; ++m)
+    if (owners_[static_cast<std::size_t>(m)] == rank) out.push_back(m);
+  return out;
+}
+
+std::vector<int> balanced_owners(const std::vector<double>& cost, int workers) {
+  std::vector<int> order(cost.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return cost[static_cast<std::size_t>(a)] > cost[static_cast<std::size_t>(b)]; });
+  std::vector<double> load(static_cast<std::size_t>(workers), 0.0);
+  std::vector<int> owners(cost.size(), 1);
+  for (int m : order) {
+    const auto w = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    owners[static_cast<std::size_t>(m)] = static_cast<int>(w) + 1;
+    load[w] += cost[static_cast<std::size_t>(m)];
+  }
+  return owners;
+}
+
+double max_worker_cost(const std::vector<double>& cost, const std::vector<int>& owners, int workers) {
+  std::vector<double> load(static_cast<std::size_t>(workers), 0.0);
+  for (std::size_t m = 0; m < cost.size() && m < owners.size(); ++m) load.at(static_cast<std::size_t>(owners[m] - 1)) += cost[m];
+  return load.empty() ? 0.0 : *std::max_element(load.begin(), load.end());
+}
+
+std::vector<Move> layout_moves(const Layout& from, const Layout& to) {
+  std::vector<Move> out;
+  for (int m = 0; m < from.population(); ++m)
+    if (from.owner(m) != to.owner(m)) out.push_back({m, from.owner(m), to.owner(m)});
   return out;
 }
 

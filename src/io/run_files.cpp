@@ -164,6 +164,7 @@ void LogRunReport::generation(const GenerationSummary& s) {
        << "  | train " << fmt("%.1f", s.train_seconds) << "s exploit " << fmt("%.2f", s.exploit_seconds) << "s ckpt "
        << fmt("%.2f", s.checkpoint_seconds) << "s  busy " << fmt("%.0f", 100.0 * s.busy_share) << "%";
   if (!s.plan.empty()) line << "  | " << fmt("%.1f", s.bytes_sent / 1048576.0) << " MiB sent";
+  if (s.members_moved > 0) line << "  | " << s.members_moved << " member(s) moved to balance the workers";
   busy_total_.resize(s.worker_busy_seconds.size(), 0.0);
   wait_total_.resize(s.worker_busy_seconds.size(), 0.0);
   for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {
@@ -187,7 +188,12 @@ void LogRunReport::generation(const GenerationSummary& s) {
                                              {"checkpoint_seconds", s.checkpoint_seconds},
                                              {"bytes_sent", s.bytes_sent},
                                              {"children", s.plan.children.size()},
-                                             {"busy_share", s.busy_share}}
+                                             {"busy_share", s.busy_share},
+                                             {"plan_seconds", s.plan_seconds},
+                                             {"members_moved", s.members_moved},
+                                             {"coordinator_peak_rss_bytes", s.coordinator_peak_rss_bytes},
+                                             {"worker_peak_rss_bytes", s.worker_peak_rss_bytes},
+                                             {"worker_pss_bytes", s.worker_pss_bytes}}
                                   .dump());
   log_.info(line.str());
   for (const auto& c : s.plan.children) {
@@ -247,6 +253,46 @@ void LogRunReport::finished(const RunResult& r) {
       if (!be.preview.empty()) {
         b["samples"] = be.preview;
         line += "  samples " + be.preview;
+      }
+      log_.info(line);
+    }
+  }
+  if (r.has_soup_report) {
+    const SoupReport& sr = r.soup_report;
+    nlohmann::json& so = j["soup"];
+    so["generation"] = sr.generation;
+    if (!sr.error.empty()) {
+      so["error"] = sr.error;
+      log_.warn("final evaluation of the soup failed: " + sr.error);
+    } else {
+      so["best_member"] = sr.best_member;
+      so["candidates"] = sr.candidates;
+      so["members"] = sr.members;
+      so["fitness_name"] = sr.fitness_name;
+      so["best_fitness"] = number_or_null(sr.best_fitness);
+      so["fitness"] = number_or_null(sr.fitness);
+      std::string line = "soup of generation " + std::to_string(sr.generation) + ": " +
+                         std::to_string(sr.members.size()) + " of " + std::to_string(sr.candidates.size()) +
+                         " member(s) sharing member " + std::to_string(sr.best_member) + "'s architecture, " +
+                         sr.fitness_name + " " + fmt("%.6g", sr.fitness) + " (member " + std::to_string(sr.best_member) +
+                         " alone " + fmt("%.6g", sr.best_fitness) + ")";
+      if (!sr.metric_names.empty()) {
+        nlohmann::json best = nlohmann::json::object(), soup = nlohmann::json::object();
+        line += "\n  final evaluation, soup:";
+        for (std::size_t i = 0; i < sr.metric_names.size(); ++i) {
+          soup[sr.metric_names[i]] = number_or_null(sr.soup_values[i]);
+          best[sr.metric_names[i]] = number_or_null(sr.best_values[i]);
+          line += "  " + sr.metric_names[i] + " " + fmt("%.6g", sr.soup_values[i]);
+        }
+        line += "\n  final evaluation, member " + std::to_string(sr.best_member) + " alone:";
+        for (std::size_t i = 0; i < sr.metric_names.size(); ++i)
+          line += "  " + sr.metric_names[i] + " " + fmt("%.6g", sr.best_values[i]);
+        so["evaluation"] = soup;
+        so["best_member_evaluation"] = best;
+        so["file"] = sr.file;
+        line += "\n  weights: " + sr.file;
+      } else {
+        line += "; no other member improved it, so the soup is that member";
       }
       log_.info(line);
     }

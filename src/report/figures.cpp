@@ -184,6 +184,98 @@ RgbImage plot_fitness(const FitnessSeries& s) {
   return img;
 }
 
+RgbImage plot_lines(const LinePlot& p) {
+  const int W = 1200, H = 640, scale = 2;
+  RgbImage img(W, H);
+  const std::uint8_t black[3] = {0, 0, 0}, grey[3] = {225, 225, 225}, dark[3] = {90, 90, 90};
+  const int px0 = 130, px1 = W - 250, py0 = 60, py1 = H - 80;
+  draw_text(img, (W - text_width(p.title, scale)) / 2, 18, p.title, black, scale);
+  auto tx = [&](double v) { return p.log_x ? (v > 0.0 ? std::log10(v) : NAN) : v; };
+  auto ty = [&](double v) { return p.log_y ? (v > 0.0 ? std::log10(v) : NAN) : v; };
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  std::vector<double> xs;
+  for (const auto& s : p.series)
+    for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      const double x = tx(s.x[i]), y = ty(s.y[i]);
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      xlo = std::min(xlo, x), xhi = std::max(xhi, x), ylo = std::min(ylo, y), yhi = std::max(yhi, y);
+      if (std::find(xs.begin(), xs.end(), s.x[i]) == xs.end()) xs.push_back(s.x[i]);
+    }
+  if (!std::isfinite(xlo)) {
+    draw_text(img, (W - text_width("no data", scale)) / 2, H / 2, "no data", dark, scale);
+    return img;
+  }
+  if (xhi <= xlo) xlo -= 0.5, xhi += 0.5;
+  std::vector<double> yt;  // in plotted (possibly log) units
+  int ydec = 0;
+  if (p.log_y) {
+    ylo = std::floor(ylo), yhi = std::ceil(yhi);
+    if (yhi <= ylo) yhi = ylo + 1.0;
+    for (double e = ylo; e <= yhi + 1e-9; e += 1.0) yt.push_back(e);
+  } else {
+    const double pad = yhi > ylo ? 0.05 * (yhi - ylo) : 0.5 * std::max(1e-3, std::abs(ylo));
+    yt = nice_ticks(ylo - pad, yhi + pad, 6, &ydec);
+    ylo = std::min(ylo - pad, yt.front()), yhi = std::max(yhi + pad, yt.back());
+  }
+  const double xpad = 0.04 * (xhi - xlo);
+  xlo -= xpad, xhi += xpad;
+  auto X = [&](double v) { return px0 + static_cast<int>(std::lround((v - xlo) / (xhi - xlo) * (px1 - px0))); };
+  auto Y = [&](double v) { return py1 - static_cast<int>(std::lround((v - ylo) / (yhi - ylo) * (py1 - py0))); };
+  for (double t : yt) {
+    const int y = Y(t);
+    if (y < py0 - 1 || y > py1 + 1) continue;
+    line(img, px0, y, px1, y, grey);
+    std::string l;
+    if (p.log_y) {
+      const int e = static_cast<int>(std::lround(t));
+      l = e >= 0 ? format(std::pow(10.0, e), 0) : format(std::pow(10.0, e), -e);
+    } else {
+      l = format(t, ydec);
+    }
+    draw_text(img, px0 - 10 - text_width(l, scale), y - 7, l, black, scale);
+  }
+  std::vector<double> xt;
+  int xdec = 0;
+  if (p.log_x) {
+    std::sort(xs.begin(), xs.end());
+    xt = xs;
+  } else {
+    xt = nice_ticks(xlo, xhi, 10, &xdec);
+  }
+  for (double t : xt) {
+    const double v = tx(t);
+    if (!std::isfinite(v) || v < xlo || v > xhi) continue;
+    line(img, X(v), py0, X(v), py1, grey);
+    const std::string l = format(t, p.log_x ? 0 : xdec);
+    draw_text(img, X(v) - text_width(l, scale) / 2, py1 + 12, l, black, scale);
+  }
+  line(img, px0, py0, px0, py1, black);
+  line(img, px0, py1, px1, py1, black);
+  draw_text(img, (px0 + px1 - text_width(p.x_label, scale)) / 2, py1 + 40, p.x_label, black, scale);
+  draw_text(img, 10, py0 - 30, p.y_label, black, scale);
+  int ly = py0 + 10;
+  for (std::size_t k = 0; k < p.series.size(); ++k) {
+    const auto& s = p.series[k];
+    std::uint8_t c[3];
+    study_colour(k, c);
+    bool have = false;
+    int lastx = 0, lasty = 0;
+    for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      const double x = tx(s.x[i]), y = ty(s.y[i]);
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      const int cx = X(x), cy = Y(y);
+      if (have) line(img, lastx, lasty, cx, cy, c, 1);
+      dot(img, cx, cy, 4, c);
+      have = true, lastx = cx, lasty = cy;
+    }
+    line(img, px1 + 30, ly + 7, px1 + 55, ly + 7, c, 1);
+    dot(img, px1 + 42, ly + 7, 4, c);
+    draw_text(img, px1 + 65, ly, s.name, black, scale);
+    ly += 30;
+  }
+  return img;
+}
+
 void write_png(const std::string& path, const RgbImage& image) {
   const std::size_t row = static_cast<std::size_t>(image.width) * 3;
   std::string raw;

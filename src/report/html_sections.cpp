@@ -117,6 +117,24 @@ std::string section_overview(const ReportContext& c) {
     if (sm.scores.empty()) scores = ": validation " + num(sm.validation, 6) + ", test " + num(sm.test, 6);
     else scores = ":" + scores.substr(1);
     s << row("final population's best", "member " + std::to_string(sm.best_member) + scores);
+    if (sm.has_soup) {
+      std::string soup;
+      if (!sm.soup_error.empty()) {
+        soup = "<span class=\"warn\">failed: " + html_escape(sm.soup_error) + "</span>";
+      } else {
+        soup = std::to_string(sm.soup_members) + " of " + std::to_string(sm.soup_candidates) +
+               " member(s) sharing member " + std::to_string(sm.soup_best_member) + "'s architecture: " +
+               html_escape(sm.soup_fitness_name) + " <b>" + num(sm.soup_fitness, 6) + "</b> (member alone " +
+               num(sm.soup_best_fitness, 6) + ")";
+        if (!sm.soup_evaluation.empty()) {
+          soup += "<br>final evaluation, soup: ";
+          for (const auto& [k, v] : sm.soup_evaluation) soup += "<span class=\"metric\">" + html_escape(k) + " <b>" + num(v, 6) + "</b></span> ";
+          soup += "<br>the member alone: ";
+          for (const auto& [k, v] : sm.soup_best_evaluation) soup += "<span class=\"metric\">" + html_escape(k) + " " + num(v, 6) + "</span> ";
+        }
+      }
+      s << row("greedy soup", soup);
+    }
   }
   s << "</table>\n";
   if (!run.notes.empty()) {

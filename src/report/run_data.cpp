@@ -154,6 +154,23 @@ Summary parse_summary(const std::string& json_text) {
     if (b.contains("evaluation") && b["evaluation"].is_object())
       for (const auto& [k, v] : b["evaluation"].items()) s.evaluation.emplace_back(k, v.is_number() ? v.get<double>() : kMissing);
   }
+  if (j.contains("soup") && j["soup"].is_object()) {
+    const json& so = j["soup"];
+    s.has_soup = true;
+    s.soup_best_member = so.value("best_member", -1);
+    if (so.contains("members") && so["members"].is_array()) s.soup_members = so["members"].size();
+    if (so.contains("candidates") && so["candidates"].is_array()) s.soup_candidates = so["candidates"].size();
+    s.soup_fitness_name = so.value("fitness_name", std::string());
+    if (so.contains("error") && so["error"].is_string()) s.soup_error = so["error"].get<std::string>();
+    s.soup_fitness = number(so, "fitness");
+    s.soup_best_fitness = number(so, "best_fitness");
+    auto metrics = [&](const char* key, std::vector<std::pair<std::string, double>>& into) {
+      if (so.contains(key) && so[key].is_object())
+        for (const auto& [k, v] : so[key].items()) into.emplace_back(k, v.is_number() ? v.get<double>() : kMissing);
+    };
+    metrics("evaluation", s.soup_evaluation);
+    metrics("best_member_evaluation", s.soup_best_evaluation);
+  }
   return s;
 }
 

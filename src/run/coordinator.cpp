@@ -7,6 +7,7 @@
 #include "pbtnas/core/layout.hpp"
 #include "pbtnas/core/messages.hpp"
 #include "pbtnas/core/population.hpp"
+#include "pbtnas/core/resources.hpp"
 #include "pbtnas/core/selection.hpp"
 #include "pbtnas/run/training_progress.hpp"
 
@@ -48,6 +49,7 @@ class Coordinator {
   void checkpoint(GenerationSummary& s);
   int stop_after(std::int64_t g);
   int finish();
+  std::vector<int> next_owners(const GenerationSummary& s) const;
 
   bool stop_requested(std::int64_t g) const {
     return cfg_.stop_after_generation == g || (stop_ && stop_->load() > 0);
@@ -173,11 +175,32 @@ void Coordinator::rank(GenerationSummary& s) {
 
 void Coordinator::exploit(GenerationSummary& s) {
   const auto t0 = Clock::now();
-  s.plan = cfg_.mix_after(s.next_epoch) ? pop_.plan(cfg_, space_, s.generation) : ExploitPlan{s.generation, {}};
+  s.plan = cfg_.mix_after(s.next_epoch) ? pop_.plan(cfg_, space_, s.generation) : ExploitPlan{s.generation, {}, {}};
+  if (cfg_.balance == "measured" && s.generation + 1 < cfg_.n_steps()) s.plan.owners = next_owners(s);
+  s.plan_seconds = since(t0);
   broadcast_to_workers(t_, s.plan);
   for (const auto& d : from_each_worker<ExploitDone>("in the exploit step")) s.bytes_sent += d.bytes_sent;
   pop_.apply(s.plan);
+  if (!s.plan.owners.empty()) {
+    const Layout next(pop_.size(), t_.size(), s.plan.owners);
+    s.members_moved = static_cast<int>(layout_moves(layout_, next).size());
+    layout_ = next;
+  }
   s.exploit_seconds = since(t0);
+}
+
+// The next generation's placement: each member's cost is its training seconds in this generation
+// (a child: its parent1's); the longest-processing-time placement is taken when it lowers the
+// busiest worker's cost by more than 5 % (else the members stay, and nothing moves).
+std::vector<int> Coordinator::next_owners(const GenerationSummary& s) const {
+  std::vector<double> cost;
+  for (const auto& r : s.reports) cost.push_back(cfg_.balance_cost_by_id ? r.member + 1.0 : r.train_seconds);
+  std::vector<double> next = cost;
+  for (const auto& c : s.plan.children) next.at(static_cast<std::size_t>(c.slot)) = cost.at(static_cast<std::size_t>(c.parent1));
+  const int workers = t_.size() - 1;
+  std::vector<int> owners = balanced_owners(next, workers);
+  if (max_worker_cost(next, owners, workers) < 0.95 * max_worker_cost(next, layout_.owners(), workers)) return owners;
+  return {};
 }
 
 // Member files first, then the store commits the generation.
@@ -188,8 +211,16 @@ void Coordinator::checkpoint(GenerationSummary& s) {
   for (const auto& m : pop_.members()) order.fitness.push_back(m.fitness);
   broadcast_to_workers(t_, order);
   GenerationCommit c;
-  for (auto& d : from_each_worker<CheckpointDone>("to write its checkpoint"))
+  s.worker_peak_rss_bytes.assign(static_cast<std::size_t>(t_.size() - 1), 0);
+  s.worker_pss_bytes.assign(static_cast<std::size_t>(t_.size() - 1), 0);
+  for (int i = 1; i < t_.size(); ++i) {
+    int from = 0;
+    auto d = receive_message<CheckpointDone>(t_, kAnySource, &from);
+    if (!d.error.empty()) throw std::runtime_error("a worker failed to write its checkpoint: " + d.error);
     c.files.insert(c.files.end(), d.files.begin(), d.files.end());
+    s.worker_peak_rss_bytes.at(static_cast<std::size_t>(from - 1)) = d.peak_rss_bytes;
+    s.worker_pss_bytes.at(static_cast<std::size_t>(from - 1)) = d.pss_bytes;
+  }
   std::sort(c.files.begin(), c.files.end(), [](const FileInfo& a, const FileInfo& b) { return a.member < b.member; });
   // The best-ever member survives the exploit of its generation (it ranks first; children
   // replace the bottom), so its member file of generation g holds exactly the scored weights.
@@ -207,6 +238,7 @@ void Coordinator::checkpoint(GenerationSummary& s) {
   store_.commit(c);
   last_committed_ = s.generation;
   s.checkpoint_seconds = since(t0);
+  s.coordinator_peak_rss_bytes = peak_resident_bytes();
 }
 
 int Coordinator::stop_after(std::int64_t g) {
@@ -227,18 +259,25 @@ int Coordinator::finish() {
   result.best_ever_file = best_ever_.member >= 0 ? store_.best_ever_file() : "";
   result.checkpoint = store_.describe(last_committed_);
   broadcast_to_workers(t_, Order::finish());
-  broadcast_to_workers(t_, FinalOrder{result.best_member, result.best_ever_file});
+  broadcast_to_workers(t_, FinalOrder{result.best_member, result.best_ever_file, last_committed_});
   result.final_report = receive_message<FinalReport>(t_, layout_.owner(result.best_member));
   if (!result.best_ever_file.empty()) {
     report_.info("final evaluation of the best-ever member (" + result.best_ever_file + ") ...");
     result.best_ever_report = receive_message<BestEverReport>(t_, 1);
     result.has_best_ever_report = true;
   }
+  if (cfg_.final_soup) {
+    report_.info("final evaluation: greedy soup of generation " + std::to_string(last_committed_) + " ...");
+    result.soup_report = receive_message<SoupReport>(t_, 1);
+    result.has_soup_report = true;
+  }
   if (!result.final_report.error.empty())
     throw std::runtime_error("final evaluation of member " + std::to_string(result.best_member) +
                              " failed: " + result.final_report.error);
   report_.finished(result);
-  return result.has_best_ever_report && !result.best_ever_report.error.empty() ? kExitError : kExitOk;
+  const bool failed = (result.has_best_ever_report && !result.best_ever_report.error.empty()) ||
+                      (result.has_soup_report && !result.soup_report.error.empty());
+  return failed ? kExitError : kExitOk;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "pbtnas/run/exchange.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -89,6 +90,66 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
     static const NamedState kNone;
     const NamedState& donor = ct.has_donor ? received.at(ct.donor.index) : kNone;
     members[c.slot] = build_child(task, c, parent1, donor, sp, device);
+  }
+  stats.seconds = since(t0);
+  return stats;
+}
+
+ExchangeStats move_members(Transport& transport, const Layout& from, const Layout& to, const Task& task,
+                           torch::Device device, std::map<int, Member>& members) {
+  ExchangeStats stats;
+  const auto t0 = Clock::now();
+  const int me = transport.rank();
+  const std::vector<Move> moves = layout_moves(from, to);
+  if (static_cast<int>(moves.size()) > kMaxTransfers)
+    throw std::runtime_error("move: " + std::to_string(moves.size()) + " moves exceed the tag space");
+  // The tags of the exploit's transfers are reused: every exploit message between two ranks was
+  // posted before any move message, and MPI does not let a later message overtake an earlier one
+  // with the same source, destination and tag.
+  static const std::string kGenome = "move.genome";
+  std::vector<PayloadHeader> headers(moves.size());
+  std::vector<torch::Tensor> buffers;
+  for (std::size_t i = 0; i < moves.size(); ++i) {
+    const Move& mv = moves[i];
+    if (mv.src != me) continue;
+    auto it = members.find(mv.member);
+    if (it == members.end())
+      throw std::runtime_error("move: rank " + std::to_string(me) + " should own member " + std::to_string(mv.member));
+    NamedState state = export_member_state(it->second);
+    std::vector<std::int64_t> genome(it->second.genome.begin(), it->second.genome.end());
+    state.push_back({kGenome, torch::tensor(genome, torch::kLong)});
+    buffers.push_back(pack_payload(state, headers[i]));
+    transport.post_send(mv.dst, kTagManifestBase + static_cast<int>(i), &headers[i], sizeof(PayloadHeader));
+    transport.post_send(mv.dst, kTagPayloadBase + static_cast<int>(i), buffers.back().data_ptr(), headers[i].total_bytes);
+    stats.bytes_sent += headers[i].total_bytes;
+  }
+  std::map<std::size_t, std::pair<PayloadHeader, torch::Tensor>> incoming;
+  for (std::size_t i = 0; i < moves.size(); ++i) {
+    const Move& mv = moves[i];
+    if (mv.dst != me) continue;
+    const std::string h = transport.recv(mv.src, kTagManifestBase + static_cast<int>(i));
+    if (h.size() != sizeof(PayloadHeader)) throw std::runtime_error("move: malformed payload header");
+    PayloadHeader header;
+    std::memcpy(&header, h.data(), sizeof header);
+    torch::Tensor buf = torch::empty({static_cast<std::int64_t>(header.total_bytes)}, torch::kUInt8);
+    transport.post_recv(mv.src, kTagPayloadBase + static_cast<int>(i), buf.data_ptr(), header.total_bytes);
+    stats.bytes_received += header.total_bytes;
+    incoming.emplace(i, std::make_pair(header, buf));
+  }
+  transport.wait_all();
+  stats.transfer_seconds = since(t0);
+  for (const Move& mv : moves)
+    if (mv.src == me) members.erase(mv.member);
+  for (auto& [i, in] : incoming) {
+    NamedState state = unpack_payload(in.second, in.first);
+    const auto g = std::find_if(state.begin(), state.end(), [](const NamedTensor& t) { return t.name == kGenome; });
+    if (g == state.end()) throw std::runtime_error("move: member " + std::to_string(moves[i].member) + " arrived without its genome");
+    const torch::Tensor gt = g->tensor.contiguous();
+    Genome genome(gt.data_ptr<std::int64_t>(), gt.data_ptr<std::int64_t>() + gt.numel());
+    state.erase(g);
+    Member m = task.create(genome, 0, device);
+    import_member_state(m, state);
+    members[moves[i].member] = std::move(m);
   }
   stats.seconds = since(t0);
   return stats;

@@ -9,8 +9,10 @@
 #include "pbtnas/io/run_dir.hpp"
 #include "pbtnas/core/messages.hpp"
 #include "pbtnas/core/population.hpp"
+#include "pbtnas/core/resources.hpp"
 #include "pbtnas/run/build_child.hpp"
 #include "pbtnas/run/exchange.hpp"
+#include "pbtnas/run/final_soup.hpp"
 #include "pbtnas/tasks/progress.hpp"
 
 namespace pbtnas {
@@ -153,6 +155,8 @@ void Worker::checkpoint(const CheckpointOrder& order) {
     done.error = std::string("checkpoint: ") + e.what();
   }
   done.seconds = since(t0);
+  done.peak_rss_bytes = peak_resident_bytes();
+  done.pss_bytes = proportional_resident_bytes();
   send_message(transport_, 0, done);
 }
 
@@ -176,6 +180,30 @@ void Worker::best_ever_report(const std::string& file) {
     const std::string preview = io::final_grid_path(out_dir_);
     if (task_->write_preview(m, preview)) r.preview = preview;
     io::write_member_file(file, f);  // atomically, now with the evaluation
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  send_message(transport_, 0, r);
+}
+
+void Worker::soup_report(std::int64_t generation) {
+  SoupReport r;
+  r.generation = generation;
+  try {
+    const FinalSoup soup = make_final_soup(out_dir_, generation, cfg_, *task_, device_);
+    r.best_member = soup.best_member;
+    r.candidates = soup.candidates;
+    r.members = soup.soup.members;
+    r.fitness_name = soup.fitness_name;
+    r.best_fitness = soup.best_fitness;
+    r.fitness = soup.soup.fitness;
+    for (std::size_t i = 0; i < soup.soup_final.size() && i < soup.best_final.size(); ++i) {
+      r.metric_names.push_back(soup.soup_final[i].name);
+      r.best_values.push_back(soup.best_final[i].value);
+      r.soup_values.push_back(soup.soup_final[i].value);
+    }
+    r.file = soup.file;
+    io::write_text_file_atomic(out_dir_ + "/soup.json", soup_json(soup) + "\n");
   } catch (const std::exception& e) {
     r.error = e.what();
   }
@@ -211,6 +239,7 @@ int Worker::run() {
       const auto last = receive_message<FinalOrder>(transport_, 0);
       if (ok && last.final_member >= 0 && members_.count(last.final_member)) final_report(last.final_member);
       if (ok && !last.best_ever_file.empty() && transport_.rank() == 1) best_ever_report(last.best_ever_file);
+      if (ok && cfg_.final_soup && transport_.rank() == 1) soup_report(last.soup_generation);
       return ok ? 0 : 2;
     }
     train(order);
@@ -220,6 +249,13 @@ int Worker::run() {
       const auto s = execute_exploit(transport_, layout_, plan, cfg_, *task_, device_, members_);
       done.seconds = s.seconds;
       done.bytes_sent = s.bytes_sent;
+      if (!plan.owners.empty()) {  // the next generation's placement (runtime.balance: measured)
+        const Layout next(cfg_.selection.population_size, transport_.size(), plan.owners);
+        const auto m = move_members(transport_, layout_, next, *task_, device_, members_);
+        layout_ = next;
+        done.seconds += m.seconds;
+        done.bytes_sent += m.bytes_sent;
+      }
     } catch (const std::exception& e) {
       done.error = std::string("exploit: ") + e.what();
     }

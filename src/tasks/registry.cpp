@@ -6,6 +6,7 @@
 #include "pbtnas/tasks/gan/gan_entry.hpp"
 #include "pbtnas/tasks/classify/classify.hpp"
 #include "pbtnas/tasks/rl/rl_task.hpp"
+#include "pbtnas/tasks/toy/toy_task.hpp"
 
 namespace pbtnas {
 
@@ -14,6 +15,7 @@ const std::vector<TaskEntry>& task_registry() {
       classify_task_entry(),
       gan::gan_task_entry(),
       rl::rl_task_entry(),
+      toy::toy_task_entry(),
   };
   return entries;
 }

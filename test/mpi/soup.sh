@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
-# `pbtnas soup` after a small run under mpirun: the no-mixing ablation copies the parents'
+# Model soups after a small run under mpirun: the no-mixing ablation copies the parents'
 # architectures, so several final members share the best one's; the soup starts from the best
 # member, tries every other such member once in fitness order, and is never worse than the best
-# member measured the same way. Bad folders are refused with exit 2.
+# member measured the same way. The run makes it as part of its final evaluation
+# (`final_soup: true`: summary.json "soup", the log, soup.json); `pbtnas soup OUT` afterwards
+# makes the same soup. Bad folders are refused with exit 2.
 source "$(dirname "$0")/lib.sh"
-cfg=$(make_config self $'mix_with_itself: true')
+cfg=$(make_config self $'mix_with_itself: true\nfinal_soup: true')
 out="$WORK/run"
 run_pbtnas 3 "$cfg" "$out"
 [[ $rc -eq 0 ]] || { cat "$out.log"; fail "the run exited $rc"; }
+grep -q "soup of generation" "$out.log" || { cat "$out.log"; fail "the run's log does not report the soup"; }
+cp "$out/soup.json" "$WORK/run_soup.json" || fail "the run wrote no soup.json"
+"$PY" - "$out" <<'PYEOF' || fail "summary.json's soup does not match the run's soup.json"
+import json, sys
+out = sys.argv[1]
+so = json.load(open(out + "/summary.json"))["soup"]
+s = json.load(open(out + "/soup.json"))
+assert "error" not in so, so
+for k in ("generation", "best_member", "candidates", "members", "fitness", "best_fitness"):
+    assert so[k] == s[k], (k, so[k], s[k])
+if len(s["members"]) > 1:
+    assert so["evaluation"] == s["final"]["soup"] and so["best_member_evaluation"] == s["final"]["best"], (so, s)
+print("ok: the run's final evaluation made the soup", so["members"], "of", so["candidates"])
+PYEOF
+pass "the run's final evaluation makes the soup (final_soup: true)"
 
 "$PBTNAS" soup "$out" >"$WORK/soup.log" 2>&1 || { cat "$WORK/soup.log"; fail "pbtnas soup failed"; }
 cat "$WORK/soup.log"
@@ -36,6 +53,16 @@ print("ok: soup of", s["members"], "from", s["candidates"], ":", s["best_fitness
 PYEOF
 if [[ -f "$out/soup.h5" ]]; then "$PBTNAS" inspect "$out/soup.h5" >/dev/null || fail "pbtnas inspect cannot read soup.h5"; fi
 pass "soup of the final population"
+"$PY" - "$WORK/run_soup.json" "$out/soup.json" <<'PYEOF' || fail "pbtnas soup made another soup than the run"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for k in ("generation", "best_member", "candidates", "members"):
+    assert a[k] == b[k], (k, a[k], b[k])
+for k in ("fitness", "best_fitness"):
+    assert abs(a[k] - b[k]) <= 1e-6 * max(1.0, abs(a[k])), (k, a[k], b[k])
+print("ok: the command and the run agree:", a["members"], a["fitness"])
+PYEOF
+pass "pbtnas soup OUT makes the run's soup"
 
 set +e
 "$PBTNAS" soup "$WORK/nowhere" >"$WORK/bad.log" 2>&1; rc=$?

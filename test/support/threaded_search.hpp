@@ -14,9 +14,11 @@
 
 namespace pbtnas::test {
 
-// Returns the coordinator's exit code; every rank must return the same one.
+// Returns the coordinator's exit code; every rank must return the same one. The ranks' log lines
+// go to `log` when given.
 inline int run_ranks_as_threads(const RunConfig& cfg, const SearchSpace& space, const std::string& out, int ranks,
-                                const std::function<int(Transport&, Logger&)>& worker) {
+                                const std::function<int(Transport&, Logger&)>& worker,
+                                std::ostringstream* log = nullptr) {
   LocalHub hub(ranks);
   std::ostringstream sink;
   std::vector<int> codes(static_cast<std::size_t>(ranks), -1);
@@ -28,6 +30,7 @@ inline int run_ranks_as_threads(const RunConfig& cfg, const SearchSpace& space, 
       codes[static_cast<std::size_t>(r)] = r == 0 ? io::run_coordinator_on_disk(t, cfg, space, out, log) : worker(t, log);
     });
   for (auto& th : threads) th.join();
+  if (log) *log << sink.str();
   for (int c : codes) CHECK(c == codes[0]);
   return codes[0];
 }

@@ -1,10 +1,7 @@
 #pragma once
-// A small network for the nn tests: eleven searchable cells (so that "cells.1" and "cells.10"
-// coexist), a fixed BatchNorm1d "norm" and a fixed linear "head".
-//   cell option 0: Linear(W, W) -> act -> Linear(W, W)        (4 tensors)
-//   cell option 1: Linear(W, 2W) -> act -> Linear(2W, W)      (4 tensors, other shapes)
-//   cell option 2: Linear(W, W, no bias) -> act -> Linear(W, W) (3 tensors: count changes)
-// Gene 11 ("act") is weightless: relu (0) or tanh (1).
+// The toy task's network for the nn tests (tasks/toy/toy_task.hpp): eleven searchable cells (so
+// that "cells.1" and "cells.10" coexist), a fixed BatchNorm1d "norm" and a fixed linear "head";
+// gene 11 ("act") is weightless. Plus helpers to make and train members by hand.
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,52 +10,15 @@
 
 #include "pbtnas/nn/member.hpp"
 #include "pbtnas/core/search_space.hpp"
+#include "pbtnas/tasks/toy/toy_task.hpp"
 
 namespace pbtnas::test {
 
-constexpr int kToyCells = 11;
-constexpr int kToyWidth = 4;
-
-struct ToyNetImpl : torch::nn::Module {
-  explicit ToyNetImpl(const Genome& genome) : genome_(genome) {
-    for (int i = 0; i < kToyCells; ++i) {
-      const int opt = genome.at(static_cast<std::size_t>(i));
-      const int hidden = opt == 1 ? 2 * kToyWidth : kToyWidth;
-      torch::nn::Sequential cell(
-          torch::nn::Linear(torch::nn::LinearOptions(kToyWidth, hidden).bias(opt != 2)),
-          torch::nn::Linear(hidden, kToyWidth));
-      cells->push_back(cell);
-    }
-    register_module("cells", cells);
-    norm = register_module("norm", torch::nn::BatchNorm1d(kToyWidth));
-    head = register_module("head", torch::nn::Linear(kToyWidth, 2));
-  }
-
-  torch::Tensor forward(torch::Tensor x) {
-    const bool tanh = genome_.at(kToyCells) == 1;
-    for (const auto& m : *cells) {
-      auto& seq = *m->as<torch::nn::SequentialImpl>();
-      auto h = seq[0]->as<torch::nn::LinearImpl>()->forward(x);
-      h = tanh ? torch::tanh(h) : torch::relu(h);
-      x = x + seq[1]->as<torch::nn::LinearImpl>()->forward(h);
-    }
-    return head->forward(norm->forward(x));
-  }
-
-  Genome genome_;
-  torch::nn::ModuleList cells;
-  torch::nn::BatchNorm1d norm{nullptr};
-  torch::nn::Linear head{nullptr};
-};
-TORCH_MODULE(ToyNet);
-
-inline SearchSpace toy_space() {
-  std::vector<Gene> genes;
-  for (int i = 0; i < kToyCells; ++i)
-    genes.push_back({"cell" + std::to_string(i), {"narrow", "wide", "nobias"}, {"cells." + std::to_string(i)}, false});
-  genes.push_back({"act", {"relu", "tanh"}, {}, true});
-  return SearchSpace("toy", std::move(genes));
-}
+using toy::kToyCells;
+using toy::kToyWidth;
+using toy::ToyNet;
+using toy::ToyNetImpl;
+using toy::toy_space;
 
 inline Genome toy_genome(int cell_option = 0) { return Genome(kToyCells + 1, cell_option); }
 

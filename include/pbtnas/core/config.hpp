@@ -57,14 +57,22 @@ struct RunConfig {
   std::string task = "classify";     // the registered task; its section is the key of that name
   std::shared_ptr<const TaskOptions> task_options;  // set by parse_run_config (registry.hpp)
   CheckpointConfig checkpoint;
+  // Final evaluation: also the greedy soup of the final population's members that share the best
+  // member's architecture (docs/algorithm.md, "Model soups"), built by rank 1 from the last
+  // committed generation and reported next to the best-ever member.
+  bool final_soup = false;
   int threads_per_rank = 0;         // 0: cores on the node / ranks on the node
   std::string device = "auto";      // auto | cpu | cuda
   double progress_seconds = 2.0;    // live progress: workers' note interval, rank 0's refresh (0: off)
+  // Placement of members on workers: round_robin (fixed), or measured (after each generation,
+  // rebalanced by its measured training seconds; docs/performance.md, "Balancing").
+  std::string balance = "round_robin";
   // Testing hooks (docs/config.md, `testing:`): faults injected at exact points.
   int nan_member = -1;              // this member reports a NaN loss in generation nan_generation
   int nan_generation = -1;
   int crash_after_commit = -1;      // rank 0 dies (SIGKILL) right after committing this generation
   int stop_after_generation = -1;   // a stop request (as SIGUSR1) arrives during this generation
+  bool balance_cost_by_id = false;  // with balance: measured, member m costs m + 1 (not its seconds)
 
   // The task options as their concrete type; throws when they are absent or of another task.
   template <class Options>

@@ -12,14 +12,33 @@ class Layout {
   // Rank 0 coordinates; ranks 1..world_size-1 own members round-robin (member m -> 1 + m % W).
   // Throws std::invalid_argument for world_size < 2 or world_size > population + 1.
   Layout(int population, int world_size);
+  // Member m lives on rank owners[m] (each in 1..W; a worker may own none). Throws
+  // std::invalid_argument naming the first bad entry.
+  Layout(int population, int world_size, std::vector<int> owners);
   int population() const { return population_; }
   int workers() const { return workers_; }
   int owner(int member) const;
   std::vector<int> members_of(int rank) const;
+  const std::vector<int>& owners() const { return owners_; }
 
  private:
   int population_, workers_;
+  std::vector<int> owners_;  // rank per member
 };
+
+// Placement by cost (runtime.balance: measured; docs/performance.md, "Balancing"): the
+// longest-processing-time rule. Members in descending cost (ties: lower id first) each go to the
+// worker with the least cost so far (ties: lower rank). Returns the owner rank of each member.
+std::vector<int> balanced_owners(const std::vector<double>& cost, int workers);
+// The largest total cost of one worker under `owners`.
+double max_worker_cost(const std::vector<double>& cost, const std::vector<int>& owners, int workers);
+
+// A member whose owner changes between two layouts; moves are numbered in member order.
+struct Move {
+  int member = 0;
+  int src = 0, dst = 0;
+};
+std::vector<Move> layout_moves(const Layout& from, const Layout& to);
 
 // One payload of an exploit: parent1's full state (role Full) or the donor's swapped layers
 // (role Donor), from the parent's owner to the child's owner.

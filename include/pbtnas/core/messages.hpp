@@ -14,6 +14,7 @@
 //                   CheckpointOrder -> workers; CheckpointDone <- each worker
 //   end: Order::finish + FinalOrder -> workers; FinalReport <- owner of the final best member;
 //        BestEverReport <- rank 1 (when there is a best-ever file)
+//        SoupReport <- rank 1 (with final_soup)
 //   or:  Order::stop(exit code) -> workers (preemption, errors)
 #include <cstdint>
 #include <sstream>
@@ -116,7 +117,9 @@ struct CheckpointDone {
   std::vector<FileInfo> files;
   double seconds = 0.0;
   std::string error;
-  template <class A> void serialize(A& a, unsigned) { a& files& seconds& error; }
+  std::int64_t peak_rss_bytes = 0;  // the worker's peak resident memory so far (0: unknown)
+  std::int64_t pss_bytes = 0;       // its proportional set size now (0: unknown)
+  template <class A> void serialize(A& a, unsigned) { a& files& seconds& error& peak_rss_bytes& pss_bytes; }
 };
 
 // After Order::finish: the owner of `final_member` re-scores it (FinalReport); rank 1 evaluates
@@ -124,7 +127,8 @@ struct CheckpointDone {
 struct FinalOrder {
   int final_member = -1;
   std::string best_ever_file;
-  template <class A> void serialize(A& a, unsigned) { a& final_member& best_ever_file; }
+  std::int64_t soup_generation = -1;  // the last committed generation (final_soup)
+  template <class A> void serialize(A& a, unsigned) { a& final_member& best_ever_file& soup_generation; }
 };
 
 struct FinalReport {
@@ -153,6 +157,27 @@ struct BestEverReport {
   }
 };
 
+// With `final_soup`, after its BestEverReport, rank 1 builds the greedy soup of the last committed
+// generation (run/final_soup.hpp) and reports it. Final metrics only when the soup holds more than
+// the best member (else the soup is that member).
+struct SoupReport {
+  std::int64_t generation = -1;  // the committed generation the soup is made of
+  int best_member = -1;
+  std::vector<int> candidates;   // members sharing the best member's genome, best first
+  std::vector<int> members;      // accepted into the soup, best member first
+  std::string fitness_name;
+  double best_fitness = 0.0;     // the best member alone, re-measured with the soup's seed
+  double fitness = 0.0;          // the soup
+  std::vector<std::string> metric_names;  // Task::final_metrics
+  std::vector<double> best_values, soup_values;
+  std::string file;              // the soup's member file, "" = none written
+  std::string error;
+  template <class A> void serialize(A& a, unsigned) {
+    a& generation& best_member& candidates& members& fitness_name& best_fitness& fitness& metric_names& best_values&
+        soup_values& file& error;
+  }
+};
+
 // Names, dtypes (c10::ScalarType codes) and shapes of the tensors of a payload, in order.
 struct TensorManifest {
   std::vector<std::string> names;
@@ -166,7 +191,7 @@ template <class A> void serialize(A& a, ChildPlan& c, unsigned) {
   a& c.slot& c.parent1& c.parent2& kind& c.genome& c.swapped_genes& c.fresh_seed;
   c.kind = static_cast<ChildKind>(kind);
 }
-template <class A> void serialize(A& a, ExploitPlan& p, unsigned) { a& p.generation& p.children; }
+template <class A> void serialize(A& a, ExploitPlan& p, unsigned) { a& p.generation& p.children& p.owners; }
 
 // ---- tags: one per message type ----------------------------------------------------------------
 template <class M> struct Channel;  // no tag: not a message
@@ -183,6 +208,7 @@ PBTNAS_CHANNEL(ExploitDone, 8);     // workers -> rank 0
 PBTNAS_CHANNEL(WorkerReady, 9);     // workers -> rank 0
 PBTNAS_CHANNEL(StartOrder, 10);     // rank 0 -> workers
 PBTNAS_CHANNEL(BestEverReport, 11); // rank 1 -> rank 0
+PBTNAS_CHANNEL(SoupReport, 12);     // rank 1 -> rank 0 (final_soup)
 #undef PBTNAS_CHANNEL
 constexpr int kTagManifestBase = 1000;  // + transfer index: payload size header, worker -> worker
 constexpr int kTagPayloadBase = 16000;  // + transfer index: raw tensor bytes, worker -> worker

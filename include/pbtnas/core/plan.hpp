@@ -21,6 +21,9 @@ struct ChildPlan {
 struct ExploitPlan {
   std::int64_t generation = 0;  // the generation just evaluated
   std::vector<ChildPlan> children;
+  // Placement for the next generation (runtime.balance: measured): the owner rank of each
+  // member, applied after the children are built; empty = unchanged. Never changes results.
+  std::vector<int> owners;
   bool empty() const { return children.empty(); }
 };
 

@@ -29,6 +29,21 @@ std::string fitness_label(const std::string& task);
 // fitness.png: 1200 x 640.
 RgbImage plot_fitness(const FitnessSeries& series);
 
+// A line plot of named series (benchmark figures, e.g. bench-scale's overhead against the
+// population size): optional log10 axes, a point and a line per series, a legend. On a log x
+// axis the ticks are the series' x values; on a log y axis, powers of ten. Non-positive values
+// on a log axis are left out.
+struct LineSeries {
+  std::string name;
+  std::vector<double> x, y;
+};
+struct LinePlot {
+  std::string title, x_label, y_label;
+  bool log_x = false, log_y = false;
+  std::vector<LineSeries> series;
+};
+RgbImage plot_lines(const LinePlot& plot);  // 1200 x 640
+
 // An 8-bit RGB PNG (zlib deflate, one IDAT chunk per 256 KiB). Throws std::runtime_error.
 void write_png(const std::string& path, const RgbImage& image);
 

@@ -51,6 +51,13 @@ struct Summary {
   double validation = kMissing, test = kMissing;
   std::vector<std::pair<std::string, double>> scores;  // the same in the task's words ("scores")
   std::vector<std::string> architecture;  // of best_member
+  // "soup" (final_soup): the greedy soup of the final population, next to its best member.
+  bool has_soup = false;
+  int soup_best_member = -1;
+  std::size_t soup_members = 0, soup_candidates = 0;
+  std::string soup_fitness_name, soup_error;
+  double soup_fitness = kMissing, soup_best_fitness = kMissing;
+  std::vector<std::pair<std::string, double>> soup_evaluation, soup_best_evaluation;
 };
 
 struct RunData {

@@ -34,4 +34,12 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
                               const RunConfig& cfg, const Task& task, torch::Device device,
                               std::map<int, Member>& members);
 
+// After the exploit, when plan.owners changes the placement (runtime.balance: measured): every
+// member whose owner changes is sent whole (export_member_state plus its genome) from its old
+// owner to its new one, packed and posted like an exploit payload, and rebuilt there with
+// task.create + import_member_state, which restores exactly what a checkpoint restores.
+// `members` loses the members that leave and gains those that arrive.
+ExchangeStats move_members(Transport& transport, const Layout& from, const Layout& to, const Task& task,
+                           torch::Device device, std::map<int, Member>& members);
+
 }  // namespace pbtnas

@@ -29,12 +29,19 @@ struct GenerationSummary {
   double median_fitness = 0.0;
   ExploitPlan plan;
   double train_seconds = 0.0, exploit_seconds = 0.0, checkpoint_seconds = 0.0;
+  double plan_seconds = 0.0;  // rank 0 choosing the exploit plan (part of exploit_seconds)
+  // Peak resident memory (bytes, 0: unknown): rank 0's, and each worker's (index = rank - 1)
+  // as of its checkpoint.
+  std::int64_t coordinator_peak_rss_bytes = 0;
+  std::vector<std::int64_t> worker_peak_rss_bytes;
+  std::vector<std::int64_t> worker_pss_bytes;  // proportional set size (shared pages split)
   // Utilisation in the training phase, per worker (index = rank - 1): seconds spent training
   // its members (their FitnessReport::train_seconds) and seconds it waited for the slowest
   // worker (train_seconds minus busy, at least 0).
   std::vector<double> worker_busy_seconds, worker_wait_seconds;
   double busy_share = 0.0;  // mean over workers of busy / train_seconds, in [0, 1]
   std::uint64_t bytes_sent = 0;
+  int members_moved = 0;  // to another worker for the next generation (runtime.balance: measured)
 };
 
 // How far the training of a generation is (run/training_progress.hpp), for the live progress line.
@@ -60,6 +67,8 @@ struct RunResult {
   std::string best_ever_file;          // "" = none
   bool has_best_ever_report = false;
   BestEverReport best_ever_report;
+  bool has_soup_report = false;        // final_soup
+  SoupReport soup_report;
   std::string checkpoint;              // RunStore::describe(last committed generation)
 };
 

@@ -4,8 +4,8 @@
 // checkpoint files. Message sequence per generation (see coordinator.hpp):
 //   Order::train -> FitnessReport per member -> ExploitPlan -> ExploitDone ->
 //   CheckpointOrder -> CheckpointDone;  finally Order::finish + FinalOrder (FinalReport by the
-//   owner of the final population's best member, BestEverReport by rank 1 on OUT/best_ever.h5),
-//   or Order::stop.
+//   owner of the final population's best member, BestEverReport by rank 1 on OUT/best_ever.h5,
+//   SoupReport by rank 1 with final_soup), or Order::stop.
 #include <map>
 #include <string>
 
@@ -33,6 +33,7 @@ class Worker {
   void checkpoint(const struct CheckpointOrder& order);
   void final_report(int member);
   void best_ever_report(const std::string& file);
+  void soup_report(std::int64_t generation);
 
   Transport& transport_;
   const RunConfig& cfg_;

@@ -9,6 +9,7 @@
 #include "pbtnas/core/seed.hpp"
 #include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/tasks/idx.hpp"
+#include "pbtnas/tasks/node_cache.hpp"
 
 namespace pbtnas {
 namespace {
@@ -91,13 +92,26 @@ ClassifyTask::ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed)
   const torch::Tensor train_index =
       index_tensor(perm, static_cast<std::size_t>(n_val), static_cast<std::size_t>(n - n_val));
 
-  const torch::Tensor x = normalise(train.images);
+  // The normalised images, once per node when shared (docs/performance.md, "Memory per rank").
+  auto images = [&](const std::string& part, const std::string& path, const torch::Tensor& raw, std::int64_t limit) {
+    if (!d.share) return normalise(raw);
+    const std::string dir = d.cache_dir.empty() ? default_cache_dir("classify.data.cache_dir") : d.cache_dir;
+    const std::string key = cache_fingerprint(
+        {"classify-normalised-v1", std::to_string(kFashionMnistMean), std::to_string(kFashionMnistStd), std::to_string(limit)},
+        {path});
+    torch::Tensor x = node_shared_tensor(dir, "pbtnas-classify-" + part + "-" + key + ".tensor", [&] { return normalise(raw); });
+    if (x.dim() != 4 || x.size(0) != raw.size(0) || x.size(2) != raw.size(1) || x.size(3) != raw.size(2))
+      throw std::runtime_error("classify task: the cached images " + dir + "/pbtnas-classify-" + part + "-" + key +
+                               ".tensor do not match " + path + "; delete the file");
+    return x;
+  };
+  x_all_ = images("train", train_images, train.images, d.train_limit);
   const torch::Tensor y = labels_of(train.labels, train_labels);
-  train_x_ = x.index_select(0, train_index);
+  train_rows_ = train_index;
   train_y_ = y.index_select(0, train_index);
-  val_x_ = x.index_select(0, val_index_);
+  val_x_ = x_all_.index_select(0, val_index_);
   val_y_ = y.index_select(0, val_index_);
-  test_x_ = normalise(test.images);
+  test_x_ = images("test", test_images, test.images, d.test_limit);
   test_y_ = labels_of(test.labels, test_labels);
 }
 
@@ -130,7 +144,7 @@ StepStats ClassifyTask::train(Member& member, int epoch_begin, int epochs,
   // The training samples form one stream: permutation k of the training split (drawn from
   // Rng(derive_seed(seed, k, 0, Train))) follows permutation k-1; epoch e covers stream
   // positions [e * per_epoch, (e + 1) * per_epoch).
-  const std::int64_t n = train_x_.size(0);
+  const std::int64_t n = train_rows_.size(0);
   const std::int64_t per_epoch = cfg_.samples_per_epoch > 0 ? cfg_.samples_per_epoch : n;
   std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
   std::int64_t perm_k = -1;
@@ -151,7 +165,7 @@ StepStats ClassifyTask::train(Member& member, int epoch_begin, int epochs,
       const std::int64_t b = std::min({std::int64_t{cfg_.batch_size}, end - pos, n - offset});
       const torch::Tensor idx =
           index_tensor(perm, static_cast<std::size_t>(offset), static_cast<std::size_t>(b));
-      const torch::Tensor x = train_x_.index_select(0, idx).to(member.device);
+      const torch::Tensor x = x_all_.index_select(0, train_rows_.index_select(0, idx)).to(member.device);
       const torch::Tensor y = train_y_.index_select(0, idx).to(member.device);
       opt.zero_grad();
       const torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x), y);

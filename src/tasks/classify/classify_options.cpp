@@ -37,6 +37,8 @@ ClassifyConfig ClassifyConfig::parse(ConfigSection s) {
   d.get("train_limit", c.data.train_limit);
   d.get("test_limit", c.data.test_limit);
   d.get("val_fraction", c.data.val_fraction);
+  d.get("share", c.data.share);
+  d.get("cache_dir", c.data.cache_dir);
   d.reject_unknown();
   s.reject_unknown();
   c.validate();

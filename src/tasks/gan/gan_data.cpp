@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <numeric>
@@ -17,11 +18,29 @@
 #include "pbtnas/tasks/gan/gan_spaces.hpp"
 #include "pbtnas/tasks/idx.hpp"
 #include "pbtnas/tasks/image_grid.hpp"
+#include "pbtnas/tasks/node_cache.hpp"
+#include "pbtnas/tasks/gan/gan_entry.hpp"
 
 namespace pbtnas::gan {
 
 using namespace detail;
 namespace F = torch::nn::functional;
+
+namespace {
+// The training images in [-1, 1], once per node when gan.share_data (docs/performance.md,
+// "Memory per rank"), in the features' cache folder.
+torch::Tensor shared_images(const GanTaskConfig& cfg, const std::string& name, const std::vector<std::string>& files,
+                            std::int64_t n, const std::function<torch::Tensor()>& compute) {
+  if (!cfg.share_data) return compute();
+  const std::string dir = feature_cache_dir(cfg);
+  const std::string file = "pbtnas-gan-" + name + "-" +
+                           cache_fingerprint({"gan-images-v1", std::to_string(cfg.train_limit)}, files) + ".tensor";
+  torch::Tensor x = node_shared_tensor(dir, file, compute);
+  if (x.dim() != 4 || x.size(0) != n)
+    throw std::runtime_error("gan task: the cached images " + dir + "/" + file + " do not match the data set; delete the file");
+  return x;
+}
+}  // namespace
 
 GanData load_gan_data(const GanTaskConfig& cfg) {
   GanData data;
@@ -37,14 +56,20 @@ GanData load_gan_data(const GanTaskConfig& cfg) {
                                std::to_string(train.images.size(2)) +
                                " images; the task expects 28 x 28 (Fashion-MNIST), padded to 32");
     // [0, 255] -> [-1, 1], then 2 px of -1 on each side: N x 1 x 32 x 32.
-    data.images = F::pad(train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).unsqueeze(1),
-                         F::PadFuncOptions({2, 2, 2, 2}).value(-1.0))
-                      .contiguous();
+    data.images = shared_images(cfg, "fmnist", {images_path}, train.images.size(0), [&] {
+      return F::pad(train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).unsqueeze(1),
+                    F::PadFuncOptions({2, 2, 2, 2}).value(-1.0))
+          .contiguous();
+    });
     data.labels = train.labels.to(torch::kInt64);
     origin = images_path;
   } else if (cfg.dataset == "cifar10") {
     Cifar10Data train = read_cifar10_train(cfg.data_dir, cfg.train_limit);
-    data.images = train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).contiguous();
+    std::vector<std::string> files;
+    for (int b = 1; b <= 5; ++b) files.push_back(join_path(cfg.data_dir, "data_batch_" + std::to_string(b) + ".bin"));
+    data.images = shared_images(cfg, "cifar10", files, train.images.size(0), [&] {
+      return train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).contiguous();
+    });
     data.labels = train.labels.to(torch::kInt64);
     origin = cfg.data_dir;
   } else {

@@ -58,6 +58,7 @@ GanTaskConfig GanTaskConfig::parse(ConfigSection s) {
   std::string data_dir;
   s.get("data_dir", data_dir);
   s.get("train_limit", t.train_limit);
+  s.get("share_data", t.share_data);
   s.get("space", t.space);
   s.get("gf_dim", t.model.gf_dim);
   s.get("df_dim", t.model.df_dim);

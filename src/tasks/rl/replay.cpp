@@ -1,38 +1,64 @@
 #include "pbtnas/tasks/rl/replay.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 namespace pbtnas::rl {
 
 NamedState ReplayBuffer::create(std::int64_t capacity, std::int64_t obs_dim, std::int64_t action_dim) {
+  if (capacity < 1) throw std::invalid_argument("replay buffer: capacity must be at least 1");
   const std::string p = std::string(kName) + ".";
-  return {{p + "obs", torch::zeros({capacity, obs_dim}, torch::kFloat)},
-          {p + "action", torch::zeros({capacity, action_dim}, torch::kFloat)},
-          {p + "reward", torch::zeros({capacity}, torch::kFloat)},
-          {p + "first", torch::zeros({capacity}, torch::kUInt8)},
-          {p + "state", torch::zeros({2}, torch::kLong)}};
+  return {{p + "obs", torch::zeros({0, obs_dim}, torch::kFloat)},
+          {p + "action", torch::zeros({0, action_dim}, torch::kFloat)},
+          {p + "reward", torch::zeros({0}, torch::kFloat)},
+          {p + "first", torch::zeros({0}, torch::kUInt8)},
+          {p + "state", torch::tensor({std::int64_t{0}, std::int64_t{0}, capacity}, torch::kLong)}};
 }
 
-ReplayBuffer::ReplayBuffer(NamedState& extra) {
-  auto get = [&](const char* field) {
-    const std::string name = std::string(kName) + "." + field;
-    for (auto& e : extra)
-      if (e.name == name) {
-        if (!e.tensor.is_contiguous() || e.tensor.device() != torch::kCPU)
-          throw std::logic_error("replay buffer entry '" + name + "' must be a contiguous CPU tensor");
-        return e.tensor;
-      }
-    throw std::runtime_error("the member has no replay buffer entry '" + name + "'");
-  };
-  obs_ = get("obs");
-  action_ = get("action");
-  reward_ = get("reward");
-  first_ = get("first");
-  state_ = get("state");
-  capacity_ = obs_.size(0);
+torch::Tensor& ReplayBuffer::entry(const char* field) {
+  const std::string name = std::string(kName) + "." + field;
+  for (auto& e : *extra_)
+    if (e.name == name) {
+      if (!e.tensor.is_contiguous() || e.tensor.device() != torch::kCPU)
+        throw std::logic_error("replay buffer entry '" + name + "' must be a contiguous CPU tensor");
+      return e.tensor;
+    }
+  throw std::runtime_error("the member has no replay buffer entry '" + name + "'");
+}
+
+ReplayBuffer::ReplayBuffer(NamedState& extra) : extra_(&extra) {
+  obs_ = entry("obs");
+  action_ = entry("action");
+  reward_ = entry("reward");
+  first_ = entry("first");
+  state_ = entry("state");
   obs_dim_ = obs_.size(1);
   action_dim_ = action_.size(1);
+  const std::int64_t* st = state_.data_ptr<std::int64_t>();
+  capacity_ = state_.numel() >= 3 ? st[2] : obs_.size(0);
+  if (capacity_ < 1 || obs_.size(0) > capacity_ || st[1] > obs_.size(0) || (st[1] < capacity_ && st[0] != st[1]))
+    throw std::runtime_error("the member's replay buffer is inconsistent (capacity " + std::to_string(capacity_) + ", " +
+                             std::to_string(obs_.size(0)) + " rows, " + std::to_string(st[1]) + " steps)");
+}
+
+void ReplayBuffer::grow() {
+  const std::int64_t rows = obs_.size(0);
+  const std::int64_t chunk = std::max<std::int64_t>(1024, capacity_ / 16);
+  const std::int64_t next = std::min(capacity_, rows + chunk);
+  auto extend = [&](const char* field) {
+    torch::Tensor& t = entry(field);
+    std::vector<std::int64_t> shape = t.sizes().vec();
+    shape[0] = next;
+    torch::Tensor bigger = torch::zeros(shape, t.options());
+    bigger.slice(0, 0, rows).copy_(t);
+    t = bigger;
+    return bigger;
+  };
+  obs_ = extend("obs");
+  action_ = extend("action");
+  reward_ = extend("reward");
+  first_ = extend("first");
 }
 
 std::int64_t ReplayBuffer::size() const { return state_.data_ptr<std::int64_t>()[1]; }
@@ -46,6 +72,7 @@ std::int64_t ReplayBuffer::slot(std::int64_t j) const {
 void ReplayBuffer::add(const std::vector<double>& obs, const float* action, double reward, bool first) {
   if (static_cast<std::int64_t>(obs.size()) != obs_dim_)
     throw std::logic_error("replay buffer: observation of the wrong size");
+  if (state_.data_ptr<std::int64_t>()[0] >= obs_.size(0)) grow();  // only while not full
   std::int64_t* st = state_.data_ptr<std::int64_t>();
   const std::int64_t k = st[0];
   float* o = obs_.data_ptr<float>() + k * obs_dim_;

@@ -24,6 +24,7 @@ algorithm: mutation
 population_size: 8
 shrink_perturb: [1, 0]
 mix_with_itself: true
+final_soup: true
 max_epochs: 6
 epochs_step: 2
 mix_schedule: {every: 4, until: 4}
@@ -38,6 +39,8 @@ runtime: {threads_per_rank: 1, device: cpu}
   CHECK(c.shrink == 1.0);
   CHECK(c.perturb == 0.0);
   CHECK(c.mix_with_itself);
+  CHECK(c.final_soup);
+  CHECK_FALSE(parse_config("seed: 5\n", "t").final_soup);  // off unless asked for
   CHECK(c.n_steps() == 3);
   CHECK(c.task == "classify");
   CHECK(c.task_options == nullptr);  // the task section is the task's (registry.hpp)
@@ -71,6 +74,7 @@ TEST_CASE("bad configs are rejected with the key named and the valid range") {
   CHECK_THROWS_WITH(parse_config("population_size: 3\n", "f"), Catch::Contains(">= 4"));
   CHECK_THROWS_WITH(parse_config("population_size: 8\nn_children: 3\n", "f"), Catch::Contains("set n_children to 2"));
   CHECK_THROWS_WITH(parse_config("swap_probability: 1.5\n", "f"), Catch::Contains("[0, 1]"));
+  CHECK_THROWS_WITH(parse_config("final_soup: maybe\n", "f"), Catch::Contains("'final_soup'"));
   CHECK_THROWS_WITH(parse_config("shrink_perturb: [0.4]\n", "f"), Catch::Contains("two numbers"));
   CHECK_THROWS_WITH(parse_config("shrink_perturb_always: [0.4, 0.1]\n", "f"),
                     Catch::Contains("algorithm is pbtnas") && Catch::Contains("set algorithm: random"));

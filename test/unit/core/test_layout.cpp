@@ -23,6 +23,31 @@ TEST_CASE("members are spread round-robin over the worker ranks, rank 0 owns non
   CHECK(all.size() == 10);
 }
 
+TEST_CASE("balancing by cost: the longest-processing-time placement, explicit owners, and the moves") {
+  // Costs 1..8 over 2 workers: 8 -> w1, 7 -> w2, 6 -> w2, 5 -> w1, 4 -> w1, 3 -> w2, 2 -> w2, 1 -> w1.
+  const std::vector<double> cost{1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<int> owners = balanced_owners(cost, 2);
+  CHECK(owners == std::vector<int>{1, 2, 2, 1, 1, 2, 2, 1});
+  CHECK(max_worker_cost(cost, owners, 2) == 18.0);  // 8+5+4+1 = 18, 7+6+3+2 = 18
+  const Layout round_robin(8, 3);
+  CHECK(max_worker_cost(cost, round_robin.owners(), 2) == 20.0);  // 2+4+6+8
+  // Equal costs: ties go to the lower rank and the lower id, so the placement is round-robin.
+  CHECK(balanced_owners(std::vector<double>(6, 1.0), 3) == std::vector<int>{1, 2, 3, 1, 2, 3});
+  const Layout balanced(8, 3, owners);
+  CHECK(balanced.members_of(1) == std::vector<int>{0, 3, 4, 7});
+  CHECK(balanced.owner(2) == 2);
+  const auto moves = layout_moves(round_robin, balanced);
+  REQUIRE(moves.size() == 4);  // members 2, 3, 6 and 7 change rank
+  CHECK(moves[0].member == 2);
+  CHECK(moves[0].src == 1);
+  CHECK(moves[0].dst == 2);
+  CHECK(moves[3].member == 7);
+  CHECK(moves[3].src == 2);
+  CHECK(layout_moves(balanced, balanced).empty());
+  CHECK_THROWS_WITH(Layout(4, 3, {1, 2, 3, 1}), Catch::Contains("member 2 placed on rank 3"));
+  CHECK_THROWS_WITH(Layout(4, 3, {1, 2}), Catch::Contains("2 owners for 4 members"));
+}
+
 TEST_CASE("rank counts outside 2..N+1 are rejected with the fix") {
   CHECK_THROWS_WITH(Layout(8, 1), Catch::Contains("at least 2 MPI ranks"));
   CHECK_THROWS_WITH(Layout(8, 10), Catch::Contains("at most population_size + 1 = 9"));

@@ -105,6 +105,26 @@ TEST_CASE("reports and plans round-trip") {
   CHECK(b2.metric_names == b.metric_names);
   CHECK(b2.metric_values == b.metric_values);
   CHECK(b2.preview == b.preview);
+  SoupReport so;
+  so.generation = 5;
+  so.candidates = {3, 1, 6};
+  so.members = {3, 6};
+  so.fitness = 0.75;
+  so.metric_names = {"test accuracy"};
+  so.best_values = {0.7};
+  so.soup_values = {0.72};
+  so.file = "out/soup.h5";
+  const auto so2 = decode<SoupReport>(encode(so));
+  CHECK(so2.generation == 5);
+  CHECK(so2.candidates == so.candidates);
+  CHECK(so2.members == so.members);
+  CHECK(so2.fitness == 0.75);
+  CHECK(so2.best_values == so.best_values);
+  CHECK(so2.soup_values == so.soup_values);
+  CHECK(so2.file == so.file);
+  CheckpointDone cd;
+  cd.peak_rss_bytes = std::int64_t{3} << 32;
+  CHECK(decode<CheckpointDone>(encode(cd)).peak_rss_bytes == cd.peak_rss_bytes);
 
   TensorManifest m{{"model.a", "optim.0.count"}, {6, 4}, {{3, 4}, {}}};
   const auto m2 = decode<TensorManifest>(encode(m));
@@ -117,8 +137,9 @@ TEST_CASE("each message type has its own tag, clear of the payload tags") {
   const std::set<int> tags{Channel<StartOrder>::tag, Channel<WorkerReady>::tag, Channel<Order>::tag,
                            Channel<FitnessReport>::tag, Channel<ExploitPlan>::tag, Channel<ExploitDone>::tag,
                            Channel<CheckpointOrder>::tag, Channel<CheckpointDone>::tag, Channel<FinalOrder>::tag,
-                           Channel<FinalReport>::tag, Channel<BestEverReport>::tag};
-  CHECK(tags.size() == 11);
+                           Channel<FinalReport>::tag, Channel<BestEverReport>::tag,
+                           Channel<SoupReport>::tag};
+  CHECK(tags.size() == 12);
   CHECK(*tags.rbegin() < kTagManifestBase);
   CHECK(kTagManifestBase + kMaxTransfers <= kTagPayloadBase);
 

@@ -61,6 +61,7 @@ GanTaskConfig cifar_config(const std::string& dir) {
   GanTaskConfig cfg;
   cfg.dataset = "cifar10";
   cfg.data_dir = dir;
+  cfg.features.cache_dir = dir + "/cache";  // the shared images stay in the test's folder
   cfg.space = "gan_easy";
   cfg.model.gf_dim = 8;
   cfg.model.df_dim = 8;

@@ -72,6 +72,48 @@ TEST_CASE("replay is a FIFO ring that forgets the oldest steps", "[rl][replay]")
   CHECK(b.next_obs.max().item<double>() == 5.0);
 }
 
+TEST_CASE("replay tensors grow in chunks up to the capacity, so a young buffer is small", "[rl][replay]") {
+  NamedState extra = ReplayBuffer::create(40000, 3, 2);  // chunks of max(1024, 40000 / 16) = 2500 rows
+  CHECK(state_bytes(extra) < 100);                       // nothing allocated yet
+  ReplayBuffer buf(extra);
+  CHECK(buf.capacity() == 40000);
+  CHECK(buf.allocated() == 0);
+  const float a[2] = {0.25f, -0.5f};
+  buf.add(obs_of(0, 3), nullptr, 0, true);
+  for (int k = 1; k < 3000; ++k) buf.add(obs_of(k, 3), a, k, false);
+  CHECK(buf.size() == 3000);
+  CHECK(buf.allocated() == 5000);
+  CHECK(find_tensor(extra, "replay.obs")->size(0) == 5000);  // Member::extra holds the grown tensors
+  // The steps written before a growth survive it.
+  CHECK(find_tensor(extra, "replay.obs")->index({2499, 0}).item<float>() == 2499.0f);
+  CHECK(find_tensor(extra, "replay.reward")->index({2600}).item<float>() == 2600.0f);
+  CHECK(buf.valid_transitions(1) == 2999);
+  // A view made later (e.g. after a checkpoint or an exploit) sees the same buffer.
+  ReplayBuffer again(extra);
+  CHECK(again.size() == 3000);
+  CHECK(again.capacity() == 40000);
+  // Small capacities allocate at most the capacity.
+  NamedState small = ReplayBuffer::create(10, 1, 1);
+  ReplayBuffer s(small);
+  for (int k = 0; k < 25; ++k) s.add(obs_of(k, 1), a, 1, k == 0);
+  CHECK(s.allocated() == 10);
+  CHECK(s.size() == 10);
+}
+
+TEST_CASE("replay buffers of the earlier layout (full-size tensors, 2-entry state) still load", "[rl][replay]") {
+  NamedState old{{"replay.obs", torch::zeros({8, 1})},
+                 {"replay.action", torch::zeros({8, 1})},
+                 {"replay.reward", torch::zeros({8})},
+                 {"replay.first", torch::zeros({8}, torch::kUInt8)},
+                 {"replay.state", torch::tensor({std::int64_t{0}, std::int64_t{0}}, torch::kLong)}};
+  ReplayBuffer buf(old);
+  CHECK(buf.capacity() == 8);
+  const float a = 0;
+  for (int k = 0; k < 10; ++k) buf.add(obs_of(k, 1), &a, k, k == 0);
+  CHECK(buf.size() == 8);
+  CHECK(buf.allocated() == 8);
+}
+
 TEST_CASE("the exploration sigma follows the linear schedule", "[rl][agent]") {
   RlTaskConfig c = tiny_config();
   c.stddev_start = 1.0;

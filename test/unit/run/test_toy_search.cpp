@@ -102,6 +102,35 @@ TEST_CASE("toy search: results and extra state do not depend on the number of wo
   }
 }
 
+TEST_CASE("toy search: balancing by cost moves members between workers without changing results") {
+  torch::set_num_threads(1);
+  test::TempDir dir;
+  const test::ToyTask task;
+  const RunConfig fixed = toy_config(Algorithm::PbtNas);
+  RunConfig balanced = fixed;
+  balanced.balance = "measured";
+  balanced.balance_cost_by_id = true;  // deterministic costs, so that members do move
+  REQUIRE(run_toy_search(fixed, task, 3, dir.file("fixed")) == 0);
+  std::ostringstream log;
+  REQUIRE(test::run_ranks_as_threads(balanced, task.space(), dir.file("balanced"), 3, [&](Transport& t, Logger& l) {
+            return Worker(t, balanced, &task, "", torch::kCPU, 1, l).run();
+          }, &log) == 0);
+  CHECK(log.str().find("moved to balance the workers") != std::string::npos);
+  for (std::int64_t g = 0; g < fixed.n_steps(); ++g)
+    for (int m = 0; m < fixed.selection.population_size; ++m) {
+      INFO("generation " << g << ", member " << m);
+      const auto a = io::read_member_file(io::member_file_path(dir.file("fixed"), g, m));
+      const auto b = io::read_member_file(io::member_file_path(dir.file("balanced"), g, m));
+      CHECK(a.genome == b.genome);
+      CHECK(a.fitness == b.fitness);
+      REQUIRE(a.state.size() == b.state.size());
+      for (std::size_t i = 0; i < a.state.size(); ++i) {
+        INFO(a.state[i].name);
+        CHECK(torch::equal(a.state[i].tensor, b.state[i].tensor));
+      }
+    }
+}
+
 TEST_CASE("toy search: stopped and resumed, members and their extra state equal the uninterrupted run") {
   torch::set_num_threads(1);
   test::TempDir dir;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <filesystem>
 
 #include "pbtnas/core/seed.hpp"
 #include "pbtnas/tasks/classify/classify.hpp"
@@ -97,6 +98,30 @@ TEST_CASE("classify task: training is deterministic and epoch-addressable", "[cl
     CHECK(s.samples == 210);
     CHECK(std::isfinite(s.train_loss));
   }
+}
+
+TEST_CASE("classify task: images shared through the node cache train exactly like private ones", "[classify][task]") {
+  TempDir dir;
+  ClassifyConfig shared = test::synthetic_classify_config(dir, 200, 40, test::test_seed());
+  ClassifyConfig own = shared;
+  own.data.share = false;
+  const ClassifyTask a(shared, 5), b(own, 5);
+  // One file per image set in the cache folder, written by the first task.
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(shared.data.cache_dir))
+    files += e.path().extension() == ".tensor";
+  CHECK(files == 2);
+  const ClassifyTask c(shared, 5);  // maps the files the first one wrote
+  Member ma = a.create(mixed_genome(a.space()), 3, torch::kCPU);
+  Member mb = b.create(mixed_genome(b.space()), 3, torch::kCPU);
+  Member mc = c.create(mixed_genome(c.space()), 3, torch::kCPU);
+  const StepStats sa = a.train(ma, 0, 1, 11), sb = b.train(mb, 0, 1, 11), sc = c.train(mc, 0, 1, 11);
+  CHECK(sa.train_loss == sb.train_loss);
+  CHECK(sc.train_loss == sb.train_loss);
+  CHECK(same_parameters(ma, mb));
+  CHECK(same_parameters(mc, mb));
+  CHECK(a.fitness(ma) == b.fitness(mb));
+  CHECK(c.test_score(mc) == b.test_score(mb));
 }
 
 TEST_CASE("classify task: a non-finite loss stops training", "[classify][task]") {

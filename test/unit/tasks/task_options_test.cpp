@@ -13,7 +13,7 @@ using gan::GanTaskConfig;
 TEST_CASE("the registry lists the tasks and refuses unknown names") {
   std::vector<std::string> names;
   for (const auto& e : task_registry()) names.push_back(e.name);
-  CHECK(names == std::vector<std::string>{"classify", "gan", "rl"});
+  CHECK(names == std::vector<std::string>{"classify", "gan", "rl", "toy"});
   CHECK_THROWS_WITH(parse_run_config("task: regress\n", "f"),
                     Catch::Contains("'task' = 'regress' is not a task") && Catch::Contains("classify, gan, rl"));
 }

@@ -93,6 +93,7 @@ inline ClassifyConfig synthetic_classify_config(const TempDir& dir, int n_train,
   cfg.data.test_images = "test-images.gz";
   cfg.data.test_labels = "test-labels.gz";
   cfg.data.val_fraction = 0.2;
+  cfg.data.cache_dir = dir.file("cache");  // the shared images stay in the test's folder
   cfg.channels = 4;
   cfg.cells_per_stage = 1;
   cfg.batch_size = 32;

@@ -42,7 +42,7 @@ class ClassifyTask : public Task {
   static std::int64_t parameter_count(const Member& member);
 
   const ClassifyConfig& config() const { return cfg_; }
-  std::int64_t train_size() const { return train_x_.size(0); }
+  std::int64_t train_size() const { return train_rows_.size(0); }
   std::int64_t val_size() const { return val_x_.size(0); }
   std::int64_t test_size() const { return test_x_.size(0); }
   // Indices (into the first train_limit training images) of the validation split.
@@ -54,7 +54,9 @@ class ClassifyTask : public Task {
  private:
   ClassifyConfig cfg_;
   SearchSpace space_;
-  torch::Tensor train_x_, train_y_, val_x_, val_y_, test_x_, test_y_, val_index_;
+  // x_all_: the normalised training images (all train_limit of them; with data.share a view of a
+  // read-only mapping shared by the ranks of a node); the training split is x_all_[train_rows_].
+  torch::Tensor x_all_, train_rows_, train_y_, val_x_, val_y_, test_x_, test_y_, val_index_;
 };
 
 // The registry entry of task `classify` (section `classify:`).

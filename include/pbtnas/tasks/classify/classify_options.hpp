@@ -19,6 +19,10 @@ struct DataConfig {
   std::int64_t train_limit = 0;  // use only the first K training images (0: all)
   std::int64_t test_limit = 0;   // use only the first K test images (0: all)
   double val_fraction = 0.1;     // held out of the training set for fitness, (0, 0.5]
+  // The normalised images are written once per node into `cache_dir` and mapped read-only by
+  // every rank (tasks/node_cache.hpp); false: each rank keeps its own copy.
+  bool share = true;
+  std::string cache_dir;         // "" = $XDG_CACHE_HOME/pbtnas or $HOME/.cache/pbtnas
 };
 
 struct ClassifyConfig : TaskOptions {

@@ -45,6 +45,9 @@ struct GanTaskConfig : TaskOptions {
   std::string train_images = "train-images-idx3-ubyte.gz",  // fashion_mnist only
               train_labels = "train-labels-idx1-ubyte.gz";
   std::int64_t train_limit = 0;      // > 0: use only the first train_limit training images
+  // The scaled, padded images are written once per node into the features' cache folder and
+  // mapped read-only by every rank (tasks/node_cache.hpp); false: each rank keeps its own copy.
+  bool share_data = true;
   int d_batch = 40;                  // real (and fake) batch of a D step
   int g_batch_multiplier = 2;        // a G step uses g_batch_multiplier * d_batch samples
   int n_critic = 5;                  // G step on iterations i % n_critic == 0 (i from 0 per epoch)

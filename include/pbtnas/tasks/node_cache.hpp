@@ -1,0 +1,30 @@
+#pragma once
+// Data computed once per node and shared by every rank on it (docs/performance.md, "Memory per
+// rank"): a decoded, normalised data set is written once into the cache folder and mapped
+// read-only by every worker, so its pages are in memory once per node, not once per rank.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace pbtnas {
+
+// $XDG_CACHE_HOME/pbtnas, else $HOME/.cache/pbtnas. Throws std::invalid_argument naming
+// `config_key` (the key that sets a folder instead) when neither variable is set.
+std::string default_cache_dir(const std::string& config_key);
+
+// A short hex fingerprint of `parts` and of each existing file among `files` (path, size,
+// modification time), for cache file names: a changed input gives another name.
+std::string cache_fingerprint(const std::vector<std::string>& parts, const std::vector<std::string>& files);
+
+// The tensor stored in `dir/name` (created with its parent folders when absent): if the file is
+// missing or unreadable, `compute()` makes the tensor and it is written atomically while an
+// exclusive lock on `dir/name.lock` is held, so concurrent ranks compute it once. The file is then
+// mapped read-only and shared (MAP_SHARED); the returned CPU tensor views the mapping and lives as
+// long as any view of it. It must never be written to (the pages are read-only). Throws
+// std::runtime_error naming the file and the fix when the folder cannot be written.
+torch::Tensor node_shared_tensor(const std::string& dir, const std::string& name,
+                                 const std::function<torch::Tensor()>& compute);
+
+}  // namespace pbtnas

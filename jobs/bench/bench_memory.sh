@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Memory per rank and start-up time with and without node-shared data (docs/performance.md,
-# "Memory per rank"): a short Fashion-MNIST search (population 4, 2 generations of 3,000 samples,
+# "Memory per rank"), in the columns: seconds until every worker has loaded its data, the largest
+# resident size of one rank, the workers' peak resident size (VmHWM, generations.jsonl) and the
+# node's memory (the largest sum over the ranks of their proportional set sizes, Pss, in which a
+# page shared by k ranks counts 1/k in each). A short Fashion-MNIST search (population 8, 2 generations of 1,500 samples,
 # the whole data set loaded) run with classify.data.share false, then true with an empty cache
 # (the first run on a node writes it), then true again (mapped), for each rank count.
 #   bash jobs/bench/bench_memory.sh OUT [RANKS...]     (default ranks: 3 5)
@@ -14,7 +17,7 @@ mkdir -p "$out"
 cache="$out/cache"
 args=(--oversubscribe --bind-to none)
 [[ $(id -u) -eq 0 ]] && args+=(--allow-run-as-root)
-printf '%-6s %-12s %10s %14s %14s %14s\n' ranks variant "start s" "worker RSS MiB" "peak RSS MiB" "worker PSS MiB"
+printf '%-6s %-14s %8s %16s %18s %16s\n' ranks variant "start s" "max rank RSS MiB" "worker VmHWM MiB" "node PSS MiB"
 for r in "${ranks[@]}"; do
   rm -rf "$cache"
   for variant in private shared-first shared-mapped; do
@@ -23,14 +26,14 @@ for r in "${ranks[@]}"; do
     cfg="$out/memory_${variant}.yaml"
     cat >"$cfg" <<YAML
 seed: 31173
-population_size: 4
-parents_fraction: 0.5
+population_size: 8
+parents_fraction: 0.25
 max_epochs: 2
 epochs_step: 1
 classify:
   channels: 8
   cells_per_stage: 1
-  samples_per_epoch: 3000
+  samples_per_epoch: 1500
   data:
     share: $share
     cache_dir: $cache
@@ -48,20 +51,23 @@ YAML
     # Start-up: until the coordinator reports the workers ready (data loaded on every worker).
     until grep -q "workers ready" "$run.log" 2>/dev/null || ! kill -0 $pid 2>/dev/null; do sleep 0.05; done
     ready=$(date +%s.%N)
-    # Resident and proportional memory of the workers while they train (largest sample).
-    rss=0 pss=0
+    # While it runs: the largest resident size of one rank, and the largest sum over all ranks of
+    # their proportional set sizes (the node's memory: a shared page counts once in the sum).
+    rss=0 node=0
     while kill -0 $pid 2>/dev/null; do
-      for p in $(pgrep -f "pbtnas run $cfg" || true); do
+      sum=0
+      for p in $(pgrep -f "build/pbtnas run $cfg" || true); do
         [[ -r /proc/$p/smaps_rollup ]] || continue
-        v=$(awk '/^Rss:/{r=$2} /^Pss:/{p=$2} END{print r" "p}' /proc/$p/smaps_rollup 2>/dev/null || echo "0 0")
+        v=$(awk '/^Rss:/{r=$2} /^Pss:/{p=$2} END{print r+0" "p+0}' /proc/$p/smaps_rollup 2>/dev/null || echo "0 0")
         read -r a b <<<"$v"
         (( a > rss )) && rss=$a
-        (( b > pss )) && pss=$b
+        sum=$((sum + b))
       done
+      (( sum > node )) && node=$sum
       sleep 0.5
     done
     wait $pid || { cat "$run.log"; exit 1; }
     peak=$(/usr/bin/python3 -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; print(round(max(max(r['worker_peak_rss_bytes']) for r in rows)/1048576))" "$run/generations.jsonl")
-    printf '%-6s %-12s %10.1f %14d %14d %14d\n' "$r" "$variant" "$(awk -v a="$ready" -v b="$start" 'BEGIN { print a - b }')" $((rss / 1024)) "$peak" $((pss / 1024))
+    printf '%-6s %-14s %8.1f %16d %18d %16d\n' "$r" "$variant" "$(awk -v a="$ready" -v b="$start" 'BEGIN { print a - b }')" $((rss / 1024)) "$peak" $((node / 1024))
   done
 done

@@ -59,7 +59,7 @@ std::string config_text(int members, const BenchScaleOptions& o) {
 struct Row {
   int ranks = 0, members = 0;
   std::int64_t generation = 0;
-  double plan_ms = 0, train_overhead_s = 0, exploit_s = 0, checkpoint_s = 0, overhead_s = 0, busy = 0;
+  double plan_ms = 0, train_overhead_s = 0, exploit_s = 0, checkpoint_s = 0, write_s = 0, overhead_s = 0, busy = 0;
   std::size_t children = 0;
   double mib_sent = 0, rank0_mib = 0, worker_mib = 0, worker_pss_mib = 0;
 };
@@ -75,6 +75,7 @@ Row row_of(const GenerationSummary& s, int ranks, int members) {
   r.train_overhead_s = std::max(0.0, s.train_seconds - busiest);
   r.exploit_s = s.exploit_seconds;
   r.checkpoint_s = s.checkpoint_seconds;
+  r.write_s = s.checkpoint_write_seconds;
   r.overhead_s = r.train_overhead_s + r.exploit_s + r.checkpoint_s;
   r.busy = s.busy_share;
   r.children = s.plan.children.size();
@@ -86,15 +87,16 @@ Row row_of(const GenerationSummary& s, int ranks, int members) {
 }
 
 std::string csv_header() {
-  return "ranks,members,generation,plan_ms,train_overhead_s,exploit_s,checkpoint_s,overhead_s,children,mib_sent,"
+  return "ranks,members,generation,plan_ms,train_overhead_s,exploit_s,checkpoint_s,checkpoint_write_s,overhead_s,"
+         "children,mib_sent,"
          "rank0_peak_mib,worker_peak_mib_max,worker_pss_mib_max";
 }
 
 std::string csv_line(const Row& r) {
   char buf[320];
-  std::snprintf(buf, sizeof buf, "%d,%d,%lld,%.4f,%.5f,%.5f,%.5f,%.5f,%zu,%.3f,%.1f,%.1f,%.1f", r.ranks, r.members,
-                static_cast<long long>(r.generation), r.plan_ms, r.train_overhead_s, r.exploit_s, r.checkpoint_s,
-                r.overhead_s, r.children, r.mib_sent, r.rank0_mib, r.worker_mib, r.worker_pss_mib);
+  std::snprintf(buf, sizeof buf, "%d,%d,%lld,%.4f,%.5f,%.5f,%.5f,%.5f,%.5f,%zu,%.3f,%.1f,%.1f,%.1f", r.ranks,
+                r.members, static_cast<long long>(r.generation), r.plan_ms, r.train_overhead_s, r.exploit_s,
+                r.checkpoint_s, r.write_s, r.overhead_s, r.children, r.mib_sent, r.rank0_mib, r.worker_mib, r.worker_pss_mib);
   return buf;
 }
 
@@ -120,6 +122,7 @@ Row medians(const std::vector<Row>& rows) {
   m.train_overhead_s = med(&Row::train_overhead_s);
   m.exploit_s = med(&Row::exploit_s);
   m.checkpoint_s = med(&Row::checkpoint_s);
+  m.write_s = med(&Row::write_s);
   m.overhead_s = med(&Row::overhead_s);
   m.mib_sent = med(&Row::mib_sent);
   for (const auto& r : rows) {
@@ -139,9 +142,9 @@ int plot(const BenchScaleOptions& o) {
     if (line.empty() || line.rfind("ranks", 0) == 0) continue;
     Row r;
     long long g = 0;
-    if (std::sscanf(line.c_str(), "%d,%d,%lld,%lf,%lf,%lf,%lf,%lf,%zu,%lf,%lf,%lf,%lf", &r.ranks, &r.members, &g,
-                    &r.plan_ms, &r.train_overhead_s, &r.exploit_s, &r.checkpoint_s, &r.overhead_s, &r.children,
-                    &r.mib_sent, &r.rank0_mib, &r.worker_mib, &r.worker_pss_mib) != 13)
+    if (std::sscanf(line.c_str(), "%d,%d,%lld,%lf,%lf,%lf,%lf,%lf,%lf,%zu,%lf,%lf,%lf,%lf", &r.ranks, &r.members, &g,
+                    &r.plan_ms, &r.train_overhead_s, &r.exploit_s, &r.checkpoint_s, &r.write_s, &r.overhead_s,
+                    &r.children, &r.mib_sent, &r.rank0_mib, &r.worker_mib, &r.worker_pss_mib) != 14)
       throw std::runtime_error(o.plot_csv + ": not a bench-scale row: " + line);
     r.generation = g;
     by_rank[r.ranks][r.members].push_back(r);
@@ -232,19 +235,21 @@ int bench_scale_command(int argc, char** argv, const BenchScaleOptions& o) {
       std::vector<Row> rows;
       for (const auto& s : report.generations) rows.push_back(row_of(s, R, n));
       std::printf("\nN = %d members on %d workers (exit %d)\n", n, R - 1, rc);
-      std::printf("  gen   plan ms  train-phase s  exploit s  ckpt s  total s  children  MiB sent  rank0 MiB  worker MiB  worker PSS MiB\n");
+      std::printf("  gen   plan ms  train-phase s  exploit s  ckpt s (files)  total s  children  MiB sent  rank0 MiB  "
+                  "worker MiB  worker PSS MiB\n");
       for (const auto& r : rows) {
-        std::printf("  %3lld  %8.3f  %13.4f  %9.4f  %6.3f  %7.3f  %8zu  %8.2f  %9.0f  %10.0f  %14.0f\n",
+        std::printf("  %3lld  %8.3f  %13.4f  %9.4f  %6.3f (%5.3f)  %7.3f  %8zu  %8.2f  %9.0f  %10.0f  %14.0f\n",
                     static_cast<long long>(r.generation), r.plan_ms, r.train_overhead_s, r.exploit_s, r.checkpoint_s,
-                    r.overhead_s, r.children, r.mib_sent, r.rank0_mib, r.worker_mib, r.worker_pss_mib);
+                    r.write_s, r.overhead_s, r.children, r.mib_sent, r.rank0_mib, r.worker_mib, r.worker_pss_mib);
         if (csv) csv << csv_line(r) << "\n";
       }
       if (!rows.empty()) {
         const Row m = medians(rows);
         std::printf("  median (generations after the first): plan %.3f ms, non-training %.3f s per generation "
-                    "(train phase %.4f, exploit %.4f, checkpoint %.3f); peak memory rank 0 %.0f MiB, a worker %.0f MiB "
+                    "(train phase %.4f, exploit %.4f, checkpoint %.3f of which the slowest worker's files %.3f); peak memory rank 0 %.0f MiB, a worker %.0f MiB "
                     "(PSS %.0f MiB)\n",
-                    m.plan_ms, m.overhead_s, m.train_overhead_s, m.exploit_s, m.checkpoint_s, m.rank0_mib, m.worker_mib,
+                    m.plan_ms, m.overhead_s, m.train_overhead_s, m.exploit_s, m.checkpoint_s, m.write_s, m.rank0_mib,
+                    m.worker_mib,
                     m.worker_pss_mib);
       }
       for (const auto& w : report.warnings) std::printf("  warning: %s\n", w.c_str());

@@ -190,6 +190,7 @@ void LogRunReport::generation(const GenerationSummary& s) {
                                              {"children", s.plan.children.size()},
                                              {"busy_share", s.busy_share},
                                              {"plan_seconds", s.plan_seconds},
+                                             {"checkpoint_write_seconds", s.checkpoint_write_seconds},
                                              {"members_moved", s.members_moved},
                                              {"coordinator_peak_rss_bytes", s.coordinator_peak_rss_bytes},
                                              {"worker_peak_rss_bytes", s.worker_peak_rss_bytes},

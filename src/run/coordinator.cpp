@@ -220,6 +220,7 @@ void Coordinator::checkpoint(GenerationSummary& s) {
     c.files.insert(c.files.end(), d.files.begin(), d.files.end());
     s.worker_peak_rss_bytes.at(static_cast<std::size_t>(from - 1)) = d.peak_rss_bytes;
     s.worker_pss_bytes.at(static_cast<std::size_t>(from - 1)) = d.pss_bytes;
+    s.checkpoint_write_seconds = std::max(s.checkpoint_write_seconds, d.seconds);
   }
   std::sort(c.files.begin(), c.files.end(), [](const FileInfo& a, const FileInfo& b) { return a.member < b.member; });
   // The best-ever member survives the exploit of its generation (it ranks first; children

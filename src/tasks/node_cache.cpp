@@ -1,6 +1,9 @@
 #include "pbtnas/tasks/node_cache.hpp"
 
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -151,6 +154,12 @@ torch::Tensor node_shared_tensor(const std::string& dir, const std::string& name
   torch::Tensor t = map_file(path);
   if (!t.defined()) throw std::runtime_error(unwritable(path, "the file just written cannot be mapped back"));
   return t;  // the lock is released when `lock` closes
+}
+
+void release_free_heap() {
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+#endif
 }
 
 }  // namespace pbtnas

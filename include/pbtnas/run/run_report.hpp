@@ -30,6 +30,9 @@ struct GenerationSummary {
   ExploitPlan plan;
   double train_seconds = 0.0, exploit_seconds = 0.0, checkpoint_seconds = 0.0;
   double plan_seconds = 0.0;  // rank 0 choosing the exploit plan (part of exploit_seconds)
+  // The slowest worker's share of the checkpoint (writing its member files); the rest of
+  // checkpoint_seconds is rank 0's commit (index.h5, best_ever.h5, pruning) and the messages.
+  double checkpoint_write_seconds = 0.0;
   // Peak resident memory (bytes, 0: unknown): rank 0's, and each worker's (index = rank - 1)
   // as of its checkpoint.
   std::int64_t coordinator_peak_rss_bytes = 0;

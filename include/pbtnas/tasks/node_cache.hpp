@@ -27,4 +27,9 @@ std::string cache_fingerprint(const std::vector<std::string>& parts, const std::
 torch::Tensor node_shared_tensor(const std::string& dir, const std::string& name,
                                  const std::function<torch::Tensor()>& compute);
 
+// Returns the free pages of the C heap to the operating system (glibc's malloc_trim; nothing
+// elsewhere). Data loading leaves large freed buffers (decompressed files) that the heap would
+// otherwise keep resident for the whole run.
+void release_free_heap();
+
 }  // namespace pbtnas

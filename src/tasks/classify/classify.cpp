@@ -113,6 +113,9 @@ ClassifyTask::ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed)
   val_y_ = y.index_select(0, val_index_);
   test_x_ = images("test", test_images, test.images, d.test_limit);
   test_y_ = labels_of(test.labels, test_labels);
+  train = {};
+  test = {};
+  release_free_heap();  // the decoded files' buffers, so that the worker keeps only what it uses
 }
 
 Member ClassifyTask::create(const Genome& genome, std::uint64_t init_seed,

@@ -79,6 +79,7 @@ GanData load_gan_data(const GanTaskConfig& cfg) {
   if (data.images.size(0) < 2)
     throw std::runtime_error("gan task: " + origin + " holds fewer than 2 images");
   data.n_classes = 10;
+  release_free_heap();  // the decoded files' buffers (tasks/node_cache.hpp)
   return data;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds pbtnas against a CUDA-enabled LibTorch and runs a short search on the GPU(s) with 3
-# ranks, then inspects its checkpoint. Use it to check a new cluster image.
+# Builds pbtnas against a CUDA-enabled LibTorch and runs a short classification search on the
+# GPU(s) with 3 ranks (2 workers sharing a GPU when there is one), inspects its checkpoint, then
+# runs a short GAN search on CUDA. Use it to check a new cluster image.
 #   bash jobs/gpu_check.sh OUT [DEPS_PREFIX] [DATA_DIR]
 # LibTorch: $TORCH_PREFIX, else the one inside python3's torch package.
 # DEPS_PREFIX: optional prefix with include/ and lib/ for Boost.Serialization, CLI11 and
@@ -42,4 +43,17 @@ echo "run: $(( $(date +%s) - start )) s"
 grep -q "cuda" "$out/run.log" || { echo "workers did not report a CUDA device"; exit 1; }
 build-cuda/pbtnas inspect "$out/run/checkpoints/gen_000002/index.h5" >"$out/inspect.txt"
 head -20 "$out/inspect.txt"
+
+# The GAN task on CUDA for a few generations (GanHard, a 6,000-image subset, the built-in FID
+# classifier trained once on the GPU and cached under OUT), 2 workers sharing the GPU.
+sed -e "s|^  dataset: fashion_mnist|  dataset: fashion_mnist\n  data_dir: $data|" -e "s|^  train_limit: .*|  train_limit: 6000|" -e "s|^  iterations_per_epoch: .*|  iterations_per_epoch: 60|" \
+    -e "s|^  gf_dim: .*|  gf_dim: 32|" -e "s|^  df_dim: .*|  df_dim: 32|" -e "s|^  latent_dim: .*|  latent_dim: 60|" \
+    -e "s|^  fid_samples: .*|  fid_samples: 2000|" -e "s|^  reference_samples: .*|  reference_samples: 6000|" \
+    -e "s|^  final_fid_samples: .*|  final_fid_samples: 5000|" -e "s|^    cache_dir: .*|    cache_dir: $out/cache|" \
+    -e "s|^  threads_per_rank: .*|  threads_per_rank: 2\n  device: cuda|" jobs/configs/smoke_gan.yaml >"$out/gpu_gan.yaml"
+start=$(date +%s)
+mpirun -n 3 --oversubscribe --bind-to none build-cuda/pbtnas run "$out/gpu_gan.yaml" --out "$out/gan" 2>&1 | tee "$out/gan.log"
+echo "gan run: $(( $(date +%s) - start )) s"
+grep -q "cuda" "$out/gan.log" || { echo "GAN workers did not report a CUDA device"; exit 1; }
+grep -q "^done: .*FID" "$out/gan.log" || { echo "the GAN run did not finish with an FID"; exit 1; }
 echo "gpu check passed"

@@ -107,24 +107,31 @@ double median(std::vector<double> v) {
 }
 
 // Medians over the generations after the first (the first also pays first-time costs: file
-// creation, allocator growth), or over all when there is one.
+// creation, allocator growth), or over all when there is one; the plan and exploit figures only
+// over generations with an exploit (never the last one).
 Row medians(const std::vector<Row>& rows) {
-  std::vector<Row> use;
+  std::vector<Row> use, exploiting;
   for (const auto& r : rows)
     if (r.generation > 0 || rows.size() == 1) use.push_back(r);
+  for (const auto& r : use)
+    if (r.children > 0) exploiting.push_back(r);
+  if (exploiting.empty())
+    for (const auto& r : rows)
+      if (r.children > 0) exploiting.push_back(r);
+  if (exploiting.empty()) exploiting = use;
   Row m = use.front();
-  auto med = [&](double Row::*f) {
+  auto med = [](const std::vector<Row>& from, double Row::*f) {
     std::vector<double> v;
-    for (const auto& r : use) v.push_back(r.*f);
+    for (const auto& r : from) v.push_back(r.*f);
     return median(v);
   };
-  m.plan_ms = med(&Row::plan_ms);
-  m.train_overhead_s = med(&Row::train_overhead_s);
-  m.exploit_s = med(&Row::exploit_s);
-  m.checkpoint_s = med(&Row::checkpoint_s);
-  m.write_s = med(&Row::write_s);
-  m.overhead_s = med(&Row::overhead_s);
-  m.mib_sent = med(&Row::mib_sent);
+  m.plan_ms = med(exploiting, &Row::plan_ms);
+  m.exploit_s = med(exploiting, &Row::exploit_s);
+  m.train_overhead_s = med(use, &Row::train_overhead_s);
+  m.checkpoint_s = med(use, &Row::checkpoint_s);
+  m.write_s = med(use, &Row::write_s);
+  m.overhead_s = med(use, &Row::overhead_s);
+  m.mib_sent = med(exploiting, &Row::mib_sent);
   for (const auto& r : rows) {
     m.rank0_mib = std::max(m.rank0_mib, r.rank0_mib);
     m.worker_mib = std::max(m.worker_mib, r.worker_mib);
@@ -245,7 +252,7 @@ int bench_scale_command(int argc, char** argv, const BenchScaleOptions& o) {
       }
       if (!rows.empty()) {
         const Row m = medians(rows);
-        std::printf("  median (generations after the first): plan %.3f ms, non-training %.3f s per generation "
+        std::printf("  median (generations after the first; plan and exploit: those with an exploit): plan %.3f ms, non-training %.3f s per generation "
                     "(train phase %.4f, exploit %.4f, checkpoint %.3f of which the slowest worker's files %.3f); peak memory rank 0 %.0f MiB, a worker %.0f MiB "
                     "(PSS %.0f MiB)\n",
                     m.plan_ms, m.overhead_s, m.train_overhead_s, m.exploit_s, m.checkpoint_s, m.write_s, m.rank0_mib,

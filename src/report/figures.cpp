@@ -189,7 +189,7 @@ RgbImage plot_lines(const LinePlot& p) {
   RgbImage img(W, H);
   const std::uint8_t black[3] = {0, 0, 0}, grey[3] = {225, 225, 225}, dark[3] = {90, 90, 90};
   const int px0 = 130, px1 = W - 250, py0 = 60, py1 = H - 80;
-  draw_text(img, (W - text_width(p.title, scale)) / 2, 18, p.title, black, scale);
+  draw_text(img, (W - text_width(p.title, scale)) / 2, 8, p.title, black, scale);
   auto tx = [&](double v) { return p.log_x ? (v > 0.0 ? std::log10(v) : NAN) : v; };
   auto ty = [&](double v) { return p.log_y ? (v > 0.0 ? std::log10(v) : NAN) : v; };
   double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
@@ -252,7 +252,7 @@ RgbImage plot_lines(const LinePlot& p) {
   line(img, px0, py0, px0, py1, black);
   line(img, px0, py1, px1, py1, black);
   draw_text(img, (px0 + px1 - text_width(p.x_label, scale)) / 2, py1 + 40, p.x_label, black, scale);
-  draw_text(img, 10, py0 - 30, p.y_label, black, scale);
+  draw_text(img, 10, py0 - 24, p.y_label, black, scale);
   int ly = py0 + 10;
   for (std::size_t k = 0; k < p.series.size(); ++k) {
     const auto& s = p.series[k];

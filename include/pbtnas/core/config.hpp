@@ -65,7 +65,7 @@ struct RunConfig {
   std::string device = "auto";      // auto | cpu | cuda
   double progress_seconds = 2.0;    // live progress: workers' note interval, rank 0's refresh (0: off)
   // Placement of members on workers: round_robin (fixed), or measured (after each generation,
-  // rebalanced by its measured training seconds; docs/performance.md, "Balancing").
+  // rebalanced by its measured training seconds; docs/performance.md, "Utilisation and balancing").
   std::string balance = "round_robin";
   // Testing hooks (docs/config.md, `testing:`): faults injected at exact points.
   int nan_member = -1;              // this member reports a NaN loss in generation nan_generation

@@ -26,8 +26,8 @@ class Layout {
   std::vector<int> owners_;  // rank per member
 };
 
-// Placement by cost (runtime.balance: measured; docs/performance.md, "Balancing"): the
-// longest-processing-time rule. Members in descending cost (ties: lower id first) each go to the
+// Placement by cost (runtime.balance: measured; docs/performance.md, "Utilisation and
+// balancing"): the longest-processing-time rule. Members in descending cost (ties: lower id first) each go to the
 // worker with the least cost so far (ties: lower rank). Returns the owner rank of each member.
 std::vector<int> balanced_owners(const std::vector<double>& cost, int workers);
 // The largest total cost of one worker under `owners`.

@@ -27,8 +27,9 @@ class Layout {
 };
 
 // Placement by cost (runtime.balance: measured; docs/performance.md, "Utilisation and
-// balancing"): the longest-processing-time rule. Members in descending cost (ties: lower id first) each go to the
-// worker with the least cost so far (ties: lower rank). Returns the owner rank of each member.
+// balancing"): the longest-processing-time rule. Members in descending cost (ties: lower id
+// first) each go to the worker with the least cost so far (ties: lower rank). Returns the owner
+// rank of each member.
 std::vector<int> balanced_owners(const std::vector<double>& cost, int workers);
 // The largest total cost of one worker under `owners`.
 double max_worker_cost(const std::vector<double>& cost, const std::vector<int>& owners, int workers);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 
@@ -17,6 +18,52 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// One payload between two workers; its index gives its message tags.
+struct Route {
+  int index = 0;
+  int src = 0, dst = 0;
+};
+
+// Steps 2-4 of the header: every payload this rank sends (`payload_of(index)`) is packed and
+// posted first (so no rank blocks while others wait for it), then the size headers of the
+// incoming ones are received, their buffers preallocated and posted, and all is waited on
+// together; a route within this rank is a local copy. Returns the received states by index.
+std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vector<Route>& routes,
+                                            const std::function<NamedState(int)>& payload_of, ExchangeStats& stats) {
+  const int me = transport.rank();
+  std::vector<PayloadHeader> headers_out;
+  headers_out.reserve(routes.size());
+  std::vector<torch::Tensor> buffers_out;
+  std::map<int, NamedState> received;
+  for (const Route& r : routes) {
+    if (r.src != me) continue;
+    if (r.dst == me) {
+      received.emplace(r.index, payload_of(r.index));
+      continue;
+    }
+    headers_out.emplace_back();
+    buffers_out.push_back(pack_payload(payload_of(r.index), headers_out.back()));
+    transport.post_send(r.dst, kTagManifestBase + r.index, &headers_out.back(), sizeof(PayloadHeader));
+    transport.post_send(r.dst, kTagPayloadBase + r.index, buffers_out.back().data_ptr(), headers_out.back().total_bytes);
+    stats.bytes_sent += headers_out.back().total_bytes;
+  }
+  std::map<int, std::pair<PayloadHeader, torch::Tensor>> incoming;
+  for (const Route& r : routes) {
+    if (r.dst != me || r.src == me) continue;
+    const std::string h = transport.recv(r.src, kTagManifestBase + r.index);
+    if (h.size() != sizeof(PayloadHeader)) throw std::runtime_error("exchange: malformed payload header");
+    PayloadHeader header;
+    std::memcpy(&header, h.data(), sizeof header);
+    torch::Tensor buf = torch::empty({static_cast<std::int64_t>(header.total_bytes)}, torch::kUInt8);
+    transport.post_recv(r.src, kTagPayloadBase + r.index, buf.data_ptr(), header.total_bytes);
+    stats.bytes_received += header.total_bytes;
+    incoming.emplace(r.index, std::make_pair(header, buf));
+  }
+  transport.wait_all();
+  for (auto& [index, in] : incoming) received.emplace(index, unpack_payload(in.second, in.first));
+  return received;
+}
 
 }  // namespace
 
@@ -47,38 +94,12 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
     return donor_tensors(task.space(), plan.children[t.child].swapped_genes, full, extras);
   };
 
-  // 2.-4. Post all sends first (so no rank blocks while others wait for it), then receives.
+  // 2.-4.
   const auto tt = Clock::now();
-  std::vector<PayloadHeader> headers_out;
-  headers_out.reserve(transfers.size());
-  std::vector<torch::Tensor> buffers_out;
-  std::map<int, NamedState> received;  // by transfer index
-  for (const Transfer& t : transfers) {
-    if (t.src != me) continue;
-    if (t.local()) {
-      received.emplace(t.index, payload_of(t));
-      continue;
-    }
-    headers_out.emplace_back();
-    buffers_out.push_back(pack_payload(payload_of(t), headers_out.back()));
-    transport.post_send(t.dst, kTagManifestBase + t.index, &headers_out.back(), sizeof(PayloadHeader));
-    transport.post_send(t.dst, kTagPayloadBase + t.index, buffers_out.back().data_ptr(), headers_out.back().total_bytes);
-    stats.bytes_sent += headers_out.back().total_bytes;
-  }
-  std::map<int, std::pair<PayloadHeader, torch::Tensor>> incoming;
-  for (const Transfer& t : transfers) {
-    if (t.dst != me || t.local()) continue;
-    const std::string h = transport.recv(t.src, kTagManifestBase + t.index);
-    if (h.size() != sizeof(PayloadHeader)) throw std::runtime_error("exploit: malformed payload header");
-    PayloadHeader header;
-    std::memcpy(&header, h.data(), sizeof header);
-    torch::Tensor buf = torch::empty({static_cast<std::int64_t>(header.total_bytes)}, torch::kUInt8);
-    transport.post_recv(t.src, kTagPayloadBase + t.index, buf.data_ptr(), header.total_bytes);
-    stats.bytes_received += header.total_bytes;
-    incoming.emplace(t.index, std::make_pair(header, buf));
-  }
-  transport.wait_all();
-  for (auto& [index, in] : incoming) received.emplace(index, unpack_payload(in.second, in.first));
+  std::vector<Route> routes;
+  for (const Transfer& t : transfers) routes.push_back({t.index, t.src, t.dst});
+  const std::map<int, NamedState> received =
+      transfer_payloads(transport, routes, [&](int index) { return payload_of(transfers.at(static_cast<std::size_t>(index))); }, stats);
   stats.transfer_seconds = since(tt);
 
   // 5. Build the children owned here.
@@ -107,49 +128,30 @@ ExchangeStats move_members(Transport& transport, const Layout& from, const Layou
   // posted before any move message, and MPI does not let a later message overtake an earlier one
   // with the same source, destination and tag.
   static const std::string kGenome = "move.genome";
-  std::vector<PayloadHeader> headers(moves.size());
-  std::vector<torch::Tensor> buffers;
-  for (std::size_t i = 0; i < moves.size(); ++i) {
-    const Move& mv = moves[i];
-    if (mv.src != me) continue;
-    auto it = members.find(mv.member);
-    if (it == members.end())
-      throw std::runtime_error("move: rank " + std::to_string(me) + " should own member " + std::to_string(mv.member));
+  std::vector<Route> routes;
+  for (std::size_t i = 0; i < moves.size(); ++i) routes.push_back({static_cast<int>(i), moves[i].src, moves[i].dst});
+  std::map<int, NamedState> received = transfer_payloads(transport, routes, [&](int index) {
+    const int id = moves.at(static_cast<std::size_t>(index)).member;
+    auto it = members.find(id);
+    if (it == members.end()) throw std::runtime_error("move: rank " + std::to_string(me) + " should own member " + std::to_string(id));
     NamedState state = export_member_state(it->second);
     std::vector<std::int64_t> genome(it->second.genome.begin(), it->second.genome.end());
     state.push_back({kGenome, torch::tensor(genome, torch::kLong)});
-    buffers.push_back(pack_payload(state, headers[i]));
-    transport.post_send(mv.dst, kTagManifestBase + static_cast<int>(i), &headers[i], sizeof(PayloadHeader));
-    transport.post_send(mv.dst, kTagPayloadBase + static_cast<int>(i), buffers.back().data_ptr(), headers[i].total_bytes);
-    stats.bytes_sent += headers[i].total_bytes;
-  }
-  std::map<std::size_t, std::pair<PayloadHeader, torch::Tensor>> incoming;
-  for (std::size_t i = 0; i < moves.size(); ++i) {
-    const Move& mv = moves[i];
-    if (mv.dst != me) continue;
-    const std::string h = transport.recv(mv.src, kTagManifestBase + static_cast<int>(i));
-    if (h.size() != sizeof(PayloadHeader)) throw std::runtime_error("move: malformed payload header");
-    PayloadHeader header;
-    std::memcpy(&header, h.data(), sizeof header);
-    torch::Tensor buf = torch::empty({static_cast<std::int64_t>(header.total_bytes)}, torch::kUInt8);
-    transport.post_recv(mv.src, kTagPayloadBase + static_cast<int>(i), buf.data_ptr(), header.total_bytes);
-    stats.bytes_received += header.total_bytes;
-    incoming.emplace(i, std::make_pair(header, buf));
-  }
-  transport.wait_all();
+    return state;
+  }, stats);
   stats.transfer_seconds = since(t0);
   for (const Move& mv : moves)
     if (mv.src == me) members.erase(mv.member);
-  for (auto& [i, in] : incoming) {
-    NamedState state = unpack_payload(in.second, in.first);
+  for (auto& [index, state] : received) {
+    const int id = moves.at(static_cast<std::size_t>(index)).member;
     const auto g = std::find_if(state.begin(), state.end(), [](const NamedTensor& t) { return t.name == kGenome; });
-    if (g == state.end()) throw std::runtime_error("move: member " + std::to_string(moves[i].member) + " arrived without its genome");
+    if (g == state.end()) throw std::runtime_error("move: member " + std::to_string(id) + " arrived without its genome");
     const torch::Tensor gt = g->tensor.contiguous();
     Genome genome(gt.data_ptr<std::int64_t>(), gt.data_ptr<std::int64_t>() + gt.numel());
     state.erase(g);
     Member m = task.create(genome, 0, device);
     import_member_state(m, state);
-    members[moves[i].member] = std::move(m);
+    members[id] = std::move(m);
   }
   stats.seconds = since(t0);
   return stats;

@@ -4,10 +4,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -175,12 +177,19 @@ FileDigest digest_file(const std::string& path, std::uint64_t offset) {
   in.seekg(static_cast<std::streamoff>(offset));
   FileDigest d;
   uLong crc = crc32(0L, Z_NULL, 0);
-  std::vector<char> buf(1 << 20);
+  // At most 1 MiB, at most the file's size, and not zero-filled: a member file is often tens of
+  // kilobytes, and filling a 1-MiB buffer cost more than reading it.
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  const std::size_t cap = ec ? std::size_t{1} << 20
+                             : static_cast<std::size_t>(std::clamp<std::uintmax_t>(
+                                   size > offset ? size - offset : 1, 1, std::uintmax_t{1} << 20));
+  std::unique_ptr<char[]> buf(new char[cap]);
   while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    in.read(buf.get(), static_cast<std::streamsize>(cap));
     std::streamsize n = in.gcount();
     if (n <= 0) break;
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(n));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.get()), static_cast<uInt>(n));
     d.bytes += static_cast<std::uint64_t>(n);
   }
   if (in.bad()) throw CheckpointError("read error on " + path + " while computing its CRC-32");

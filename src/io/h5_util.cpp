@@ -1,5 +1,6 @@
 #include "h5_util.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace pbtnas::io::h5 {
@@ -69,7 +70,8 @@ std::vector<std::string> read_vlen_strings(hid_t dset, hid_t space, std::size_t 
     throw Failure("dataset '" + name + "' is not a variable-length string dataset");
   Handle mem = vlen_string_type();
   std::vector<char*> buf(n, nullptr);
-  check(H5Dread(dset, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()),
+  Handle dxpl = vlen_transfer_plist(n);
+  check(H5Dread(dset, mem, H5S_ALL, H5S_ALL, dxpl, buf.data()),
         "cannot read dataset '" + name + "'");
   std::vector<std::string> out(n);
   for (std::size_t i = 0; i < n; ++i) out[i] = buf[i] ? buf[i] : "";
@@ -176,6 +178,17 @@ Handle dataset_plist() {
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "cannot create a property list");
   check(H5Pset_obj_track_times(dcpl, false), "cannot configure a dataset");
   return dcpl;
+}
+
+Handle vlen_transfer_plist(std::size_t n) {
+  // A variable-length string write or read converts through HDF5's type-conversion and
+  // background buffers, which by default are 1 MiB each and zero-filled on every call: for the
+  // few short strings of a member file that fill cost more than the rest of the file. Buffers
+  // sized for n elements (pointer or hvl_t sized, 16 bytes) give the same result.
+  Handle dxpl(H5Pcreate(H5P_DATASET_XFER), H5Pclose, "cannot create a property list");
+  check(H5Pset_buffer(dxpl, std::max<std::size_t>(n, 1) * 16, nullptr, nullptr),
+        "cannot size the conversion buffer");
+  return dxpl;
 }
 
 std::vector<hsize_t> dataset_dims(hid_t dataset, const std::string& what) {
@@ -320,7 +333,13 @@ void write_strings(hid_t loc, const std::string& name, const std::vector<std::st
   std::vector<const char*> ptrs;
   for (const auto& s : v) ptrs.push_back(s.c_str());
   Handle type = vlen_string_type();
-  write_raw_1d(loc, name, type, type, ptrs.data(), v.size());
+  const std::string what = "cannot write dataset '" + name + "'";
+  Handle space = simple_space(v.size());
+  Handle dcpl = dataset_plist();
+  Handle dset(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+              H5Dclose, what);
+  Handle dxpl = vlen_transfer_plist(v.size());
+  if (!v.empty()) check(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, dxpl, ptrs.data()), what);
 }
 
 std::vector<std::string> read_strings(hid_t loc, const std::string& name) {
@@ -339,7 +358,8 @@ void write_string_dataset(hid_t loc, const std::string& name, const std::string&
   Handle dset(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), H5Dclose,
               what);
   const char* p = value.c_str();
-  check(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), what);
+  Handle dxpl = vlen_transfer_plist(1);
+  check(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, dxpl, &p), what);
 }
 
 std::string read_string_dataset(hid_t loc, const std::string& name) {

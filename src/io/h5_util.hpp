@@ -60,6 +60,8 @@ Handle create_group(hid_t loc, const std::string& name);
 Handle open_dataset(hid_t loc, const std::string& name);
 // Dataset creation property list without timestamps.
 Handle dataset_plist();
+// A transfer property list for converting n variable-length strings (small buffers).
+Handle vlen_transfer_plist(std::size_t n);
 // Dimensions of a dataset's dataspace (empty for a scalar).
 std::vector<hsize_t> dataset_dims(hid_t dataset, const std::string& what);
 

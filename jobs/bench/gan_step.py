@@ -538,10 +538,14 @@ class Trainer:
     """One member's state and the GanTask::train iteration."""
 
     def __init__(self, space, genome, cfg, d_batch, g_mult, n_critic, seed, data_size,
-                 ema_decay=0.999):
+                 ema_decay=0.999, device="cpu"):
         self.cfg = cfg
+        self.device = torch.device(device)
         self.net = GanNet(space, genome, cfg)
         init_net(self.net, seed)
+        # As GanTask: the networks live on the device; the data set and the latent draws stay on
+        # the CPU and each batch is copied over.
+        self.net.to(self.device)
         self.G, self.D = self.net.generator, self.net.discriminator
         self.ema = copy.deepcopy(self.G)
         self.ema.eval()
@@ -570,13 +574,13 @@ class Trainer:
             self.perm, self.offset = torch.randperm(n), 0
         idx = self.perm[self.offset:self.offset + self.d_batch].clone()
         self.offset += self.d_batch
-        return self.data.index_select(0, idx)
+        return self.data.index_select(0, idx).to(self.device)
 
     def iteration(self, i):
         """Returns (d_loss, g_loss or None); raises on a non-finite loss."""
         real = self.real_batch()
         b = real.size(0)
-        z = torch.randn(b, self.cfg.latent_dim, generator=self.zgen)
+        z = torch.randn(b, self.cfg.latent_dim, generator=self.zgen).to(self.device)
         self.opt_d.zero_grad()
         fake = self.G(z).detach()
         d_loss = F.relu(1.0 - self.D(real)).mean() + F.relu(1.0 + self.D(fake)).mean()
@@ -587,7 +591,7 @@ class Trainer:
         self.opt_d.step()
         if i % self.n_critic != 0:
             return d_value, None
-        gz = torch.randn(self.g_batch, self.cfg.latent_dim, generator=self.zgen)
+        gz = torch.randn(self.g_batch, self.cfg.latent_dim, generator=self.zgen).to(self.device)
         self.opt_g.zero_grad()
         g_loss = -self.D(self.G(gz)).mean()
         g_value = g_loss.item()
@@ -710,6 +714,9 @@ def parse_args(argv):
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", type=str, default="cpu",
+                    help="cpu, cuda or cuda:N (the networks; data and latents stay on the CPU, "
+                         "as in GanTask)")
     ap.add_argument("--data-size", type=int, default=10000,
                     help="images in the random stand-in data set (index_select source)")
     ap.add_argument("--list-params", action="store_true",
@@ -723,6 +730,19 @@ def parse_args(argv):
             ap.error("--%s must be >= 1 (got %d)" % (name.replace("_", "-"), getattr(args, name)))
     if args.warmup < 0:
         ap.error("--warmup must be >= 0 (got %d)" % args.warmup)
+    try:
+        dev = torch.device(args.device)
+    except RuntimeError:
+        ap.error("--device '%s' is not a device; use cpu, cuda or cuda:N" % args.device)
+    if dev.type not in ("cpu", "cuda"):
+        ap.error("--device '%s' is not a device; use cpu, cuda or cuda:N" % args.device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            ap.error("--device %s: this PyTorch sees no CUDA device (a CPU-only build, or no GPU "
+                     "here); use --device cpu" % args.device)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            ap.error("--device %s: only %d CUDA device(s) here" %
+                     (args.device, torch.cuda.device_count()))
     if not args.self_check:
         if args.genome is None:
             ap.error("--genome is required (comma-separated option indices)")
@@ -746,7 +766,11 @@ def main(argv):
         return self_check(args.seed, args.threads)
     torch.set_num_threads(args.threads)
     tr = Trainer(args.space, args.genome_list, args.cfg, args.d_batch, args.g_batch_multiplier,
-                 args.n_critic, args.seed, args.data_size)
+                 args.n_critic, args.seed, args.data_size, device=args.device)
+
+    def sync():  # wall-clock times include the device's queued work
+        if tr.device.type == "cuda":
+            torch.cuda.synchronize(tr.device)
     pg, pd = count(tr.G), count(tr.D)
     eg, ed = expected_counts(args.space, args.genome_list, args.cfg)
     if (pg, pd) != (eg, ed):
@@ -761,17 +785,19 @@ def main(argv):
           file=sys.stderr)
     for i in range(args.warmup):
         tr.iteration(i)
+    sync()
     g_steps = 0
     c0 = time.process_time()
     t0 = time.perf_counter()
     for i in range(args.iters):
         if tr.iteration(i)[1] is not None:
             g_steps += 1
+    sync()
     dt = time.perf_counter() - t0
     cpu = time.process_time() - c0
     out = {"ms_per_iter": 1000.0 * dt / args.iters, "iters": args.iters,
            "params_generator": pg, "params_discriminator": pd, "torch": torch.__version__,
-           "threads": torch.get_num_threads(), "space": args.space, "d_batch": args.d_batch,
+           "threads": torch.get_num_threads(), "device": str(tr.device), "space": args.space, "d_batch": args.d_batch,
            "n_critic": args.n_critic, "g_steps": g_steps, "warmup": args.warmup,
            "cpu_ms_per_iter": 1000.0 * cpu / args.iters,
            # at::set_num_threads does not cap OpenBLAS's own pthreads (Linear, mv, transposed

@@ -2,11 +2,13 @@
 // and a G step + EMA update every n_critic iterations) and seconds per FID evaluation, at the
 // config's widths and batch sizes, and the same training iteration in Python PyTorch
 // (jobs/bench/gan_step.py, Debian's python3-torch) timed in the same run on the same genome.
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -25,7 +27,33 @@
 namespace pbtnas::cli {
 namespace {
 
+// The --device value as a torch::Device, with a message naming the fix when it cannot be used.
+torch::Device bench_device(const std::string& name) {
+  std::optional<torch::Device> device;
+  try {
+    device = torch::Device(name);
+  } catch (const std::exception&) {
+  }
+  if (!device || !(device->is_cpu() || device->is_cuda()))
+    throw std::invalid_argument("--device '" + name + "' is not a device; use cpu, cuda or cuda:N");
+  if (device->is_cuda()) {
+    if (!torch::cuda::is_available())
+      throw std::invalid_argument("--device " + name +
+                                  ": this LibTorch sees no CUDA device (a CPU-only build, or no GPU "
+                                  "here); use --device cpu");
+    const auto n = static_cast<int>(torch::cuda::device_count());
+    if (device->has_index() && device->index() >= n)
+      throw std::invalid_argument("--device " + name + ": only " + std::to_string(n) +
+                                  " CUDA device(s) here; use cuda:0 to cuda:" +
+                                  std::to_string(n - 1));
+  }
+  return *device;
+}
 
+// Waits for the device's queued work, so that wall-clock times include it.
+void sync(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.has_index() ? device.index() : -1);
+}
 
 // Runs `command` and returns its standard output; throws when it exits non-zero.
 std::string capture(const std::string& command) {
@@ -50,34 +78,39 @@ int bench_gan_command(const BenchGanOptions& o) {
     if (o.iters % tc.n_critic != 0)
       throw std::invalid_argument("--iters must be a multiple of gan.n_critic (" + std::to_string(tc.n_critic) +
                                   ") so that both sides run the same number of G steps");
+    const torch::Device device = bench_device(o.device);
     set_compute_threads(o.threads);
     Logger log(0);
     tc.iterations_per_epoch = o.iters;
     gan::GanData data = gan::load_gan_data(tc);
-    auto features = gan::make_feature_net(tc, data, torch::kCPU, &log);
+    auto features = gan::make_feature_net(tc, data, device, &log);
     gan::GanTask task(tc, cfg.seed, features, std::move(data));
 
     // The genome of member 0 of the run's initial population (balanced sampling).
     const Population initial(task.space(), cfg.selection.population_size, cfg.seed);
     const Genome genome = initial.members()[0].genome;
-    Member member = task.create(genome, derive_seed(cfg.seed, -1, 0, Purpose::FreshInit), torch::kCPU);
+    Member member = task.create(genome, derive_seed(cfg.seed, -1, 0, Purpose::FreshInit), device);
     auto net = std::dynamic_pointer_cast<gan::GanNetImpl>(member.model);
     const std::int64_t params_g = count_parameters(*net->generator), params_d = count_parameters(*net->discriminator);
 
     std::cout << "bench-gan: " << o.config << "  space " << tc.space << "  gf " << tc.model.gf_dim << " df "
               << tc.model.df_dim << " latent " << tc.model.latent_dim << "  d_batch " << tc.d_batch << " (G batch "
-              << tc.g_batch_multiplier * tc.d_batch << ", n_critic " << tc.n_critic << ")  threads " << o.threads << "\n";
+              << tc.g_batch_multiplier * tc.d_batch << ", n_critic " << tc.n_critic << ")  threads " << o.threads << "  device "
+              << device.str() << "\n";
     std::cout << "  genome (member 0 of the initial population): " << task.space().describe(genome) << "\n";
     std::cout << "  parameters: generator " << params_g << "  discriminator " << params_d << "\n";
 
     task.train(member, 0, 1, 1);  // warm-up epoch of `iters` iterations
+    sync(device);
     // Mean over reps epochs of `iters` iterations (the Python side runs the same count in one go).
     const auto t0 = Clock::now();
     const StepStats s = task.train(member, 1, o.reps, 1);
+    sync(device);
     if (s.diverged) throw std::runtime_error("training diverged during the benchmark");
     const double cpp_ms = 1e3 * since(t0) / (static_cast<double>(o.iters) * o.reps);
     const auto tf = Clock::now();
     const double fid = task.fid(member);
+    sync(device);
     const double fid_s = since(tf);
     std::cout << "  C++ (LibTorch " << TORCH_VERSION << "): " << cpp_ms << " ms per iteration (mean of " << o.reps
               << " x " << o.iters << ")\n";
@@ -93,7 +126,8 @@ int bench_gan_command(const BenchGanOptions& o) {
         << tc.model.latent_dim << " --bottom-width " << tc.model.bottom_width << " --channels "
         << tc.model.image_channels << " --faithful-d-block " << (tc.model.faithful_d_block ? 1 : 0) << " --d-batch "
         << tc.d_batch << " --g-batch-multiplier " << tc.g_batch_multiplier << " --n-critic " << tc.n_critic
-        << " --iters " << o.iters * o.reps << " --warmup " << o.iters << " --seed 1" << " --threads " << o.threads;
+        << " --iters " << o.iters * o.reps << " --warmup " << o.iters << " --seed 1" << " --threads " << o.threads
+        << " --device " << shell_quote(device.str());
     const std::string out = capture(cmd.str());
     const auto j = nlohmann::json::parse(out.substr(out.find('{')));
     const double py_ms = j.at("ms_per_iter").get<double>();

@@ -52,6 +52,7 @@ struct BenchGanOptions {
   int iters = 20;         // iterations per timed epoch
   int reps = 3;           // timed epochs (C++: best of; Python: iters * reps iterations)
   int threads = 1;
+  std::string device = "cpu";  // cpu, cuda or cuda:N (both sides)
   std::string python = "/usr/bin/python3";  // "" = skip the Python comparison
   std::string script = "jobs/bench/gan_step.py";
 };

@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
   bench_gan->add_option("--iters", gan.iters, "iterations per timed epoch");
   bench_gan->add_option("--reps", gan.reps, "timed epochs");
   bench_gan->add_option("--threads", gan.threads, "torch threads (both sides)");
+  bench_gan->add_option("--device", gan.device, "cpu, cuda or cuda:N (both sides; the FID network too)");
   bench_gan->add_option("--python", gan.python, "Python with torch for the comparison (\"\" to skip)");
   bench_gan->add_option("--script", gan.script, "the Python mirror of the GAN step");
 

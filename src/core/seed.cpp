@@ -1,21 +1,23 @@
 #include "pbtnas/core/seed.hpp"
 
+#include "pbtnas/core/hash.hpp"
+
 #include <cmath>
 #include <stdexcept>
 
 namespace pbtnas {
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
+// splitmix64 as a generator: returns the next value and advances `state`.
+std::uint64_t splitmix64_next(std::uint64_t& state) {
+  const std::uint64_t z = splitmix64(state);
+  state += kGoldenGamma;
+  return z;
 }
 
 std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
   std::uint64_t s = h ^ (v + 0x632BE59BD9B4E019ULL + (h << 6) + (h >> 2));
-  return splitmix64(s);
+  return splitmix64_next(s);
 }
 
 std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -33,7 +35,7 @@ std::uint64_t derive_seed(std::uint64_t run_seed, std::int64_t generation, std::
 
 Rng::Rng(std::uint64_t seed) {
   std::uint64_t s = seed;
-  for (auto& word : s_) word = splitmix64(s);
+  for (auto& word : s_) word = splitmix64_next(s);
 }
 
 std::uint64_t Rng::next() {

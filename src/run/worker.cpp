@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "pbtnas/io/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
@@ -21,14 +22,14 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Progress notes of one member's training call (messages.hpp, FitnessReport::partial): the first
-// after `interval` seconds, then at most one per interval; none when the interval is 0.
+// after `interval` (> 0) seconds, then at most one per interval. Installed only when progress
+// notes are on (runtime.progress_seconds > 0).
 class ProgressNotes final : public TrainProgressSink {
  public:
   ProgressNotes(Transport& t, int member, std::int64_t generation, double interval)
       : t_(t), member_(member), generation_(generation), interval_(std::chrono::duration<double>(interval)),
-        next_(Clock::now() + std::chrono::duration_cast<Clock::duration>(interval_)), on_(interval > 0.0) {}
+        next_(Clock::now() + std::chrono::duration_cast<Clock::duration>(interval_)) {}
   void progress(std::int64_t done, std::int64_t total) override {
-    if (!on_) return;
     const auto now = Clock::now();
     if (now < next_) return;
     next_ = now + std::chrono::duration_cast<Clock::duration>(interval_);
@@ -47,7 +48,6 @@ class ProgressNotes final : public TrainProgressSink {
   std::int64_t generation_;
   std::chrono::duration<double> interval_;
   Clock::time_point next_;
-  bool on_;
 };
 }  // namespace
 
@@ -103,8 +103,9 @@ void Worker::train(const Order& order) {
     r.member = id;
     r.generation = order.generation;
     const auto t0 = Clock::now();
-    ProgressNotes notes(transport_, id, order.generation, cfg_.progress_seconds);
-    TrainProgressScope progress(&notes);
+    std::optional<ProgressNotes> notes;
+    if (cfg_.progress_seconds > 0.0) notes.emplace(transport_, id, order.generation, cfg_.progress_seconds);
+    TrainProgressScope progress(notes ? &*notes : nullptr);
     try {
       if (cfg_.nan_member == id && cfg_.nan_generation == order.generation) {
         // Testing aid: poison the weights so that training meets a real non-finite loss.

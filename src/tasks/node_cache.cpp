@@ -18,6 +18,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "pbtnas/core/hash.hpp"
+
 namespace pbtnas {
 namespace fs = std::filesystem;
 namespace {
@@ -38,9 +40,10 @@ struct Header {
 };
 static_assert(sizeof(Header) == kHeader, "the header is 64 bytes");
 
-std::uint64_t fnv1a(std::uint64_t h, const std::string& s) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return (h ^ 0xff) * 1099511628211ull;  // separator: "ab"+"c" differs from "a"+"bc"
+// FNV-1a over s and a separator byte, so that "ab"+"c" differs from "a"+"bc".
+void add_part(Fnv1a& f, const std::string& s) {
+  f.bytes(s);
+  f.byte(0xff);
 }
 
 class Fd {
@@ -121,18 +124,18 @@ std::string default_cache_dir(const std::string& config_key) {
 }
 
 std::string cache_fingerprint(const std::vector<std::string>& parts, const std::vector<std::string>& files) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (const auto& p : parts) h = fnv1a(h, p);
+  Fnv1a h;
+  for (const auto& p : parts) add_part(h, p);
   for (const auto& f : files) {
     std::error_code ec;
-    h = fnv1a(h, fs::absolute(f, ec).string());
+    add_part(h, fs::absolute(f, ec).string());
     const auto size = fs::file_size(f, ec);
-    h = fnv1a(h, ec ? std::string("?") : std::to_string(size));
+    add_part(h, ec ? std::string("?") : std::to_string(size));
     const auto time = fs::last_write_time(f, ec);
-    h = fnv1a(h, ec ? std::string("?") : std::to_string(time.time_since_epoch().count()));
+    add_part(h, ec ? std::string("?") : std::to_string(time.time_since_epoch().count()));
   }
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h.h));
   return buf;
 }
 

@@ -9,24 +9,11 @@
 #include <stdexcept>
 
 #include "gan_features_internal.hpp"
+#include "pbtnas/core/hash.hpp"
 #include "pbtnas/core/seed.hpp"
 
 namespace pbtnas::gan {
 namespace detail {
-
-
-
-struct Fnv1a {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  void byte(std::uint8_t b) {
-    h ^= b;
-    h *= 0x100000001b3ULL;
-  }
-  void u64(std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) byte(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
-  void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
-};
 
 // Checks the shapes load_or_train / fingerprint accept; returns the images as contiguous CPU
 // float32 and the labels as contiguous CPU int64.
@@ -69,8 +56,7 @@ std::uint64_t fingerprint_of(const torch::Tensor& x, const torch::Tensor& y, int
     const float v = p[i] * 127.5f + 127.5f;
     const std::uint8_t q =
         !(v > 0.0f) ? 0 : (v >= 255.0f ? 255 : static_cast<std::uint8_t>(v + 0.5f));
-    h ^= q;
-    h *= 0x100000001b3ULL;
+    h = (h ^ q) * Fnv1a::kPrime;
   }
   f.h = h;
   const std::int64_t* l = y.data_ptr<std::int64_t>();

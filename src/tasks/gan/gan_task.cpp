@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gan_task_internal.hpp"
+#include "pbtnas/core/hash.hpp"
 #include "pbtnas/core/seed.hpp"
 #include "pbtnas/nn/named_state.hpp"
 #include "pbtnas/tasks/cifar10.hpp"
@@ -35,19 +36,14 @@ namespace {
 // The reference statistics depend only on the feature network and the images they are computed
 // over, and cost minutes for 60,000 images on a CPU: they are cached next to the feature
 // network's own cache (feature_cache_dir), keyed by a fingerprint of everything they depend on,
-// so that every worker and every later run loads them instead. Only for the real feature
-// networks (the built-in classifier, a TorchScript file), never for test stand-ins.
+// so that every worker and every later run loads them instead. Only for networks with a cache
+// key (the built-in classifier, a TorchScript file), never for test stand-ins.
 std::string reference_stats_cache_file(const GanTaskConfig& cfg, const FeatureNet& features, std::int64_t n_ref) {
-  if (!dynamic_cast<const ClassifierFeatures*>(&features) && !dynamic_cast<const TorchScriptFeatures*>(&features))
-    return "";
-  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a over the key text
-  const std::string key = features.describe() + "|" + cfg.dataset + "|" + cfg.data_dir + "|" + cfg.train_images +
+  if (features.cache_key().empty()) return "";
+  const std::string key = features.cache_key() + "|" + cfg.dataset + "|" + cfg.data_dir + "|" + cfg.train_images +
                           "|" + std::to_string(cfg.train_limit) + "|" + std::to_string(n_ref) + "|" +
                           std::to_string(cfg.eval_batch_size) + "|" + std::to_string(cfg.model.image_channels);
-  for (unsigned char c : key) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
+  const std::uint64_t h = fnv1a(key);
   char name[64];
   std::snprintf(name, sizeof name, "pbtnas-reference-stats-%016llx.pt", static_cast<unsigned long long>(h));
   try {

@@ -2,14 +2,13 @@
 
 #include <stdexcept>
 
+#include "pbtnas/core/hash.hpp"
+
 namespace pbtnas::rl {
 
 std::uint64_t InitStream::next_seed() {
   // splitmix64 of (seed, counter): one independent stream per layer.
-  std::uint64_t z = seed_ + 0x9E3779B97F4A7C15ULL * (++count_);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
+  return mix64(seed_ + kGoldenGamma * (++count_));
 }
 
 torch::Tensor orthogonal(std::int64_t rows, std::int64_t cols, at::Generator gen) {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "pbtnas/core/config_section.hpp"
+#include "pbtnas/core/hash.hpp"
 #include "pbtnas/core/seed.hpp"
 #include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/tasks/rl/rl_space.hpp"
@@ -14,12 +15,7 @@ namespace pbtnas::rl {
 namespace {
 constexpr const char* kEvalReturn = "eval.return";
 
-std::uint64_t mix(std::uint64_t seed, std::uint64_t salt) {
-  std::uint64_t z = seed ^ (0x9E3779B97F4A7C15ULL * salt);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+std::uint64_t mix(std::uint64_t seed, std::uint64_t salt) { return mix64(seed ^ (kGoldenGamma * salt)); }
 
 torch::Tensor* find_extra(Member& m, const std::string& name) {
   for (auto& e : m.extra)

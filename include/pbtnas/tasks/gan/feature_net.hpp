@@ -27,6 +27,10 @@ class FeatureNet {
   // Short human-readable description for logs and summaries, e.g. "classifier (128-d, cached
   // in /data/x.pt)" or "torchscript inception.pt (2048-d)".
   virtual std::string describe() const = 0;
+  // What identifies this network's outputs in caches of things computed with it (the reference
+  // statistics of FID): the real networks return their description, which names their weights'
+  // file; the default, empty, means "do not cache" (test stand-ins).
+  virtual std::string cache_key() const { return ""; }
 };
 
 }  // namespace pbtnas::gan

@@ -61,6 +61,7 @@ class TorchScriptFeatures : public FeatureNet {
       const torch::Tensor& images_in_minus1_1) const override;
   // "torchscript <path> (2048-d, logits 1008)" or "torchscript <path> (2048-d, no logits)".
   std::string describe() const override;
+  std::string cache_key() const override { return describe(); }
 
   std::int64_t feature_dim() const { return feature_dim_; }
   std::int64_t num_logits() const { return num_logits_; }  // 0 when the module gives none
@@ -169,6 +170,7 @@ class ClassifierFeatures : public FeatureNet {
       const torch::Tensor& images_in_minus1_1) const override;
   // "classifier (128-d, <n> classes, <cache path>)" ("not cached" without a cache path).
   std::string describe() const override;
+  std::string cache_key() const override { return describe(); }
 
   int n_classes() const { return n_classes_; }
   int channels() const { return channels_; }

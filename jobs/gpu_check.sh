@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds pbtnas against a CUDA-enabled LibTorch and runs a short classification search on the
-# GPU(s) with 3 ranks (2 workers sharing a GPU when there is one), inspects its checkpoint, then
-# runs a short GAN search on CUDA. Use it to check a new cluster image.
+# GPU(s) with 3 ranks (2 workers sharing a GPU when there is one), inspects its checkpoint, runs
+# a short GAN search on CUDA, then times the GAN iteration in C++ and in Python PyTorch on the GPU
+# (bench-gan --device cuda). Use it to check a new cluster image.
 #   bash jobs/gpu_check.sh OUT [DEPS_PREFIX] [DATA_DIR]
 # LibTorch: $TORCH_PREFIX, else the one inside python3's torch package.
 # DEPS_PREFIX: optional prefix with include/ and lib/ for Boost.Serialization, CLI11 and
@@ -56,4 +57,15 @@ mpirun -n 3 --oversubscribe --bind-to none build-cuda/pbtnas run "$out/gpu_gan.y
 echo "gan run: $(( $(date +%s) - start )) s"
 grep -q "cuda" "$out/gan.log" || { echo "GAN workers did not report a CUDA device"; exit 1; }
 grep -q "^done: .*FID" "$out/gan.log" || { echo "the GAN run did not finish with an FID"; exit 1; }
+
+# bench-gan on the GPU: milliseconds per GAN training iteration in C++ against the same iteration
+# in Python PyTorch (jobs/bench/gan_step.py, python3's torch), both on CUDA, at the GAN run's
+# widths and at the paper's (gf 256, df 128, D batch 40). The FID classifier is the one cached above.
+sed -e "s|^  gf_dim: .*|  gf_dim: 256|" -e "s|^  df_dim: .*|  df_dim: 128|" -e "s|^  latent_dim: .*|  latent_dim: 120|" \
+    -e "s|^  d_batch: .*|  d_batch: 40|" "$out/gpu_gan.yaml" >"$out/gpu_gan_paper.yaml"
+for config in "$out/gpu_gan.yaml" "$out/gpu_gan_paper.yaml"; do
+  build-cuda/pbtnas bench-gan "$config" --device cuda --iters 50 --reps 3 --python python3 2>&1 |
+    grep -v "^  genome" | tee -a "$out/bench_gan.txt"
+done
+grep -q "ratio Python / C++" "$out/bench_gan.txt" || { echo "bench-gan did not finish"; exit 1; }
 echo "gpu check passed"

@@ -733,8 +733,8 @@ def parse_args(argv):
     try:
         dev = torch.device(args.device)
     except RuntimeError:
-        ap.error("--device '%s' is not a device; use cpu, cuda or cuda:N" % args.device)
-    if dev.type not in ("cpu", "cuda"):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
         ap.error("--device '%s' is not a device; use cpu, cuda or cuda:N" % args.device)
     if dev.type == "cuda":
         if not torch.cuda.is_available():

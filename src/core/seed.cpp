@@ -1,9 +1,9 @@
 #include "pbtnas/core/seed.hpp"
 
-#include "pbtnas/core/hash.hpp"
-
 #include <cmath>
 #include <stdexcept>
+
+#include "pbtnas/core/hash.hpp"
 
 namespace pbtnas {
 namespace {

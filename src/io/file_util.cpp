@@ -4,13 +4,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
-#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -177,13 +175,9 @@ FileDigest digest_file(const std::string& path, std::uint64_t offset) {
   in.seekg(static_cast<std::streamoff>(offset));
   FileDigest d;
   uLong crc = crc32(0L, Z_NULL, 0);
-  // At most 1 MiB, at most the file's size, and not zero-filled: a member file is often tens of
-  // kilobytes, and filling a 1-MiB buffer cost more than reading it.
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(path, ec);
-  const std::size_t cap = ec ? std::size_t{1} << 20
-                             : static_cast<std::size_t>(std::clamp<std::uintmax_t>(
-                                   size > offset ? size - offset : 1, 1, std::uintmax_t{1} << 20));
+  // Not zero-filled: a member file is often tens of kilobytes, and filling the whole 1-MiB
+  // buffer cost more than reading the file; untouched pages of it are never faulted in.
+  constexpr std::size_t cap = std::size_t{1} << 20;
   std::unique_ptr<char[]> buf(new char[cap]);
   while (in) {
     in.read(buf.get(), static_cast<std::streamsize>(cap));

@@ -305,13 +305,13 @@ std::vector<std::int64_t> read_attr_int64_array(hid_t obj, const std::string& na
 // ---- 1-D datasets ----
 
 void write_raw_1d(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type,
-                  const void* data, std::size_t n) {
+                  const void* data, std::size_t n, hid_t transfer) {
   const std::string what = "cannot write dataset '" + name + "'";
   Handle space = simple_space(n);
   Handle dcpl = dataset_plist();
   Handle dset(H5Dcreate2(loc, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
               H5Dclose, what);
-  if (n > 0) check(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), what);
+  if (n > 0) check(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, transfer, data), what);
 }
 
 std::size_t length_1d(hid_t loc, const std::string& name) {
@@ -333,13 +333,8 @@ void write_strings(hid_t loc, const std::string& name, const std::vector<std::st
   std::vector<const char*> ptrs;
   for (const auto& s : v) ptrs.push_back(s.c_str());
   Handle type = vlen_string_type();
-  const std::string what = "cannot write dataset '" + name + "'";
-  Handle space = simple_space(v.size());
-  Handle dcpl = dataset_plist();
-  Handle dset(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-              H5Dclose, what);
   Handle dxpl = vlen_transfer_plist(v.size());
-  if (!v.empty()) check(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, dxpl, ptrs.data()), what);
+  write_raw_1d(loc, name, type, type, ptrs.data(), v.size(), dxpl);
 }
 
 std::vector<std::string> read_strings(hid_t loc, const std::string& name) {

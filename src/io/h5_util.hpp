@@ -108,8 +108,10 @@ struct Traits<double> {
   static hid_t mem() { return H5T_NATIVE_DOUBLE; }
 };
 
+// Creates a 1-D dataset of n elements and writes `data` (with the transfer property list
+// `transfer`, e.g. vlen_transfer_plist for strings).
 void write_raw_1d(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type,
-                  const void* data, std::size_t n);
+                  const void* data, std::size_t n, hid_t transfer = H5P_DEFAULT);
 // Opens a 1-D dataset, checks its rank, returns its length; read_raw_1d fills `out`.
 std::size_t length_1d(hid_t loc, const std::string& name);
 void read_raw_1d(hid_t loc, const std::string& name, hid_t mem_type, void* out);

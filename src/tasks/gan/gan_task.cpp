@@ -39,8 +39,9 @@ namespace {
 // so that every worker and every later run loads them instead. Only for networks with a cache
 // key (the built-in classifier, a TorchScript file), never for test stand-ins.
 std::string reference_stats_cache_file(const GanTaskConfig& cfg, const FeatureNet& features, std::int64_t n_ref) {
-  if (features.cache_key().empty()) return "";
-  const std::string key = features.cache_key() + "|" + cfg.dataset + "|" + cfg.data_dir + "|" + cfg.train_images +
+  const std::string net_key = features.cache_key();
+  if (net_key.empty()) return "";
+  const std::string key = net_key + "|" + cfg.dataset + "|" + cfg.data_dir + "|" + cfg.train_images +
                           "|" + std::to_string(cfg.train_limit) + "|" + std::to_string(n_ref) + "|" +
                           std::to_string(cfg.eval_batch_size) + "|" + std::to_string(cfg.model.image_channels);
   const std::uint64_t h = fnv1a(key);

@@ -160,11 +160,11 @@ h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
     throw CheckpointError(path + " is a '" + fmt + "' file, but a '" + expected +
                           "' file was expected; pass the " +
                           (expected == kIndexFormat ? "index.h5" : "member_NNN.h5") + " file");
-  if (version < 1 || version > kCheckpointFormatVersion)
+  const int newest = fmt == kMemberFormat ? kMemberFormatVersion : kIndexFormatVersion;
+  if (version < 1 || version > newest)
     throw CheckpointError(path + " has format_version " + std::to_string(version) +
-                          "; this pbtnas reads versions 1.." +
-                          std::to_string(kCheckpointFormatVersion) +
-                          (version > kCheckpointFormatVersion ? "; use a newer pbtnas" : ""));
+                          "; this pbtnas reads versions 1.." + std::to_string(newest) +
+                          (version > newest ? "; use a newer pbtnas" : ""));
   if (format) *format = fmt;
   return file;
 }

@@ -188,7 +188,7 @@ void write_index(const std::string& path, const GenerationIndex& index) {
   try {
     detail::write_h5_atomic(path, [&](hid_t file) {
       h5::write_attr_string(file, "format", kIndexFormat);
-      h5::write_attr_int64(file, "format_version", kCheckpointFormatVersion);
+      h5::write_attr_int64(file, "format_version", kIndexFormatVersion);
       h5::write_attr_int64(file, "generation", index.generation);
       h5::write_attr_int64(file, "next_epoch", index.next_epoch);
       h5::write_attr_uint64(file, "seed", index.seed);

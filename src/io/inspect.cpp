@@ -277,7 +277,7 @@ void inspect_member(const std::string& path, std::ostream& out) {
   out << "pbtnas member file  " << path << "\n";
   out << fmt("  member %d   generation %lld   train seed %llu   format version %d\n", m.id,
              static_cast<long long>(m.generation), static_cast<unsigned long long>(m.train_seed),
-             kCheckpointFormatVersion);
+             m.format_version);
   std::vector<std::string> genome;
   for (int v : m.genome) genome.push_back(std::to_string(v));
   print_wrapped(out,

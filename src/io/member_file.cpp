@@ -4,7 +4,9 @@
 #include "pbtnas/io/member_file.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
+#include <set>
 
 #include "file_util.hpp"
 #include "h5_util.hpp"
@@ -73,126 +75,196 @@ Handle h5_type(torch::ScalarType type, bool in_file) {
   }
 }
 
-std::vector<std::string> split_name(const std::string& name) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (true) {
-    std::size_t dot = name.find('.', start);
-    parts.push_back(name.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  for (const auto& p : parts)
-    if (p.empty() || p.find('/') != std::string::npos)
-      throw Failure("tensor name '" + name + "' is not a dotted name (empty part or '/')");
-  return parts;
+// Tensor names are dotted names: non-empty components, no '/' (a tensor stored on its own is the
+// dataset /state/tensors/<name>; format 1 files store every tensor at /state/<a>/<b>/...).
+void check_name(const std::string& name) {
+  bool bad = name.empty() || name.front() == '.' || name.back() == '.' ||
+             name.find('/') != std::string::npos || name.find("..") != std::string::npos;
+  if (bad) throw Failure("tensor name '" + name + "' is not a dotted name (empty part or '/')");
 }
 
-std::string tensor_path(const std::string& name) {
-  std::string path = "/state";
-  for (const auto& p : split_name(name)) path += "/" + p;
-  return path;
-}
+// Tensors of fewer bytes than this are packed (see write_state); larger ones get a dataset each.
+constexpr std::size_t kOwnDatasetBytes = std::size_t{64} << 10;
 
-// Extra state ("extra.*") of at least 64 KiB is stored chunked and compressed; the networks and
-// optimizer state stay contiguous (small, and incompressible floats).
+// Extra state ("extra.*") stored on its own is chunked and compressed; the networks and
+// optimizer state stay contiguous (incompressible floats).
 bool compress_extra(const std::string& name, const torch::Tensor& t) {
   static const bool deflate = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
-  return deflate && name.compare(0, 6, "extra.") == 0 && t.dim() >= 1 && t.numel() > 0 &&
-         static_cast<std::size_t>(t.numel()) * t.element_size() >= (std::size_t{64} << 10);
+  return deflate && name.compare(0, 6, "extra.") == 0 && t.dim() >= 1 && t.numel() > 0;
 }
 
-// Creates /state/... groups and tensor datasets, detecting names that would collide.
-class StateWriter {
- public:
-  explicit StateWriter(hid_t file) : file_(file) {
-    h5::create_group(file_, "/state");
-    groups_["/state"] = "";
-  }
+std::size_t tensor_bytes(const torch::Tensor& t) {
+  return static_cast<std::size_t>(t.numel()) * t.element_size();
+}
 
-  void write(const NamedTensor& nt) {
-    if (!nt.tensor.defined()) throw Failure("tensor '" + nt.name + "' is undefined");
-    const std::string path = tensor_path(nt.name);
-    std::size_t cut = path.rfind('/');
-    ensure_group(path.substr(0, cut), nt.name);
-    if (auto g = groups_.find(path); g != groups_.end())
-      throw Failure(collision(nt.name, g->second));
-    if (auto d = datasets_.find(path); d != datasets_.end())
+void write_own_tensor(hid_t tensors, const std::string& name, const torch::Tensor& t) {
+  std::vector<hsize_t> dims(t.sizes().begin(), t.sizes().end());
+  Handle space(t.dim() == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(t.dim(), dims.data(), nullptr),
+               H5Sclose, "cannot create the dataspace of tensor '" + name + "'");
+  Handle dcpl = h5::dataset_plist();
+  if (compress_extra(name, t)) {
+    // Large task state (an RL replay buffer): chunks of about 1 MiB along the first dimension,
+    // byte-shuffled and deflated (docs/checkpoint-format.md).
+    std::vector<hsize_t> chunk = dims;
+    const hsize_t row_bytes = static_cast<hsize_t>(t.numel() / t.size(0)) * t.element_size();
+    chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(dims[0], (hsize_t{1} << 20) / std::max<hsize_t>(1, row_bytes)));
+    h5::check(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), "cannot chunk tensor '" + name + "'");
+    h5::check(H5Pset_shuffle(dcpl), "cannot configure tensor '" + name + "'");
+    h5::check(H5Pset_deflate(dcpl, 1), "cannot compress tensor '" + name + "'");
+  }
+  const std::string what = "cannot write tensor '" + name + "'";
+  Handle ftype = h5_type(t.scalar_type(), true), mtype = h5_type(t.scalar_type(), false);
+  Handle dset(H5Dcreate2(tensors, name.c_str(), ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+              H5Dclose, what);
+  h5::check(H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()), what);
+}
+
+// Format 2 (docs/checkpoint-format.md): HDF5 spends its time per object, not per byte, so the
+// many small tensors of a member (biases, norms, optimizer counters) are packed: every tensor
+// under 64 KiB is appended, in state order, to one 1-D dataset per dtype, /state/packed/<dtype>;
+// larger ones get their own dataset /state/tensors/<name>. The table /state/dtypes, ranks,
+// shapes (all shapes concatenated) and offsets (element offset into the packed dataset, or -1)
+// says where each tensor of /tensor_names is.
+void write_state(hid_t file, const NamedState& state) {
+  std::set<std::string> seen;
+  std::vector<torch::Tensor> cpu;
+  std::vector<std::string> dtypes;
+  std::vector<std::int64_t> ranks, shapes, offsets;
+  std::map<torch::ScalarType, std::int64_t> packed_numel;
+  bool any_own = false;
+  for (const auto& nt : state) {
+    check_name(nt.name);
+    if (!seen.insert(nt.name).second)
       throw Failure("tensor name '" + nt.name + "' appears twice in the state");
-    datasets_[path] = nt.name;
-
+    if (!nt.tensor.defined()) throw Failure("tensor '" + nt.name + "' is undefined");
     torch::Tensor t = nt.tensor.detach().to(torch::kCPU).contiguous();
-    std::vector<hsize_t> dims(t.sizes().begin(), t.sizes().end());
-    Handle space(
-        t.dim() == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(t.dim(), dims.data(), nullptr),
-        H5Sclose, "cannot create the dataspace of tensor '" + nt.name + "'");
-    Handle ftype = h5_type(t.scalar_type(), true);
-    Handle mtype = h5_type(t.scalar_type(), false);
-    Handle dcpl = h5::dataset_plist();
-    if (compress_extra(nt.name, t)) {
-      // Large task state (an RL replay buffer): chunks of about 1 MiB along the first dimension,
-      // byte-shuffled and deflated (docs/checkpoint-format.md).
-      std::vector<hsize_t> chunk = dims;
-      const hsize_t row_bytes = static_cast<hsize_t>(t.numel() / t.size(0)) * t.element_size();
-      chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(dims[0], (hsize_t{1} << 20) / std::max<hsize_t>(1, row_bytes)));
-      h5::check(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), "cannot chunk tensor '" + nt.name + "'");
-      h5::check(H5Pset_shuffle(dcpl), "cannot configure tensor '" + nt.name + "'");
-      h5::check(H5Pset_deflate(dcpl, 1), "cannot compress tensor '" + nt.name + "'");
+    dtypes.push_back(dtype_name(t.scalar_type()));
+    ranks.push_back(t.dim());
+    shapes.insert(shapes.end(), t.sizes().begin(), t.sizes().end());
+    if (tensor_bytes(t) >= kOwnDatasetBytes) {
+      offsets.push_back(-1);
+      any_own = true;
+    } else {
+      std::int64_t& n = packed_numel[t.scalar_type()];
+      offsets.push_back(n);
+      n += t.numel();
     }
-    const std::string what = "cannot write tensor '" + nt.name + "'";
-    Handle dset(H5Dcreate2(file_, path.c_str(), ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-                H5Dclose, what);
-    if (t.numel() > 0)
-      h5::check(H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()), what);
-    h5::write_attr_string(dset, "name", nt.name);
-    h5::write_attr_string(dset, "dtype", dtype_name(t.scalar_type()));
-    h5::write_attr_int64_array(dset, "shape",
-                               std::vector<std::int64_t>(t.sizes().begin(), t.sizes().end()));
+    cpu.push_back(std::move(t));
   }
-
- private:
-  static std::string collision(const std::string& a, const std::string& b) {
-    return "tensor names '" + a + "' and '" + b +
-           "' collide: one is a dotted prefix of the other, so they cannot both be stored";
+  Handle group = h5::create_group(file, "state");
+  h5::write_strings(group, "dtypes", dtypes);
+  h5::write_vector(group, "ranks", ranks);
+  h5::write_vector(group, "shapes", shapes);
+  h5::write_vector(group, "offsets", offsets);
+  if (!packed_numel.empty()) {
+    Handle packed = h5::create_group(group, "packed");
+    for (const auto& [type, numel] : packed_numel) {
+      const std::size_t elem = c10::elementSize(type);
+      std::vector<unsigned char> bytes(static_cast<std::size_t>(numel) * elem);
+      for (std::size_t i = 0; i < cpu.size(); ++i)
+        if (offsets[i] >= 0 && cpu[i].scalar_type() == type && cpu[i].numel() > 0)
+          std::memcpy(bytes.data() + static_cast<std::size_t>(offsets[i]) * elem, cpu[i].data_ptr(),
+                      tensor_bytes(cpu[i]));
+      Handle ftype = h5_type(type, true), mtype = h5_type(type, false);
+      h5::write_raw_1d(packed, dtype_name(type), ftype, mtype, bytes.data(),
+                       static_cast<std::size_t>(numel));
+    }
   }
-
-  void ensure_group(const std::string& path, const std::string& tensor) {
-    if (groups_.count(path)) return;
-    ensure_group(path.substr(0, path.rfind('/')), tensor);
-    if (auto d = datasets_.find(path); d != datasets_.end())
-      throw Failure(collision(tensor, d->second));
-    h5::create_group(file_, path);
-    groups_[path] = tensor;
+  if (any_own) {
+    Handle tensors = h5::create_group(group, "tensors");
+    for (std::size_t i = 0; i < cpu.size(); ++i)
+      if (offsets[i] < 0) write_own_tensor(tensors, state[i].name, cpu[i]);
   }
+}
 
-  hid_t file_;
-  std::map<std::string, std::string> groups_;    // path -> first tensor below it
-  std::map<std::string, std::string> datasets_;  // path -> tensor name
-};
+void check_stored_type(hid_t dset, torch::ScalarType type, const std::string& what) {
+  Handle stored(H5Dget_type(dset), H5Tclose, "cannot read the type of " + what);
+  Handle expected = h5_type(type, true);
+  if (H5Tequal(stored, expected) <= 0)
+    throw Failure(what + ": stored HDF5 type does not match its dtype '" + dtype_name(type) + "'");
+}
 
-torch::Tensor read_tensor(hid_t file, const std::string& name) {
-  const std::string path = tensor_path(name);
+void read_into(hid_t dset, torch::Tensor& t, const std::string& what) {
+  if (t.numel() == 0) return;
+  Handle mtype = h5_type(t.scalar_type(), false);
+  h5::check(H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()), "cannot read " + what);
+}
+
+std::vector<torch::Tensor> read_state(hid_t file, const std::vector<std::string>& names) {
+  Handle group = h5::open_group(file, "state");
+  const auto dtypes = h5::read_strings(group, "dtypes");
+  const auto ranks = h5::read_vector<std::int64_t>(group, "ranks");
+  const auto shapes = h5::read_vector<std::int64_t>(group, "shapes");
+  const auto offsets = h5::read_vector<std::int64_t>(group, "offsets");
+  const std::size_t n = names.size();
+  if (dtypes.size() != n || ranks.size() != n || offsets.size() != n)
+    throw Failure("the state table (dtypes, ranks, offsets) does not list the " +
+                  std::to_string(n) + " tensors of tensor_names");
+  std::map<std::string, torch::Tensor> packed;  // dtype -> its whole packed dataset
+  std::vector<torch::Tensor> out;
+  std::size_t next_dim = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string what = "tensor '" + names[i] + "'";
+    const torch::ScalarType type = dtype_from_name(dtypes[i]);
+    if (ranks[i] < 0 || next_dim + static_cast<std::size_t>(ranks[i]) > shapes.size())
+      throw Failure(what + ": its rank does not fit the shapes table");
+    std::vector<std::int64_t> shape(shapes.begin() + static_cast<std::ptrdiff_t>(next_dim),
+                                    shapes.begin() + static_cast<std::ptrdiff_t>(next_dim + ranks[i]));
+    next_dim += static_cast<std::size_t>(ranks[i]);
+    for (std::int64_t d : shape)
+      if (d < 0) throw Failure(what + ": negative extent in the shapes table");
+    torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
+    if (offsets[i] < 0) {
+      const std::string path = "tensors/" + names[i];
+      if (!h5::link_exists(group, "tensors") || !h5::link_exists(group, path))
+        throw Failure(what + " is missing at /state/" + path);
+      Handle dset = h5::open_dataset(group, path);
+      check_stored_type(dset, type, what);
+      std::vector<std::int64_t> dims;
+      for (hsize_t d : h5::dataset_dims(dset, what)) dims.push_back(static_cast<std::int64_t>(d));
+      if (dims != shape) throw Failure(what + ": its dataset's shape does not match the shapes table");
+      read_into(dset, t, what);
+    } else {
+      auto it = packed.find(dtypes[i]);
+      if (it == packed.end()) {
+        const std::string path = "packed/" + dtypes[i];
+        if (!h5::link_exists(group, "packed") || !h5::link_exists(group, path))
+          throw Failure(what + ": /state/" + path + " is missing");
+        Handle dset = h5::open_dataset(group, path);
+        check_stored_type(dset, type, "/state/" + path);
+        const auto dims = h5::dataset_dims(dset, "/state/" + path);
+        if (dims.size() != 1) throw Failure("/state/" + path + " is not 1-D");
+        torch::Tensor all = torch::empty({static_cast<std::int64_t>(dims[0])}, torch::TensorOptions().dtype(type));
+        read_into(dset, all, "/state/" + path);
+        it = packed.emplace(dtypes[i], std::move(all)).first;
+      }
+      if (offsets[i] + t.numel() > it->second.numel())
+        throw Failure(what + " lies beyond the end of /state/packed/" + dtypes[i]);
+      if (t.numel() > 0) t.view(-1).copy_(it->second.narrow(0, offsets[i], t.numel()));
+    }
+    out.push_back(std::move(t));
+  }
+  if (next_dim != shapes.size()) throw Failure("the shapes table is longer than the tensors' ranks");
+  return out;
+}
+
+// Format 1: every tensor at /state/<a>/<b>/... with name, dtype and shape attributes.
+torch::Tensor read_tensor_v1(hid_t file, const std::string& name) {
+  std::string path = "/state/" + name;
+  std::replace(path.begin(), path.end(), '.', '/');
   if (!h5::link_exists(file, path)) throw Failure("tensor '" + name + "' is missing at " + path);
   Handle dset = h5::open_dataset(file, path);
   const std::string what = "tensor '" + name + "'";
   if (h5::read_attr_string(dset, "name") != name)
     throw Failure(what + ": its 'name' attribute does not match its path");
   torch::ScalarType type = dtype_from_name(h5::read_attr_string(dset, "dtype"));
-  Handle stored(H5Dget_type(dset), H5Tclose, "cannot read the type of " + what);
-  Handle expected = h5_type(type, true);
-  if (H5Tequal(stored, expected) <= 0)
-    throw Failure(what + ": stored HDF5 type does not match its dtype attribute '" +
-                  dtype_name(type) + "'");
+  check_stored_type(dset, type, what);
   std::vector<std::int64_t> shape;
   for (hsize_t d : h5::dataset_dims(dset, what)) shape.push_back(static_cast<std::int64_t>(d));
   if (h5::read_attr_int64_array(dset, "shape") != shape)
     throw Failure(what + ": its 'shape' attribute does not match its dataspace");
   torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
-  if (t.numel() > 0) {
-    Handle mtype = h5_type(type, false);
-    h5::check(H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()),
-              "cannot read " + what);
-  }
+  read_into(dset, t, what);
   return t;
 }
 
@@ -218,7 +290,7 @@ void write_member_file(const std::string& path, const MemberFile& m) {
   try {
     detail::write_h5_atomic(path, [&](hid_t file) {
       h5::write_attr_string(file, "format", kMemberFormat);
-      h5::write_attr_int64(file, "format_version", kCheckpointFormatVersion);
+      h5::write_attr_int64(file, "format_version", kMemberFormatVersion);
       h5::write_attr_int64(file, "member_id", m.id);
       h5::write_attr_int64(file, "generation", m.generation);
       h5::write_attr_uint64(file, "train_seed", m.train_seed);
@@ -228,8 +300,7 @@ void write_member_file(const std::string& path, const MemberFile& m) {
       std::vector<std::string> names;
       for (const auto& nt : m.state) names.push_back(nt.name);
       h5::write_strings(file, "tensor_names", names);
-      StateWriter writer(file);
-      for (const auto& nt : m.state) writer.write(nt);
+      write_state(file, m.state);
       if (!m.evaluation.empty()) {
         Handle group = h5::create_group(file, "evaluation");
         std::vector<std::string> names;
@@ -253,16 +324,23 @@ MemberFile read_member_file(const std::string& path, bool load_tensors) {
   Handle file = detail::open_checkpoint(path, kMemberFormat);
   try {
     MemberFile m;
+    const std::int64_t version = h5::read_attr_int64(file, "format_version");
+    m.format_version = static_cast<int>(version);
     m.id = static_cast<int>(h5::read_attr_int64(file, "member_id"));
     m.generation = h5::read_attr_int64(file, "generation");
     m.train_seed = h5::read_attr_uint64(file, "train_seed");
     m.genome = h5::read_vector<int>(file, "genome");
     m.genome_options = h5::read_strings(file, "genome_options");
     m.fitness = h5::read_vector<double>(file, "fitness");
-    for (auto& name : h5::read_strings(file, "tensor_names")) {
-      torch::Tensor t = load_tensors ? read_tensor(file, name) : torch::Tensor();
-      m.state.push_back({std::move(name), std::move(t)});
+    std::vector<std::string> names = h5::read_strings(file, "tensor_names");
+    std::vector<torch::Tensor> tensors(names.size());
+    if (load_tensors && version >= 2) {
+      tensors = read_state(file, names);
+    } else if (load_tensors) {
+      for (std::size_t i = 0; i < names.size(); ++i) tensors[i] = read_tensor_v1(file, names[i]);
     }
+    for (std::size_t i = 0; i < names.size(); ++i)
+      m.state.push_back({std::move(names[i]), std::move(tensors[i])});
     if (h5::link_exists(file, "evaluation")) {
       Handle group = h5::open_group(file, "evaluation");
       const auto names = h5::read_strings(group, "names");

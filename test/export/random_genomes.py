@@ -3,7 +3,7 @@
 
 The smoke runs reach only some options. Here, for each exported run, member files with random
 genomes (every option of every network gene can occur) and random weights are written with
-h5py (member files without a checksum header are read as they are; docs/checkpoint-format.md),
+h5py in member-file format 1, one dataset per tensor (member files without a checksum header are read as they are; docs/checkpoint-format.md),
 their tensor names taken from the Python rebuild's state_dict. pbtnas loads them strictly, so a
 name or shape that differs between pbtnas_models.py and pbtnas fails the export. Then the export
 is rebuilt in Python and compared with example.pt, and for the GAN the exported generator is
@@ -28,6 +28,7 @@ except ImportError:
     print("SKIPPED random genomes: h5py or numpy is not installed")
     sys.exit(0)
 
+import pbtnas_h5
 import pbtnas_models as pm
 
 OPTIONS = {  # gene name suffix -> option names, in pbtnas's order
@@ -77,9 +78,7 @@ def write_member(path, genome, options, state):
 
 
 def read_prefixed(path, prefix):
-    with h5py.File(path, "r") as f:
-        names = [n for n in f["tensor_names"].asstr()[()] if n.startswith(prefix)]
-        return {n: torch.from_numpy(np.asarray(f["state/" + n.replace(".", "/")][()])) for n in names}
+    return {n: torch.from_numpy(np.asarray(a)) for n, a in pbtnas_h5.read_state(path, prefix).items()}
 
 
 def main(argv):

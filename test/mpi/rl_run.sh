@@ -32,15 +32,14 @@ diff "$WORK/a.txt" "$WORK/c.txt" || fail "the resumed RL run differs from the un
 pass "killed and resumed RL run equals the uninterrupted one"
 
 # Replay buffers: child (generation g+1 checkpoint) vs donor (generation g checkpoint).
-"$PY" - "$WORK/w2" <<'PYEOF' || fail "replay buffers did not move with the donor"
-import h5py, re, sys
+PYTHONPATH="$SRC/jobs/tools" "$PY" - "$WORK/w2" <<'PYEOF' || fail "replay buffers did not move with the donor"
+import pbtnas_h5, re, sys
 out = sys.argv[1]
 log = open(out + ".log").read().splitlines()
 gen, checked = None, 0
 def buf(g, m):
-    with h5py.File(f"{out}/checkpoints/gen_{g:06d}/member_{m:03d}.h5", "r") as f:
-        r = f["state/extra/replay"]
-        return r["obs"][()], r["action"][()], r["reward"][()], r["first"][()], r["state"][()]
+    r = pbtnas_h5.read_state(f"{out}/checkpoints/gen_{g:06d}/member_{m:03d}.h5", "extra.replay.")
+    return tuple(r["extra.replay." + k] for k in ("obs", "action", "reward", "first", "state"))
 for line in log:
     m = re.match(r"gen (\d+) \[", line)
     if m:

@@ -15,7 +15,10 @@ class CheckpointError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr int kCheckpointFormatVersion = 1;
+// The newest format_version each kind of file is written with; readers accept 1 up to it.
+// Member files: 2 packs small tensors per dtype (1 stored one dataset per tensor; still read).
+constexpr int kMemberFormatVersion = 2;
+constexpr int kIndexFormatVersion = 1;
 constexpr const char* kMemberFormat = "pbtnas-member";
 constexpr const char* kIndexFormat = "pbtnas-index";
 

@@ -19,7 +19,7 @@ struct FileEntry {
 };
 
 struct GenerationIndex {
-  int format_version = kCheckpointFormatVersion;
+  int format_version = kIndexFormatVersion;
   std::int64_t generation = 0;
   int next_epoch = 0;
   std::uint64_t seed = 0;

@@ -13,6 +13,7 @@
 namespace pbtnas::io {
 
 struct MemberFile {
+  int format_version = kMemberFormatVersion;  // as read; files are written in the newest
   int id = 0;
   std::int64_t generation = 0;
   Genome genome;
@@ -28,8 +29,8 @@ struct MemberFile {
 // Writes atomically (PATH.tmp, fsync, rename, fsync of the directory; parent directories are
 // created). Tensors may live on any device; they are stored as contiguous CPU data. Supported
 // dtypes: float32/64, float16, bfloat16, int8/16/32/64, uint8, bool. Tensor names must be
-// non-empty dotted names without '/' or empty components, and no name may be a dotted prefix of
-// another (they become HDF5 paths /state/a/b/c).
+// unique, non-empty dotted names without '/' or empty components. Tensors under 64 KiB are
+// packed into one dataset per dtype (format version 2, docs/checkpoint-format.md).
 void write_member_file(const std::string& path, const MemberFile& member);
 
 // Reads back bit-identically (same order, dtypes, shapes; CPU tensors). With load_tensors false,

@@ -21,27 +21,61 @@ std::string member_group_name(int id) {
   return buf;
 }
 
+// Format 2: one column per field under /members (HDF5's cost is per object, so a group per
+// member made index.h5 the slowest part of rank 0's commit at large N); docs/checkpoint-format.md.
 void write_members(hid_t file, const std::vector<MemberRecord>& members) {
   std::vector<int> ids;
   std::set<int> seen;
+  std::vector<std::int64_t> incarnation, lineage_rows{0};
+  std::vector<std::vector<int>> genome, lineage;
+  std::vector<std::vector<double>> fitness;
   for (const auto& m : members) {
     if (m.id < 0 || !seen.insert(m.id).second)
       throw Failure("member id " + std::to_string(m.id) + " is negative or appears twice");
     ids.push_back(m.id);
+    incarnation.push_back(m.incarnation);
+    genome.push_back(m.genome);
+    fitness.push_back(m.fitness);
+    lineage.insert(lineage.end(), m.lineage.begin(), m.lineage.end());
+    lineage_rows.push_back(static_cast<std::int64_t>(lineage.size()));
   }
   h5::write_vector(file, "member_ids", ids);
   Handle group = h5::create_group(file, "members");
-  for (const auto& m : members) {
-    Handle g = h5::create_group(group, member_group_name(m.id));
-    h5::write_attr_int64(g, "id", m.id);
-    h5::write_attr_int64(g, "incarnation", m.incarnation);
-    h5::write_vector(g, "genome", m.genome);
-    h5::write_vector(g, "fitness", m.fitness);
-    h5::write_ragged(g, "lineage", m.lineage);
-  }
+  h5::write_vector(group, "incarnation", incarnation);
+  h5::write_ragged(group, "genome", genome);
+  h5::write_ragged(group, "fitness", fitness);
+  h5::write_ragged(group, "lineage", lineage);
+  h5::write_vector(group, "lineage_rows", lineage_rows);
 }
 
 std::vector<MemberRecord> read_members(hid_t file) {
+  const auto ids = h5::read_vector<int>(file, "member_ids");
+  const std::size_t n = ids.size();
+  Handle group = h5::open_group(file, "members");
+  auto incarnation = h5::read_vector<std::int64_t>(group, "incarnation");
+  auto genome = h5::read_ragged(group, "genome");
+  auto fitness = h5::read_ragged_doubles(group, "fitness");
+  auto lineage = h5::read_ragged(group, "lineage");
+  const auto rows = h5::read_vector<std::int64_t>(group, "lineage_rows");
+  if (incarnation.size() != n || genome.size() != n || fitness.size() != n || rows.size() != n + 1)
+    throw Failure("the datasets under 'members' do not have one row per member id");
+  if (rows.front() != 0 || rows.back() != static_cast<std::int64_t>(lineage.size()))
+    throw Failure("'members/lineage_rows' does not cover 'members/lineage'");
+  std::vector<MemberRecord> members(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (rows[i + 1] < rows[i]) throw Failure("'members/lineage_rows' is not increasing");
+    MemberRecord& m = members[i];
+    m.id = ids[i];
+    m.incarnation = incarnation[i];
+    m.genome = std::move(genome[i]);
+    m.fitness = std::move(fitness[i]);
+    for (std::int64_t r = rows[i]; r < rows[i + 1]; ++r) m.lineage.push_back(std::move(lineage[r]));
+  }
+  return members;
+}
+
+// Format 1: a group /members/NNN per member.
+std::vector<MemberRecord> read_members_v1(hid_t file) {
   std::vector<MemberRecord> members;
   Handle group = h5::open_group(file, "members");
   for (int id : h5::read_vector<int>(file, "member_ids")) {
@@ -235,7 +269,7 @@ GenerationIndex read_index(const std::string& path) {
       index.gene_names = h5::read_strings(space, "gene_names");
       index.gene_options = h5::read_ragged_strings(space, "gene_options");
     }
-    index.members = read_members(file);
+    index.members = index.format_version >= 2 ? read_members(file) : read_members_v1(file);
     index.history = read_history(file);
     index.files = read_files(file);
     return index;

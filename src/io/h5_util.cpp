@@ -405,6 +405,14 @@ std::vector<std::vector<int>> read_ragged(hid_t loc, const std::string& name) {
   return split_csr(loc, name, read_vector<int>(loc, name));
 }
 
+void write_ragged(hid_t loc, const std::string& name, const std::vector<std::vector<double>>& rows) {
+  write_csr(loc, name, rows, [&](const std::vector<double>& flat) { write_vector(loc, name, flat); });
+}
+
+std::vector<std::vector<double>> read_ragged_doubles(hid_t loc, const std::string& name) {
+  return split_csr(loc, name, read_vector<double>(loc, name));
+}
+
 void write_ragged_strings(hid_t loc, const std::string& name,
                           const std::vector<std::vector<std::string>>& rows) {
   write_csr(loc, name, rows,

@@ -133,9 +133,12 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& name);
 void write_string_dataset(hid_t loc, const std::string& name, const std::string& value);
 std::string read_string_dataset(hid_t loc, const std::string& name);
 
-// Ragged int arrays as CSR: NAME (flattened values, int32) + NAME_offsets (int64, rows + 1).
+// Ragged arrays as CSR: NAME (flattened values: int32, float64 or strings) + NAME_offsets
+// (int64, rows + 1).
 void write_ragged(hid_t loc, const std::string& name, const std::vector<std::vector<int>>& rows);
 std::vector<std::vector<int>> read_ragged(hid_t loc, const std::string& name);
+void write_ragged(hid_t loc, const std::string& name, const std::vector<std::vector<double>>& rows);
+std::vector<std::vector<double>> read_ragged_doubles(hid_t loc, const std::string& name);
 void write_ragged_strings(hid_t loc, const std::string& name,
                           const std::vector<std::vector<std::string>>& rows);
 std::vector<std::vector<std::string>> read_ragged_strings(hid_t loc, const std::string& name);

@@ -16,9 +16,10 @@ class CheckpointError : public std::runtime_error {
 };
 
 // The newest format_version each kind of file is written with; readers accept 1 up to it.
-// Member files: 2 packs small tensors per dtype (1 stored one dataset per tensor; still read).
+// Version 2 stores few HDF5 objects: member files pack small tensors per dtype, index files keep
+// the member records as columns (version 1: an object per tensor / per member; still read).
 constexpr int kMemberFormatVersion = 2;
-constexpr int kIndexFormatVersion = 1;
+constexpr int kIndexFormatVersion = 2;
 constexpr const char* kMemberFormat = "pbtnas-member";
 constexpr const char* kIndexFormat = "pbtnas-index";
 

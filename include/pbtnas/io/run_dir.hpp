@@ -45,7 +45,8 @@ FileEntry describe_file(int member, const std::string& path);
 // Commits `index` (its `files` must already describe the member files, e.g. by describe_file):
 // checks that every listed file exists with the recorded size, writes index.h5 atomically, then
 // LATEST, removes stray *.tmp files, and prunes. Pruning (keep > 0) keeps the `keep` newest
-// generations that verify (the one just committed always counts and is never verified again) and
+// generations whose index reads and whose files are all there with their recorded sizes (the one
+// just committed always counts; CRCs are not re-read: docs/checkpoint-format.md, "Pruning") and
 // deletes every generation directory older than the oldest kept one. Directories newer than
 // the committed generation are left alone (see discard_uncommitted). keep == 0 keeps all.
 void commit_generation(const std::string& out, const GenerationIndex& index, int keep);

@@ -1,4 +1,6 @@
 // index.h5: round trip of the coordinator's bookkeeping.
+#include <hdf5.h>
+
 #include <catch2/catch.hpp>
 #include <limits>
 
@@ -38,7 +40,7 @@ TEST_CASE("index round trip keeps records, lineage, history and strings", "[io][
   io::write_index(path, idx);
   const io::GenerationIndex r = io::read_index(path);
 
-  CHECK(r.format_version == 1);
+  CHECK(r.format_version == io::kIndexFormatVersion);
   CHECK(r.generation == 12);
   CHECK(r.next_epoch == idx.next_epoch);
   CHECK(r.seed == idx.seed);
@@ -106,4 +108,45 @@ TEST_CASE("a member file passed as an index is rejected", "[io][index]") {
   TempDir tmp;
   io::write_member_file(tmp / "m.h5", test::make_member(0, 0));
   CHECK_THROWS_WITH(io::read_index(tmp / "m.h5"), Catch::Contains("'pbtnas-member' file"));
+}
+
+TEST_CASE("an index keeps the member records as a few columns, not a group per member", "[io][index]") {
+  TempDir tmp;
+  const std::string path = tmp / "index.h5";
+  io::write_index(path, test::make_index(3, 200));
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t g = H5Gopen2(f, "members", H5P_DEFAULT);
+  H5G_info_t info;
+  H5Gget_info(g, &info);
+  H5Gclose(g);
+  H5Fclose(f);
+  // incarnation, genome(+offsets), fitness(+offsets), lineage(+offsets), lineage_rows
+  CHECK(info.nlinks == 8);
+  CHECK(io::read_index(path).members.size() == 200);
+}
+
+TEST_CASE("index files of format version 1 (a group per member) are still read", "[io][index]") {
+  // test/data/index_v1.h5 was written by pbtnas 0.1.0 before the columnar member records.
+  const io::GenerationIndex r = io::read_index(std::string(PBTNAS_SOURCE_DIR) + "/test/data/index_v1.h5");
+  CHECK(r.format_version == 1);
+  CHECK(r.generation == 4);
+  CHECK(r.next_epoch == 50);
+  CHECK(r.seed == 31173);
+  CHECK(r.gene_options[0] == std::vector<std::string>{"conv3x3", "sep5x5", "skip"});
+  REQUIRE(r.members.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    INFO("member " << i);
+    CHECK(r.members[i].id == i);
+    CHECK(r.members[i].genome == std::vector<int>{i % 3, 1, 0});
+    CHECK(r.members[i].fitness == std::vector<double>{0.5 + 0.01 * i, 0.6 + 0.01 * i});
+    CHECK(r.members[i].lineage == std::vector<std::vector<int>>{{i}, {i, (i + 1) % 3}, {}});
+    CHECK(r.members[i].incarnation == (i == 0 ? 3 : i));
+  }
+  REQUIRE(r.history.size() == 4);
+  CHECK(r.history[3].kind == ChildKind::Mix);
+  CHECK(r.history[3].changed_genes == std::vector<int>{1});
+  CHECK(r.history[0].final_fitness == 0.25);
+  REQUIRE(r.files.size() == 1);
+  CHECK(r.files[0].crc32 == 0xdeadbeef);
+  CHECK(r.best_ever_member == 2);
 }

@@ -52,7 +52,7 @@ std::string config_text(int members, const BenchScaleOptions& o) {
   std::ostringstream y;
   y << "seed: " << o.seed << "\npopulation_size: " << members << "\nmax_epochs: " << o.generations
     << "\nepochs_step: 1\ntask: toy\ntoy:\n  steps_per_epoch: " << o.steps_per_epoch
-    << "\ncheckpoint:\n  keep: 1\nruntime:\n  threads_per_rank: 1\n";
+    << "\ncheckpoint:\n  keep: 2\nruntime:\n  threads_per_rank: 1\n";
   return y.str();
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <set>
 
 namespace fs = std::filesystem;
 
@@ -42,11 +43,20 @@ void ensure_parent_dir(const std::string& path) {
 
 void fsync_dir(const fs::path& dir) { fsync_path(dir.empty() ? "." : dir.string(), true); }
 
-void publish(const std::string& tmp, const std::string& path) {
-  fsync_path(tmp, false);
+void publish(const std::string& tmp, const std::string& path, bool sync) {
+  if (sync) fsync_path(tmp, false);
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw h5::Failure("cannot rename " + tmp + " to " + path + ": " + errno_text());
-  fsync_dir(fs::path(path).parent_path());
+  if (sync) fsync_dir(fs::path(path).parent_path());
+}
+
+void sync_files(const std::vector<std::string>& paths) {
+  std::set<fs::path> dirs;
+  for (const auto& p : paths) {
+    fsync_path(p, false);
+    dirs.insert(fs::path(p).parent_path());
+  }
+  for (const auto& d : dirs) fsync_dir(d);
 }
 
 namespace {
@@ -65,10 +75,14 @@ void format_header(char (&block)[kUserBlock], std::uint32_t crc, std::uint64_t b
 }
 }  // namespace
 
-void stamp_checksum(const std::string& path) {
+FileDigest stamp_checksum(const std::string& path) {
   const FileDigest d = digest_file(path, kUserBlock);
   char block[kUserBlock];
   format_header(block, d.crc32, d.bytes + kUserBlock);
+  FileDigest whole;
+  whole.bytes = d.bytes + kUserBlock;
+  const uLong head = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(block), kUserBlock);
+  whole.crc32 = static_cast<std::uint32_t>(crc32_combine(head, d.crc32, static_cast<z_off_t>(d.bytes)));
   int fd = ::open(path.c_str(), O_WRONLY);
   if (fd < 0) throw h5::Failure("cannot open " + path + " to stamp it: " + errno_text());
   ssize_t n = ::pwrite(fd, block, sizeof block, 0);
@@ -76,6 +90,7 @@ void stamp_checksum(const std::string& path) {
   ::close(fd);
   if (n != static_cast<ssize_t>(sizeof block))
     throw h5::Failure("cannot write the checksum header of " + path + ": " + std::strerror(err));
+  return whole;
 }
 
 void check_embedded_checksum(const std::string& path) {

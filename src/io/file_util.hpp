@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "h5_util.hpp"
 #include "pbtnas/io/generation_index.hpp"
@@ -12,9 +13,17 @@ namespace pbtnas::io::detail {
 
 // Creates the parent directory of `path` (race-safe with other processes doing the same).
 void ensure_parent_dir(const std::string& path);
-// fsync(tmp), rename(tmp, path), fsync(parent directory). Throws h5::Failure.
-void publish(const std::string& tmp, const std::string& path);
+struct FileDigest {
+  std::uint64_t bytes = 0;
+  std::uint32_t crc32 = 0;
+};
+
+// fsync(tmp), rename(tmp, path), fsync(parent directory); with sync false only the rename (the
+// caller syncs later, sync_files). Throws h5::Failure.
+void publish(const std::string& tmp, const std::string& path, bool sync = true);
 void fsync_dir(const std::filesystem::path& dir);
+// fsync of each file, then of each of their directories once. Throws h5::Failure.
+void sync_files(const std::vector<std::string>& paths);
 
 // Every checkpoint file starts with an HDF5 user block of kUserBlock bytes (HDF5 and h5py skip
 // it) holding one line "pbtnas-checkpoint crc32=0x1234abcd bytes=12238\n": the CRC-32 of
@@ -22,23 +31,27 @@ void fsync_dir(const std::filesystem::path& dir);
 // anything, so a damaged file is reported, never handed to the HDF5 parser (which can crash on
 // corrupted heaps).
 constexpr std::size_t kUserBlock = 512;
-void stamp_checksum(const std::string& path);
+// Writes the header; returns the size and CRC-32 of the whole stamped file (header included, as
+// describe_file would compute it, without reading the file again).
+FileDigest stamp_checksum(const std::string& path);
 // Throws CheckpointError when the file has a pbtnas user block that does not match its content.
 // Files without a user block (HDF5 signature at offset 0) are accepted unchecked.
 void check_embedded_checksum(const std::string& path);
 
 // Writes an HDF5 file atomically: `body(file_id)` fills PATH.tmp, which is then closed (checked),
-// stamped, published, or removed when anything throws.
+// stamped, published (synced when `sync`), or removed when anything throws. Returns the digest
+// of the whole file.
 template <typename Body>
-void write_h5_atomic(const std::string& path, Body&& body) {
+FileDigest write_h5_atomic(const std::string& path, Body&& body, bool sync = true) {
   ensure_parent_dir(path);
   const std::string tmp = path + ".tmp";
   try {
     h5::Handle file = h5::create_file(tmp, kUserBlock);
     body(file.get());
     file.close("cannot finish writing the file (disk full?)");
-    stamp_checksum(tmp);
-    publish(tmp, path);
+    const FileDigest digest = stamp_checksum(tmp);
+    publish(tmp, path, sync);
+    return digest;
   } catch (...) {
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
@@ -52,10 +65,6 @@ void write_h5_atomic(const std::string& path, Body&& body) {
 h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
                            std::string* format = nullptr);
 
-struct FileDigest {
-  std::uint64_t bytes = 0;
-  std::uint32_t crc32 = 0;
-};
 // Size and CRC-32 of the bytes from `offset` to the end. Throws CheckpointError.
 FileDigest digest_file(const std::string& path, std::uint64_t offset = 0);
 

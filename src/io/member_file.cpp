@@ -137,7 +137,12 @@ void write_state(hid_t file, const NamedState& state) {
     if (!seen.insert(nt.name).second)
       throw Failure("tensor name '" + nt.name + "' appears twice in the state");
     if (!nt.tensor.defined()) throw Failure("tensor '" + nt.name + "' is undefined");
-    torch::Tensor t = nt.tensor.detach().to(torch::kCPU).contiguous();
+    // Only the bytes are read: a CPU contiguous tensor (as export_member_state gives) is used as
+    // it is, without the per-tensor dispatch of detach/to/contiguous.
+    const torch::Tensor& given = nt.tensor;
+    torch::Tensor t = given.device().is_cpu() && given.is_contiguous()
+                          ? given
+                          : given.detach().to(torch::kCPU).contiguous();
     dtypes.push_back(dtype_name(t.scalar_type()));
     ranks.push_back(t.dim());
     shapes.insert(shapes.end(), t.sizes().begin(), t.sizes().end());
@@ -278,7 +283,7 @@ std::string dtype_name(torch::ScalarType type) {
                         "(float16/32/64, bfloat16, int8/16/32/64, uint8, bool)");
 }
 
-void write_member_file(const std::string& path, const MemberFile& m) {
+FileEntry write_member_file(const std::string& path, const MemberFile& m, Durability durability) {
   h5::Lock lock(h5::library_mutex());
   h5::silence_errors();
   if (!m.genome_options.empty() && m.genome_options.size() != m.genome.size())
@@ -288,7 +293,7 @@ void write_member_file(const std::string& path, const MemberFile& m) {
   for (const auto& nt : m.state)  // unsupported dtypes fail before anything is written
     if (nt.tensor.defined()) dtype_name(nt.tensor.scalar_type());
   try {
-    detail::write_h5_atomic(path, [&](hid_t file) {
+    const detail::FileDigest digest = detail::write_h5_atomic(path, [&](hid_t file) {
       h5::write_attr_string(file, "format", kMemberFormat);
       h5::write_attr_int64(file, "format_version", kMemberFormatVersion);
       h5::write_attr_int64(file, "member_id", m.id);
@@ -312,9 +317,19 @@ void write_member_file(const std::string& path, const MemberFile& m) {
         h5::write_strings(group, "names", names);
         h5::write_vector(group, "values", values);
       }
-    });
+    }, durability == Durability::Synced);
+    return FileEntry{m.id, std::filesystem::path(path).filename().string(), digest.bytes, digest.crc32};
   } catch (const Failure& e) {
     throw CheckpointError("cannot write member file " + path + ": " + e.what() +
+                          "; check that the directory is writable and has free space");
+  }
+}
+
+void sync_member_files(const std::vector<std::string>& paths) {
+  try {
+    detail::sync_files(paths);
+  } catch (const Failure& e) {
+    throw CheckpointError(std::string("cannot make the member files durable: ") + e.what() +
                           "; check that the directory is writable and has free space");
   }
 }

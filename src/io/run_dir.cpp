@@ -35,6 +35,8 @@ void remove_generation_dir(const fs::path& dir) {
                           "; delete it by hand");
 }
 
+const std::string kPrunedPrefix = ".pruned_";
+
 void remove_tmp_files(const fs::path& dir) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
@@ -188,7 +190,8 @@ void check_generation(const std::string& out, std::int64_t gen, bool check_crc) 
 }
 }  // namespace
 
-void commit_generation(const std::string& out, const GenerationIndex& index, int keep) {
+void commit_generation(const std::string& out, const GenerationIndex& index, int keep,
+                       std::vector<std::string>* pruned) {
   const std::int64_t gen = index.generation;
   const std::string dir = generation_dir(out, gen);
   try {
@@ -219,9 +222,37 @@ void commit_generation(const std::string& out, const GenerationIndex& index, int
     } catch (const CheckpointError&) {
     }
   }
+  if (pruned) {  // directories an earlier process had taken out but not finished deleting
+    std::error_code ec;
+    for (fs::directory_iterator it(checkpoints_dir(out), ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().filename().string().rfind(kPrunedPrefix, 0) == 0) pruned->push_back(it->path().string());
+  }
   if (kept < keep) return;
-  for (std::int64_t g : gens)
-    if (g < oldest_kept) remove_generation_dir(generation_dir(out, g));
+  for (std::int64_t g : gens) {
+    if (g >= oldest_kept) continue;
+    if (!pruned) {
+      remove_generation_dir(generation_dir(out, g));
+      continue;
+    }
+    const fs::path dir = generation_dir(out, g);
+    const fs::path to = fs::path(checkpoints_dir(out)) / (kPrunedPrefix + dir.filename().string());
+    std::error_code ec;
+    fs::remove(dir / "index.h5", ec);  // uncommitted first, as remove_generation_dir does
+    if (fs::exists(to, ec)) fs::remove_all(to, ec);
+    fs::rename(dir, to, ec);
+    if (ec)
+      throw CheckpointError("cannot move " + dir.string() + " out of the run to delete it: " +
+                            ec.message() + "; delete it by hand");
+    pruned->push_back(to.string());
+  }
+}
+
+void remove_pruned(const std::vector<std::string>& dirs) {
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    fs::remove_all(d, ec);
+    if (ec) throw CheckpointError("cannot delete " + d + ": " + ec.message() + "; delete it by hand");
+  }
 }
 
 

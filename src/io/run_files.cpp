@@ -65,6 +65,19 @@ std::optional<CommittedState> H5RunStore::resume() {
   return s;
 }
 
+H5RunStore::~H5RunStore() {
+  try {
+    join_pruner();
+  } catch (...) {
+  }
+}
+
+void H5RunStore::join_pruner() {
+  if (pruner_.joinable()) pruner_.join();
+  if (!pruner_error_.empty()) log_.warn("pruning older generations: " + pruner_error_);
+  pruner_error_.clear();
+}
+
 void H5RunStore::discard_after(std::int64_t generation) { discard_uncommitted(out_, generation); }
 
 void H5RunStore::keep_best_ever(std::int64_t generation, int member) {
@@ -89,7 +102,17 @@ void H5RunStore::commit(const GenerationCommit& c) {
   idx.best_ever_fitness = c.state.best_ever.fitness;
   idx.best_ever_member = c.state.best_ever.member;
   idx.best_ever_generation = c.state.best_ever.generation;
-  commit_generation(out_, idx, cfg_.checkpoint.keep);
+  join_pruner();
+  std::vector<std::string> pruned;
+  commit_generation(out_, idx, cfg_.checkpoint.keep, &pruned);
+  if (!pruned.empty())
+    pruner_ = std::thread([this, pruned] {
+      try {
+        remove_pruned(pruned);
+      } catch (const std::exception& e) {
+        pruner_error_ = e.what();
+      }
+    });
   if (cfg_.crash_after_commit == c.state.generation) {
     // Testing hook: an exact crash point (rank 0 dies, the job with it) for resume tests.
     log_.warn("testing.crash_after_commit: generation " + std::to_string(c.state.generation + 1) +

@@ -138,6 +138,9 @@ void Worker::checkpoint(const CheckpointOrder& order) {
   CheckpointDone done;
   const auto t0 = Clock::now();
   try {
+    // Written without syncing each file, then synced together (one fsync of the directory instead
+    // of one per file), all before the coordinator hears of them and commits the generation.
+    std::vector<std::string> paths;
     for (auto& [id, member] : members_) {
       io::MemberFile f;
       f.id = id;
@@ -148,10 +151,11 @@ void Worker::checkpoint(const CheckpointOrder& order) {
       f.train_seed = derive_seed(cfg_.seed, order.generation + 1, id, Purpose::Train);
       f.state = export_member_state(member);
       const std::string path = io::member_file_path(out_dir_, order.generation, id);
-      io::write_member_file(path, f);
-      const io::FileEntry e = io::describe_file(id, path);
+      const io::FileEntry e = io::write_member_file(path, f, io::Durability::Deferred);
       done.files.push_back({e.member, e.file, e.bytes, e.crc32});
+      paths.push_back(path);
     }
+    io::sync_member_files(paths);
   } catch (const std::exception& e) {
     done.error = std::string("checkpoint: ") + e.what();
   }

@@ -8,6 +8,7 @@
 
 #include "pbtnas/core/search_space.hpp"
 #include "pbtnas/io/checkpoint.hpp"
+#include "pbtnas/io/generation_index.hpp"
 #include "pbtnas/nn/named_state.hpp"
 
 namespace pbtnas::io {
@@ -26,12 +27,23 @@ struct MemberFile {
   std::vector<std::pair<std::string, double>> evaluation;
 };
 
+// When a member file is durable: Synced, before write_member_file returns; Deferred, once
+// sync_member_files has been called on it (a worker writes all its members of a generation, then
+// syncs them together, before reporting them to the coordinator; docs/checkpoint-format.md).
+enum class Durability { Synced, Deferred };
+
 // Writes atomically (PATH.tmp, fsync, rename, fsync of the directory; parent directories are
-// created). Tensors may live on any device; they are stored as contiguous CPU data. Supported
+// created; the fsyncs are left to sync_member_files when Deferred). Returns the file's entry for
+// the index (its name, size and CRC-32, as describe_file, without reading the file again). Tensors may live on any device; they are stored as contiguous CPU data. Supported
 // dtypes: float32/64, float16, bfloat16, int8/16/32/64, uint8, bool. Tensor names must be
 // unique, non-empty dotted names without '/' or empty components. Tensors under 64 KiB are
 // packed into one dataset per dtype (format version 2, docs/checkpoint-format.md).
-void write_member_file(const std::string& path, const MemberFile& member);
+FileEntry write_member_file(const std::string& path, const MemberFile& member,
+                            Durability durability = Durability::Synced);
+
+// Makes files written with Durability::Deferred durable: fsync of each file, then of each of
+// their directories once. Throws CheckpointError.
+void sync_member_files(const std::vector<std::string>& paths);
 
 // Reads back bit-identically (same order, dtypes, shapes; CPU tensors). With load_tensors false,
 // `state` lists every tensor name with an undefined tensor (cheap: no tensor data is read).

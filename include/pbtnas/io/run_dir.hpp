@@ -49,7 +49,16 @@ FileEntry describe_file(int member, const std::string& path);
 // just committed always counts; CRCs are not re-read: docs/checkpoint-format.md, "Pruning") and
 // deletes every generation directory older than the oldest kept one. Directories newer than
 // the committed generation are left alone (see discard_uncommitted). keep == 0 keeps all.
-void commit_generation(const std::string& out, const GenerationIndex& index, int keep);
+// With `pruned` given, the directories to delete are only taken out of the run (index.h5
+// removed, then renamed to OUT/checkpoints/.pruned_gen_NNNNNN: one rename each) and listed in
+// *pruned, with any .pruned_* left by an earlier process, for remove_pruned: rank 0 deletes their
+// files in the background instead of between two generations.
+void commit_generation(const std::string& out, const GenerationIndex& index, int keep,
+                       std::vector<std::string>* pruned = nullptr);
+
+// Deletes directories listed by commit_generation. Throws CheckpointError naming the first one
+// that could not be deleted.
+void remove_pruned(const std::vector<std::string>& dirs);
 
 // Throws CheckpointError saying precisely why generation `gen` is not a valid committed
 // generation (missing index.h5, unreadable index, missing / truncated / corrupted member file).

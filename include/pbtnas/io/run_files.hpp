@@ -7,6 +7,7 @@
 //               waiting seconds), OUT/summary.json.
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pbtnas/core/config.hpp"
@@ -23,13 +24,16 @@ class H5RunStore : public RunStore {
  public:
   // Creates `out` when absent. `log` receives the lines of skipped, uncommitted generations.
   H5RunStore(std::string out, const RunConfig& cfg, const SearchSpace& space, Logger& log);
+  ~H5RunStore() override;  // waits for the pruned generations' deletion
   std::string location() const override { return out_; }
   // Refuses a directory that holds a run of another config, and a newest committed generation
   // that fails verification (io::resume_generation).
   std::optional<CommittedState> resume() override;
   void discard_after(std::int64_t generation) override;
   void keep_best_ever(std::int64_t generation, int member) override;
-  // Writes index.h5 (the commit) and prunes; testing.crash_after_commit kills the process here.
+  // Writes index.h5 (the commit) and prunes: the pruned generations' files are deleted by a
+  // background thread while the run goes on (docs/checkpoint-format.md, "Pruning");
+  // testing.crash_after_commit kills the process here.
   void commit(const GenerationCommit& commit) override;
   std::string best_ever_file() const override;
   std::string describe(std::int64_t generation) const override;
@@ -39,6 +43,9 @@ class H5RunStore : public RunStore {
   const RunConfig& cfg_;
   const SearchSpace& space_;
   Logger& log_;
+  std::thread pruner_;
+  std::string pruner_error_;  // set by pruner_, reported by the next commit
+  void join_pruner();
 };
 
 class LogRunReport : public RunReport {

@@ -422,3 +422,23 @@ TEST_CASE("member files of format version 1 (one dataset per tensor) are still r
   REQUIRE(r.evaluation.size() == 1);
   CHECK(r.evaluation[0] == std::make_pair(std::string("fid"), 12.5));
 }
+
+TEST_CASE("write_member_file returns the entry describe_file computes, synced or deferred", "[io][member]") {
+  TempDir tmp;
+  const io::MemberFile m = test::make_member(6, 2);
+  const std::string a = tmp / "member_006.h5", b = tmp / "deferred/member_006.h5";
+  const io::FileEntry ea = io::write_member_file(a, m);
+  const io::FileEntry eb = io::write_member_file(b, m, io::Durability::Deferred);
+  const io::FileEntry da = io::describe_file(6, a);
+  CHECK(ea.member == 6);
+  CHECK(ea.file == "member_006.h5");
+  CHECK(ea.bytes == da.bytes);
+  CHECK(ea.crc32 == da.crc32);
+  CHECK(eb.bytes == da.bytes);  // the same content gives the same bytes either way
+  CHECK(eb.crc32 == da.crc32);
+  CHECK_FALSE(std::filesystem::exists(b + ".tmp"));
+  CHECK_NOTHROW(io::sync_member_files({a, b}));
+  CHECK(io::read_member_file(b).id == 6);
+  CHECK_THAT(error_of([&] { io::sync_member_files({tmp / "nope.h5"}); }),
+             Catch::Contains("nope.h5") && Catch::Contains("durable"));
+}

@@ -1,4 +1,5 @@
 // The run directory: commit protocol, verification, fallback on resume, pruning.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
@@ -175,6 +176,37 @@ TEST_CASE("pruning keeps the newest `keep` committed generations", "[io][rundir]
   const auto gens = io::list_generation_dirs(out.str());
   REQUIRE_FALSE(gens.empty());
   CHECK_NOTHROW(io::verify_generation(out.str(), gens.back()));
+}
+
+TEST_CASE("pruning can leave the deletion to the caller, taking the directories out first", "[io][rundir]") {
+  TempDir out;
+  const std::string ckpt = out.str() + "/checkpoints";
+  for (int g = 0; g < 2; ++g) test::write_generation(out.str(), g, 3, 0);
+  // A directory an earlier process took out but did not finish deleting.
+  std::filesystem::create_directories(ckpt + "/.pruned_gen_000099");
+  test::write_bytes(ckpt + "/.pruned_gen_000099/member_000.h5", "x");
+
+  io::GenerationIndex idx = test::make_index(2, 3);
+  for (int i = 0; i < 3; ++i) {
+    const std::string path = io::member_file_path(out.str(), 2, i);
+    idx.files.push_back(io::write_member_file(path, test::make_member(i, 2)));
+  }
+  std::vector<std::string> pruned;
+  io::commit_generation(out.str(), idx, 2, &pruned);
+  // Window {2, 1}: generation 0 is out of the run at once (not listed, not resumable) ...
+  CHECK(io::list_generation_dirs(out.str()) == std::vector<std::int64_t>{1, 2});
+  CHECK(io::resume_generation(out.str()) == 2);
+  std::sort(pruned.begin(), pruned.end());
+  REQUIRE(pruned.size() == 2);
+  CHECK(std::filesystem::path(pruned[0]).filename() == ".pruned_gen_000000");
+  CHECK(std::filesystem::path(pruned[1]).filename() == ".pruned_gen_000099");
+  CHECK_FALSE(std::filesystem::exists(pruned[0] + "/index.h5"));  // uncommitted before the move
+  CHECK(std::filesystem::exists(pruned[0] + "/member_000.h5"));
+  // ... and its files are deleted when the caller says so.
+  io::remove_pruned(pruned);
+  CHECK_FALSE(std::filesystem::exists(pruned[0]));
+  CHECK_FALSE(std::filesystem::exists(pruned[1]));
+  CHECK_NOTHROW(io::verify_generation(out.str(), 1));
 }
 
 TEST_CASE("discard_uncommitted removes every newer generation directory", "[io][rundir]") {

@@ -192,15 +192,19 @@ void import_optimizer(torch::optim::Optimizer& opt, std::size_t k, const SavedOp
 
 }  // namespace
 
-NamedState export_member_state(const Member& member) {
+NamedState export_member_state(const Member& member, Snapshot snapshot) {
   if (!member.model)
     throw std::runtime_error("export_member_state: the member has no model; build it before exporting");
-  NamedState out = snapshot_cpu(module_state(*member.model, "model."));
+  auto take = [snapshot](const torch::Tensor& t) {
+    return snapshot == Snapshot::Borrow && t.device().is_cpu() && t.is_contiguous() ? t : cpu_copy(t);
+  };
+  NamedState out = module_state(*member.model, "model.");
   // (the extra state is appended at the end, after the optimizers)
   if (member.average) {
-    NamedState avg = snapshot_cpu(module_state(*member.average, "average."));
+    NamedState avg = module_state(*member.average, "average.");
     out.insert(out.end(), avg.begin(), avg.end());
   }
+  for (auto& nt : out) nt.tensor = take(nt.tensor);
   for (std::size_t k = 0; k < member.optimizers.size(); ++k) {
     const auto& opt = member.optimizers[k];
     if (!opt) throw std::runtime_error("export_member_state: optimizer " + std::to_string(k) + " is null");
@@ -214,16 +218,16 @@ NamedState export_member_state(const Member& member) {
       if (!s.exp_avg.defined() || !s.exp_avg_sq.defined()) continue;  // state never stepped
       const std::string pre = base + std::to_string(i) + ".";
       out.push_back({pre + "step", torch::scalar_tensor(s.step, torch::kLong)});
-      out.push_back({pre + "exp_avg", cpu_copy(s.exp_avg)});
-      out.push_back({pre + "exp_avg_sq", cpu_copy(s.exp_avg_sq)});
+      out.push_back({pre + "exp_avg", take(s.exp_avg)});
+      out.push_back({pre + "exp_avg_sq", take(s.exp_avg_sq)});
       if (s.max_exp_avg_sq.defined() && s.max_exp_avg_sq.numel() > 0)
-        out.push_back({pre + "max_exp_avg_sq", cpu_copy(s.max_exp_avg_sq)});
+        out.push_back({pre + "max_exp_avg_sq", take(s.max_exp_avg_sq)});
     }
   }
   for (const auto& e : member.extra) {
     if (!e.tensor.defined())
       throw std::runtime_error("export_member_state: extra state '" + e.name + "' is undefined");
-    out.push_back({"extra." + e.name, cpu_copy(e.tensor)});
+    out.push_back({"extra." + e.name, take(e.tensor)});
   }
   return out;
 }

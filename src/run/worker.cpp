@@ -149,7 +149,7 @@ void Worker::checkpoint(const CheckpointOrder& order) {
       f.genome_options = task_->space().option_names(member.genome);
       f.fitness = order.fitness.at(id);
       f.train_seed = derive_seed(cfg_.seed, order.generation + 1, id, Purpose::Train);
-      f.state = export_member_state(member);
+      f.state = export_member_state(member, Snapshot::Borrow);  // written at once
       const std::string path = io::member_file_path(out_dir_, order.generation, id);
       const io::FileEntry e = io::write_member_file(path, f, io::Durability::Deferred);
       done.files.push_back({e.member, e.file, e.bytes, e.crc32});

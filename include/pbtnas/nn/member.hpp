@@ -53,8 +53,11 @@ struct ExtraState {
 // The rule for an entry "extra.<name>.<field>" (Parent1 when no declared name matches).
 ExtraInherit extra_rule(const std::vector<ExtraState>& extras, const std::string& entry_name);
 
-// Snapshot (contiguous CPU copies) of everything above.
-NamedState export_member_state(const Member& member);
+// Copy: a snapshot (contiguous CPU copies) of everything above. Borrow: CPU contiguous tensors
+// are given as they are, sharing storage with the live member (valid until it trains or changes;
+// for writing a checkpoint at once, without a copy of every tensor); others are copied.
+enum class Snapshot { Copy, Borrow };
+NamedState export_member_state(const Member& member, Snapshot snapshot = Snapshot::Copy);
 
 // Number of scalar parameters (not buffers) of a module.
 std::int64_t count_parameters(const torch::nn::Module& net);

@@ -119,6 +119,27 @@ TEST_CASE("export/import round trip is bit-identical including optimizer moments
   require_bit_equal(export_member_state(a), export_member_state(b));
 }
 
+TEST_CASE("a borrowed export shares the live CPU tensors, a copied one does not", "[member]") {
+  const std::uint64_t seed = test_seed();
+  Member a = make_toy_member(toy_genome(0), seed);
+  train_toy_member(a, 2, seed + 1);
+  const NamedState copied = export_member_state(a);
+  const NamedState borrowed = export_member_state(a, Snapshot::Borrow);
+  require_bit_equal(borrowed, copied);  // the same names, order and values
+  const torch::Tensor live = a.model->named_parameters().begin()->value();
+  const torch::Tensor* b = find_tensor(borrowed, "model." + a.model->named_parameters().begin()->key());
+  const torch::Tensor* c = find_tensor(copied, "model." + a.model->named_parameters().begin()->key());
+  REQUIRE(b != nullptr);
+  REQUIRE(c != nullptr);
+  CHECK(b->data_ptr() == live.data_ptr());
+  CHECK(c->data_ptr() != live.data_ptr());
+  // Training changes what a borrowed export holds, never a copied one.
+  const NamedState before = export_member_state(a);
+  train_toy_member(a, 1, seed + 2);
+  require_bit_equal(copied, before);
+  CHECK_FALSE(torch::equal(*b, *c));
+}
+
 TEST_CASE("import keeps amsgrad max_exp_avg_sq and works for plain Adam", "[member]") {
   const std::uint64_t seed = test_seed();
   SECTION("AdamW with amsgrad") {

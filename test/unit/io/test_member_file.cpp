@@ -246,6 +246,41 @@ TEST_CASE("threads of one process may write and read member files concurrently",
   CHECK(failures == 0);
 }
 
+// Hidden ("[.]"): write/read timing of a toy-sized member (96 small tensors, as ToyNet's model
+// and averaged copy), 200 times each; docs/performance.md, "Scale".
+// Run: pbtnas_io_tests "small member file timing"
+TEST_CASE("small member file timing", "[.][bench]") {
+  TempDir tmp;
+  io::MemberFile m = test::make_member(0, 0);
+  m.state.clear();
+  for (const char* copy : {"average", "model"})
+    for (int c = 0; c < 12; ++c)
+      for (int l = 0; l < 2; ++l) {
+        const std::string p = std::string(copy) + ".cells." + std::to_string(c) + "." + std::to_string(l);
+        m.state.push_back({p + ".weight", torch::randn({4, 8})});
+        m.state.push_back({p + ".bias", torch::randn({4})});
+      }
+  const int n = 200;
+  using ms = std::chrono::duration<double, std::milli>;
+  auto time_writes = [&](io::Durability d) {
+    std::vector<std::string> paths;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) {
+      paths.push_back(tmp / ("m" + std::to_string(i) + ".h5"));
+      io::write_member_file(paths.back(), m, d);
+    }
+    if (d == io::Durability::Deferred) io::sync_member_files(paths);
+    return ms(std::chrono::steady_clock::now() - t0).count() / n;
+  };
+  const double synced = time_writes(io::Durability::Synced);
+  const double deferred = time_writes(io::Durability::Deferred);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) CHECK(io::read_member_file(tmp / ("m" + std::to_string(i) + ".h5")).state.size() == 96);
+  const double read = ms(std::chrono::steady_clock::now() - t0).count() / n;
+  WARN("per file: write " << synced << " ms synced, " << deferred << " ms deferred and synced together; read "
+                          << read << " ms");
+}
+
 // Hidden ("[.]"): write/read timing of a member with 300 tensors (~38 MB).
 TEST_CASE("member file timing", "[.][bench]") {
   TempDir tmp;

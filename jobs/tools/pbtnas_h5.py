@@ -28,6 +28,8 @@ def bfloat16_to_float32(a):
 def _read(f, prefix=None):
     names = list(f["tensor_names"].asstr()[()])
     version = int(f.attrs["format_version"])
+    if version not in (1, 2):
+        raise ValueError(f"{f.filename} has format_version {version}; this reader knows 1 and 2")
     wanted = [i for i, n in enumerate(names) if prefix is None or n.startswith(prefix)]
     if version == 1:
         return {names[i]: f["state/" + names[i].replace(".", "/")][()] for i in wanted}

@@ -61,6 +61,10 @@ std::vector<MemberRecord> read_members(hid_t file) {
     throw Failure("the datasets under 'members' do not have one row per member id");
   if (rows.front() != 0 || rows.back() != static_cast<std::int64_t>(lineage.size()))
     throw Failure("'members/lineage_rows' does not cover 'members/lineage'");
+  std::set<int> seen;
+  for (int id : ids)
+    if (id < 0 || !seen.insert(id).second)
+      throw Failure("'member_ids' holds " + std::to_string(id) + " twice, or negative");
   std::vector<MemberRecord> members(n);
   for (std::size_t i = 0; i < n; ++i) {
     if (rows[i + 1] < rows[i]) throw Failure("'members/lineage_rows' is not increasing");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -195,6 +196,28 @@ void read_into(hid_t dset, torch::Tensor& t, const std::string& what) {
   h5::check(H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()), "cannot read " + what);
 }
 
+// Element count of a shape read from a file, refusing negative extents and overflow.
+std::int64_t checked_numel(const std::vector<std::int64_t>& shape, const std::string& what) {
+  std::int64_t n = 1;
+  for (std::int64_t d : shape) {
+    if (d < 0) throw Failure(what + ": negative extent in its shape");
+    if (d != 0 && n > std::numeric_limits<std::int64_t>::max() / d)
+      throw Failure(what + ": its shape's element count overflows");
+    n *= d;
+  }
+  return n;
+}
+
+// torch::empty for a shape read from a file: a damaged shape becomes a Failure, not a torch error.
+torch::Tensor allocate(const std::vector<std::int64_t>& shape, torch::ScalarType type, const std::string& what) {
+  checked_numel(shape, what);
+  try {
+    return torch::empty(shape, torch::TensorOptions().dtype(type));
+  } catch (const std::exception& e) {
+    throw Failure(what + ": cannot allocate its shape (" + std::string(e.what()).substr(0, 200) + ")");
+  }
+}
+
 std::vector<torch::Tensor> read_state(hid_t file, const std::vector<std::string>& names) {
   Handle group = h5::open_group(file, "state");
   const auto dtypes = h5::read_strings(group, "dtypes");
@@ -216,9 +239,8 @@ std::vector<torch::Tensor> read_state(hid_t file, const std::vector<std::string>
     std::vector<std::int64_t> shape(shapes.begin() + static_cast<std::ptrdiff_t>(next_dim),
                                     shapes.begin() + static_cast<std::ptrdiff_t>(next_dim + ranks[i]));
     next_dim += static_cast<std::size_t>(ranks[i]);
-    for (std::int64_t d : shape)
-      if (d < 0) throw Failure(what + ": negative extent in the shapes table");
-    torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
+    const std::int64_t numel = checked_numel(shape, what);
+    torch::Tensor t;
     if (offsets[i] < 0) {
       const std::string path = "tensors/" + names[i];
       if (!h5::link_exists(group, "tensors") || !h5::link_exists(group, path))
@@ -228,6 +250,7 @@ std::vector<torch::Tensor> read_state(hid_t file, const std::vector<std::string>
       std::vector<std::int64_t> dims;
       for (hsize_t d : h5::dataset_dims(dset, what)) dims.push_back(static_cast<std::int64_t>(d));
       if (dims != shape) throw Failure(what + ": its dataset's shape does not match the shapes table");
+      t = allocate(shape, type, what);
       read_into(dset, t, what);
     } else {
       auto it = packed.find(dtypes[i]);
@@ -239,13 +262,19 @@ std::vector<torch::Tensor> read_state(hid_t file, const std::vector<std::string>
         check_stored_type(dset, type, "/state/" + path);
         const auto dims = h5::dataset_dims(dset, "/state/" + path);
         if (dims.size() != 1) throw Failure("/state/" + path + " is not 1-D");
-        torch::Tensor all = torch::empty({static_cast<std::int64_t>(dims[0])}, torch::TensorOptions().dtype(type));
+        // Stored contiguously, so its extent cannot exceed what the file holds for it.
+        const hsize_t elem = c10::elementSize(type);
+        if (dims[0] > std::numeric_limits<hsize_t>::max() / elem || H5Dget_storage_size(dset) < dims[0] * elem)
+          throw Failure("/state/" + path + " is shorter in the file than its extent says");
+        torch::Tensor all = allocate({static_cast<std::int64_t>(dims[0])}, type, "/state/" + path);
         read_into(dset, all, "/state/" + path);
         it = packed.emplace(dtypes[i], std::move(all)).first;
       }
-      if (offsets[i] + t.numel() > it->second.numel())
+      const std::int64_t len = it->second.numel();
+      if (offsets[i] > len || numel > len - offsets[i])
         throw Failure(what + " lies beyond the end of /state/packed/" + dtypes[i]);
-      if (t.numel() > 0) t.view(-1).copy_(it->second.narrow(0, offsets[i], t.numel()));
+      t = allocate(shape, type, what);
+      if (numel > 0) t.view(-1).copy_(it->second.narrow(0, offsets[i], numel));
     }
     out.push_back(std::move(t));
   }

@@ -203,6 +203,11 @@ void commit_generation(const std::string& out, const GenerationIndex& index, int
   write_text_file_atomic((fs::path(checkpoints_dir(out)) / "LATEST").string(),
                          std::to_string(gen) + "\n");
   remove_tmp_files(dir);
+  if (pruned) {  // directories an earlier process had taken out but not finished deleting
+    std::error_code ec;
+    for (fs::directory_iterator it(checkpoints_dir(out), ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().filename().string().rfind(kPrunedPrefix, 0) == 0) pruned->push_back(it->path().string());
+  }
   if (keep <= 0) return;
   // Fill the window of `keep` verified generations, newest first; only when it is full are the
   // directories older than its oldest member deleted (a generation that fails verification and
@@ -221,11 +226,6 @@ void commit_generation(const std::string& out, const GenerationIndex& index, int
       oldest_kept = *it;
     } catch (const CheckpointError&) {
     }
-  }
-  if (pruned) {  // directories an earlier process had taken out but not finished deleting
-    std::error_code ec;
-    for (fs::directory_iterator it(checkpoints_dir(out), ec), end; !ec && it != end; it.increment(ec))
-      if (it->path().filename().string().rfind(kPrunedPrefix, 0) == 0) pruned->push_back(it->path().string());
   }
   if (kept < keep) return;
   for (std::int64_t g : gens) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include <nlohmann/json.hpp>
 
@@ -105,14 +106,19 @@ void H5RunStore::commit(const GenerationCommit& c) {
   join_pruner();
   std::vector<std::string> pruned;
   commit_generation(out_, idx, cfg_.checkpoint.keep, &pruned);
-  if (!pruned.empty())
-    pruner_ = std::thread([this, pruned] {
-      try {
-        remove_pruned(pruned);
-      } catch (const std::exception& e) {
-        pruner_error_ = e.what();
-      }
-    });
+  if (!pruned.empty()) {
+    try {
+      pruner_ = std::thread([this, pruned] {
+        try {
+          remove_pruned(pruned);
+        } catch (const std::exception& e) {
+          pruner_error_ = e.what();
+        }
+      });
+    } catch (const std::system_error&) {  // no thread to be had: delete them now
+      remove_pruned(pruned);
+    }
+  }
   if (cfg_.crash_after_commit == c.state.generation) {
     // Testing hook: an exact crash point (rank 0 dies, the job with it) for resume tests.
     log_.warn("testing.crash_after_commit: generation " + std::to_string(c.state.generation + 1) +

@@ -477,3 +477,72 @@ TEST_CASE("write_member_file returns the entry describe_file computes, synced or
   CHECK_THAT(error_of([&] { io::sync_member_files({tmp / "nope.h5"}); }),
              Catch::Contains("nope.h5") && Catch::Contains("durable"));
 }
+
+namespace {
+
+// A copy of a pbtnas member file without the checksum header (as h5py would write one: read
+// unchecked), in which `edit(file)` may then change datasets.
+void copy_without_header(const std::string& from, const std::string& to, const std::function<void(hid_t)>& edit) {
+  hid_t src = H5Fopen(from.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t dst = H5Fcreate(to.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  for (const char* name : {"genome", "genome_options", "fitness", "tensor_names", "state"})
+    REQUIRE(H5Ocopy(src, name, dst, name, H5P_DEFAULT, H5P_DEFAULT) >= 0);
+  // Root attributes: copy each one's raw value.
+  for (const char* attr : {"format", "format_version", "member_id", "generation", "train_seed"}) {
+    hid_t a = H5Aopen(src, attr, H5P_DEFAULT);
+    hid_t type = H5Aget_type(a), space = H5Aget_space(a);
+    std::vector<char> buf(H5Tget_size(type) * 8);
+    H5Aread(a, type, buf.data());
+    hid_t b = H5Acreate2(dst, attr, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(b, type, buf.data());
+    H5Aclose(b);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Aclose(a);
+  }
+  edit(dst);
+  H5Fclose(dst);
+  H5Fclose(src);
+}
+
+void overwrite_int64(hid_t file, const char* dataset, std::size_t index, std::int64_t value) {
+  hid_t d = H5Dopen2(file, dataset, H5P_DEFAULT);
+  hid_t space = H5Dget_space(d);
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(space, &n, nullptr);
+  std::vector<std::int64_t> v(n);
+  H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+  v.at(index) = value;
+  H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+  H5Sclose(space);
+  H5Dclose(d);
+}
+
+}  // namespace
+
+TEST_CASE("a damaged state table is reported as a damaged file, never as a crash", "[io][member]") {
+  TempDir tmp;
+  const std::string good = tmp / "member_001.h5", bad = tmp / "bad.h5";
+  io::write_member_file(good, test::make_member(1, 0));
+  copy_without_header(good, bad, [](hid_t) {});
+  CHECK(io::read_member_file(bad).state.size() == 8);  // the copy itself reads
+  SECTION("an offset past the packed data") {
+    copy_without_header(good, bad, [](hid_t f) { overwrite_int64(f, "state/offsets", 0, std::numeric_limits<std::int64_t>::max() - 3); });
+    CHECK_THAT(error_of([&] { io::read_member_file(bad); }), Catch::Contains("beyond the end"));
+  }
+  SECTION("an extent whose element count overflows") {
+    copy_without_header(good, bad, [](hid_t f) {
+      overwrite_int64(f, "state/shapes", 0, std::int64_t{1} << 40);
+      overwrite_int64(f, "state/shapes", 1, std::int64_t{1} << 40);
+    });
+    CHECK_THAT(error_of([&] { io::read_member_file(bad); }), Catch::Contains("overflows"));
+  }
+  SECTION("a negative extent") {
+    copy_without_header(good, bad, [](hid_t f) { overwrite_int64(f, "state/shapes", 0, -8); });
+    CHECK_THAT(error_of([&] { io::read_member_file(bad); }), Catch::Contains("negative"));
+  }
+  SECTION("a rank beyond the shapes table") {
+    copy_without_header(good, bad, [](hid_t f) { overwrite_int64(f, "state/ranks", 7, 1000); });
+    CHECK_THAT(error_of([&] { io::read_member_file(bad); }), Catch::Contains("rank"));
+  }
+}

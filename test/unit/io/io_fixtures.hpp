@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "pbtnas/io/generation_index.hpp"
@@ -17,6 +18,16 @@
 #include "support/temp_dir.hpp"
 
 namespace pbtnas::test {
+
+// The message of the CheckpointError that f throws ("(no CheckpointError)" when it throws none).
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const io::CheckpointError& e) {
+    return e.what();
+  }
+  return "(no CheckpointError)";
+}
 
 // Bitwise equality of two tensors (same dtype, shape and bytes; NaNs compare by bits).
 inline bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {

@@ -42,18 +42,41 @@ void ensure_parent_dir(const std::string& path) {
 }
 
 void fsync_dir(const fs::path& dir) { fsync_path(dir.empty() ? "." : dir.string(), true); }
+void fsync_file(const std::string& path) { fsync_path(path, false); }
 
-void publish(const std::string& tmp, const std::string& path, bool sync) {
-  if (sync) fsync_path(tmp, false);
+void publish(const std::string& tmp, const std::string& path, bool sync, bool tmp_synced) {
+  if (sync && !tmp_synced) fsync_path(tmp, false);
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw h5::Failure("cannot rename " + tmp + " to " + path + ": " + errno_text());
   if (sync) fsync_dir(fs::path(path).parent_path());
 }
 
+void write_file_bytes(const std::string& path, const std::vector<char>& image, bool sync) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw h5::Failure("cannot create " + path + ": " + errno_text());
+  std::size_t done = 0;
+  while (done < image.size()) {
+    const ssize_t n = ::write(fd, image.data() + done, image.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = n < 0 ? errno_text() : "no progress";
+      ::close(fd);
+      throw h5::Failure("cannot write " + path + ": " + why);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (sync && ::fsync(fd) != 0) {
+    const std::string why = errno_text();
+    ::close(fd);
+    throw h5::Failure("cannot sync " + path + " to disk: " + why);
+  }
+  if (::close(fd) != 0) throw h5::Failure("cannot finish writing " + path + ": " + errno_text());
+}
+
 void sync_files(const std::vector<std::string>& paths) {
   std::set<fs::path> dirs;
   for (const auto& p : paths) {
-    fsync_path(p, false);
+    fsync_file(p);
     dirs.insert(fs::path(p).parent_path());
   }
   for (const auto& d : dirs) fsync_dir(d);
@@ -90,6 +113,20 @@ FileDigest stamp_checksum(const std::string& path) {
   ::close(fd);
   if (n != static_cast<ssize_t>(sizeof block))
     throw h5::Failure("cannot write the checksum header of " + path + ": " + std::strerror(err));
+  return whole;
+}
+
+FileDigest stamp_image(std::vector<char>& image) {
+  if (image.size() < kUserBlock) throw h5::Failure("the file image is shorter than its user block");
+  const std::size_t rest = image.size() - kUserBlock;
+  const uLong body = crc32_z(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(image.data() + kUserBlock), rest);
+  char block[kUserBlock];
+  format_header(block, static_cast<std::uint32_t>(body), image.size());
+  std::memcpy(image.data(), block, kUserBlock);
+  const uLong head = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(block), kUserBlock);
+  FileDigest whole;
+  whole.bytes = image.size();
+  whole.crc32 = static_cast<std::uint32_t>(crc32_combine(head, body, static_cast<z_off_t>(rest)));
   return whole;
 }
 

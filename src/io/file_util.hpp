@@ -20,8 +20,11 @@ struct FileDigest {
 
 // fsync(tmp), rename(tmp, path), fsync(parent directory); with sync false only the rename (the
 // caller syncs later, sync_files). Throws h5::Failure.
-void publish(const std::string& tmp, const std::string& path, bool sync = true);
+// `tmp_synced`: the caller has already fsynced tmp.
+void publish(const std::string& tmp, const std::string& path, bool sync = true,
+             bool tmp_synced = false);
 void fsync_dir(const std::filesystem::path& dir);
+void fsync_file(const std::string& path);
 // fsync of each file, then of each of their directories once. Throws h5::Failure.
 void sync_files(const std::vector<std::string>& paths);
 
@@ -38,19 +41,50 @@ FileDigest stamp_checksum(const std::string& path);
 // Files without a user block (HDF5 signature at offset 0) are accepted unchecked.
 void check_embedded_checksum(const std::string& path);
 
-// Writes an HDF5 file atomically: `body(file_id)` fills PATH.tmp, which is then closed (checked),
-// stamped, published (synced when `sync`), or removed when anything throws. Returns the digest
-// of the whole file.
+// Writes `image` to a new file `path` (truncating) with one write, fsynced when `sync`.
+void write_file_bytes(const std::string& path, const std::vector<char>& image, bool sync);
+// Fills the header (the first kUserBlock bytes) of a checkpoint file held in memory; returns
+// the digest of the whole file.
+FileDigest stamp_image(std::vector<char>& image);
+
+// write_h5_atomic builds a file expected to be at most this large in memory (HDF5's core
+// driver) and writes it with one write: far fewer system calls than HDF5's many small writes,
+// and the checksum is computed on the way, not by reading the file back. Larger files (RL replay
+// buffers) are built on disk in place, so that they are never held in memory twice.
+constexpr std::size_t kMemoryBuildLimit = std::size_t{64} << 20;
+
+// Writes an HDF5 file atomically: `body(file_id)` fills the file, which is then closed
+// (checked), stamped, written to PATH.tmp and published (synced when `sync`); PATH.tmp is
+// removed when anything throws. `expected_bytes` (an estimate of the data to be written; 0 for
+// "small") picks where the file is built. Both ways give the same bytes. Returns the digest of
+// the whole file.
 template <typename Body>
-FileDigest write_h5_atomic(const std::string& path, Body&& body, bool sync = true) {
+FileDigest write_h5_atomic(const std::string& path, Body&& body, bool sync = true,
+                           std::size_t expected_bytes = 0) {
   ensure_parent_dir(path);
   const std::string tmp = path + ".tmp";
   try {
-    h5::Handle file = h5::create_file(tmp, kUserBlock);
-    body(file.get());
-    file.close("cannot finish writing the file (disk full?)");
-    const FileDigest digest = stamp_checksum(tmp);
-    publish(tmp, path, sync);
+    FileDigest digest;
+    if (expected_bytes <= kMemoryBuildLimit) {
+      // Grown in steps of the estimate plus room for the metadata, so usually allocated once.
+      const std::size_t step = ((expected_bytes >> 16) + 2) << 16;
+      std::vector<char> image;
+      {
+        h5::Handle file = h5::create_memory_file(tmp, kUserBlock, step);
+        body(file.get());
+        image = h5::file_image(file, kUserBlock);
+        file.close("cannot finish the file in memory");
+      }
+      digest = stamp_image(image);
+      write_file_bytes(tmp, image, sync);
+      publish(tmp, path, sync, /*tmp_synced=*/true);
+    } else {
+      h5::Handle file = h5::create_file(tmp, kUserBlock);
+      body(file.get());
+      file.close("cannot finish writing the file (disk full?)");
+      digest = stamp_checksum(tmp);
+      publish(tmp, path, sync);
+    }
     return digest;
   } catch (...) {
     std::error_code ec;

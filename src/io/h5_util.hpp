@@ -53,6 +53,13 @@ class Handle {
 // bytes). create_file reserves a user block of `userblock` bytes (0 or a power of 2 >= 512).
 Handle open_file_read(const std::string& path);
 Handle create_file(const std::string& path, hsize_t userblock);
+// The same, but the file lives in memory only (HDF5's core driver, no backing store); `name`
+// identifies it while open. Its bytes are taken with file_image; `increment` is the growth step.
+Handle create_memory_file(const std::string& name, hsize_t userblock, std::size_t increment);
+// Flushes an open file and returns its image after `front` zero bytes. The image is what a file
+// on disk holds after its user block (HDF5 leaves the user block out of it), so with `front`
+// equal to the user block's size the result is the whole file, user block still blank.
+std::vector<char> file_image(hid_t file, std::size_t front);
 
 bool link_exists(hid_t loc, const std::string& name);
 Handle open_group(hid_t loc, const std::string& name);

@@ -346,7 +346,7 @@ FileEntry write_member_file(const std::string& path, const MemberFile& m, Durabi
         h5::write_strings(group, "names", names);
         h5::write_vector(group, "values", values);
       }
-    }, durability == Durability::Synced);
+    }, durability == Durability::Synced, state_bytes(m.state));
     return FileEntry{m.id, std::filesystem::path(path).filename().string(), digest.bytes, digest.crc32};
   } catch (const Failure& e) {
     throw CheckpointError("cannot write member file " + path + ": " + e.what() +

@@ -15,7 +15,9 @@ Member build_child(const Task& task, const ChildPlan& plan, const NamedState& pa
   bool fresh_extra = false;
   for (const auto& e : extras) fresh_extra = fresh_extra || e.on_mix == ExtraInherit::Fresh;
   const bool needs_fresh = plan.kind == ChildKind::Mix || plan.kind == ChildKind::ArchMutation || fresh_extra;
-  const NamedState fresh = needs_fresh ? export_member_state(m) : NamedState{};
+  // Borrowed: assemble_child only reads the fresh state and copies what it takes, so importing
+  // the child into m afterwards cannot see its own writes.
+  const NamedState fresh = needs_fresh ? export_member_state(m, Snapshot::Borrow) : NamedState{};
   NamedState child = assemble_child(task.space(), plan, parent1, donor, fresh, sp, extras);
   if (plan.kind == ChildKind::WeightMutation) mutate_weights(child, plan.fresh_seed, task.mutation_groups());
   import_member_state(m, child);

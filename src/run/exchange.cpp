@@ -79,14 +79,16 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
   if (static_cast<int>(transfers.size()) > kMaxTransfers)
     throw std::runtime_error("exploit: " + std::to_string(transfers.size()) + " transfers exceed the tag space");
 
-  // 1. Snapshot every parent this rank must send (before any slot is overwritten).
+  // 1. Snapshot every parent this rank must send (before any slot is overwritten). Borrowed (CPU
+  // tensors not copied): a snapshot is only read, by packing or by assemble_child, which copies
+  // what it takes; replacing a slot's Member leaves the tensors it held untouched and alive.
   std::map<int, NamedState> snapshots;
   for (const Transfer& t : transfers)
     if (t.src == me && !snapshots.count(t.member)) {
       auto it = members.find(t.member);
       if (it == members.end())
         throw std::runtime_error("exploit: rank " + std::to_string(me) + " should own member " + std::to_string(t.member));
-      snapshots.emplace(t.member, export_member_state(it->second));
+      snapshots.emplace(t.member, export_member_state(it->second, Snapshot::Borrow));
     }
   auto payload_of = [&](const Transfer& t) -> NamedState {
     const NamedState& full = snapshots.at(t.member);

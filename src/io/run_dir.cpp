@@ -37,6 +37,22 @@ void remove_generation_dir(const fs::path& dir) {
 
 const std::string kPrunedPrefix = ".pruned_";
 
+// Takes generation `g` out of the run at once, to be deleted later: index.h5 first (so the
+// directory is no longer committed, as remove_generation_dir does), then the directory is renamed
+// to checkpoints/.pruned_gen_NNNNNN, which nothing reads as a generation. Returns the new path.
+std::string take_out_of_run(const std::string& out, std::int64_t g) {
+  const fs::path dir = generation_dir(out, g);
+  const fs::path to = fs::path(checkpoints_dir(out)) / (kPrunedPrefix + dir.filename().string());
+  std::error_code ec;
+  fs::remove(dir / "index.h5", ec);
+  if (fs::exists(to, ec)) fs::remove_all(to, ec);
+  fs::rename(dir, to, ec);
+  if (ec)
+    throw CheckpointError("cannot move " + dir.string() + " out of the run to delete it: " +
+                          ec.message() + "; delete it by hand");
+  return to.string();
+}
+
 void remove_tmp_files(const fs::path& dir) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
@@ -188,6 +204,34 @@ void check_generation(const std::string& out, std::int64_t gen, bool check_crc) 
   const GenerationIndex index = read_index(index_path);
   detail::verify_files(dir, gen, index, check_crc);
 }
+
+// The generations a commit of `gen` prunes. The window of `keep` verified generations is filled
+// newest first (`gen` itself always counts); only when it is full are the directories older than
+// its oldest member pruned (a generation that fails verification and lies inside the window is
+// left for the user to inspect or repair). The window's generations are checked for their index
+// and every file's presence and size, not re-read for their CRC: that read every byte of the
+// previous generation back on rank 0 at each commit (most of the commit at large N); a flipped
+// bit is caught when a file is read.
+std::vector<std::int64_t> generations_to_prune(const std::string& out, std::int64_t gen, int keep) {
+  if (keep <= 0) return {};
+  int kept = 1;
+  std::int64_t oldest_kept = gen;
+  const std::vector<std::int64_t> gens = list_generation_dirs(out);
+  for (auto it = gens.rbegin(); it != gens.rend() && kept < keep; ++it) {
+    if (*it >= gen) continue;
+    try {
+      check_generation(out, *it, /*check_crc=*/false);
+      ++kept;
+      oldest_kept = *it;
+    } catch (const CheckpointError&) {
+    }
+  }
+  std::vector<std::int64_t> older;
+  if (kept < keep) return older;
+  for (std::int64_t g : gens)
+    if (g < oldest_kept) older.push_back(g);
+  return older;
+}
 }  // namespace
 
 void commit_generation(const std::string& out, const GenerationIndex& index, int keep,
@@ -203,48 +247,23 @@ void commit_generation(const std::string& out, const GenerationIndex& index, int
   write_text_file_atomic((fs::path(checkpoints_dir(out)) / "LATEST").string(),
                          std::to_string(gen) + "\n");
   remove_tmp_files(dir);
-  if (pruned) {  // directories an earlier process had taken out but not finished deleting
+  // Pruned directories are first taken out of the run (take_out_of_run), then deleted: here, or
+  // by the caller when it passed `pruned`. Directories an earlier process took out but did not
+  // finish deleting are collected first.
+  std::vector<std::string> out_of_run;
+  {
     std::error_code ec;
     for (fs::directory_iterator it(checkpoints_dir(out), ec), end; !ec && it != end; it.increment(ec))
-      if (it->path().filename().string().rfind(kPrunedPrefix, 0) == 0) pruned->push_back(it->path().string());
+      if (it->path().filename().string().rfind(kPrunedPrefix, 0) == 0) out_of_run.push_back(it->path().string());
   }
-  if (keep <= 0) return;
-  // Fill the window of `keep` verified generations, newest first; only when it is full are the
-  // directories older than its oldest member deleted (a generation that fails verification and
-  // lies inside the window is left for the user to inspect or repair).
-  // The window's generations are checked for their index and every file's presence and size,
-  // not re-read for their CRC: that read every byte of the previous generation back on rank 0
-  // at each commit (most of the commit at large N); a flipped bit is caught when a file is read.
-  int kept = 1;
-  std::int64_t oldest_kept = gen;
-  std::vector<std::int64_t> gens = list_generation_dirs(out);
-  for (auto it = gens.rbegin(); it != gens.rend() && kept < keep; ++it) {
-    if (*it >= gen) continue;
-    try {
-      check_generation(out, *it, /*check_crc=*/false);
-      ++kept;
-      oldest_kept = *it;
-    } catch (const CheckpointError&) {
-    }
+  for (std::int64_t g : generations_to_prune(out, gen, keep)) {
+    std::string to = take_out_of_run(out, g);  // may reuse a leftover's name, listed already
+    if (std::find(out_of_run.begin(), out_of_run.end(), to) == out_of_run.end()) out_of_run.push_back(std::move(to));
   }
-  if (kept < keep) return;
-  for (std::int64_t g : gens) {
-    if (g >= oldest_kept) continue;
-    if (!pruned) {
-      remove_generation_dir(generation_dir(out, g));
-      continue;
-    }
-    const fs::path dir = generation_dir(out, g);
-    const fs::path to = fs::path(checkpoints_dir(out)) / (kPrunedPrefix + dir.filename().string());
-    std::error_code ec;
-    fs::remove(dir / "index.h5", ec);  // uncommitted first, as remove_generation_dir does
-    if (fs::exists(to, ec)) fs::remove_all(to, ec);
-    fs::rename(dir, to, ec);
-    if (ec)
-      throw CheckpointError("cannot move " + dir.string() + " out of the run to delete it: " +
-                            ec.message() + "; delete it by hand");
-    pruned->push_back(to.string());
-  }
+  if (pruned)
+    pruned->insert(pruned->end(), out_of_run.begin(), out_of_run.end());
+  else
+    remove_pruned(out_of_run);
 }
 
 void remove_pruned(const std::vector<std::string>& dirs) {

@@ -49,10 +49,11 @@ FileEntry describe_file(int member, const std::string& path);
 // just committed always counts; CRCs are not re-read: docs/checkpoint-format.md, "Pruning") and
 // deletes every generation directory older than the oldest kept one. Directories newer than
 // the committed generation are left alone (see discard_uncommitted). keep == 0 keeps all.
-// With `pruned` given, the directories to delete are only taken out of the run (index.h5
-// removed, then renamed to OUT/checkpoints/.pruned_gen_NNNNNN: one rename each) and listed in
-// *pruned, with any .pruned_* left by an earlier process, for remove_pruned: rank 0 deletes their
-// files in the background instead of between two generations.
+// Directories to delete are first taken out of the run (index.h5 removed, then renamed to
+// OUT/checkpoints/.pruned_gen_NNNNNN: one rename each), then deleted with remove_pruned, together
+// with any .pruned_* left by an earlier process. With `pruned` given, they are only listed there
+// for the caller to delete: rank 0 deletes their files in the background instead of between two
+// generations.
 void commit_generation(const std::string& out, const GenerationIndex& index, int keep,
                        std::vector<std::string>* pruned = nullptr);
 

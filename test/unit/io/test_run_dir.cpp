@@ -209,6 +209,27 @@ TEST_CASE("pruning can leave the deletion to the caller, taking the directories 
   CHECK_NOTHROW(io::verify_generation(out.str(), 1));
 }
 
+TEST_CASE("pruning without a caller to hand them to deletes the directories at once, leftovers too", "[io][rundir]") {
+  TempDir out;
+  const std::string ckpt = out.str() + "/checkpoints";
+  for (int g = 0; g < 2; ++g) test::write_generation(out.str(), g, 3, 0);
+  // Leftovers of an earlier process: one under the very name generation 0 is about to take.
+  for (const char* left : {"/.pruned_gen_000000", "/.pruned_gen_000099"}) {
+    std::filesystem::create_directories(ckpt + left);
+    test::write_bytes(ckpt + left + "/member_000.h5", "x");
+  }
+  io::GenerationIndex idx = test::make_index(2, 3);
+  for (int i = 0; i < 3; ++i)
+    idx.files.push_back(io::write_member_file(io::member_file_path(out.str(), 2, i), test::make_member(i, 2)));
+  io::commit_generation(out.str(), idx, 2);
+  CHECK(io::list_generation_dirs(out.str()) == std::vector<std::int64_t>{1, 2});
+  CHECK_FALSE(std::filesystem::exists(io::generation_dir(out.str(), 0)));
+  CHECK_FALSE(std::filesystem::exists(ckpt + "/.pruned_gen_000000"));
+  CHECK_FALSE(std::filesystem::exists(ckpt + "/.pruned_gen_000099"));
+  CHECK_NOTHROW(io::verify_generation(out.str(), 1));
+  CHECK(io::resume_generation(out.str()) == 2);
+}
+
 TEST_CASE("discard_uncommitted removes every newer generation directory", "[io][rundir]") {
   TempDir out;
   test::write_generation(out.str(), 0, 2, 0);

@@ -41,7 +41,8 @@ FileDigest stamp_checksum(const std::string& path);
 // Files without a user block (HDF5 signature at offset 0) are accepted unchecked.
 void check_embedded_checksum(const std::string& path);
 
-// Writes `image` to a new file `path` (truncating) with one write, fsynced when `sync`.
+// Writes `image` to a new file `path` (truncating) with one write, fsynced when `sync` (else
+// its write-back is started, not waited for; the caller fsyncs it later).
 void write_file_bytes(const std::string& path, const std::vector<char>& image, bool sync);
 // Fills the header (the first kUserBlock bytes) of a checkpoint file held in memory; returns
 // the digest of the whole file.

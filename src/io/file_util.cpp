@@ -52,7 +52,7 @@ void publish(const std::string& tmp, const std::string& path, bool sync, bool tm
 }
 
 void write_file_bytes(const std::string& path, const std::vector<char>& image, bool sync) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);  // umask applies, as for HDF5's own files
   if (fd < 0) throw h5::Failure("cannot create " + path + ": " + errno_text());
   std::size_t done = 0;
   while (done < image.size()) {

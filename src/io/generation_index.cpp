@@ -220,6 +220,21 @@ std::vector<FileEntry> read_files(hid_t file) {
 
 }  // namespace
 
+namespace {
+// A generous estimate of the data an index holds (it picks how the file is built and how its
+// in-memory buffer grows; write_h5_atomic).
+std::size_t estimated_bytes(const GenerationIndex& index) {
+  std::size_t n = index.config_yaml.size() + 64 * index.gene_names.size();
+  for (const auto& o : index.gene_options) n += 64 * o.size();
+  for (const auto& m : index.members) {
+    n += 64 + 8 * (m.genome.size() + m.fitness.size());
+    for (const auto& l : m.lineage) n += 8 + 8 * l.size();
+  }
+  for (const auto& h : index.history) n += 96 + 12 * h.changed_genes.size();
+  return n + 96 * index.files.size();
+}
+}  // namespace
+
 void write_index(const std::string& path, const GenerationIndex& index) {
   h5::Lock lock(h5::library_mutex());
   h5::silence_errors();
@@ -246,7 +261,7 @@ void write_index(const std::string& path, const GenerationIndex& index) {
       write_members(file, index.members);
       write_history(file, index.history);
       write_files(file, index.files);
-    });
+    }, true, estimated_bytes(index));
   } catch (const Failure& e) {
     throw CheckpointError("cannot write index " + path + ": " + e.what() +
                           "; check that the directory is writable and has free space");

@@ -166,9 +166,9 @@ Handle create_memory_file(const std::string& name, hsize_t userblock, std::size_
 namespace {
 // HDF5 1.10's H5Fget_file_image clears the "open for writing" flag of a version 2/3 superblock
 // in the image it returns but leaves the superblock's checksum as it was computed with the flag
-// set, so the image fails to open ("incorrect metadata checksum"). The checksum is recomputed
-// here with HDF5's own metadata checksum (Jenkins lookup3), which the library exports; on an
-// image that is already right this changes nothing.
+// set, so the image fails to open ("incorrect metadata checksum"). Here the flags are cleared
+// (as in a closed file) and the checksum recomputed with HDF5's own metadata checksum (Jenkins
+// lookup3), which the library exports; on an image that is already right this changes nothing.
 void repair_superblock_checksum(char* image, std::size_t n) {
   static const unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
   if (n < 12 || std::memcmp(image, kSignature, 8) != 0) fail("the file image has no HDF5 superblock");
@@ -177,6 +177,7 @@ void repair_superblock_checksum(char* image, std::size_t n) {
   const std::size_t offsets = static_cast<unsigned char>(image[9]);
   const std::size_t body = 12 + 4 * offsets;  // signature, version, sizes, flags, four addresses
   if (n < body + 4) fail("the file image's superblock is truncated");
+  image[11] = 0;  // file consistency flags: none, as in a closed file
   const std::uint32_t sum = H5_checksum_metadata(image, body, 0);
   for (int i = 0; i < 4; ++i) image[body + i] = static_cast<char>((sum >> (8 * i)) & 0xff);
 }

@@ -67,7 +67,8 @@ NamedState snapshot_cpu(const NamedState& state) {
 
 std::size_t state_bytes(const NamedState& state) {
   std::size_t n = 0;
-  for (const auto& nt : state) n += nt.tensor.numel() * nt.tensor.element_size();
+  for (const auto& nt : state)
+    if (nt.tensor.defined()) n += nt.tensor.numel() * nt.tensor.element_size();
   return n;
 }
 

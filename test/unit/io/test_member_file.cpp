@@ -101,7 +101,7 @@ TEST_CASE("the same member content gives the same file bytes", "[io][member]") {
   CHECK(a.crc32 == b.crc32);
 }
 
-TEST_CASE("invalid tensor names are rejected without leaving files", "[io][member]") {
+TEST_CASE("invalid tensor names and tensors are rejected without leaving files", "[io][member]") {
   TempDir tmp;
   const std::string path = tmp / "bad.h5";
   io::MemberFile m = test::make_member(0, 0);
@@ -116,6 +116,11 @@ TEST_CASE("invalid tensor names are rejected without leaving files", "[io][membe
   SECTION("an empty component") {
     m.state.push_back({"model..x", torch::zeros({1})});
     CHECK_THAT(error_of([&] { io::write_member_file(path, m); }), Catch::Contains("model..x"));
+  }
+  SECTION("an undefined tensor") {
+    m.state.push_back({"model.ghost", torch::Tensor()});
+    CHECK_THAT(error_of([&] { io::write_member_file(path, m); }),
+               Catch::Contains("model.ghost") && Catch::Contains("undefined"));
   }
   SECTION("an unsupported dtype") {
     m.state.push_back({"model.c", torch::zeros({2}, torch::kComplexFloat)});

@@ -42,7 +42,6 @@ void ensure_parent_dir(const std::string& path) {
 }
 
 void fsync_dir(const fs::path& dir) { fsync_path(dir.empty() ? "." : dir.string(), true); }
-void fsync_file(const std::string& path) { fsync_path(path, false); }
 
 void publish(const std::string& tmp, const std::string& path, bool sync, bool tmp_synced) {
   if (sync && !tmp_synced) fsync_path(tmp, false);
@@ -82,7 +81,7 @@ void write_file_bytes(const std::string& path, const std::vector<char>& image, b
 void sync_files(const std::vector<std::string>& paths) {
   std::set<fs::path> dirs;
   for (const auto& p : paths) {
-    fsync_file(p);
+    fsync_path(p, false);
     dirs.insert(fs::path(p).parent_path());
   }
   for (const auto& d : dirs) fsync_dir(d);
@@ -102,16 +101,23 @@ void format_header(char (&block)[kUserBlock], std::uint32_t crc, std::uint64_t b
   std::snprintf(block, sizeof block, "%scrc32=0x%08x bytes=%llu\n", kMagic,
                 static_cast<unsigned>(crc), static_cast<unsigned long long>(bytes));
 }
+
+// Fills `block` with the header for a body of `body_bytes` bytes with CRC-32 `body_crc`; returns
+// the digest of the whole file (header, then body) without reading the body again.
+FileDigest stamp_block(char (&block)[kUserBlock], std::uint32_t body_crc, std::uint64_t body_bytes) {
+  format_header(block, body_crc, body_bytes + kUserBlock);
+  const uLong head = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(block), kUserBlock);
+  FileDigest whole;
+  whole.bytes = body_bytes + kUserBlock;
+  whole.crc32 = static_cast<std::uint32_t>(crc32_combine(head, body_crc, static_cast<z_off_t>(body_bytes)));
+  return whole;
+}
 }  // namespace
 
 FileDigest stamp_checksum(const std::string& path) {
-  const FileDigest d = digest_file(path, kUserBlock);
+  const FileDigest body = digest_file(path, kUserBlock);
   char block[kUserBlock];
-  format_header(block, d.crc32, d.bytes + kUserBlock);
-  FileDigest whole;
-  whole.bytes = d.bytes + kUserBlock;
-  const uLong head = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(block), kUserBlock);
-  whole.crc32 = static_cast<std::uint32_t>(crc32_combine(head, d.crc32, static_cast<z_off_t>(d.bytes)));
+  const FileDigest whole = stamp_block(block, body.crc32, body.bytes);
   int fd = ::open(path.c_str(), O_WRONLY);
   if (fd < 0) throw h5::Failure("cannot open " + path + " to stamp it: " + errno_text());
   ssize_t n = ::pwrite(fd, block, sizeof block, 0);
@@ -127,12 +133,8 @@ FileDigest stamp_image(std::vector<char>& image) {
   const std::size_t rest = image.size() - kUserBlock;
   const uLong body = crc32_z(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(image.data() + kUserBlock), rest);
   char block[kUserBlock];
-  format_header(block, static_cast<std::uint32_t>(body), image.size());
+  const FileDigest whole = stamp_block(block, static_cast<std::uint32_t>(body), rest);
   std::memcpy(image.data(), block, kUserBlock);
-  const uLong head = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(block), kUserBlock);
-  FileDigest whole;
-  whole.bytes = image.size();
-  whole.crc32 = static_cast<std::uint32_t>(crc32_combine(head, body, static_cast<z_off_t>(rest)));
   return whole;
 }
 

@@ -24,7 +24,6 @@ struct FileDigest {
 void publish(const std::string& tmp, const std::string& path, bool sync = true,
              bool tmp_synced = false);
 void fsync_dir(const std::filesystem::path& dir);
-void fsync_file(const std::string& path);
 // fsync of each file, then of each of their directories once. Throws h5::Failure.
 void sync_files(const std::vector<std::string>& paths);
 

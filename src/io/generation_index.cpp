@@ -218,9 +218,6 @@ std::vector<FileEntry> read_files(hid_t file) {
   return files;
 }
 
-}  // namespace
-
-namespace {
 // A generous estimate of the data an index holds (it picks how the file is built and how its
 // in-memory buffer grows; write_h5_atomic).
 std::size_t estimated_bytes(const GenerationIndex& index) {

@@ -143,6 +143,16 @@ void LogRunReport::started(const RunStart& s) {
   metrics_ = std::make_unique<MetricsLog>(out_ + "/metrics.jsonl", s.resumed_after);
   workers_ = std::make_unique<MetricsLog>(out_ + "/workers.jsonl", s.resumed_after);
   generations_ = std::make_unique<MetricsLog>(out_ + "/generations.jsonl", s.resumed_after);
+  if (s.resumed_after >= 0 && generations_->last_kept_generation() == s.resumed_after - 1) {
+    // The previous process was killed between the commit and its generation rows (the
+    // coordinator writes them after the commit, when the commit's time is known).
+    if (auto row = recovered_generation_row(metrics_->path(), s.resumed_after)) {
+      generations_->append_json(*row);
+      log_.warn("generation " + std::to_string(s.resumed_after + 1) +
+                " was committed by a process that was killed before it logged the generation's timings; "
+                "generations.jsonl gets a row rebuilt from metrics.jsonl (\"recovered\": true, no timings)");
+    }
+  }
   if (s.resumed_after >= 0) {
     log_.info("resuming from committed generation " + std::to_string(s.resumed_after) + " [" +
               std::to_string(s.resumed_after + 1) + "/" + std::to_string(s.steps) + "] in " + generation_dir(out_, s.resumed_after));

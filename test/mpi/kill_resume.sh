@@ -22,4 +22,17 @@ grep -qF "resuming from committed generation 1 [2/" "$out.log" || { cat "$out.lo
 fingerprint "$WORK/full" >"$WORK/a.txt"
 fingerprint "$out" >"$WORK/b.txt"
 diff "$WORK/a.txt" "$WORK/b.txt" || fail "resumed run differs from the uninterrupted run"
+# The kill came after the commit of generation 2 and before its generations.jsonl row: the
+# resumed run rebuilds that row from metrics.jsonl, with the uninterrupted run's best and median.
+grep -q 'generations.jsonl gets a row rebuilt from metrics.jsonl' "$out.log" || { cat "$out.log"; fail "no note of the recovered generation row"; }
+"$PY" - "$WORK/full" "$out" <<'PYEOF' || fail "generations.jsonl of the resumed run is not one row per generation"
+import json, sys
+full, resumed = ([json.loads(l) for l in open(d + "/generations.jsonl") if l.strip()] for d in sys.argv[1:])
+assert [r["generation"] for r in resumed] == [r["generation"] for r in full] == list(range(len(full))), resumed
+for a, b in zip(full, resumed):
+    assert b.get("recovered", False) == (b["generation"] == 1), b
+    for k in ("epoch", "best_member", "best_fitness", "median_fitness"):
+        assert a[k] == b[k], (k, a, b)
+    assert ("train_seconds" in b) != b.get("recovered", False), b
+PYEOF
 pass "killed (after a commit) and resumed run equals the uninterrupted one"

@@ -1,9 +1,11 @@
 #pragma once
 // Per-member, per-generation metrics as JSON Lines (one object a line) in the output folder.
 // Opened in append mode; on resume, lines of generations after the committed one are dropped
-// first so the file matches the checkpoint.
+// first so the file matches the checkpoint. The kept lines are written to PATH.tmp and renamed
+// over PATH, so a process killed while it resumes leaves the old file whole.
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <string>
 
 namespace pbtnas::io {
@@ -28,10 +30,21 @@ class MetricsLog {
   // Any other row: one JSON object (as text) with a "generation" key, e.g. workers.jsonl's.
   void append_json(const std::string& json_object);
   const std::string& path() const { return path_; }
+  // The newest generation among the rows kept when the log was opened; -1 when none was kept.
+  std::int64_t last_kept_generation() const { return last_kept_; }
 
  private:
   std::string path_;
   std::ofstream out_;
+  std::int64_t last_kept_ = -1;
 };
+
+// A generations.jsonl row rebuilt from the member rows of `generation` in the metrics.jsonl at
+// `metrics_path`, for a generation that was committed by a process killed before it wrote its
+// own row: generation, epoch, best_member, best_fitness and median_fitness (ranked as the
+// coordinator ranks: a null fitness counts as -inf, ties go to the lower member id) and
+// "recovered": true; its timings died with the process and are left out. Empty when the file
+// has no member row of that generation.
+std::optional<std::string> recovered_generation_row(const std::string& metrics_path, std::int64_t generation);
 
 }  // namespace pbtnas::io

@@ -69,7 +69,7 @@ int soup_command(const std::string& out) {
         for (const auto& [k, v] : summary["best_ever"]["evaluation"].items()) std::cout << "  " << k << " " << v.dump();
       std::cout << "\n";
     }
-    std::ofstream(out + "/soup.json") << j.dump(2) << '\n';
+    io::write_text_file_atomic(out + "/soup.json", j.dump(2) + "\n");
     std::cout << "written: " << out << "/soup.json\n";
     return 0;
   } catch (const std::exception& e) {

@@ -87,6 +87,32 @@ void MetricsLog::append_json(const std::string& json_object) {
   out_.flush();
 }
 
+std::vector<WorkerTotals> worker_totals(const std::string& workers_path) {
+  std::vector<WorkerTotals> totals;
+  std::ifstream in(workers_path);
+  std::string line;
+  while (std::getline(in, line)) {
+    nlohmann::json j;
+    if (line.empty() || !generation_of(line, &j)) continue;
+    try {
+      const int rank = j.at("rank").get<int>();
+      const double busy = j.at("busy_seconds").get<double>(), wait = j.at("wait_seconds").get<double>();
+      if (rank < 1) continue;
+      if (totals.size() < static_cast<std::size_t>(rank)) totals.resize(static_cast<std::size_t>(rank));
+      WorkerTotals& t = totals[static_cast<std::size_t>(rank - 1)];
+      t.rank = rank;
+      t.busy_seconds += busy;
+      t.wait_seconds += wait;
+    } catch (const std::exception&) {
+      // Not a worker row: skipped.
+    }
+  }
+  // Ranks without any row (a resumed run with more workers than before has rows for all of them).
+  totals.erase(std::remove_if(totals.begin(), totals.end(), [](const WorkerTotals& t) { return t.rank == 0; }),
+               totals.end());
+  return totals;
+}
+
 std::optional<std::string> recovered_generation_row(const std::string& metrics_path, std::int64_t generation) {
   std::ifstream in(metrics_path);
   std::vector<std::pair<int, double>> fitness;  // (member, fitness) of the generation's rows

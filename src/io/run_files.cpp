@@ -204,11 +204,7 @@ void LogRunReport::generation(const GenerationSummary& s) {
        << fmt("%.2f", s.checkpoint_seconds) << "s  busy " << fmt("%.0f", 100.0 * s.busy_share) << "%";
   if (!s.plan.empty()) line << "  | " << fmt("%.1f", s.bytes_sent / 1048576.0) << " MiB sent";
   if (s.members_moved > 0) line << "  | " << s.members_moved << " member(s) moved to balance the workers";
-  busy_total_.resize(s.worker_busy_seconds.size(), 0.0);
-  wait_total_.resize(s.worker_busy_seconds.size(), 0.0);
   for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {
-    busy_total_[w] += s.worker_busy_seconds[w];
-    wait_total_[w] += s.worker_wait_seconds[w];
     if (workers_)
       workers_->append_json(nlohmann::json{{"generation", s.generation},
                                            {"rank", w + 1},
@@ -338,18 +334,18 @@ void LogRunReport::finished(const RunResult& r) {
     }
   }
   nlohmann::json workers = nlohmann::json::array();
-  for (std::size_t w = 0; w < busy_total_.size(); ++w) {
-    const double total = busy_total_[w] + wait_total_[w];
-    workers.push_back({{"rank", w + 1},
-                       {"busy_seconds", busy_total_[w]},
-                       {"wait_seconds", wait_total_[w]},
-                       {"busy_share", total > 0.0 ? busy_total_[w] / total : 0.0}});
+  for (const auto& w : worker_totals(workers_ ? workers_->path() : out_ + "/workers.jsonl")) {
+    const double total = w.busy_seconds + w.wait_seconds;
+    workers.push_back({{"rank", w.rank},
+                       {"busy_seconds", w.busy_seconds},
+                       {"wait_seconds", w.wait_seconds},
+                       {"busy_share", total > 0.0 ? w.busy_seconds / total : 0.0}});
   }
-  j["workers"] = workers;  // training-phase utilisation over the generations this process ran
+  j["workers"] = workers;  // training-phase utilisation over the run's generations (workers.jsonl)
   j["checkpoint"] = r.checkpoint;
   j["algorithm"] = to_string(cfg_.algorithm);
   j["seed"] = cfg_.seed;
-  std::ofstream(out_ + "/summary.json") << j.dump(2) << '\n';
+  write_text_file_atomic(out_ + "/summary.json", j.dump(2) + "\n");
 }
 
 int run_coordinator_on_disk(Transport& transport, const RunConfig& cfg, const SearchSpace& space, const std::string& out,

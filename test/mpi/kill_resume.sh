@@ -35,4 +35,18 @@ for a, b in zip(full, resumed):
         assert a[k] == b[k], (k, a, b)
     assert ("train_seconds" in b) != b.get("recovered", False), b
 PYEOF
+# summary.json's per-worker totals cover the whole run (workers.jsonl, the killed process's
+# generations included), not only the generations of the process that finished it.
+"$PY" - "$out" <<'PYEOF' || fail "summary.json's worker totals do not cover the run's generations"
+import json, sys
+out = sys.argv[1]
+rows = [json.loads(l) for l in open(out + "/workers.jsonl") if l.strip()]
+assert 0 in {r["generation"] for r in rows}, "no workers.jsonl row of the killed process's generation 0"
+workers = json.load(open(out + "/summary.json"))["workers"]
+assert [w["rank"] for w in workers] == [1, 2], workers
+for w in workers:
+    mine = [r for r in rows if r["rank"] == w["rank"]]
+    assert abs(w["busy_seconds"] - sum(r["busy_seconds"] for r in mine)) < 1e-6, (w, mine)
+    assert abs(w["wait_seconds"] - sum(r["wait_seconds"] for r in mine)) < 1e-6, (w, mine)
+PYEOF
 pass "killed (after a commit) and resumed run equals the uninterrupted one"

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pbtnas::io {
 
@@ -38,6 +39,16 @@ class MetricsLog {
   std::ofstream out_;
   std::int64_t last_kept_ = -1;
 };
+
+// Training-phase utilisation of one worker (rank) summed over the rows of workers.jsonl.
+struct WorkerTotals {
+  int rank = 0;
+  double busy_seconds = 0.0, wait_seconds = 0.0;
+};
+// Totals per rank (ascending) over every row of the workers.jsonl at `workers_path`: the whole
+// run's generations, those of earlier processes of a resumed run included. Rows that do not
+// parse are skipped; a missing file gives none.
+std::vector<WorkerTotals> worker_totals(const std::string& workers_path);
 
 // A generations.jsonl row rebuilt from the member rows of `generation` in the metrics.jsonl at
 // `metrics_path`, for a generation that was committed by a process killed before it wrote its

@@ -68,7 +68,6 @@ class LogRunReport : public RunReport {
   const SearchSpace& space_;
   Logger& log_;
   std::unique_ptr<MetricsLog> metrics_, workers_, generations_;  // *.jsonl (docs/checkpoint-format.md)
-  std::vector<double> busy_total_, wait_total_;  // per worker, over this process's generations
   double last_plain_progress_ = -1e300;           // elapsed_seconds of the last plain progress line
   std::int64_t last_plain_generation_ = -1;
 };

@@ -84,3 +84,26 @@ TEST_CASE("recovered generation row: best and median as the coordinator ranks, n
   CHECK_FALSE(recovered_generation_row(path, 5));
   CHECK_FALSE(recovered_generation_row(dir / "absent.jsonl", 0));
 }
+
+TEST_CASE("worker totals: summed per rank over every row of workers.jsonl, earlier processes included") {
+  TempDir dir;
+  const std::string path = dir / "workers.jsonl";
+  // Generations 0-1 from a first process with 2 workers, generation 2 after a resume with 3.
+  write(path,
+        "{\"generation\":0,\"rank\":1,\"busy_seconds\":1.5,\"wait_seconds\":0.5}\n"
+        "{\"generation\":0,\"rank\":2,\"busy_seconds\":2.0,\"wait_seconds\":0.0}\n"
+        "{\"generation\":1,\"rank\":1,\"busy_seconds\":1.0,\"wait_seconds\":1.0}\n"
+        "{\"generation\":1,\"rank\":2,\"busy_seconds\":2.0,\"wait_seconds\":0.0}\n"
+        "{\"generation\":2,\"rank\":3,\"busy_seconds\":4.0,\"wait_seconds\":0.25}\n"
+        "{\"generation\":2,\"rank\":1,\"busy_se");  // cut by a crash: skipped
+  const auto totals = pbtnas::io::worker_totals(path);
+  REQUIRE(totals.size() == 3);
+  CHECK(totals[0].rank == 1);
+  CHECK(totals[0].busy_seconds == Approx(2.5));
+  CHECK(totals[0].wait_seconds == Approx(1.5));
+  CHECK(totals[1].rank == 2);
+  CHECK(totals[1].busy_seconds == Approx(4.0));
+  CHECK(totals[2].rank == 3);
+  CHECK(totals[2].wait_seconds == Approx(0.25));
+  CHECK(pbtnas::io::worker_totals(dir / "absent.jsonl").empty());
+}

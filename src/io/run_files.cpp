@@ -58,12 +58,47 @@ std::optional<CommittedState> H5RunStore::resume() {
   if (idx.config_yaml != cfg_.source_text)
     throw std::runtime_error(out_ + " holds a run made with another config (see pbtnas inspect " + index_file_path(out_, *g) +
                              "); use a new --out, or the same config to resume it");
+  restore_best_ever(idx);
   CommittedState s;
   s.generation = *g;
   s.members = idx.members;
   s.history = idx.history;
   s.best_ever = {idx.best_ever_fitness, idx.best_ever_member, idx.best_ever_generation};
   return s;
+}
+
+// best_ever.h5 must hold the member that the committed index names: it is copied right after
+// each commit, so a process killed in between leaves it older (or absent), and an earlier pbtnas
+// copied it before the commit, so it may hold a member of a generation that was never committed.
+// The member's file of that generation is copied again; if that generation was pruned meanwhile
+// (impossible since the copy follows the commit), a warning says what the final evaluation meets.
+void H5RunStore::restore_best_ever(const GenerationIndex& idx) {
+  if (idx.best_ever_member < 0) return;
+  const std::string path = best_ever_file_path(out_);
+  const std::string wanted =
+      "member " + std::to_string(idx.best_ever_member) + " of generation " + std::to_string(idx.best_ever_generation);
+  std::string why;
+  if (!std::filesystem::exists(path)) {
+    why = "is missing";
+  } else {
+    try {
+      const MemberFile m = read_member_file(path, /*load_tensors=*/false);
+      if (m.id != idx.best_ever_member || m.generation != idx.best_ever_generation)
+        why = "holds member " + std::to_string(m.id) + " of generation " + std::to_string(m.generation);
+    } catch (const std::exception& e) {
+      why = std::string("cannot be read (") + e.what() + ")";
+    }
+  }
+  if (why.empty()) return;
+  const std::string source = member_file_path(out_, idx.best_ever_generation, idx.best_ever_member);
+  if (!std::filesystem::exists(source)) {
+    log_.warn("resume: " + path + " " + why + ", not the best-ever " + wanted + " that the index names, whose file " +
+              source + " is gone; the final evaluation will evaluate the member the file holds (its line names it)");
+    return;
+  }
+  copy_file_atomic(source, path);
+  log_.info("resume: " + path + " " + why + ", not the best-ever " + wanted +
+            " (the previous process stopped before keeping it); copied again from " + source);
 }
 
 H5RunStore::~H5RunStore() {

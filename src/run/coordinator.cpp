@@ -74,6 +74,7 @@ class Coordinator {
   Layout layout_;
   Population pop_;
   BestEver best_ever_;
+  BestEver previous_best_ever_;  // before this generation's ranking
   std::int64_t last_committed_ = -1;
   const std::atomic<int>* stop_;
   double seconds_run_ = 0.0;  // wall time of the generations this process ran (for the ETA)
@@ -170,6 +171,7 @@ void Coordinator::rank(GenerationSummary& s) {
   std::vector<double> sorted = pop_.last_fitness();
   std::sort(sorted.begin(), sorted.end());
   s.median_fitness = sorted[sorted.size() / 2];
+  previous_best_ever_ = best_ever_;
   if (s.best_fitness > best_ever_.fitness) best_ever_ = {s.best_fitness, s.best_member, s.generation};
 }
 
@@ -225,18 +227,22 @@ void Coordinator::checkpoint(GenerationSummary& s) {
   std::sort(c.files.begin(), c.files.end(), [](const FileInfo& a, const FileInfo& b) { return a.member < b.member; });
   // The best-ever member survives the exploit of its generation (it ranks first; children
   // replace the bottom), so its member file of generation g holds exactly the scored weights.
-  if (best_ever_.generation == s.generation) {
+  const bool new_best_ever = best_ever_.generation == s.generation;
+  if (new_best_ever) {
     bool replaced = false;
     for (const auto& child : s.plan.children) replaced = replaced || child.slot == best_ever_.member;
-    if (replaced)
+    if (replaced) {
       report_.warn("the best-ever member " + std::to_string(best_ever_.member) +
-                   " was replaced in the exploit step of its generation; the previous best-ever file is kept");
-    else
-      store_.keep_best_ever(s.generation, best_ever_.member);
+                   " was replaced in the exploit step of its generation; the previous best-ever member is kept");
+      best_ever_ = previous_best_ever_;  // the index names the member whose weights were kept
+    }
   }
   c.state = {s.generation, pop_.members(), pop_.history(), best_ever_};
   c.next_epoch = s.next_epoch;
   store_.commit(c);
+  // After the commit: a process killed before the copy leaves best_ever.h5 older than the index
+  // says, and the resume copies it again (RunStore::resume).
+  if (new_best_ever && best_ever_.generation == s.generation) store_.keep_best_ever(s.generation, best_ever_.member);
   last_committed_ = s.generation;
   s.checkpoint_seconds = since(t0);
   s.coordinator_peak_rss_bytes = peak_resident_bytes();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pbtnas/core/config.hpp"
+#include "pbtnas/io/generation_index.hpp"
 #include "pbtnas/io/metrics_log.hpp"
 #include "pbtnas/core/log.hpp"
 #include "pbtnas/run/coordinator.hpp"
@@ -46,6 +47,7 @@ class H5RunStore : public RunStore {
   std::thread pruner_;
   std::string pruner_error_;  // set by pruner_, reported by the next commit
   void join_pruner();
+  void restore_best_ever(const GenerationIndex& idx);
 };
 
 class LogRunReport : public RunReport {

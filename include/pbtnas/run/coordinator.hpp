@@ -16,7 +16,7 @@
 //   3. exploit:    Population::plan (empty when the schedule says no mixing) -> ExploitPlan;
 //                  workers exchange layers point-to-point (exchange.hpp), ExploitDone <- each.
 //   4. checkpoint: Population::apply; CheckpointOrder -> workers write member files,
-//                  CheckpointDone <- each; RunStore::keep_best_ever, RunStore::commit.
+//                  CheckpointDone <- each; RunStore::commit, then RunStore::keep_best_ever.
 //   Finally Order::finish + FinalOrder -> workers; FinalReport <- the owner of the final best
 //   member, BestEverReport <- rank 1 (final metrics of the best-ever member); RunReport::finished.
 //

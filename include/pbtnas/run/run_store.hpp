@@ -39,12 +39,14 @@ class RunStore {
   // Where workers write their member files (StartOrder::out_dir).
   virtual std::string location() const = 0;
   // The one resume policy: the newest committed generation of this run, nullopt for a fresh run.
+  // The kept best-ever member is made to match the one that generation names.
   // Throws std::runtime_error naming the reason and the fix when it refuses (another config, a
   // newest committed generation that fails verification); nothing is changed then.
   virtual std::optional<CommittedState> resume() = 0;
   // Removes what was written after `generation` (-1: everything), before any worker writes.
   virtual void discard_after(std::int64_t generation) = 0;
-  // Keeps member `member`'s file of `generation` as the best-ever member (before the commit).
+  // Keeps member `member`'s file of `generation` as the best-ever member (after the commit of
+  // `generation`, which names it; resume restores the copy when a kill came in between).
   virtual void keep_best_ever(std::int64_t generation, int member) = 0;
   // Commits the generation: a restart resumes after it.
   virtual void commit(const GenerationCommit& commit) = 0;

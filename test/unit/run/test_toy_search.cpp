@@ -3,6 +3,7 @@
 // with the donor across ranks, be checkpointed, and not depend on the number of workers.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -203,4 +204,39 @@ TEST_CASE("toy search: random search + shrink-perturb changes the members before
     differ += p1.members[i].fitness != s1.members[i].fitness;
   }
   CHECK(differ == static_cast<int>(p1.members.size()));  // every member was perturbed before step 2
+}
+
+TEST_CASE("toy search: resume restores best_ever.h5 to the member the committed index names") {
+  torch::set_num_threads(1);
+  test::TempDir dir;
+  const test::ToyTask task;
+  RunConfig cfg = toy_config(Algorithm::PbtNas);
+  cfg.stop_after_generation = 1;
+  const std::string out = dir.file("run");
+  REQUIRE(run_toy_search(cfg, task, 3, out) == kExitCheckpointed);
+  const io::GenerationIndex idx = io::read_index(io::index_file_path(out, 1));
+  REQUIRE(idx.best_ever_member >= 0);
+  const std::string best = io::best_ever_file_path(out);
+  auto held = [&] {
+    const io::MemberFile m = io::read_member_file(best, false);
+    return std::make_pair(m.id, m.generation);
+  };
+  const auto named = std::make_pair(idx.best_ever_member, idx.best_ever_generation);
+  REQUIRE(held() == named);
+
+  std::ostringstream sink;
+  Logger log(0, sink, sink);
+  // As a process killed between the commit and the copy (or an earlier pbtnas that copied an
+  // uncommitted generation's member) leaves it: another member's file, then none at all.
+  const int other = (idx.best_ever_member + 1) % cfg.selection.population_size;
+  std::filesystem::copy_file(io::member_file_path(out, 1, other), best, std::filesystem::copy_options::overwrite_existing);
+  REQUIRE(held() != named);
+  io::H5RunStore(out, cfg, task.space(), log).resume();
+  CHECK(held() == named);
+  CHECK_THAT(sink.str(), Catch::Contains("holds member " + std::to_string(other) + " of generation 1"));
+
+  std::filesystem::remove(best);
+  io::H5RunStore(out, cfg, task.space(), log).resume();
+  CHECK(held() == named);
+  CHECK_THAT(sink.str(), Catch::Contains("is missing"));
 }

@@ -47,21 +47,41 @@ std::string read_text(const std::string& path) {
 // tasks that write the same file at once do not interleave.
 void write_atomic(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  // Named by host and pid: array tasks on different nodes may share a pid.
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::string tmp = path + ".tmp." + host + "." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << text;
     out.flush();
     if (!out) throw std::runtime_error("cannot write '" + tmp + "'; check that the study folder is writable");
   }
-  fs::rename(tmp, path);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw std::runtime_error("cannot replace '" + path + "' (" + ec.message() + "); check that the study folder is writable");
+  }
 }
 
-enum class RunState { NotStarted, Interrupted, Finished };
+enum class RunState { NotStarted, Interrupted, EvaluationFailed, Finished };
+
+// A summary.json whose final evaluation failed (an "error" under best_ever or soup, e.g. out of
+// memory in the final FID): running the run again resumes at its last generation and redoes it.
+bool final_evaluation_failed(const fs::path& summary) {
+  std::ifstream in(summary);
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object()) return true;  // not a whole summary: the run is finished again
+  for (const char* key : {"best_ever", "soup"})
+    if (j.contains(key) && j[key].is_object() && j[key].contains("error")) return true;
+  return false;
+}
 
 RunState state_of(const std::string& out, const StudyRun& r) {
   const fs::path dir = fs::path(out) / r.dir;
-  if (fs::exists(dir / "summary.json")) return RunState::Finished;
+  if (fs::exists(dir / "summary.json"))
+    return final_evaluation_failed(dir / "summary.json") ? RunState::EvaluationFailed : RunState::Finished;
   if (fs::exists(dir / "checkpoints")) return RunState::Interrupted;
   return RunState::NotStarted;
 }
@@ -70,6 +90,7 @@ const char* to_string(RunState s) {
   switch (s) {
     case RunState::NotStarted: return "not started";
     case RunState::Interrupted: return "interrupted (resumes)";
+    case RunState::EvaluationFailed: return "final evaluation failed (runs it again)";
     case RunState::Finished: return "finished";
   }
   return "?";
@@ -371,7 +392,11 @@ int study_command(int argc, char** argv, const StudyOptions& o) {
       std::cout << "== study: stop requested; rerun the same command to go on" << std::endl;
       return end(kExitCheckpointed);
     }
-    std::cout << head << (state == RunState::Interrupted ? ": resuming" : ": starting") << std::endl;
+    std::cout << head
+              << (state == RunState::Interrupted        ? ": resuming"
+                  : state == RunState::EvaluationFailed ? ": its final evaluation failed before; running it again"
+                                                        : ": starting")
+              << std::endl;
     tell_workers("run " + std::to_string(r->index));
     int code = 2;
     {

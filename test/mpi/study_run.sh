@@ -95,6 +95,22 @@ rm "$out/study.md"
 [[ -s "$out/study.md" ]] || fail "study-report did not write study.md"
 pass "--only skips a finished run; study-report rewrites the report"
 
+# A run whose final evaluation failed (summary.json with an error, e.g. out of memory in the final
+# FID) is not finished: the next study run resumes it and redoes the evaluation.
+"$PY" - "$out/pbtnas/seed_31174/summary.json" <<'PYEOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["best_ever"]["error"] = "injected: out of memory"
+json.dump(s, open(sys.argv[1], "w"))
+PYEOF
+"$PBTNAS" study "$study" --out "$out" --list >"$WORK/list2.txt"
+grep -qP '^1\tpbtnas\t31174\t.*\tfinal evaluation failed' "$WORK/list2.txt" || { cat "$WORK/list2.txt"; fail "--list: run 1 does not show its failed evaluation"; }
+run_study "$WORK/5.log" --only 1
+[[ $rc -eq 0 ]] || { cat "$WORK/5.log"; fail "rerunning the run whose evaluation failed exited $rc"; }
+grep -q "final evaluation failed before; running it again" "$WORK/5.log" || { cat "$WORK/5.log"; fail "the run with a failed evaluation was not run again"; }
+! grep -q '"error"' "$out/pbtnas/seed_31174/summary.json" || fail "the rerun did not replace the failed evaluation"
+pass "a run whose final evaluation failed runs again"
+
 # A bad override is refused on every rank before anything runs, naming the key and the variant.
 bad="$WORK/bad.yaml"
 sed -e "s|^base: .*|base: $SRC/jobs/configs/smoke_classify.yaml|" -e 's/^      algorithm: random/      shrink_perturb: [11, 0]/' \

@@ -90,10 +90,19 @@ void sync_files(const std::vector<std::string>& paths) {
 namespace {
 const char kHdf5Signature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
 const char kMagic[] = "pbtnas-checkpoint ";
-const std::string kAdvice =
-    "; restore the file, or delete its generation directory to resume from the previous "
-    "generation";
 }  // namespace
+
+std::string damaged_file_advice(const std::string& path) {
+  const fs::path p(path);
+  const std::string dir = p.parent_path().filename().string(), name = p.filename().string();
+  if (dir.rfind("gen_", 0) == 0)
+    return "; restore the file, or delete its generation directory to resume from the previous generation";
+  if (name == "best_ever.h5")
+    return "; restore the file, or delete it and run the search command again: its resume copies the best-ever "
+           "member again from its generation directory (while checkpoint.keep still holds it)";
+  if (name == "soup.h5") return "; restore the file, or make it again with pbtnas soup OUT";
+  return "; restore the file";
+}
 
 namespace {
 void format_header(char (&block)[kUserBlock], std::uint32_t crc, std::uint64_t bytes) {
@@ -151,7 +160,7 @@ void check_embedded_checksum(const std::string& path) {
       throw CheckpointError(path +
                             " has a damaged checksum header (or is not a pbtnas "
                             "checkpoint)" +
-                            kAdvice);
+                            damaged_file_advice(path));
     return;  // not HDF5 at all: reported by the caller
   }
   unsigned crc = 0;
@@ -161,19 +170,19 @@ void check_embedded_checksum(const std::string& path) {
       std::sscanf(buf + sizeof kMagic - 1, "crc32=0x%8x bytes=%llu", &crc, &bytes) == 2;
   if (parsed) format_header(expected, crc, bytes);
   if (!parsed || (n >= kUserBlock && std::memcmp(buf, expected, kUserBlock) != 0))
-    throw CheckpointError(path + " has a damaged checksum header" + kAdvice);
+    throw CheckpointError(path + " has a damaged checksum header" + damaged_file_advice(path));
   std::error_code ec;
   const std::uint64_t size = fs::file_size(path, ec);
   if (ec || size != bytes)
     throw CheckpointError(path + " is truncated or corrupted (size " + std::to_string(size) +
-                          ", expected " + std::to_string(bytes) + " per its header)" + kAdvice);
+                          ", expected " + std::to_string(bytes) + " per its header)" + damaged_file_advice(path));
   const FileDigest d = digest_file(path, kUserBlock);
   if (d.crc32 != crc) {
     char what[96];
     std::snprintf(what, sizeof what,
                   " is corrupted (CRC-32 0x%08x, expected 0x%08x per its header)",
                   static_cast<unsigned>(d.crc32), crc);
-    throw CheckpointError(path + what + kAdvice);
+    throw CheckpointError(path + what + damaged_file_advice(path));
   }
 }
 
@@ -196,9 +205,8 @@ h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
   try {
     file = h5::open_file_read(path);
   } catch (const h5::Failure& e) {
-    throw CheckpointError(path + " is truncated or corrupted (" + std::string(e.what()) +
-                          "); restore the file, or delete its generation directory to resume "
-                          "from the previous generation");
+    throw CheckpointError(path + " is truncated or corrupted (" + std::string(e.what()) + ")" +
+                          damaged_file_advice(path));
   }
   std::string fmt;
   std::int64_t version = 0;
@@ -210,8 +218,8 @@ h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
     fmt = h5::read_attr_string(file, "format");
     version = h5::read_attr_int64(file, "format_version");
   } catch (const h5::Failure& e) {
-    throw CheckpointError(path + " has a damaged header (" + std::string(e.what()) +
-                          "); restore the file or delete its generation directory");
+    throw CheckpointError(path + " has a damaged header (" + std::string(e.what()) + ")" +
+                          damaged_file_advice(path));
   }
   if (fmt != kMemberFormat && fmt != kIndexFormat)
     throw CheckpointError(path + " is not a pbtnas checkpoint (format '" + fmt +

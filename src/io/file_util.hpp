@@ -36,6 +36,9 @@ constexpr std::size_t kUserBlock = 512;
 // Writes the header; returns the size and CRC-32 of the whole stamped file (header included, as
 // describe_file would compute it, without reading the file again).
 FileDigest stamp_checksum(const std::string& path);
+// What to do about a damaged checkpoint file, by where it lies (after "; "): a generation's file
+// (delete the generation to resume from the previous one), best_ever.h5, soup.h5.
+std::string damaged_file_advice(const std::string& path);
 // Throws CheckpointError when the file has a pbtnas user block that does not match its content.
 // Files without a user block (HDF5 signature at offset 0) are accepted unchecked.
 void check_embedded_checksum(const std::string& path);

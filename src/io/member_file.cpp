@@ -395,9 +395,8 @@ MemberFile read_member_file(const std::string& path, bool load_tensors) {
     }
     return m;
   } catch (const Failure& e) {
-    throw CheckpointError(path + " is damaged or incomplete (" + std::string(e.what()) +
-                          "); restore the file, or delete its generation directory to resume "
-                          "from the previous generation");
+    throw CheckpointError(path + " is damaged or incomplete (" + std::string(e.what()) + ")" +
+                          detail::damaged_file_advice(path));
   }
 }
 

@@ -304,9 +304,16 @@ std::optional<std::int64_t> resume_generation(const std::string& out, const Skip
     try {
       verify_generation(out, *it);
     } catch (const CheckpointError& e) {
-      throw CheckpointError(std::string(e.what()) + "\nNothing was changed in " + out +
-                            ". To resume from the previous committed generation instead, move " +
-                            generation_dir(out, *it) + " out of the way and run again.");
+      bool older = false;
+      for (auto o = std::next(it); o != gens.rend() && !older; ++o) older = fs::exists(index_file_path(out, *o), ec);
+      throw CheckpointError(
+          std::string(e.what()) + "\nNothing was changed in " + out + ". " +
+          (older ? "To resume from the previous committed generation instead, move " + generation_dir(out, *it) +
+                       " out of the way and run again."
+                 : "No older committed generation is left (checkpoint.keep pruned them, or this is the first), so "
+                   "moving " + generation_dir(out, *it) + " away would start the run afresh and reset its logs "
+                   "(metrics.jsonl, generations.jsonl, workers.jsonl): restore the file if you can, or run "
+                   "again with a new --out."));
     }
     return *it;
   }

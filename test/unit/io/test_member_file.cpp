@@ -172,6 +172,22 @@ TEST_CASE("reading a bad file throws CheckpointError, never crashes", "[io][memb
   }
 }
 
+TEST_CASE("a damaged file's advice fits where it lies", "[io][member]") {
+  TempDir tmp;
+  auto damaged = [&](const std::string& path) {
+    io::write_member_file(path, test::make_member(3, 1));
+    std::filesystem::resize_file(path, std::filesystem::file_size(path) - 1);
+    return error_of([&] { io::read_member_file(path); });
+  };
+  std::filesystem::create_directories(tmp / "checkpoints/gen_000001");
+  CHECK_THAT(damaged(tmp / "checkpoints/gen_000001/member_003.h5"),
+             Catch::Contains("delete its generation directory to resume from the previous generation"));
+  const std::string best = damaged(tmp / "best_ever.h5");
+  CHECK_THAT(best, Catch::Contains("run the search command again") && Catch::Contains("copies the best-ever member again"));
+  CHECK_THAT(best, !Catch::Contains("generation directory to resume"));
+  CHECK_THAT(damaged(tmp / "soup.h5"), Catch::Contains("pbtnas soup OUT"));
+}
+
 TEST_CASE("CUDA tensors are written as CPU data", "[io][member][cuda]") {
   if (!torch::cuda::is_available()) {
     WARN("no CUDA device: skipped");

@@ -97,6 +97,15 @@ TEST_CASE("a truncated member file fails verification, naming the file", "[io][r
                     Catch::Contains(victim) && Catch::Contains("move " + io::generation_dir(out.str(), 1) + " out of the way"));
 }
 
+TEST_CASE("a damaged only committed generation: resume does not advise moving it away", "[io][rundir]") {
+  TempDir out;
+  test::write_generation(out.str(), 0, 2, 0);
+  flip_byte(io::member_file_path(out.str(), 0, 1), 700);
+  CHECK_THROWS_WITH(io::resume_generation(out.str()),
+                    Catch::Contains("No older committed generation is left") && Catch::Contains("reset its logs") &&
+                        !Catch::Contains("To resume from the previous committed generation"));
+}
+
 TEST_CASE("a flipped byte fails the CRC check", "[io][rundir]") {
   TempDir out;
   test::write_generation(out.str(), 0, 2, 0);

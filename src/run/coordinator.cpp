@@ -112,7 +112,11 @@ bool Coordinator::start() {
       ok = false;
     } else if (i == 1) {
       report_.info("workers ready: " + std::to_string(t_.size() - 1) + " (first: " + ready.device + " x " +
-                   std::to_string(ready.threads) + " thread(s))");
+                   std::to_string(ready.threads) + " thread(s)" +
+                   (cfg_.threads_per_rank == 0 ? ", from runtime.threads_per_rank 0: the node's cores / its workers; "
+                                                 "fix it for CPU results that do not change with the rank count"
+                                               : "") +
+                   ")");
     }
   }
   if (!ok) {

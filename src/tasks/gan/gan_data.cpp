@@ -42,6 +42,14 @@ torch::Tensor shared_images(const GanTaskConfig& cfg, const std::string& name, c
 }
 }  // namespace
 
+std::vector<std::string> gan_image_files(const GanTaskConfig& cfg) {
+  if (cfg.dataset == "fashion_mnist") return {join_path(cfg.data_dir, cfg.train_images)};
+  std::vector<std::string> files;
+  if (cfg.dataset == "cifar10")
+    for (int b = 1; b <= 5; ++b) files.push_back(join_path(cfg.data_dir, "data_batch_" + std::to_string(b) + ".bin"));
+  return files;
+}
+
 GanData load_gan_data(const GanTaskConfig& cfg) {
   GanData data;
   torch::Tensor raw;  // uint8 N x C x 32 x 32 (CIFAR-10) or N x 28 x 28 (Fashion-MNIST)
@@ -56,7 +64,7 @@ GanData load_gan_data(const GanTaskConfig& cfg) {
                                std::to_string(train.images.size(2)) +
                                " images; the task expects 28 x 28 (Fashion-MNIST), padded to 32");
     // [0, 255] -> [-1, 1], then 2 px of -1 on each side: N x 1 x 32 x 32.
-    data.images = shared_images(cfg, "fmnist", {images_path}, train.images.size(0), [&] {
+    data.images = shared_images(cfg, "fmnist", gan_image_files(cfg), train.images.size(0), [&] {
       return F::pad(train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).unsqueeze(1),
                     F::PadFuncOptions({2, 2, 2, 2}).value(-1.0))
           .contiguous();
@@ -65,9 +73,7 @@ GanData load_gan_data(const GanTaskConfig& cfg) {
     origin = images_path;
   } else if (cfg.dataset == "cifar10") {
     Cifar10Data train = read_cifar10_train(cfg.data_dir, cfg.train_limit);
-    std::vector<std::string> files;
-    for (int b = 1; b <= 5; ++b) files.push_back(join_path(cfg.data_dir, "data_batch_" + std::to_string(b) + ".bin"));
-    data.images = shared_images(cfg, "cifar10", files, train.images.size(0), [&] {
+    data.images = shared_images(cfg, "cifar10", gan_image_files(cfg), train.images.size(0), [&] {
       return train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).contiguous();
     });
     data.labels = train.labels.to(torch::kInt64);

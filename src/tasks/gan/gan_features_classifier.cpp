@@ -11,6 +11,7 @@
 #include "gan_features_internal.hpp"
 #include "pbtnas/core/hash.hpp"
 #include "pbtnas/core/seed.hpp"
+#include "pbtnas/tasks/node_cache.hpp"
 
 namespace pbtnas::gan {
 namespace detail {
@@ -212,6 +213,10 @@ torch::Tensor ClassifierFeatures::features(const torch::Tensor& images) const {
 std::pair<torch::Tensor, torch::Tensor> ClassifierFeatures::features_and_logits(
     const torch::Tensor& images) const {
   return run(images);
+}
+
+std::string ClassifierFeatures::cache_key() const {
+  return describe() + (cache_path_.empty() ? std::string() : " " + cache_fingerprint({}, {cache_path_}));
 }
 
 std::string ClassifierFeatures::describe() const {

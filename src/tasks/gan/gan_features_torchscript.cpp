@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "gan_features_internal.hpp"
+#include "pbtnas/tasks/node_cache.hpp"
 
 namespace pbtnas::gan {
 
@@ -126,5 +127,7 @@ std::string TorchScriptFeatures::describe() const {
          (num_logits_ > 0 ? "logits " + std::to_string(num_logits_) : std::string("no logits")) +
          ")";
 }
+
+std::string TorchScriptFeatures::cache_key() const { return describe() + " " + cache_fingerprint({}, {path_}); }
 
 }  // namespace pbtnas::gan

@@ -22,6 +22,7 @@
 #include "pbtnas/tasks/gan/features.hpp"
 #include "pbtnas/tasks/gan/gan_entry.hpp"
 #include "pbtnas/tasks/gan/gan_spaces.hpp"
+#include "pbtnas/tasks/node_cache.hpp"
 #include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/tasks/idx.hpp"
 #include "pbtnas/tasks/image_grid.hpp"
@@ -41,7 +42,9 @@ namespace {
 std::string reference_stats_cache_file(const GanTaskConfig& cfg, const FeatureNet& features, std::int64_t n_ref) {
   const std::string net_key = features.cache_key();
   if (net_key.empty()) return "";
-  const std::string key = net_key + "|" + cfg.dataset + "|" + cfg.data_dir + "|" + cfg.train_images +
+  // The image files by absolute path, size and modification time: another data set under the same
+  // (relative) folder name gives another key.
+  const std::string key = net_key + "|" + cfg.dataset + "|" + cache_fingerprint({}, gan_image_files(cfg)) +
                           "|" + std::to_string(cfg.train_limit) + "|" + std::to_string(n_ref) + "|" +
                           std::to_string(cfg.eval_batch_size) + "|" + std::to_string(cfg.model.image_channels);
   const std::uint64_t h = fnv1a(key);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <exception>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -169,6 +170,20 @@ TEST_CASE("TorchScriptFeatures: a single-tensor module gives features and no log
   CHECK(feat.sizes() == torch::IntArrayRef({3, 9}));
   CHECK(torch::equal(feat.slice(1, 0, 6), torch::full({3, 6}, 128.0f)));  // round(127.5) = 128
   CHECK(!logits.defined());
+}
+
+TEST_CASE("TorchScriptFeatures: another network exported to the same path gets another cache key",
+          "[features]") {
+  pbtnas::test::TempDir dir;
+  const std::string path = dir / "net.pt";
+  save_tiny_module(path, true);
+  const std::string before = TorchScriptFeatures(path, torch::kCPU).cache_key();
+  CHECK(before == TorchScriptFeatures(path, torch::kCPU).cache_key());  // stable for the same file
+  save_tiny_module(path, true);  // the same dimensions, a new file
+  std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) + std::chrono::seconds(5));
+  const TorchScriptFeatures again(path, torch::kCPU);
+  CHECK(again.describe() == TorchScriptFeatures(path, torch::kCPU).describe());
+  CHECK(again.cache_key() != before);
 }
 
 TEST_CASE("TorchScriptFeatures: missing, garbage and off-contract files are errors",

@@ -61,7 +61,9 @@ class TorchScriptFeatures : public FeatureNet {
       const torch::Tensor& images_in_minus1_1) const override;
   // "torchscript <path> (2048-d, logits 1008)" or "torchscript <path> (2048-d, no logits)".
   std::string describe() const override;
-  std::string cache_key() const override { return describe(); }
+  // describe() and the file's absolute path, size and modification time: another network exported
+  // to the same path gives another key.
+  std::string cache_key() const override;
 
   std::int64_t feature_dim() const { return feature_dim_; }
   std::int64_t num_logits() const { return num_logits_; }  // 0 when the module gives none
@@ -170,7 +172,9 @@ class ClassifierFeatures : public FeatureNet {
       const torch::Tensor& images_in_minus1_1) const override;
   // "classifier (128-d, <n> classes, <cache path>)" ("not cached" without a cache path).
   std::string describe() const override;
-  std::string cache_key() const override { return describe(); }
+  // describe() and the cached classifier file's size and modification time (a retrained one gives
+  // another key).
+  std::string cache_key() const override;
 
   int n_classes() const { return n_classes_; }
   int channels() const { return channels_; }

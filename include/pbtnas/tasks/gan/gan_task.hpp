@@ -29,6 +29,8 @@ struct GanData {
 // Reads cfg.dataset from cfg.data_dir (first train_limit images when > 0). Throws
 // std::runtime_error naming the file and the fix when the data cannot be read.
 GanData load_gan_data(const GanTaskConfig& cfg);
+// The files load_gan_data reads the training images from (for cache keys).
+std::vector<std::string> gan_image_files(const GanTaskConfig& cfg);
 
 // The EMA generator of a member (Member::average): a copy of the live generator registered
 // under the name `generator`, so that its exported names are "average.generator.<...>" and the

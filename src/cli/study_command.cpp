@@ -403,6 +403,14 @@ int study_command(int argc, char** argv, const StudyOptions& o) {
       MpiTransport transport;
       code = run_search(transport, p.configs[static_cast<std::size_t>(r->index)], dir);
     }
+    if (code == 2 && state == RunState::EvaluationFailed && state_of(o.out, *r) == RunState::EvaluationFailed) {
+      // Failed again (e.g. the final FID does not fit this GPU): the search itself is done, so the
+      // study goes on; the report lists the run as not counting, with the error.
+      std::cout << "== study: the final evaluation of " << dir << " failed again (see its summary.json); going on. "
+                << "Each later study command tries it once more; to stop that, fix the cause or delete the run folder "
+                << "and its .yaml" << std::endl;
+      continue;
+    }
     if (code != 0) {
       std::cout << "== study: run " << dir << " ended with exit code " << code
                 << (code == 3 ? " (checkpointed: rerun the same command to resume)" : "") << std::endl;

@@ -135,6 +135,7 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   ts.get("crash_after_commit", c.crash_after_commit);
   ts.get("stop_after_generation", c.stop_after_generation);
   ts.get("balance_cost_by_id", c.balance_cost_by_id);
+  ts.get("fail_best_ever_evaluation", c.fail_best_ever_evaluation);
   ts.reject_unknown();
   s.reject_unknown(" and the section of the task ('" + c.task +
                    ":'; a task's section is named after the task: set task to use another)");

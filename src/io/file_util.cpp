@@ -99,7 +99,8 @@ std::string damaged_file_advice(const std::string& path) {
     return "; restore the file, or delete its generation directory to resume from the previous generation";
   if (name == "best_ever.h5")
     return "; restore the file, or delete it and run the search command again: its resume copies the best-ever "
-           "member again from its generation directory (while checkpoint.keep still holds it)";
+           "member again from its generation directory if checkpoint.keep still holds it (pbtnas inspect on the "
+           "newest index.h5 names that generation), else the run ends without a best-ever evaluation";
   if (name == "soup.h5") return "; restore the file, or make it again with pbtnas soup OUT";
   return "; restore the file";
 }

@@ -310,10 +310,11 @@ std::optional<std::int64_t> resume_generation(const std::string& out, const Skip
           std::string(e.what()) + "\nNothing was changed in " + out + ". " +
           (older ? "To resume from the previous committed generation instead, move " + generation_dir(out, *it) +
                        " out of the way and run again."
-                 : "No older committed generation is left (checkpoint.keep pruned them, or this is the first), so "
-                   "moving " + generation_dir(out, *it) + " away would start the run afresh and reset its logs "
-                   "(metrics.jsonl, generations.jsonl, workers.jsonl): restore the file if you can, or run "
-                   "again with a new --out."));
+                 : "The advice to delete the generation does not apply here: no older committed generation is "
+                   "left (checkpoint.keep pruned them, or this is the first), so deleting or moving " +
+                       generation_dir(out, *it) + " would start the run afresh and reset its logs (metrics.jsonl, "
+                       "generations.jsonl, workers.jsonl). Restore the file if you can, or start again with a new "
+                       "--out."));
     }
     return *it;
   }

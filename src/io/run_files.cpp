@@ -70,8 +70,9 @@ std::optional<CommittedState> H5RunStore::resume() {
 // best_ever.h5 must hold the member that the committed index names: it is copied right after
 // each commit, so a process killed in between leaves it older (or absent), and an earlier pbtnas
 // copied it before the commit, so it may hold a member of a generation that was never committed.
-// The member's file of that generation is copied again; if that generation was pruned meanwhile
-// (impossible since the copy follows the commit), a warning says what the final evaluation meets.
+// The member's file of that generation is copied again. If that generation is gone (a resume
+// from an older generation after a damaged one was moved away, or a file deleted by hand after
+// pruning), the file is moved aside and the run ends without a best-ever evaluation.
 void H5RunStore::restore_best_ever(const GenerationIndex& idx) {
   if (idx.best_ever_member < 0) return;
   const std::string path = best_ever_file_path(out_);
@@ -92,8 +93,16 @@ void H5RunStore::restore_best_ever(const GenerationIndex& idx) {
   if (why.empty()) return;
   const std::string source = member_file_path(out_, idx.best_ever_generation, idx.best_ever_member);
   if (!std::filesystem::exists(source)) {
-    log_.warn("resume: " + path + " " + why + ", not the best-ever " + wanted + " that the index names, whose file " +
-              source + " is gone; the final evaluation will evaluate the member the file holds (its line names it)");
+    // Never evaluate another member under the best-ever's name: a wrong or damaged file is moved
+    // aside (kept, not deleted), and the run ends without a best-ever evaluation.
+    std::string moved;
+    if (std::filesystem::exists(path)) {
+      moved = path + ".mismatched";
+      std::filesystem::rename(path, moved);
+    }
+    log_.warn("resume: " + path + " " + why + ", not the best-ever " + wanted + " that the index names, and " + source +
+              " is gone (pruned, checkpoint.keep); the run will end without a final evaluation of the best-ever member" +
+              (moved.empty() ? std::string() : " (the file was moved to " + moved + ")"));
     return;
   }
   copy_file_atomic(source, path);
@@ -177,8 +186,11 @@ LogRunReport::LogRunReport(std::string out, const RunConfig& cfg, const SearchSp
 void LogRunReport::started(const RunStart& s) {
   metrics_ = std::make_unique<MetricsLog>(out_ + "/metrics.jsonl", s.resumed_after);
   workers_ = std::make_unique<MetricsLog>(out_ + "/workers.jsonl", s.resumed_after);
+  // A run folder without generations.jsonl (a fork: a generation directory copied by hand) gets
+  // no recovered row.
+  const bool had_generations_log = std::filesystem::exists(out_ + "/generations.jsonl");
   generations_ = std::make_unique<MetricsLog>(out_ + "/generations.jsonl", s.resumed_after);
-  if (s.resumed_after >= 0 && generations_->last_kept_generation() == s.resumed_after - 1) {
+  if (had_generations_log && s.resumed_after >= 0 && generations_->last_kept_generation() == s.resumed_after - 1) {
     // The previous process was killed between the commit and its generation rows (the
     // coordinator writes them after the commit, when the commit's time is known).
     if (auto row = recovered_generation_row(metrics_->path(), s.resumed_after)) {

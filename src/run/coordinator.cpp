@@ -104,20 +104,29 @@ bool Coordinator::start() {
   }
   broadcast_to_workers(t_, order);
   bool ok = true;
+  std::string device;
+  int min_threads = 0, max_threads = 0;
   for (int i = 1; i < t_.size(); ++i) {
     int from = 0;
     const auto ready = receive_message<WorkerReady>(t_, kAnySource, &from);
     if (!ready.error.empty()) {
       if (ok) report_.warn("worker rank " + std::to_string(from) + " cannot start: " + ready.error);
       ok = false;
-    } else if (i == 1) {
-      report_.info("workers ready: " + std::to_string(t_.size() - 1) + " (first: " + ready.device + " x " +
-                   std::to_string(ready.threads) + " thread(s)" +
-                   (cfg_.threads_per_rank == 0 ? ", from runtime.threads_per_rank 0: the node's cores / its workers; "
-                                                 "fix it for CPU results that do not change with the rank count"
-                                               : "") +
-                   ")");
+      continue;
     }
+    if (device.empty()) device = ready.device;
+    min_threads = min_threads == 0 ? ready.threads : std::min(min_threads, ready.threads);
+    max_threads = std::max(max_threads, ready.threads);
+  }
+  if (ok) {
+    const std::string threads = min_threads == max_threads
+                                    ? std::to_string(min_threads) + " thread(s)"
+                                    : std::to_string(min_threads) + "-" + std::to_string(max_threads) + " threads";
+    report_.info("workers ready: " + std::to_string(t_.size() - 1) + " (first: " + device + " x " + threads +
+                 (cfg_.threads_per_rank == 0 ? ", from runtime.threads_per_rank 0: the node's cores / its workers; "
+                                               "fix it for CPU results that do not change with the rank count"
+                                             : "") +
+                 ")");
   }
   if (!ok) {
     broadcast_to_workers(t_, Order::stop(kExitError));

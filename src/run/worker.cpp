@@ -168,6 +168,8 @@ void Worker::checkpoint(const CheckpointOrder& order) {
 void Worker::best_ever_report(const std::string& file) {
   BestEverReport r;
   try {
+    if (cfg_.fail_best_ever_evaluation)
+      throw std::runtime_error("testing.fail_best_ever_evaluation: the final evaluation of " + file + " fails");
     io::MemberFile f = io::read_member_file(file);
     r.member = f.id;
     r.generation = f.generation;

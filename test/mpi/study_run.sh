@@ -111,6 +111,25 @@ grep -q "final evaluation failed before; running it again" "$WORK/5.log" || { ca
 ! grep -q '"error"' "$out/pbtnas/seed_31174/summary.json" || fail "the rerun did not replace the failed evaluation"
 pass "a run whose final evaluation failed runs again"
 
+# A final evaluation that fails every time: the first study command stops with exit 2; the next
+# one tries it once more, says it failed again and goes on to write the report.
+fstudy="$WORK/failing.yaml"
+printf 'base: %s\nmetric: best_ever_fitness\ngoal: max\nseeds: [31173]\nvariants:\n  - name: failing\n    set:\n      testing: {fail_best_ever_evaluation: true}\n' \
+  "$SRC/jobs/configs/smoke_classify.yaml" >"$fstudy"
+for i in 1 2; do
+  set +e
+  timeout 300 mpirun -n 3 "$PBTNAS" study "$fstudy" --out "$WORK/failing" >"$WORK/failing$i.log" 2>&1
+  rc=$?
+  set -e
+  eval "rc$i=$rc"
+done
+[[ $rc1 -eq 2 ]] || { cat "$WORK/failing1.log"; fail "a failed final evaluation exited $rc1, not 2"; }
+grep -q '"error"' "$WORK/failing/failing/seed_31173/summary.json" || fail "summary.json does not hold the evaluation's error"
+[[ $rc2 -eq 0 ]] || { cat "$WORK/failing2.log"; fail "the study did not go on after the evaluation failed again (exit $rc2)"; }
+grep -q "failed again (see its summary.json); going on" "$WORK/failing2.log" || { cat "$WORK/failing2.log"; fail "no note that the evaluation failed again"; }
+[[ -s "$WORK/failing/study.json" ]] || fail "the study with a failing evaluation wrote no report"
+pass "a final evaluation that fails every time is tried once per study command and does not block the study"
+
 # A bad override is refused on every rank before anything runs, naming the key and the variant.
 bad="$WORK/bad.yaml"
 sed -e "s|^base: .*|base: $SRC/jobs/configs/smoke_classify.yaml|" -e 's/^      algorithm: random/      shrink_perturb: [11, 0]/' \

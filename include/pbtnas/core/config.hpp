@@ -73,6 +73,7 @@ struct RunConfig {
   int crash_after_commit = -1;      // rank 0 dies (SIGKILL) right after committing this generation
   int stop_after_generation = -1;   // a stop request (as SIGUSR1) arrives during this generation
   bool balance_cost_by_id = false;  // with balance: measured, member m costs m + 1 (not its seconds)
+  bool fail_best_ever_evaluation = false;  // the final evaluation of best_ever.h5 fails (an error, exit 2)
 
   // The task options as their concrete type; throws when they are absent or of another task.
   template <class Options>

@@ -97,13 +97,20 @@ TEST_CASE("a truncated member file fails verification, naming the file", "[io][r
                     Catch::Contains(victim) && Catch::Contains("move " + io::generation_dir(out.str(), 1) + " out of the way"));
 }
 
-TEST_CASE("a damaged only committed generation: resume does not advise moving it away", "[io][rundir]") {
+TEST_CASE("a damaged only committed generation: resume says deleting it would restart the run", "[io][rundir]") {
   TempDir out;
   test::write_generation(out.str(), 0, 2, 0);
   flip_byte(io::member_file_path(out.str(), 0, 1), 700);
-  CHECK_THROWS_WITH(io::resume_generation(out.str()),
-                    Catch::Contains("No older committed generation is left") && Catch::Contains("reset its logs") &&
-                        !Catch::Contains("To resume from the previous committed generation"));
+  const std::string why = test::error_of([&] { io::resume_generation(out.str()); });
+  CHECK_THAT(why, Catch::Contains("does not apply here: no older committed generation is left") &&
+                      Catch::Contains("start the run afresh and reset its logs") && Catch::Contains("new --out"));
+  CHECK_THAT(why, !Catch::Contains("To resume from the previous committed generation instead"));
+  // With an older committed generation the fall-back is offered instead.
+  test::write_generation(out.str(), 1, 2, 0);
+  flip_byte(io::member_file_path(out.str(), 1, 1), 700);
+  const std::string with_older = test::error_of([&] { io::resume_generation(out.str()); });
+  CHECK_THAT(with_older, Catch::Contains("To resume from the previous committed generation instead") &&
+                             !Catch::Contains("does not apply here"));
 }
 
 TEST_CASE("a flipped byte fails the CRC check", "[io][rundir]") {

@@ -239,4 +239,16 @@ TEST_CASE("toy search: resume restores best_ever.h5 to the member the committed 
   io::H5RunStore(out, cfg, task.space(), log).resume();
   CHECK(held() == named);
   CHECK_THAT(sink.str(), Catch::Contains("is missing"));
+
+  // The index names a member whose generation is gone (as after a resume from an older generation
+  // once a damaged newer one was moved away): the file is moved aside, never evaluated as it.
+  io::GenerationIndex older = idx;
+  older.best_ever_generation = 0;
+  older.best_ever_member = (named.first == 5 && named.second == 0) ? 6 : 5;
+  io::write_index(io::index_file_path(out, 1), older);
+  std::filesystem::remove_all(io::generation_dir(out, 0));
+  io::H5RunStore(out, cfg, task.space(), log).resume();
+  CHECK_FALSE(std::filesystem::exists(best));
+  CHECK(std::filesystem::exists(best + ".mismatched"));
+  CHECK_THAT(sink.str(), Catch::Contains("is gone") && Catch::Contains("without a final evaluation of the best-ever member"));
 }

@@ -27,6 +27,8 @@ double median(std::vector<double> v) {
 }
 }  // namespace
 
+int bench_exchange_on(MpiTransport& transport, const std::string& config_path, int reps);
+
 int bench_exchange_command(int argc, char** argv, const std::string& config_path, int reps) {
   MpiSession mpi(&argc, &argv);
   MpiTransport transport;
@@ -34,6 +36,16 @@ int bench_exchange_command(int argc, char** argv, const std::string& config_path
     if (transport.rank() == 0) std::cerr << "bench-exchange needs exactly 3 ranks: mpirun -n 3 pbtnas bench-exchange CONFIG\n";
     return 2;
   }
+  try {
+    return bench_exchange_on(transport, config_path, reps);
+  } catch (const std::exception& e) {
+    // Every rank reads the config, so each one fails alike; the others may wait in a message.
+    std::cerr << "pbtnas bench-exchange (rank " << transport.rank() << "): " << e.what() << std::endl;
+    transport.abort(2);
+  }
+}
+
+int bench_exchange_on(MpiTransport& transport, const std::string& config_path, int reps) {
   RunConfig cfg = load_run_config(config_path);
   cfg.selection.population_size = 4;  // members 0, 2 on rank 1; 1, 3 on rank 2
   const Layout layout(4, 3);

@@ -228,8 +228,14 @@ int bench_scale_command(int argc, char** argv, const BenchScaleOptions& o) {
     const std::string dir = o.out + "/R" + std::to_string(R) + "_N" + std::to_string(n);
     RunConfig cfg = parse_run_config(config_text(n, o), "bench-scale");
     if (me == 0) {
-      fs::remove_all(dir);  // never resume an earlier measurement
-      fs::create_directories(dir);
+      try {
+        fs::remove_all(dir);  // never resume an earlier measurement
+        fs::create_directories(dir);
+      } catch (const std::exception& e) {
+        std::cerr << "pbtnas bench-scale: cannot make the folder " << dir << " (" << e.what()
+                  << "); pass a writable folder with --out\n";
+        transport.abort(2);
+      }
     }
     transport.barrier();
     int rc = 0;

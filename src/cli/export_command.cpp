@@ -125,10 +125,22 @@ struct Exported {
   std::string network;       // "classifier" | "generator"
 };
 
+// The member's model weights into `net`, built from the config: a config of the same task and
+// search space but other sizes (channels, widths) does not fit the file.
+void load_model(torch::nn::Module& net, const io::MemberFile& m) {
+  try {
+    load_module_state(net, m.state, "model.");
+  } catch (const std::exception& e) {
+    throw ExportError(std::string(e.what()) +
+                      "; the member file does not fit the network sizes of the config (another channels or "
+                      "width setting?): pass the run's own config with --config FILE, or leave --config out");
+  }
+}
+
 Exported export_classifier(const RunConfig& cfg, const io::MemberFile& m, int examples) {
   const auto& cc = cfg.options<ClassifyConfig>();
   auto net = std::make_shared<ClassifyNetImpl>(m.genome, cc, kClassifyClasses);
-  load_module_state(*net, m.state, "model.");
+  load_model(*net, m);
   net->eval();
   Exported e;
   e.network = "classifier";
@@ -154,7 +166,7 @@ Exported export_generator(const RunConfig& cfg, const io::MemberFile& m, int exa
   const auto& gc = cfg.options<gan::GanTaskConfig>();
   const gan::GanSpaceKind kind = gan::gan_space_kind(gc.space);
   auto net = std::make_shared<gan::GanNetImpl>(kind, m.genome, gc.model);
-  load_module_state(*net, m.state, "model.");
+  load_model(*net, m);
   // As pbtnas samples (GanTask::sample_ema): the EMA parameters ("average.generator.*") in the
   // live generator, whose BatchNorm running statistics stay (docs/algorithm.md, Q12); eval mode.
   {
@@ -198,6 +210,20 @@ Exported export_generator(const RunConfig& cfg, const io::MemberFile& m, int exa
 
 }  // namespace
 
+// DIR must be new, empty, or an earlier export (it has architecture.json): files that are not
+// pbtnas's are never replaced or removed.
+static void check_out_dir(const std::string& dir) {
+  std::error_code ec;
+  const fs::path out(dir);
+  if (!fs::exists(out, ec)) return;
+  if (!fs::is_directory(out, ec))
+    throw ExportError("--out " + dir + " is a file; pass a folder (new, empty, or an earlier export)");
+  if (fs::exists(out / "architecture.json", ec)) return;
+  if (fs::directory_iterator(out, ec) != fs::directory_iterator())
+    throw ExportError("--out " + dir + " holds other files and no earlier pbtnas export (architecture.json); pass a "
+                      "new or empty folder, so that nothing in it is replaced");
+}
+
 int export_command(const ExportOptions& o) {
   try {
     if (o.examples < 1) throw ExportError("--examples must be >= 1");
@@ -234,6 +260,7 @@ int export_command(const ExportOptions& o) {
       throw ExportError(o.file + " names other options than the search space '" + space.name() + "' of " +
                         origin + "; pass the run's own config with --config FILE");
 
+    check_out_dir(o.out);
     Exported e = cfg.task == "classify" ? export_classifier(cfg, m, o.examples) : export_generator(cfg, m, o.examples);
 
     const fs::path out(o.out);

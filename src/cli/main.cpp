@@ -98,21 +98,21 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--out", export_opts.out, "folder to write (created if needed)")->required();
   export_cmd->add_option("--config", export_opts.config,
                          "the run's YAML config (default: the config stored in the run's index.h5)");
-  export_cmd->add_option("--examples", export_opts.examples, "inputs in example.pt")->check(CLI::PositiveNumber);
+  export_cmd->add_option("--examples", export_opts.examples, "inputs in example.pt")->check(CLI::Range(1, 10000));
 
   int bench_mib = 64, bench_reps = 5;
   auto* bench = app.add_subcommand("bench-exchange",
                                    "Benchmark (mpirun -n 3): exploit transfer of a real member state vs raw MPI_Send");
   bench->add_option("config", config, "YAML config whose task builds the members")->required();
-  bench->add_option("--reps", bench_reps, "repetitions per measurement");
+  bench->add_option("--reps", bench_reps, "repetitions per measurement")->check(CLI::Range(1, 100000));
   bench->add_option("--raw-mib", bench_mib, "unused (the raw baseline sends the same bytes as the exchange)");
 
   pbtnas::cli::BenchGanOptions gan;
   auto* bench_gan = app.add_subcommand(
       "bench-gan", "Benchmark: ms per GAN iteration and s per FID at a config's sizes, vs the same step in Python PyTorch");
   bench_gan->add_option("config", gan.config, "YAML config with task: gan (e.g. jobs/configs/fmnist_ganhard.yaml)")->required();
-  bench_gan->add_option("--iters", gan.iters, "iterations per timed epoch");
-  bench_gan->add_option("--reps", gan.reps, "timed epochs");
+  bench_gan->add_option("--iters", gan.iters, "iterations per timed epoch")->check(CLI::Range(1, 1000000));
+  bench_gan->add_option("--reps", gan.reps, "timed epochs")->check(CLI::Range(1, 100000));
   bench_gan->add_option("--threads", gan.threads, "torch threads (both sides)");
   bench_gan->add_option("--device", gan.device, "cpu, cuda or cuda:N (both sides; the FID network too)");
   bench_gan->add_option("--python", gan.python, "Python with torch for the comparison (\"\" to skip)");
@@ -123,8 +123,8 @@ int main(int argc, char** argv) {
       "bench-rl", "Benchmark: ms per RL agent update at a config's sizes vs the same update in Python PyTorch, and "
                   "environment frames/s vs mujoco-testspeed");
   bench_rl->add_option("config", rlb.config, "YAML config with task: rl (e.g. jobs/configs/smoke_rl.yaml)")->required();
-  bench_rl->add_option("--iters", rlb.iters, "updates per timed block (and in the warm-up block)");
-  bench_rl->add_option("--reps", rlb.reps, "timed blocks (best of; also for the environment timings)");
+  bench_rl->add_option("--iters", rlb.iters, "updates per timed block (and in the warm-up block)")->check(CLI::Range(1, 1000000));
+  bench_rl->add_option("--reps", rlb.reps, "timed blocks (best of; also for the environment timings)")->check(CLI::Range(1, 100000));
   bench_rl->add_option("--threads", rlb.threads, "torch threads (both sides)");
   bench_rl->add_flag("--expensive", rlb.expensive, "also time the most expensive genome (every layer residual_2, "
                                                    "feature dim 150, swish, spectral norm on)");

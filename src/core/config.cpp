@@ -1,5 +1,6 @@
 #include "pbtnas/core/config.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -153,12 +154,27 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
 }
 
 std::string read_config_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw std::invalid_argument("config '" + path + "' is a folder; pass a YAML file (examples: jobs/configs/*.yaml)");
   std::ifstream in(path);
   if (!in)
     throw std::invalid_argument("config '" + path + "' cannot be read; check the path (examples: jobs/configs/*.yaml)");
   std::ostringstream ss;
   ss << in.rdbuf();
-  return ss.str();
+  std::string text = ss.str();
+  // Only blanks and comments: almost surely the wrong file (a run of all defaults is a config with
+  // one key, e.g. `seed: 1`).
+  std::istringstream lines(text);
+  bool any = false;
+  for (std::string line; !any && std::getline(lines, line);) {
+    const auto first = line.find_first_not_of(" \t\r");
+    any = first != std::string::npos && line[first] != '#';
+  }
+  if (!any)
+    throw std::invalid_argument("config '" + path + "' is empty (no keys); pass a YAML file with the run's keys "
+                                "(examples: jobs/configs/*.yaml; docs/config.md)");
+  return text;
 }
 
 }  // namespace pbtnas

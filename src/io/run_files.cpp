@@ -48,7 +48,13 @@ std::string duration(double seconds) {
 
 H5RunStore::H5RunStore(std::string out, const RunConfig& cfg, const SearchSpace& space, Logger& log)
     : out_(std::move(out)), cfg_(cfg), space_(space), log_(log) {
-  std::filesystem::create_directories(out_);
+  if (out_.empty()) throw std::runtime_error("--out is empty; pass the run folder (created if needed)");
+  std::error_code ec;
+  std::filesystem::create_directories(out_, ec);
+  if (!std::filesystem::is_directory(out_))
+    throw std::runtime_error("--out " + out_ + " cannot be the run folder (" +
+                             (std::filesystem::exists(out_) ? std::string("it is a file") : ec.message()) +
+                             "); pass a folder path, new or holding this run");
 }
 
 std::optional<CommittedState> H5RunStore::resume() {

@@ -35,9 +35,15 @@ void write_file(const std::string& path, const std::string& text) {
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << text;
-    if (!out.flush()) throw std::runtime_error("cannot write " + tmp);
+    if (!out.flush()) throw std::runtime_error("cannot write " + tmp + "; check that its folder exists and is writable");
   }
-  fs::rename(tmp, path);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw std::runtime_error("cannot write " + path + (fs::is_directory(path, ec) ? " (it is a folder; pass a file path)" : "") +
+                             "; check that it is a writable file path");
+  }
 }
 
 const char* kStyle = R"CSS(
@@ -188,8 +194,21 @@ ReportFiles write_run_report(const std::string& out, const ReportOptions& option
   files.html = options.html_path.empty() ? (fs::path(out) / "report.html").string() : options.html_path;
   files.notes = run.notes;
   const fs::path dir = fs::path(out) / "report";
-  fs::create_directories(dir);
-  if (fs::path(files.html).has_parent_path()) fs::create_directories(fs::path(files.html).parent_path());
+  if (fs::is_directory(files.html))
+    throw std::runtime_error("--html " + files.html + " is a folder; pass the path of the HTML file to write");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir))
+    throw std::runtime_error("cannot make the folder " + dir.string() + " for the report's figures" +
+                             (ec ? " (" + ec.message() + ")" : std::string()) +
+                             "; move away whatever file has that name, or check that the run folder is writable");
+  if (fs::path(files.html).has_parent_path()) {
+    const fs::path parent = fs::path(files.html).parent_path();
+    fs::create_directories(parent, ec);
+    if (!fs::is_directory(parent))
+      throw std::runtime_error("cannot make the folder " + parent.string() + " for --html " + files.html +
+                               (ec ? " (" + ec.message() + ")" : std::string()));
+  }
 
   ReportContext ctx = make_context(run);
   write_png((dir / "fitness.png").string(), plot_fitness(ctx.series));

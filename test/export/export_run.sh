@@ -75,6 +75,13 @@ echo "not a checkpoint" >"$WORK/notes.txt"
 expect_error "text file" "not a pbtnas checkpoint.*member file: OUT/best_ever.h5" "$WORK/notes.txt" --out "$WORK/x_bad"
 expect_error "index file" "'pbtnas-index' file.*member" "$WORK/cls/checkpoints/gen_000001/index.h5" --out "$WORK/x_bad"
 [[ -e "$WORK/x_bad" ]] && fail "a failed export created its output folder"
+# --out: a folder with someone else's files is refused untouched; an earlier export is replaced.
+mkdir -p "$WORK/x_mine"
+echo keep >"$WORK/x_mine/notes.txt"
+expect_error "a folder with other files" "holds other files and no earlier pbtnas export" "$WORK/cls/best_ever.h5" --out "$WORK/x_mine"
+[[ "$(cat "$WORK/x_mine/notes.txt")" == keep && ! -e "$WORK/x_mine/model.pt" ]] || fail "a refused export touched the folder"
+expect_error "a file as --out" "is a file; pass a folder" "$WORK/cls/best_ever.h5" --out "$WORK/notes.txt"
+export_ok "$WORK/cls/best_ever.h5" "$WORK/x_cls"
 
 # --- rebuild in Python and compare
 PYTHONPATH="$TOOLS" OMP_NUM_THREADS=1 "$PY" - "$WORK" <<'PYEOF' || fail "Python rebuild"

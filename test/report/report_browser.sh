@@ -39,6 +39,15 @@ fi
 
 HTML="$ARTIFACTS/report.html"
 "$PBTNAS" report "$RUN" --html "$HTML" >"$WORK/report.log" 2>&1 || { cat "$WORK/report.log"; fail "pbtnas report failed"; }
+# --html naming a folder: refused with the fix, nothing left behind.
+mkdir -p "$WORK/a_folder"
+set +e
+"$PBTNAS" report "$RUN" --html "$WORK/a_folder" >"$WORK/bad_html.log" 2>&1
+code=$?
+set -e
+[[ $code -eq 2 ]] || { cat "$WORK/bad_html.log"; fail "report --html FOLDER exited $code, not 2"; }
+grep -q "is a folder; pass the path of the HTML file" "$WORK/bad_html.log" || { cat "$WORK/bad_html.log"; fail "report --html FOLDER: no clear message"; }
+[[ ! -e "$WORK/a_folder.tmp" ]] || fail "report --html FOLDER left a temporary file"
 for f in report/fitness.png report/lineage.png; do
   [[ -s "$RUN/$f" ]] || fail "$RUN/$f is missing"
   [[ $(head -c 8 "$RUN/$f" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "$RUN/$f is not a PNG"

@@ -1,4 +1,8 @@
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "pbtnas/core/config.hpp"
 
@@ -86,6 +90,16 @@ TEST_CASE("bad configs are rejected with the key named and the valid range") {
   CHECK_THROWS_WITH(parse_config("seed: abc\n", "f"), Catch::Contains("'seed'") && Catch::Contains("wrong type"));
   CHECK_THROWS_WITH(parse_config("seed: [1\n", "f"), Catch::Contains("not valid YAML"));
   CHECK_THROWS_WITH(read_config_file("/nonexistent/x.yaml"), Catch::Contains("cannot be read"));
+  // A folder opens as an empty stream on Linux, and an empty file parses as all defaults: both
+  // would start a full default search, so both are refused.
+  const auto dir = std::filesystem::temp_directory_path() / ("pbtnas_config_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  CHECK_THROWS_WITH(read_config_file(dir.string()), Catch::Contains("is a folder; pass a YAML file"));
+  std::ofstream(dir / "empty.yaml") << "# nothing but a comment\n\n   \n";
+  CHECK_THROWS_WITH(read_config_file((dir / "empty.yaml").string()), Catch::Contains("is empty (no keys)"));
+  std::ofstream(dir / "one.yaml") << "# a comment\nseed: 1\n";
+  CHECK(read_config_file((dir / "one.yaml").string()) == "# a comment\nseed: 1\n");
+  std::filesystem::remove_all(dir);
   CHECK_THROWS_WITH(parse_config("gan: {gf_dim: 8}\n", "f"),
                     Catch::Contains("'gan' is not a known key") && Catch::Contains("named after the task"));
 }

@@ -8,6 +8,7 @@
 // go on), and after the last run writes the report.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -124,6 +125,16 @@ Prepared prepare(const StudyOptions& o, int ranks) {
   for (const auto& r : p.study.runs) {
     // The task section too (the core checked the search keys).
     p.configs.push_back(parse_run_config(r.config_text, o.study + " (variant '" + r.variant_name + "')"));
+    // The metric must be one the runs will report, or no run would count after hours of work.
+    if (p.study.metric != "best_ever_fitness") {
+      const auto names = final_evaluation_names(p.configs.back());
+      if (!names.empty() && std::find(names.begin(), names.end(), p.study.metric) == names.end()) {
+        std::string list;
+        for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+        throw std::invalid_argument("study " + o.study + ": metric '" + p.study.metric + "' is not reported by variant '" +
+                                    r.variant_name + "' (task " + p.configs.back().task + "); use best_ever_fitness or one of: " + list);
+      }
+    }
     if (ranks > 0) {
       try {
         Layout check(p.configs.back().selection.population_size, ranks);

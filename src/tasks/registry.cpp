@@ -58,6 +58,14 @@ SearchSpace task_space(const RunConfig& cfg) {
   return find_task(cfg.task).space(*bound_options(cfg));
 }
 
+std::vector<std::string> final_evaluation_names(const RunConfig& cfg) {
+  const TaskEntry& entry = find_task(cfg.task);
+  if (!entry.final_metric_names) return {};
+  std::vector<std::string> names = entry.final_metric_names(*bound_options(cfg));
+  names.push_back("evaluation_seconds");  // added by the worker to every evaluation
+  return names;
+}
+
 std::unique_ptr<Task> make_task(const RunConfig& cfg, torch::Device device, Logger* log) {
   return find_task(cfg.task).make(*bound_options(cfg), TaskContext{cfg.seed, device, log});
 }

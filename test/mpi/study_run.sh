@@ -143,6 +143,18 @@ grep -q "variant 'random'.*'shrink_perturb\[0\]' = 11 is out of range" "$WORK/ba
 [[ ! -e "$WORK/bad/random" ]] || fail "a refused study created run folders"
 pass "a bad override is refused with the variant and the key named"
 
+# A metric that no run will report (a typo) is refused before anything runs, listing the valid ones.
+sed -e "s|^base: .*|base: $SRC/jobs/configs/smoke_classify.yaml|" -e 's/^metric: .*/metric: val_ac/' -e 's/^goal: .*/goal: max/' \
+    "$SRC/jobs/studies/smoke_study.yaml" >"$WORK/badmetric.yaml"
+set +e
+"$PBTNAS" study "$WORK/badmetric.yaml" --out "$WORK/badmetric" --list >"$WORK/badmetric.log" 2>&1
+rc=$?
+set -e
+[[ $rc -eq 2 ]] || { cat "$WORK/badmetric.log"; fail "a study with an unknown metric exited $rc, not 2"; }
+grep -q "metric 'val_ac' is not reported.*one of: val_acc, test, evaluation_seconds" "$WORK/badmetric.log" ||
+  { cat "$WORK/badmetric.log"; fail "the unknown metric's message does not list the valid ones"; }
+pass "a study metric that no run reports is refused up front"
+
 # The committed studies: every derived config (search keys and task section) is valid.
 for s in fmnist_ganhard_table2 fmnist_classify_baselines cifar10_ganhard_table2; do
   "$PBTNAS" study "$SRC/jobs/studies/$s.yaml" --out "$WORK/$s" --list >"$WORK/$s.txt" 2>&1 || { cat "$WORK/$s.txt"; fail "$s.yaml is refused"; }

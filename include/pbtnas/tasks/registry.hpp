@@ -31,6 +31,9 @@ struct TaskEntry {
   std::shared_ptr<const TaskOptions> (*parse)(ConfigSection section);
   SearchSpace (*space)(const TaskOptions& options);
   std::unique_ptr<Task> (*make)(const TaskOptions& options, const TaskContext& context);
+  // The names Task::final_metrics can give with these options (a study's `metric` is checked
+  // against them before any run starts); null: not known, not checked.
+  std::vector<std::string> (*final_metric_names)(const TaskOptions& options) = nullptr;
 };
 
 const std::vector<TaskEntry>& task_registry();
@@ -46,6 +49,9 @@ RunConfig load_run_config(const std::string& path);
 // and, for the GAN task, its feature network). Both bind the options from cfg.source_text when
 // cfg.task_options is null.
 SearchSpace task_space(const RunConfig& cfg);
+// The names of the best-ever member's final evaluation (summary.json best_ever.evaluation) with
+// this config: the task's final metrics plus evaluation_seconds. Empty when the task does not say.
+std::vector<std::string> final_evaluation_names(const RunConfig& cfg);
 std::unique_ptr<Task> make_task(const RunConfig& cfg, torch::Device device = torch::kCPU,
                                 Logger* log = nullptr);
 

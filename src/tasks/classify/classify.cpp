@@ -226,6 +226,7 @@ TaskEntry classify_task_entry() {
   e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
     return std::make_unique<ClassifyTask>(options_as<ClassifyConfig>(o, "classify"), ctx.run_seed);
   };
+  e.final_metric_names = [](const TaskOptions&) { return std::vector<std::string>{"val_acc", "test"}; };  // Task's default
   return e;
 }
 

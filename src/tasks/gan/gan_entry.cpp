@@ -65,6 +65,10 @@ TaskEntry gan_task_entry() {
     auto features = make_feature_net(cfg, data, ctx.device, ctx.log);
     return std::make_unique<GanTask>(std::move(cfg), ctx.run_seed, std::move(features), std::move(data));
   };
+  e.final_metric_names = [](const TaskOptions& o) {  // GanTask::final_metrics (IS: when the network has logits)
+    if (options_as<GanTaskConfig>(o, "gan").final_fid_samples == 0) return std::vector<std::string>{};
+    return std::vector<std::string>{"fid", "fid_samples", "inception_score", "inception_score_std"};
+  };
   return e;
 }
 

@@ -183,6 +183,12 @@ TaskEntry rl_task_entry() {
   e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
     return std::make_unique<RlTask>(options_as<RlTaskConfig>(o, "rl"), ctx.run_seed);
   };
+  e.final_metric_names = [](const TaskOptions& o) {  // RlTask::final_metrics
+    const int episodes = options_as<RlTaskConfig>(o, "rl").final_eval_episodes;
+    std::vector<std::string> names{"return"};
+    if (episodes > 0) names.push_back("final_return_" + std::to_string(episodes) + "ep");
+    return names;
+  };
   return e;
 }
 

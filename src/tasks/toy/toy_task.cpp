@@ -132,6 +132,7 @@ TaskEntry toy_task_entry() {
     const auto& t = options_as<ToyOptions>(o, "toy");
     return std::make_unique<ToyTask>(t.rule(), t.steps_per_epoch);
   };
+  e.final_metric_names = [](const TaskOptions&) { return std::vector<std::string>{"neg_mse", "test"}; };  // Task's default
   return e;
 }
 

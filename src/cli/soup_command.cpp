@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -33,6 +34,8 @@ std::string describe(const std::vector<Metric>& metrics) {
 
 int soup_command(const std::string& out) {
   try {
+    if (std::filesystem::exists(out) && !std::filesystem::is_directory(out))
+      throw std::runtime_error(out + " is a file; run `pbtnas soup` on the --out folder of a run");
     const auto gen = io::resume_generation(out);
     if (!gen)
       throw std::runtime_error(out + " holds no committed generation; run `pbtnas soup` on the --out folder of a run");

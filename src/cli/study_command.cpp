@@ -120,6 +120,7 @@ struct Prepared {
 };
 
 Prepared prepare(const StudyOptions& o, int ranks) {
+  if (o.out.empty()) throw std::invalid_argument("--out is empty; pass the study folder (created if needed)");
   Prepared p;
   p.study = load_study(o.study);
   for (const auto& r : p.study.runs) {

@@ -69,4 +69,9 @@ set +e
 set -e
 [[ $rc -eq 2 ]] || fail "a folder without a run exited $rc, not 2"
 grep -q "no committed generation" "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "the error does not say what is missing"; }
+set +e
+"$PBTNAS" soup "$WORK/bad.log" >"$WORK/bad2.log" 2>&1; rc=$?
+set -e
+[[ $rc -eq 2 ]] && grep -q "is a file; run .pbtnas soup. on the --out folder" "$WORK/bad2.log" ||
+  { cat "$WORK/bad2.log"; fail "a file given as the run folder: exit $rc, or no clear message"; }
 pass "a folder without a run is refused"

@@ -153,7 +153,12 @@ set -e
 [[ $rc -eq 2 ]] || { cat "$WORK/badmetric.log"; fail "a study with an unknown metric exited $rc, not 2"; }
 grep -q "metric 'val_ac' is not reported.*one of: val_acc, test, evaluation_seconds" "$WORK/badmetric.log" ||
   { cat "$WORK/badmetric.log"; fail "the unknown metric's message does not list the valid ones"; }
-pass "a study metric that no run reports is refused up front"
+set +e
+"$PBTNAS" study "$study" --out "" --list >"$WORK/emptyout.log" 2>&1
+rc=$?
+set -e
+[[ $rc -eq 2 ]] && grep -q -- "--out is empty" "$WORK/emptyout.log" || { cat "$WORK/emptyout.log"; fail "study --out \"\": exit $rc or no clear message"; }
+pass "a study metric that no run reports is refused up front, so is an empty --out"
 
 # The committed studies: every derived config (search keys and task section) is valid.
 for s in fmnist_ganhard_table2 fmnist_classify_baselines cifar10_ganhard_table2; do

@@ -3,8 +3,11 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -56,6 +59,34 @@ std::string reference_stats_cache_file(const GanTaskConfig& cfg, const FeatureNe
     return "";  // no cache folder: compute every time
   }
 }
+
+// An exclusive flock on PATH.lock for the object's lifetime; nothing when `path` is empty or the
+// lock file cannot be made (an unwritable cache folder: each process then computes for itself).
+class CacheLock {
+ public:
+  explicit CacheLock(const std::string& path) {
+    if (path.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    fd_ = ::open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd_ < 0) return;
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        ::close(fd_);
+        fd_ = -1;
+        return;
+      }
+    }
+  }
+  ~CacheLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the flock
+  }
+  CacheLock(const CacheLock&) = delete;
+  CacheLock& operator=(const CacheLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 FeatureStats load_reference_stats(const std::string& path) {
   FeatureStats s;
@@ -117,6 +148,9 @@ GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<Feat
                                  ? std::min<std::int64_t>(cfg_.reference_samples, train_x_.size(0))
                                  : train_x_.size(0);
   const std::string cache = reference_stats_cache_file(cfg_, *features_, n_ref);
+  // With a cold cache one process computes the statistics and the others of the node (or of any
+  // node sharing the folder) wait and load them: every rank then uses the very same values.
+  const CacheLock lock(cache);
   if (!cache.empty()) ref_stats_ = load_reference_stats(cache);
   if (!ref_stats_.mean.defined()) {
     FeatureStatsAccumulator acc;

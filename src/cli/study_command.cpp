@@ -27,6 +27,7 @@
 #include "pbtnas/mpi/mpi_transport.hpp"
 #include "pbtnas/run/coordinator.hpp"
 #include "pbtnas/tasks/image_grid.hpp"
+#include "pbtnas/tasks/node_cache.hpp"
 #include "pbtnas/tasks/registry.hpp"
 
 namespace pbtnas::cli {
@@ -48,10 +49,7 @@ std::string read_text(const std::string& path) {
 // tasks that write the same file at once do not interleave.
 void write_atomic(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
-  // Named by host and pid: array tasks on different nodes may share a pid.
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  const std::string tmp = path + ".tmp." + host + "." + std::to_string(::getpid());
+  const std::string tmp = temporary_name(path);  // array tasks on other nodes may share a pid
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << text;

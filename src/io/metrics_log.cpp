@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "file_util.hpp"
+#include "pbtnas/io/run_dir.hpp"
 
 namespace pbtnas::io {
 namespace {
@@ -39,7 +39,7 @@ MetricsLog::MetricsLog(const std::string& path, std::int64_t keep_up_to) : path_
   if (keep_up_to >= 0 && std::filesystem::exists(path)) {
     // Rows of generations after the committed one (and lines cut by a crash) are dropped; the
     // rest replaces the file atomically.
-    std::vector<char> kept;
+    std::string kept;
     {
       std::ifstream in(path);
       std::string line;
@@ -47,18 +47,13 @@ MetricsLog::MetricsLog(const std::string& path, std::int64_t keep_up_to) : path_
         const auto g = line.empty() ? std::nullopt : generation_of(line);
         if (!g || *g > keep_up_to) continue;
         last_kept_ = std::max(last_kept_, *g);
-        kept.insert(kept.end(), line.begin(), line.end());
-        kept.push_back('\n');
+        kept += line + '\n';
       }
       if (in.bad()) throw cannot("reading it failed");
     }
-    const std::string tmp = path + ".tmp";
     try {
-      detail::write_file_bytes(tmp, kept, /*sync=*/true);
-      detail::publish(tmp, path, /*sync=*/true, /*tmp_synced=*/true);
+      write_text_file_atomic(path, kept);  // PATH.tmp, fsync, rename
     } catch (const std::exception& e) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
       throw cannot(e.what());
     }
     out_.open(path, std::ios::app);

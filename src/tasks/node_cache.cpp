@@ -123,6 +123,14 @@ std::string default_cache_dir(const std::string& config_key) {
                               " to a writable folder for pbtnas's caches");
 }
 
+std::string temporary_name(const std::string& path) {
+  char buf[256] = {};
+  std::string host = ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "";
+  for (char& c : host)
+    if (c == '/') c = '_';
+  return path + ".tmp." + (host.empty() ? "host" : host) + "." + std::to_string(::getpid());
+}
+
 std::string cache_fingerprint(const std::vector<std::string>& parts, const std::vector<std::string>& files) {
   Fnv1a h;
   for (const auto& p : parts) add_part(h, p);

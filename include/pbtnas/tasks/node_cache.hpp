@@ -14,6 +14,10 @@ namespace pbtnas {
 // `config_key` (the key that sets a folder instead) when neither variable is set.
 std::string default_cache_dir(const std::string& config_key);
 
+// PATH.tmp.HOST.PID: a temporary for writing PATH and renaming it into place that no other
+// process writes, even one of another node sharing the folder with the same pid.
+std::string temporary_name(const std::string& path);
+
 // A short hex fingerprint of `parts` and of each existing file among `files` (path, size,
 // modification time), for cache file names: a changed input gives another name.
 std::string cache_fingerprint(const std::vector<std::string>& parts, const std::vector<std::string>& files);

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "gan_features_internal.hpp"
+#include "pbtnas/tasks/node_cache.hpp"
 
 namespace pbtnas::gan {
 
@@ -90,17 +91,8 @@ std::string unwritable(const std::string& path, const std::string& detail) {
          "); set gan.features.cache_dir to a writable directory";
 }
 
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "host";
-  std::string s(buf);
-  for (char& c : s)
-    if (c == '/' || c == '\0') c = '_';
-  return s.empty() ? "host" : s;
-}
-
 void save_atomically(const Net& net, const std::string& path) {
-  const std::string tmp = path + ".tmp." + host_name() + "." + std::to_string(::getpid());
+  const std::string tmp = temporary_name(path);
   try {
     torch::serialize::OutputArchive archive;
     net.save(archive);

@@ -108,9 +108,7 @@ FeatureStats load_reference_stats(const std::string& path) {
 void save_reference_stats(const std::string& path, const FeatureStats& s) {
   try {
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);  // ranks of other nodes may share the folder and a pid
-    const std::string tmp = path + ".tmp." + host + "." + std::to_string(::getpid());
+    const std::string tmp = temporary_name(path);
     torch::save(std::vector<torch::Tensor>{s.mean, s.cov, torch::tensor(s.count)}, tmp);
     std::filesystem::rename(tmp, path);  // atomic: concurrent writers leave one whole file
   } catch (const std::exception&) {

@@ -20,8 +20,9 @@ Networks (H = hidden, f = feature dim, A = action dim):
   layer 0   Linear(in -> H) -> act       (actor: in = f; Q: in = f + A, the action concatenated)
   layers 1-3  id | linear: act(Linear(H -> H)) | residual_m: x + Linear(m H -> H)(act(Linear(H -> m H)(LayerNorm(x))))
   heads     actor: tanh(Linear(H -> A)); Q1, Q2: Linear(H -> 1)
-Spectral norm (when on): torch.nn.utils.spectral_norm on every layer-0..3 linear (one power
-iteration per training forward), which the C++ SNLinear reproduces. The target critic is a deep
+Spectral norm (when on): torch.nn.utils.parametrizations.spectral_norm on every layer-0..3 linear
+(15 power iterations when built, one per training forward), as the released RL networks and the
+C++ SNLinear with SpectralStyle::Parametrization do. The target critic is a deep
 copy kept in training mode, as in the C++. Adam(lr, betas (0.9, 0.999), eps 1e-8), weight decay 0,
 one optimizer for the actor and one for the critic. Initial values need not match the C++ (timing
 only); parameter counts do.
@@ -66,7 +67,7 @@ def activate(name, x):
 
 def switch_linear(n_in, n_out, spectral):
     lin = nn.Linear(n_in, n_out)
-    return nn.utils.spectral_norm(lin) if spectral else lin
+    return nn.utils.parametrizations.spectral_norm(lin) if spectral else lin
 
 
 class Trunk(nn.Module):

@@ -100,12 +100,11 @@ int main(int argc, char** argv) {
                          "the run's YAML config (default: the config stored in the run's index.h5)");
   export_cmd->add_option("--examples", export_opts.examples, "inputs in example.pt")->check(CLI::Range(1, 10000));
 
-  int bench_mib = 64, bench_reps = 5;
+  int bench_reps = 5;
   auto* bench = app.add_subcommand("bench-exchange",
                                    "Benchmark (mpirun -n 3): exploit transfer of a real member state vs raw MPI_Send");
   bench->add_option("config", config, "YAML config whose task builds the members")->required();
   bench->add_option("--reps", bench_reps, "repetitions per measurement")->check(CLI::Range(1, 100000));
-  bench->add_option("--raw-mib", bench_mib, "unused (the raw baseline sends the same bytes as the exchange)");
 
   pbtnas::cli::BenchGanOptions gan;
   auto* bench_gan = app.add_subcommand(

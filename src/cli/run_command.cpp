@@ -46,14 +46,13 @@ torch::Device choose_device(const RunConfig& cfg, int local_rank, Logger& log) {
     throw std::runtime_error("runtime.device is 'cuda' but this LibTorch sees no CUDA device (a CPU-only build, or "
                              "no GPU in the allocation); set runtime.device to auto or cpu");
   if (cfg.device == "cpu" || !cuda) return torch::kCPU;
-  const int n = static_cast<int>(torch::cuda::device_count());
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % n));
+  const int gpu = gpu_for_local_rank(local_rank, static_cast<int>(torch::cuda::device_count()));
+  return gpu < 0 ? torch::Device(torch::kCPU) : torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(gpu));
 }
 
 int threads_for(const RunConfig& cfg, const MpiTransport& t) {
-  if (cfg.threads_per_rank > 0) return cfg.threads_per_rank;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / std::max(1, t.local_workers()));
+  return threads_for_worker(cfg.threads_per_rank, static_cast<int>(std::thread::hardware_concurrency()),
+                            t.local_workers());
 }
 
 std::atomic<int>& stop_requests() { return g_stop_requests; }
@@ -94,6 +93,11 @@ int run_search(MpiTransport& transport, const RunConfig& cfg, const std::string&
     try {
       const SearchSpace space = task_space(cfg);
       return io::run_coordinator_on_disk(transport, cfg, space, out, log, &g_stop_requests);
+    } catch (const WorkerTimeout& e) {
+      // The silent worker will not finish by itself: end the whole job.
+      log.warn(std::string("error: ") + e.what());
+      std::cerr.flush();
+      transport.abort(kExitWorkerLost);
     } catch (const std::exception& e) {
       log.warn(std::string("error: ") + e.what());
       std::cerr.flush();

@@ -1,5 +1,6 @@
 #include "pbtnas/core/config.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,6 +17,13 @@ const char* to_string(Algorithm a) {
     case Algorithm::Random: return "random";
   }
   return "?";
+}
+
+double RunConfig::worker_timeout_seconds(double longest_generation_seconds) const {
+  if (worker_timeout > 0.0) return worker_timeout;
+  if (worker_timeout < 0.0) return -1.0;
+  if (!(longest_generation_seconds > 0.0)) return 3600.0;
+  return std::max(900.0, 3.0 * longest_generation_seconds);
 }
 
 bool RunConfig::mix_after(int next_epoch) const {
@@ -68,6 +76,13 @@ void RunConfig::validate() const {
   check_range("testing.nan_generation", nan_generation, -1, kMaxCount, "-1 (off) or a generation");
   check_range("testing.crash_after_commit", crash_after_commit, -1, kMaxCount, "-1 (off) or a generation");
   check_range("testing.stop_after_generation", stop_after_generation, -1, kMaxCount, "-1 (off) or a generation");
+  check_range("testing.hang_rank", hang_rank, -1, kMaxCount, "-1 (off) or a worker rank (1 or more)");
+  if (hang_rank == 0)
+    throw std::invalid_argument("'testing.hang_rank' = 0 names the coordinator; name a worker rank (1 or more) or -1");
+  check_range("testing.hang_generation", hang_generation, -1, kMaxCount, "-1 (off) or a generation");
+  if (!(worker_timeout == -1.0 || (worker_timeout >= 0.0 && worker_timeout <= 1e6)))
+    throw std::invalid_argument("'runtime.worker_timeout' = " + std::to_string(worker_timeout) +
+                                " is out of range; expected -1 (never), 0 (derived) or seconds up to 1000000");
 }
 
 RunConfig parse_config(const std::string& yaml_text, const std::string& origin) {
@@ -127,6 +142,7 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   rt.get("threads_per_rank", c.threads_per_rank);
   rt.get("device", c.device);
   rt.get("progress_seconds", c.progress_seconds);
+  rt.get("worker_timeout", c.worker_timeout);
   rt.get("balance", c.balance);
   rt.reject_unknown();
 
@@ -137,6 +153,8 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   ts.get("stop_after_generation", c.stop_after_generation);
   ts.get("balance_cost_by_id", c.balance_cost_by_id);
   ts.get("fail_best_ever_evaluation", c.fail_best_ever_evaluation);
+  ts.get("hang_rank", c.hang_rank);
+  ts.get("hang_generation", c.hang_generation);
   ts.reject_unknown();
   s.reject_unknown(" and the section of the task ('" + c.task +
                    ":'; a task's section is named after the task: set task to use another)");

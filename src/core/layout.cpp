@@ -105,4 +105,16 @@ std::vector<Transfer> all_transfers(const std::vector<ChildTransfers>& per_child
   return out;
 }
 
+int gpu_for_local_rank(int local_rank, int gpus) {
+  if (local_rank < 0 || gpus < 0)
+    throw std::invalid_argument("gpu_for_local_rank: local rank " + std::to_string(local_rank) + " and GPU count " +
+                                std::to_string(gpus) + " must not be negative");
+  return gpus == 0 ? -1 : local_rank % gpus;
+}
+
+int threads_for_worker(int fixed, int node_cores, int node_workers) {
+  if (fixed > 0) return fixed;
+  return std::max(1, std::max(1, node_cores) / std::max(1, node_workers));
+}
+
 }  // namespace pbtnas

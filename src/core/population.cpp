@@ -86,11 +86,14 @@ ExploitPlan Population::plan(const RunConfig& cfg, const SearchSpace& space, std
   for (int k = 0; k < sel.n_children; ++k) {
     const ParentPair pp = draw_parents(top, fitness, select_rng);
     ChildPlan c;
-    c.parent1 = pp.better;
-    const Genome& g1 = members_[pp.better].genome;
+    // No-mixing ablation: both parents are the first draw, a uniform member of the top set (the
+    // released code overrides the donor before it orders the pair; docs/algorithm.md).
+    const bool itself = cfg.algorithm == Algorithm::PbtNas && cfg.mix_with_itself;
+    c.parent1 = itself ? pp.first : pp.better;
+    const Genome& g1 = members_[c.parent1].genome;
     if (cfg.algorithm == Algorithm::PbtNas) {
       c.kind = ChildKind::Mix;
-      c.parent2 = cfg.mix_with_itself ? pp.better : pp.worse;
+      c.parent2 = itself ? pp.first : pp.worse;
       Rng mix_rng(derive_seed(cfg.seed, generation, k, Purpose::Mixing));
       c.swapped_genes = draw_swapped_genes(space.size(), cfg.swap_probability, mix_rng);
       c.genome = mix_genomes(g1, members_[c.parent2].genome, c.swapped_genes);

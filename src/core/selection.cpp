@@ -57,8 +57,8 @@ ParentPair draw_parents(const std::vector<int>& top, const std::vector<double>& 
   const int a = top[i], b = top[j];
   auto key = [&](int m) { return std::isnan(last_fitness[m]) ? -INFINITY : last_fitness[m]; };
   // Better first; on a tie the draw order is kept.
-  if (key(b) > key(a)) return {b, a};
-  return {a, b};
+  if (key(b) > key(a)) return {b, a, a};
+  return {a, b, a};
 }
 
 std::vector<int> replaced_slots(const std::vector<double>& last_fitness, int n_elites) {

@@ -92,6 +92,12 @@ void MpiTransport::send(int dest, int tag, const std::string& bytes) {
 }
 
 std::string MpiTransport::recv(int source, int tag, int* from) {
+  std::string bytes;
+  recv_for(source, tag, -1.0, bytes, from);
+  return bytes;
+}
+
+bool MpiTransport::recv_for(int source, int tag, double timeout_s, std::string& bytes, int* from) {
   // Poll with a growing sleep instead of a blocking MPI_Recv, which spins a core in Open MPI:
   // the coordinator and idle workers must not steal CPU from ranks that are training.
   const int src = source == kAnySource ? MPI_ANY_SOURCE : source;
@@ -99,22 +105,25 @@ std::string MpiTransport::recv(int source, int tag, int* from) {
   // milliseconds), then sleep between probes.
   MPI_Status status;
   int flag = 0;
-  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  const auto start = std::chrono::steady_clock::now();
+  const auto spin_until = start + std::chrono::milliseconds(50);
   auto sleep = std::chrono::microseconds(20);
   for (;;) {
     check(MPI_Iprobe(src, tag, impl_->comm, &flag, &status), "MPI_Iprobe");
     if (flag) break;
-    if (std::chrono::steady_clock::now() < spin_until) continue;
+    const auto now = std::chrono::steady_clock::now();
+    if (timeout_s >= 0.0 && std::chrono::duration<double>(now - start).count() >= timeout_s) return false;
+    if (now < spin_until) continue;
     std::this_thread::sleep_for(sleep);
     sleep = std::min(sleep * 2, std::chrono::microseconds(5000));
   }
   int count = 0;
   MPI_Get_count(&status, MPI_BYTE, &count);
-  std::string bytes(static_cast<std::size_t>(count), '\0');
+  bytes.assign(static_cast<std::size_t>(count), '\0');
   check(MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, tag, impl_->comm, MPI_STATUS_IGNORE),
         "MPI_Recv");
   if (from) *from = status.MPI_SOURCE;
-  return bytes;
+  return true;
 }
 
 void MpiTransport::post_send(int dest, int tag, const void* data, std::size_t bytes) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 
 #include "pbtnas/core/layout.hpp"
@@ -35,6 +36,7 @@ class Coordinator {
       checkpoint(s);
       report_.generation(s);
       seconds_run_ += since(t0);
+      longest_generation_ = std::max(longest_generation_, since(t0));
       ++generations_run_;
       if (stop_requested(g) && g + 1 < cfg_.n_steps()) return stop_after(g);
     }
@@ -55,16 +57,62 @@ class Coordinator {
     return cfg_.stop_after_generation == g || (stop_ && stop_->load() > 0);
   }
   template <class M>
-  std::vector<M> from_each_worker(const char* step) {
+  std::vector<M> from_each_worker(std::int64_t g, const char* step) {
     std::vector<M> out;
+    Watch watch(*this, g, step);
+    for (int r = 1; r < t_.size(); ++r) watch.owes(r, 1);
     for (int i = 1; i < t_.size(); ++i) {
-      M m = receive_message<M>(t_);
+      int from = 0;
+      M m = watch.receive<M>(&from);
+      watch.paid(from);
       // Fail on the first error: other workers may be blocked on the failed one.
       if (!m.error.empty()) throw std::runtime_error(std::string("a worker failed ") + step + ": " + m.error);
       out.push_back(std::move(m));
     }
     return out;
   }
+
+  // The workers that owe rank 0 messages in one step, and when each was last heard from: a worker
+  // that owes something and stays silent for the worker timeout ends the wait (WorkerTimeout).
+  class Watch {
+   public:
+    Watch(const Coordinator& c, std::int64_t g, const char* step)
+        : c_(c), g_(g), step_(step), owed_(static_cast<std::size_t>(c.t_.size()), 0),
+          heard_(static_cast<std::size_t>(c.t_.size()), Clock::now()),
+          limit_(c.cfg_.worker_timeout_seconds(c.longest_generation_)) {}
+    void owes(int rank, int n) { owed_.at(static_cast<std::size_t>(rank)) += n; }
+    void paid(int rank) { --owed_.at(static_cast<std::size_t>(rank)); }
+    template <class M>
+    M receive(int* from) {
+      for (;;) {
+        double wait = -1.0;
+        if (limit_ >= 0.0) {
+          wait = limit_;
+          for (std::size_t r = 1; r < owed_.size(); ++r)
+            if (owed_[r] > 0) wait = std::min(wait, std::max(0.0, limit_ - since(heard_[r])));
+        }
+        int src = 0;
+        if (auto m = receive_message_for<M>(c_.t_, wait, kAnySource, &src)) {
+          heard_.at(static_cast<std::size_t>(src)) = Clock::now();
+          *from = src;
+          return std::move(*m);
+        }
+        std::vector<int> silent;
+        for (std::size_t r = 1; r < owed_.size(); ++r)
+          if (owed_[r] > 0 && since(heard_[r]) >= limit_) silent.push_back(static_cast<int>(r));
+        if (!silent.empty()) throw WorkerTimeout(c_.silence_message(silent, limit_, g_, step_));
+      }
+    }
+
+   private:
+    const Coordinator& c_;
+    std::int64_t g_;
+    const char* step_;
+    std::vector<int> owed_;
+    std::vector<Clock::time_point> heard_;
+    double limit_;
+  };
+  std::string silence_message(const std::vector<int>& ranks, double limit, std::int64_t g, const char* step) const;
 
   Transport& t_;
   const RunConfig& cfg_;
@@ -78,8 +126,33 @@ class Coordinator {
   std::int64_t last_committed_ = -1;
   const std::atomic<int>* stop_;
   double seconds_run_ = 0.0;  // wall time of the generations this process ran (for the ETA)
+  double longest_generation_ = 0.0;  // seconds, for the derived worker timeout
   int generations_run_ = 0;
+  std::vector<ReadyWorker> workers_;  // as they reported ready (hosts for messages)
 };
+
+std::string Coordinator::silence_message(const std::vector<int>& ranks, double limit, std::int64_t g,
+                                         const char* step) const {
+  std::string who;
+  for (int r : ranks) {
+    std::string host = "?";
+    for (const auto& w : workers_)
+      if (w.rank == r) host = w.host;
+    std::string members;
+    for (int m : layout_.members_of(r)) members += (members.empty() ? "" : ", ") + std::to_string(m);
+    who += std::string(who.empty() ? "" : "; ") + "rank " + std::to_string(r) + " on host " + host + " (members " +
+           members + ")";
+  }
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.0f", limit);
+  return std::string(ranks.size() == 1 ? "a worker stopped answering: " : "workers stopped answering: ") + who +
+         " sent nothing for " + seconds + " s in generation " + std::to_string(g) + " (" + step +
+         "; runtime.worker_timeout). Nothing of generation " + std::to_string(g) + " is committed; " +
+         (last_committed_ >= 0 ? "the last committed generation is " + std::to_string(last_committed_)
+                               : std::string("no generation is committed yet")) +
+         ". Ending the job with exit code " + std::to_string(kExitWorkerLost) +
+         "; run the same command to resume (the sbatch templates requeue this exit code)";
+}
 
 bool Coordinator::start() {
   StartOrder order;
@@ -104,30 +177,25 @@ bool Coordinator::start() {
   }
   broadcast_to_workers(t_, order);
   bool ok = true;
-  std::string device;
-  int min_threads = 0, max_threads = 0;
+  std::vector<ReadyWorker> workers;
   for (int i = 1; i < t_.size(); ++i) {
     int from = 0;
     const auto ready = receive_message<WorkerReady>(t_, kAnySource, &from);
     if (!ready.error.empty()) {
-      if (ok) report_.warn("worker rank " + std::to_string(from) + " cannot start: " + ready.error);
+      if (ok) report_.warn("worker rank " + std::to_string(from) + " (host " + ready.host +
+                           ") cannot start: " + ready.error);
       ok = false;
       continue;
     }
-    if (device.empty()) device = ready.device;
-    min_threads = min_threads == 0 ? ready.threads : std::min(min_threads, ready.threads);
-    max_threads = std::max(max_threads, ready.threads);
+    workers.push_back({from, ready.host, ready.device, ready.threads});
   }
-  if (ok) {
-    const std::string threads = min_threads == max_threads
-                                    ? std::to_string(min_threads) + " thread(s)"
-                                    : std::to_string(min_threads) + "-" + std::to_string(max_threads) + " threads";
-    report_.info("workers ready: " + std::to_string(t_.size() - 1) + " (first: " + device + " x " + threads +
-                 (cfg_.threads_per_rank == 0 ? ", from runtime.threads_per_rank 0: the node's cores / its workers; "
-                                               "fix it for CPU results that do not change with the rank count"
-                                             : "") +
-                 ")");
-  }
+  workers_ = workers;
+  if (ok)
+    report_.info("workers ready: " + describe_ready_workers(workers) +
+                 (cfg_.threads_per_rank == 0 ? "; threads from runtime.threads_per_rank 0 (each node's cores / "
+                                               "its workers): fix it for CPU results that do not change with "
+                                               "the rank count or the nodes"
+                                             : ""));
   if (!ok) {
     broadcast_to_workers(t_, Order::stop(kExitError));
     return false;
@@ -149,12 +217,16 @@ GenerationSummary Coordinator::train(std::int64_t g) {
   // reports), from which the live progress is shown.
   TrainingTracker tracker(g, s.steps, pop_.size(), generations_run_ > 0 ? seconds_run_ / generations_run_ : 0.0);
   auto shown = t0;
+  Watch watch(*this, g, "while training");
+  for (int r = 1; r < t_.size(); ++r) watch.owes(r, static_cast<int>(layout_.members_of(r).size()));
   for (int i = 0; i < pop_.size();) {
-    FitnessReport r = receive_message<FitnessReport>(t_);
+    int from = 0;
+    FitnessReport r = watch.receive<FitnessReport>(&from);
     if (!r.error.empty()) throw std::runtime_error("a worker failed while training: " + r.error);
     tracker.add(r);
     if (!r.partial) {
       s.reports.at(static_cast<std::size_t>(r.member)) = r;
+      watch.paid(from);
       ++i;
     }
     if (cfg_.progress_seconds > 0.0 && i < pop_.size() && since(shown) >= cfg_.progress_seconds) {
@@ -194,7 +266,7 @@ void Coordinator::exploit(GenerationSummary& s) {
   if (cfg_.balance == "measured" && s.generation + 1 < cfg_.n_steps()) s.plan.owners = next_owners(s);
   s.plan_seconds = since(t0);
   broadcast_to_workers(t_, s.plan);
-  for (const auto& d : from_each_worker<ExploitDone>("in the exploit step")) s.bytes_sent += d.bytes_sent;
+  for (const auto& d : from_each_worker<ExploitDone>(s.generation, "in the exploit step")) s.bytes_sent += d.bytes_sent;
   pop_.apply(s.plan);
   if (!s.plan.owners.empty()) {
     const Layout next(pop_.size(), t_.size(), s.plan.owners);
@@ -228,9 +300,12 @@ void Coordinator::checkpoint(GenerationSummary& s) {
   GenerationCommit c;
   s.worker_peak_rss_bytes.assign(static_cast<std::size_t>(t_.size() - 1), 0);
   s.worker_pss_bytes.assign(static_cast<std::size_t>(t_.size() - 1), 0);
+  Watch watch(*this, s.generation, "while writing checkpoints");
+  for (int r = 1; r < t_.size(); ++r) watch.owes(r, 1);
   for (int i = 1; i < t_.size(); ++i) {
     int from = 0;
-    auto d = receive_message<CheckpointDone>(t_, kAnySource, &from);
+    auto d = watch.receive<CheckpointDone>(&from);
+    watch.paid(from);
     if (!d.error.empty()) throw std::runtime_error("a worker failed to write its checkpoint: " + d.error);
     c.files.insert(c.files.end(), d.files.begin(), d.files.end());
     s.worker_peak_rss_bytes.at(static_cast<std::size_t>(from - 1)) = d.peak_rss_bytes;
@@ -301,6 +376,50 @@ int Coordinator::finish() {
 }
 
 }  // namespace
+
+std::string describe_ready_workers(const std::vector<ReadyWorker>& workers) {
+  std::vector<ReadyWorker> sorted = workers;
+  std::sort(sorted.begin(), sorted.end(), [](const ReadyWorker& a, const ReadyWorker& b) { return a.rank < b.rank; });
+  std::vector<std::string> hosts;  // in order of their first rank
+  for (const auto& w : sorted)
+    if (std::find(hosts.begin(), hosts.end(), w.host) == hosts.end()) hosts.push_back(w.host);
+  auto join_unique = [](const std::vector<std::string>& items) {
+    std::vector<std::string> seen;
+    for (const auto& x : items)
+      if (std::find(seen.begin(), seen.end(), x) == seen.end()) seen.push_back(x);
+    std::string out;
+    for (const auto& x : seen) out += (out.empty() ? "" : ", ") + x;
+    return out;
+  };
+  std::string out = std::to_string(sorted.size()) + " on " + std::to_string(hosts.size()) +
+                    (hosts.size() == 1 ? " host: " : " hosts: ");
+  for (std::size_t h = 0; h < hosts.size(); ++h) {
+    std::vector<int> ranks;
+    std::vector<std::string> devices;
+    int lo = 0, hi = 0;
+    for (const auto& w : sorted) {
+      if (w.host != hosts[h]) continue;
+      ranks.push_back(w.rank);
+      devices.push_back(w.device);
+      lo = lo == 0 ? w.threads : std::min(lo, w.threads);
+      hi = std::max(hi, w.threads);
+    }
+    std::string rank_text;
+    for (std::size_t i = 0; i < ranks.size();) {
+      std::size_t j = i;
+      while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
+      rank_text += (rank_text.empty() ? "" : ",") + std::to_string(ranks[i]) +
+                   (j > i ? "-" + std::to_string(ranks[j]) : "");
+      i = j + 1;
+    }
+    const std::string threads = lo == hi ? std::to_string(lo) + (lo == 1 ? " thread" : " threads")
+                                         : std::to_string(lo) + "-" + std::to_string(hi) + " threads";
+    out += (h ? ", " : "") + (hosts[h].empty() ? std::string("?") : hosts[h]) +
+           (ranks.size() == 1 ? " rank " : " ranks ") + rank_text + " (" + join_unique(devices) + " x " +
+           threads + ")";
+  }
+  return out;
+}
 
 int run_coordinator(Transport& transport, const RunConfig& cfg, const SearchSpace& space, RunStore& store,
                     RunReport& report, const std::atomic<int>* stop_requested) {

@@ -1,5 +1,7 @@
 #include "pbtnas/run/worker.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -71,6 +73,8 @@ bool Worker::start() {
   ready.device = device_.str();
   ready.threads = threads_;
   ready.error = task_error_;
+  char host[256] = {};
+  ready.host = ::gethostname(host, sizeof host - 1) == 0 ? host : "?";
   if (ready.error.empty()) {
     try {
       const auto mine = layout_.members_of(transport_.rank());
@@ -98,6 +102,12 @@ bool Worker::start() {
 }
 
 void Worker::train(const Order& order) {
+  if (cfg_.hang_rank == transport_.rank() && cfg_.hang_generation == order.generation) {
+    // Testing hook: this worker stops answering, as a hung process would; only a kill ends it.
+    log_.warn("testing.hang_rank: rank " + std::to_string(cfg_.hang_rank) + " hangs in generation " +
+              std::to_string(order.generation));
+    for (;;) ::pause();
+  }
   for (auto& [id, member] : members_) {
     FitnessReport r;
     r.member = id;

@@ -4,7 +4,6 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,10 +14,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "pbtnas/core/hash.hpp"
+#include "pbtnas/util/file_lock.hpp"
 
 namespace pbtnas {
 namespace fs = std::filesystem;
@@ -97,7 +99,7 @@ void write_file(const std::string& path, const torch::Tensor& t) {
   h.ndim = static_cast<std::int32_t>(c.dim());
   h.bytes = static_cast<std::int64_t>(c.numel() * c.element_size());
   for (int i = 0; i < c.dim(); ++i) h.dims[i] = c.size(i);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = temporary_name(path);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw std::runtime_error(unwritable(path, "cannot create " + tmp));
@@ -115,21 +117,6 @@ void write_file(const std::string& path, const torch::Tensor& t) {
 }
 
 }  // namespace
-
-std::string default_cache_dir(const std::string& config_key) {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/pbtnas";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/pbtnas";
-  throw std::invalid_argument("neither XDG_CACHE_HOME nor HOME is set; set " + config_key +
-                              " to a writable folder for pbtnas's caches");
-}
-
-std::string temporary_name(const std::string& path) {
-  char buf[256] = {};
-  std::string host = ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "";
-  for (char& c : host)
-    if (c == '/') c = '_';
-  return path + ".tmp." + (host.empty() ? "host" : host) + "." + std::to_string(::getpid());
-}
 
 std::string cache_fingerprint(const std::vector<std::string>& parts, const std::vector<std::string>& files) {
   Fnv1a h;
@@ -154,11 +141,16 @@ torch::Tensor node_shared_tensor(const std::string& dir, const std::string& name
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error(unwritable(path, "cannot create the folder: " + ec.message()));
-  const std::string lock_path = path + ".lock";
-  Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666));
-  if (lock.get() < 0) throw std::runtime_error(unwritable(path, "cannot create " + lock_path + ": " + std::strerror(errno)));
-  while (::flock(lock.get(), LOCK_EX) != 0)
-    if (errno != EINTR) throw std::runtime_error(unwritable(path, "flock on " + lock_path + ": " + std::strerror(errno)));
+  std::optional<FileLock> lock;
+  try {
+    lock.emplace(path + ".lock");
+  } catch (const std::exception& e) {
+    throw std::runtime_error(unwritable(path, e.what()));
+  }
+  if (lock->unsupported())
+    std::cerr << "pbtnas: " << lock->why() << "; computing " << path
+              << " without the lock (each process that finds no file writes its own temporary and renames it)"
+              << std::endl;
   // Another rank may have written it while this one waited for the lock.
   if (torch::Tensor t = map_file(path); t.defined()) return t;
   write_file(path, compute());

@@ -7,10 +7,11 @@
 # measured difference is printed); random genomes covering every option go the same way
 # (random_genomes.py, needs h5py). Bad inputs (missing file, non-member files, a member file
 # without its run directory) exit with code 2 and a message naming the problem and the fix.
-# Usage: export_run.sh PBTNAS_BINARY SOURCE_DIR. Exit code 77 (skipped) without torch in Python.
+# Usage: export_run.sh PBTNAS_BINARY SOURCE_DIR. Exit code 77 (skipped) without torch, h5py or
+# numpy in Debian's Python.
 set -euo pipefail
-if ! /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
-  echo "SKIPPED: /usr/bin/python3 cannot import torch (install python3-torch)"
+if ! /usr/bin/python3 -c "import torch, h5py, numpy" >/dev/null 2>&1; then
+  echo "SKIPPED: /usr/bin/python3 cannot import torch, h5py and numpy (install python3-torch python3-h5py python3-numpy)"
   exit 77
 fi
 source "$(dirname "$0")/../mpi/lib.sh"

@@ -11,7 +11,7 @@ checked to hold the EMA parameters (average.generator.*) and the live BatchNorm 
 (model.generator.*). GAN discriminator tensors and genes are kept from the real member file.
 
 usage: random_genomes.py PBTNAS WORK COUNT SPEC...  (COUNT >= 8 covers every option)   SPEC = EXPORT_DIR:MEMBER_FILE:CONFIG
-Exit code 0 also when h5py is missing (then it prints SKIPPED and checks nothing).
+Exit code 77 (skipped) when h5py or numpy is missing; export_run.sh checks for them first.
 """
 import json
 import os
@@ -25,8 +25,8 @@ try:
     import h5py
     import numpy as np
 except ImportError:
-    print("SKIPPED random genomes: h5py or numpy is not installed")
-    sys.exit(0)
+    print("SKIPPED: h5py or numpy is not installed (install python3-h5py python3-numpy)")
+    sys.exit(77)
 
 import pbtnas_h5
 import pbtnas_models as pm

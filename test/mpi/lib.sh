@@ -14,6 +14,15 @@ PY=/usr/bin/python3
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
+# The one skip rule of the test scripts: say what is missing and how to get it, exit 77
+# (SKIP_RETURN_CODE 77 in the CMake files).
+skip() { echo "SKIPPED: $*"; exit 77; }
+
+# The smoke configs read Fashion-MNIST from Debian's dataset-fashion-mnist; a script that needs
+# no data set sets PBTNAS_TEST_NEEDS_FASHION_MNIST=0 before sourcing this file.
+if [[ "${PBTNAS_TEST_NEEDS_FASHION_MNIST:-1}" == 1 && ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
+  skip "/usr/share/datasets/fashion-mnist is absent (install dataset-fashion-mnist)"
+fi
 
 # run_pbtnas RANKS CONFIG OUT [extra args] -> exit code in $rc, output in $OUT.log
 run_pbtnas() {

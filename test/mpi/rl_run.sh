@@ -5,7 +5,7 @@
 #   - every mixed child's replay buffer starts as an exact copy of its donor's (moved worker to
 #     worker), followed by the steps the child collected since;
 #   - `pbtnas inspect` shows the replay buffer and the target critic.
-source "$(dirname "$0")/lib.sh"
+PBTNAS_TEST_NEEDS_FASHION_MNIST=0 source "$(dirname "$0")/lib.sh"
 cfg="$WORK/rl.yaml"
 sed -e 's/^max_epochs: .*/max_epochs: 4/' "$SRC/jobs/configs/smoke_rl.yaml" >"$cfg"
 grep -q '^max_epochs: 4' "$cfg" || fail "smoke_rl.yaml layout changed"

@@ -64,6 +64,9 @@ struct RunConfig {
   int threads_per_rank = 0;         // 0: cores on the node / ranks on the node
   std::string device = "auto";      // auto | cpu | cuda
   double progress_seconds = 2.0;    // live progress: workers' note interval, rank 0's refresh (0: off)
+  // Seconds a worker that owes rank 0 a message may stay silent before the job is stopped as hung
+  // (exit 4; docs/slurm.md, "Multiple nodes"): 0 derives it (worker_timeout_seconds), -1 never.
+  double worker_timeout = 0.0;
   // Placement of members on workers: round_robin (fixed), or measured (after each generation,
   // rebalanced by its measured training seconds; docs/performance.md, "Utilisation and balancing").
   std::string balance = "round_robin";
@@ -74,6 +77,8 @@ struct RunConfig {
   int stop_after_generation = -1;   // a stop request (as SIGUSR1) arrives during this generation
   bool balance_cost_by_id = false;  // with balance: measured, member m costs m + 1 (not its seconds)
   bool fail_best_ever_evaluation = false;  // the final evaluation of best_ever.h5 fails (an error, exit 2)
+  int hang_rank = -1;               // this worker rank stops answering (blocks for ever) ...
+  int hang_generation = -1;         // ... when it is told to train this generation
 
   // The task options as their concrete type; throws when they are absent or of another task.
   template <class Options>
@@ -89,6 +94,10 @@ struct RunConfig {
   std::string source_text;          // the YAML as read, stored in every checkpoint
 
   int n_steps() const { return max_epochs / epochs_step; }
+  // The silence allowed to a worker (runtime.worker_timeout): the key when > 0; when 0,
+  // max(900 s, 3 x the longest generation so far), or 3600 s before any generation has been
+  // measured; a negative value (never) for -1.
+  double worker_timeout_seconds(double longest_generation_seconds) const;
   // Whether to exploit after the step that ends at `next_epoch`.
   bool mix_after(int next_epoch) const;
   // Throws std::invalid_argument naming the key and the valid range.

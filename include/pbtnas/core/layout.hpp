@@ -26,6 +26,14 @@ class Layout {
   std::vector<int> owners_;  // rank per member
 };
 
+// Where a worker computes (docs/slurm.md, "Multiple nodes"): with `gpus` > 0 GPUs on its node,
+// the GPU numbered (rank among the node's processes) mod `gpus`; -1 (the CPU) when the node has
+// none. Throws std::invalid_argument for a negative local rank or GPU count.
+int gpu_for_local_rank(int local_rank, int gpus);
+// CPU threads of a worker: `fixed` (runtime.threads_per_rank) when > 0, else the node's cores
+// divided among the workers on that node (at least 1).
+int threads_for_worker(int fixed, int node_cores, int node_workers);
+
 // Placement by cost (runtime.balance: measured; docs/performance.md, "Utilisation and
 // balancing"): the longest-processing-time rule. Members in descending cost (ties: lower id
 // first) each go to the worker with the least cost so far (ties: lower rank). Returns the owner

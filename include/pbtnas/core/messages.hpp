@@ -18,6 +18,7 @@
 //   or:  Order::stop(exit code) -> workers (preemption, errors)
 #include <cstdint>
 #include <sstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,8 @@ struct WorkerReady {
   std::string device;  // e.g. "cpu" or "cuda:1"
   int threads = 1;
   std::string error;   // non-empty: the worker could not start (bad data path, bad checkpoint...)
-  template <class A> void serialize(A& a, unsigned) { a& device& threads& error; }
+  std::string host;    // the node's host name
+  template <class A> void serialize(A& a, unsigned) { a& device& threads& error& host; }
 };
 
 // What a worker does next: train a generation, finish (a FinalOrder follows), or stop at once.
@@ -246,6 +248,13 @@ void broadcast_to_workers(Transport& t, const M& message) {
 template <class M>
 M receive_message(Transport& t, int source = kAnySource, int* from = nullptr) {
   return decode<M>(t.recv(source, Channel<M>::tag, from));
+}
+// Waits at most `timeout_s` seconds (< 0: without limit); an empty optional when nothing came.
+template <class M>
+std::optional<M> receive_message_for(Transport& t, double timeout_s, int source = kAnySource, int* from = nullptr) {
+  std::string bytes;
+  if (!t.recv_for(source, Channel<M>::tag, timeout_s, bytes, from)) return std::nullopt;
+  return decode<M>(bytes);
 }
 
 }  // namespace pbtnas

@@ -25,9 +25,11 @@ std::vector<int> rank_by_fitness(const std::vector<double>& last_fitness);
 struct ParentPair {
   int better = 0;  // parent1: the base
   int worse = 0;   // parent2: the donor (may have equal fitness; then draw order is kept)
+  int first = 0;   // the first of the two draws, before ordering: the no-mixing ablation's parent
 };
 
-// Two distinct members drawn uniformly from `top` (>= 2 ids), ordered by fitness.
+// Two distinct members drawn uniformly from `top` (>= 2 ids), ordered by fitness; `first` keeps
+// the first draw (docs/algorithm.md, "Parents, survivors and slots").
 ParentPair draw_parents(const std::vector<int>& top, const std::vector<double>& last_fitness,
                         Rng& rng);
 

@@ -24,6 +24,12 @@ class Transport {
   // Blocks until a message with `tag` arrives from `source` (or any source); sets *from.
   // Waiting does not spin a core (ranks may share cores with training workers).
   virtual std::string recv(int source, int tag, int* from = nullptr) = 0;
+  // Like recv, but waits at most `timeout_s` seconds (< 0: as long as it takes): false when
+  // nothing came. This default waits without limit (in-process transports of the tests).
+  virtual bool recv_for(int source, int tag, double timeout_s, std::string& bytes, int* from = nullptr) {
+    bytes = recv(source, tag, from);
+    return true;
+  }
 
   // Non-blocking bulk transfer of `bytes` bytes; chunked internally below INT_MAX.
   // Buffers must stay valid until wait_all returns. Messages between one pair of ranks with one

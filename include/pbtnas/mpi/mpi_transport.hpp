@@ -32,6 +32,7 @@ class MpiTransport final : public Transport {
 
   void send(int dest, int tag, const std::string& bytes) override;
   std::string recv(int source, int tag, int* from = nullptr) override;
+  bool recv_for(int source, int tag, double timeout_s, std::string& bytes, int* from = nullptr) override;
   void post_send(int dest, int tag, const void* data, std::size_t bytes) override;
   void post_recv(int source, int tag, void* data, std::size_t bytes) override;
   void wait_all() override;

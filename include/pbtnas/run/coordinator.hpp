@@ -24,6 +24,9 @@
 // the generation is testing.stop_after_generation, the coordinator finishes the generation in
 // progress, commits it, stops the workers and returns kExitCheckpointed; a restart resumes.
 #include <atomic>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/run/run_report.hpp"
@@ -36,6 +39,25 @@ namespace pbtnas {
 constexpr int kExitOk = 0;
 constexpr int kExitError = 2;
 constexpr int kExitCheckpointed = 3;  // stopped early on request after a commit: resume later
+constexpr int kExitWorkerLost = 4;    // a worker stopped answering: nothing partial committed; resume
+
+// Thrown by run_coordinator when a worker that owes rank 0 a message stayed silent for the worker
+// timeout (runtime.worker_timeout). The message names the ranks, hosts, members and the step; the
+// caller ends the job with kExitWorkerLost (the silent worker will not finish by itself).
+struct WorkerTimeout : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One worker as it reported ready, for the workers-ready line.
+struct ReadyWorker {
+  int rank = 0;
+  std::string host, device;
+  int threads = 1;
+};
+// "4 on 2 hosts: nodea ranks 1-2 (cpu x 1 thread), nodeb ranks 3-4 (cuda:0, cuda:1 x 8 threads)":
+// the hosts in order of their first rank, each with its ranks (runs of consecutive ranks as
+// ranges), its devices and its thread counts.
+std::string describe_ready_workers(const std::vector<ReadyWorker>& workers);
 
 // Runs the whole search; returns kExitOk, kExitError (reported) or kExitCheckpointed. Throws when
 // a worker fails mid-generation (other workers may be blocked; the caller aborts the job).

@@ -8,15 +8,9 @@
 
 #include <torch/torch.h>
 
+#include "pbtnas/util/files.hpp"  // default_cache_dir, node_scratch_dir, temporary_name
+
 namespace pbtnas {
-
-// $XDG_CACHE_HOME/pbtnas, else $HOME/.cache/pbtnas. Throws std::invalid_argument naming
-// `config_key` (the key that sets a folder instead) when neither variable is set.
-std::string default_cache_dir(const std::string& config_key);
-
-// PATH.tmp.HOST.PID: a temporary for writing PATH and renaming it into place that no other
-// process writes, even one of another node sharing the folder with the same pid.
-std::string temporary_name(const std::string& path);
 
 // A short hex fingerprint of `parts` and of each existing file among `files` (path, size,
 // modification time), for cache file names: a changed input gives another name.
@@ -24,7 +18,9 @@ std::string cache_fingerprint(const std::vector<std::string>& parts, const std::
 
 // The tensor stored in `dir/name` (created with its parent folders when absent): if the file is
 // missing or unreadable, `compute()` makes the tensor and it is written atomically while an
-// exclusive lock on `dir/name.lock` is held, so concurrent ranks compute it once. The file is then
+// exclusive lock on `dir/name.lock` is held, so concurrent ranks compute it once. Where the file
+// system cannot lock (FileLock::unsupported), every process that finds no file computes it and
+// renames its own temporary into place (one line on stderr says so). The file is then
 // mapped read-only and shared (MAP_SHARED); the returned CPU tensor views the mapping and lives as
 // long as any view of it. It must never be written to (the pages are read-only). Throws
 // std::runtime_error naming the file and the fix when the folder cannot be written.

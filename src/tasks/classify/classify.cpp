@@ -95,7 +95,7 @@ ClassifyTask::ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed)
   // The normalised images, once per node when shared (docs/performance.md, "Memory per rank").
   auto images = [&](const std::string& part, const std::string& path, const torch::Tensor& raw, std::int64_t limit) {
     if (!d.share) return normalise(raw);
-    const std::string dir = d.cache_dir.empty() ? default_cache_dir("classify.data.cache_dir") : d.cache_dir;
+    const std::string dir = d.cache_dir.empty() ? node_scratch_dir("classify.data.cache_dir") : d.cache_dir;
     const std::string key = cache_fingerprint(
         {"classify-normalised-v1", std::to_string(kFashionMnistMean), std::to_string(kFashionMnistStd), std::to_string(limit)},
         {path});

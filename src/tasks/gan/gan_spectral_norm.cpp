@@ -25,7 +25,7 @@ void require(bool ok, const std::string& what) {
 }  // namespace
 
 void spectral_power_iteration(const torch::Tensor& weight, torch::Tensor& u, torch::Tensor& v,
-                              double eps) {
+                              double eps, SpectralStyle style) {
   require(weight.defined() && weight.dim() >= 2,
           "the weight must be a defined tensor with >= 2 dims");
   const torch::Tensor w = matrix_of(weight);
@@ -34,8 +34,13 @@ void spectral_power_iteration(const torch::Tensor& weight, torch::Tensor& u, tor
               std::to_string(w.size(1)) + " for a weight of shape " +
               c10::str(weight.sizes()));
   torch::NoGradGuard no_grad;
-  v.copy_(normalize(torch::mv(w.t(), u), eps));
-  u.copy_(normalize(torch::mv(w, v), eps));
+  if (style == SpectralStyle::Parametrization) {
+    u.copy_(normalize(torch::mv(w, v), eps));
+    v.copy_(normalize(torch::mv(w.t(), u), eps));
+  } else {
+    v.copy_(normalize(torch::mv(w.t(), u), eps));
+    u.copy_(normalize(torch::mv(w, v), eps));
+  }
 }
 
 torch::Tensor spectral_sigma(const torch::Tensor& weight, const torch::Tensor& u,
@@ -44,8 +49,8 @@ torch::Tensor spectral_sigma(const torch::Tensor& weight, const torch::Tensor& u
 }
 
 SpectralNormImplBase::SpectralNormImplBase(std::vector<std::int64_t> weight_shape, bool with_bias,
-                                           double eps, std::uint64_t seed)
-    : eps_(eps) {
+                                           double eps, std::uint64_t seed, SpectralStyle style)
+    : eps_(eps), style_(style) {
   require(weight_shape.size() >= 2, "the weight needs >= 2 dims");
   for (auto d : weight_shape) require(d >= 1, "every weight dimension must be >= 1");
   require(eps > 0.0 && std::isfinite(eps), "eps must be a positive finite number");
@@ -72,6 +77,9 @@ void SpectralNormImplBase::init_vectors(at::Generator gen) {
   torch::Tensor v = torch::empty({weight_v.size(0)}, cpu).normal_(0.0, 1.0, gen);
   weight_u.copy_(normalize(u, eps_));
   weight_v.copy_(normalize(v, eps_));
+  if (style_ == SpectralStyle::Parametrization)
+    for (int i = 0; i < kParametrizationInitIterations; ++i)
+      spectral_power_iteration(weight_orig, weight_u, weight_v, eps_, style_);
 }
 
 torch::Tensor SpectralNormImplBase::sigma() const {
@@ -82,7 +90,7 @@ torch::Tensor SpectralNormImplBase::effective_weight() const { return weight_ori
 
 torch::Tensor SpectralNormImplBase::forward_weight() {
   if (!is_training()) return effective_weight();
-  spectral_power_iteration(weight_orig, weight_u, weight_v, eps_);
+  spectral_power_iteration(weight_orig, weight_u, weight_v, eps_, style_);
   // Clones, as PyTorch does: σ's graph must not see later in-place updates of the buffers
   // (e.g. D applied to real and fake batches before one backward).
   return weight_orig / spectral_sigma(weight_orig, weight_u.clone(), weight_v.clone());
@@ -90,7 +98,7 @@ torch::Tensor SpectralNormImplBase::forward_weight() {
 
 SNConv2dImpl::SNConv2dImpl(SNConv2dOptions o)
     : SpectralNormImplBase({o.out_channels(), o.in_channels(), o.kernel_size(), o.kernel_size()},
-                           o.bias(), o.eps(), o.seed()),
+                           o.bias(), o.eps(), o.seed(), o.style()),
       options_(o) {
   require(o.stride() >= 1 && o.dilation() >= 1 && o.padding() >= 0,
           "SNConv2d needs stride >= 1, dilation >= 1 and padding >= 0 (got stride " +
@@ -105,7 +113,8 @@ torch::Tensor SNConv2dImpl::forward(const torch::Tensor& x) {
 }
 
 SNLinearImpl::SNLinearImpl(SNLinearOptions o)
-    : SpectralNormImplBase({o.out_features(), o.in_features()}, o.bias(), o.eps(), o.seed()),
+    : SpectralNormImplBase({o.out_features(), o.in_features()}, o.bias(), o.eps(), o.seed(),
+                           o.style()),
       options_(o) {}
 
 torch::Tensor SNLinearImpl::forward(const torch::Tensor& x) {

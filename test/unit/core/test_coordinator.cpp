@@ -196,3 +196,15 @@ TEST_CASE("coordinator: a diverged member ranks last and is replaced, the run go
   CHECK(replaced);
   CHECK(report.generations[0].reports[0].diverged);
 }
+
+TEST_CASE("the workers-ready line names every host with its ranks, devices and threads") {
+  // Uneven nodes, ranks reported out of order: hosts in order of their first rank, consecutive
+  // ranks as ranges.
+  const std::vector<ReadyWorker> workers{
+      {4, "nodec", "cuda:1", 8}, {1, "nodea", "cpu", 2}, {2, "nodeb", "cuda:0", 8},
+      {3, "nodec", "cuda:0", 8}, {5, "nodeb", "cuda:1", 4}};
+  CHECK(describe_ready_workers(workers) ==
+        "5 on 3 hosts: nodea rank 1 (cpu x 2 threads), nodeb ranks 2,5 (cuda:0, cuda:1 x 4-8 threads), "
+        "nodec ranks 3-4 (cuda:0, cuda:1 x 8 threads)");
+  CHECK(describe_ready_workers({{1, "n1", "cpu", 1}, {2, "n1", "cpu", 1}}) == "2 on 1 host: n1 ranks 1-2 (cpu x 1 thread)");
+}

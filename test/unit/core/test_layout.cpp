@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "pbtnas/core/layout.hpp"
 #include "pbtnas/core/messages.hpp"
@@ -95,4 +98,30 @@ TEST_CASE("an exploit needs a full transfer per child and a donor transfer per m
   CHECK(with_extras[1].donor.index == 3);
   CHECK_FALSE(with_extras[2].has_donor);
   CHECK(all_transfers(with_extras).size() == 5);
+}
+
+TEST_CASE("GPU placement: node-local rank mod the node's GPU count, on uneven nodes") {
+  // Three nodes holding ranks {0}, {1, 2, 3}, {4, 5} (rank 0, the coordinator, alone on nodea),
+  // with 1, 2 and 4 GPUs: the local rank counts from 0 on every node.
+  const std::vector<std::string> host_of{"nodea", "nodeb", "nodeb", "nodeb", "nodec", "nodec"};
+  const std::map<std::string, int> gpus{{"nodea", 1}, {"nodeb", 2}, {"nodec", 4}};
+  std::map<std::string, int> seen;
+  std::vector<int> gpu;
+  for (const auto& h : host_of) gpu.push_back(gpu_for_local_rank(seen[h]++, gpus.at(h)));
+  CHECK(gpu == std::vector<int>{0, 0, 1, 0, 0, 1});
+  // The coordinator's node: worker ranks 1..3 beside rank 0 on a node with 2 GPUs use 1, 0, 1.
+  CHECK(gpu_for_local_rank(1, 2) == 1);
+  CHECK(gpu_for_local_rank(2, 2) == 0);
+  CHECK(gpu_for_local_rank(3, 2) == 1);
+  CHECK(gpu_for_local_rank(3, 0) == -1);  // no GPU: the CPU
+  CHECK_THROWS_AS(gpu_for_local_rank(-1, 2), std::invalid_argument);
+  CHECK_THROWS_AS(gpu_for_local_rank(0, -1), std::invalid_argument);
+}
+
+TEST_CASE("threads per worker: fixed, or the node's cores divided among its workers") {
+  CHECK(threads_for_worker(3, 64, 8) == 3);
+  CHECK(threads_for_worker(0, 64, 8) == 8);
+  CHECK(threads_for_worker(0, 64, 3) == 21);  // uneven nodes divide their own cores
+  CHECK(threads_for_worker(0, 2, 4) == 1);    // never 0
+  CHECK(threads_for_worker(0, 0, 0) == 1);
 }

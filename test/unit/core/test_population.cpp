@@ -49,8 +49,10 @@ TEST_CASE("balanced initial population represents every option almost equally") 
     for (const auto& gen : genomes) count[gen[g]]++;
     for (int c : count) CHECK(c >= 24 / 7);  // floor(N/n) copies of each option at least
   }
-  CHECK(balanced_genomes(space, 24, 1) == balanced_genomes(space, 24, 1));
   CHECK(balanced_genomes(space, 24, 1) != balanced_genomes(space, 24, 2));
+  // Known values for seed 1 (3 genes x 3 options, N = 5): every option at least once per gene.
+  const std::vector<Genome> known{{1, 2, 0}, {1, 2, 0}, {2, 0, 2}, {1, 0, 2}, {0, 1, 1}};
+  CHECK(balanced_genomes(make_space(3, 3), 5, 1) == known);
 }
 
 TEST_CASE("N=24: 18 survivors and 6 children whose parents come only from the top 6") {
@@ -109,25 +111,55 @@ TEST_CASE("a selected gene counts as swapped even when both parents hold the sam
   CHECK(swapped > 0);  // 2 children x 40 genes at p=0.25: ~20 expected
 }
 
-TEST_CASE("mix-with-itself uses parent1, the fitter of the two draws, as donor, and random search never exploits") {
+TEST_CASE("mix-with-itself copies the first draw: each top member with probability 1/|T|, not the better of two") {
+  // N = 12: top set of int(0.25 N) = 3, three children per step. Over many steps (seeds and
+  // generations) the no-mixing child's only parent is uniform over the top set (the released code
+  // overrides the donor before ordering the pair), while PBT-NAS's parent1 is the better of two
+  // draws: rank 1 with probability 2/3, rank 2 with 1/3, rank 3 never.
   const auto space = make_space(12, 4);
-  auto cfg = make_config(8);
+  const int n = 12;
+  auto cfg = make_config(n);
+  Population pop(space, n, cfg.seed);
+  const std::vector<double> fitness{0.1, 0.95, 0.3, 0.2, 0.9, 0.4, 0.5, 0.15, 0.85, 0.25, 0.35, 0.05};
+  pop.record_fitness(fitness);
+  const std::vector<int> by_rank{1, 4, 8};  // the top 3, best first
+  auto rank_of = [&](int m) { return static_cast<int>(std::find(by_rank.begin(), by_rank.end(), m) - by_rank.begin()); };
+  std::vector<int> itself_count(4, 0), mixing_count(4, 0);
+  const int steps = 3000;
+  int children = 0;
+  for (int g = 0; g < steps; ++g) {
+    cfg.mix_with_itself = true;
+    const auto itself = pop.plan(cfg, space, g).children;
+    cfg.mix_with_itself = false;
+    const auto mixing = pop.plan(cfg, space, g).children;
+    REQUIRE(itself.size() == mixing.size());
+    for (std::size_t i = 0; i < itself.size(); ++i) {
+      const auto& c = itself[i];
+      REQUIRE(c.parent1 == c.parent2);
+      REQUIRE(c.genome == pop.members()[static_cast<std::size_t>(c.parent1)].genome);
+      REQUIRE(c.kind == ChildKind::Mix);
+      ++itself_count[static_cast<std::size_t>(rank_of(c.parent1))];
+      ++mixing_count[static_cast<std::size_t>(rank_of(mixing[i].parent1))];
+      ++children;
+    }
+  }
+  REQUIRE(children == 3 * steps);
+  CHECK(itself_count[3] == 0);   // never outside the top set
+  CHECK(mixing_count[3] == 0);
+  // Binomial bounds: 5 standard deviations.
+  auto near = [&](int count, double p) { return std::abs(count - p * children) < 5 * std::sqrt(children * p * (1 - p)); };
+  for (int r = 0; r < 3; ++r) CHECK(near(itself_count[static_cast<std::size_t>(r)], 1.0 / 3));
+  CHECK(near(mixing_count[0], 2.0 / 3));
+  CHECK(near(mixing_count[1], 1.0 / 3));
+  CHECK(mixing_count[2] == 0);   // the worst of the top set is never the base of a mixed child
+}
+
+TEST_CASE("random search never exploits") {
+  const auto space = make_space(12, 4);
+  auto cfg = make_config(8, Algorithm::Random);
   Population pop(space, 8, cfg.seed);
   Rng rng(test::test_seed());
-  const std::vector<double> fitness = distinct_fitness(8, rng);
-  pop.record_fitness(fitness);
-  const auto mixing = pop.plan(cfg, space, 0).children;  // the same draws without the ablation
-  cfg.mix_with_itself = true;
-  const auto itself = pop.plan(cfg, space, 0).children;
-  REQUIRE(itself.size() == mixing.size());
-  for (std::size_t i = 0; i < itself.size(); ++i) {
-    const auto& c = itself[i];
-    CHECK(c.parent1 == c.parent2);
-    CHECK(c.genome == pop.members()[c.parent1].genome);
-    CHECK(c.parent1 == mixing[i].parent1);  // the ordered pair's better member, not the first draw
-    CHECK(fitness[static_cast<std::size_t>(c.parent1)] > fitness[static_cast<std::size_t>(mixing[i].parent2)]);
-  }
-  cfg.algorithm = Algorithm::Random;
+  pop.record_fitness(distinct_fitness(8, rng));
   CHECK(pop.plan(cfg, space, 0).empty());
 }
 
@@ -180,7 +212,18 @@ TEST_CASE("the same seed gives the same plans, another seed gives others") {
     }
     return out;
   };
-  CHECK(run(7) == run(7));
+  // Known plans of seed 7 in generations 0 and 1 (slot, parent1, parent2, genome, fresh_seed % 1000):
+  // a change of any draw (selection, mixing, permutation, fresh seeds) shows here.
+  const std::vector<std::vector<int>> known{
+      {4, 0, 1, 3, 1, 0, 3, 3, 2, 1, 2, 0, 0, 0, 0, 0, 5, 2, 0, 0, 1, 4, 5, 157},
+      {5, 0, 2, 1, 1, 0, 3, 5, 2, 2, 4, 0, 0, 5, 2, 0, 5, 2, 1, 1, 1, 4, 4, 410},
+      {8, 0, 2, 1, 1, 0, 3, 3, 2, 2, 2, 0, 0, 5, 4, 2, 5, 2, 0, 5, 1, 4, 4, 531},
+      {3, 6, 1, 1, 0, 3, 4, 1, 0, 1, 4, 2, 2, 0, 0, 1, 1, 0, 3, 0, 0, 5, 5, 327},
+      {4, 10, 6, 5, 3, 3, 5, 1, 3, 3, 4, 2, 4, 5, 0, 4, 2, 0, 2, 4, 4, 4, 1, 419},
+      {11, 10, 1, 5, 3, 3, 5, 4, 1, 3, 5, 2, 1, 0, 0, 0, 1, 2, 2, 0, 4, 4, 1, 41}};
+  const auto seven = run(7);
+  REQUIRE(seven.size() >= known.size());
+  CHECK(std::vector<std::vector<int>>(seven.begin(), seven.begin() + static_cast<long>(known.size())) == known);
   CHECK(run(7) != run(8));
 }
 

@@ -24,7 +24,8 @@ TEST_CASE("splitmix64 and FNV-1a match their published reference values") {
 
 TEST_CASE("derive_seed is a pure function of its four coordinates") {
   const auto s = test::test_seed();
-  CHECK(derive_seed(s, 3, 5, Purpose::Mixing) == derive_seed(s, 3, 5, Purpose::Mixing));
+  // A known value: the streams of every run depend on it, so a change of derive_seed shows here.
+  CHECK(derive_seed(20230727u, 3, 5, Purpose::Mixing) == 1045256582716691036ULL);
   std::set<std::uint64_t> seen;
   for (int g = 0; g < 10; ++g)
     for (int m = -1; m < 10; ++m)

@@ -47,14 +47,19 @@ TEST_CASE("parents are two distinct top members, better first, and every pair oc
   const std::vector<double> f{0.1, 0.9, 0.3, 0.8, 0.2, 0.7};
   const std::vector<int> top{1, 3, 5};
   std::vector<std::vector<int>> seen(6, std::vector<int>(6, 0));
+  std::vector<int> first_seen(6, 0);
   for (int i = 0; i < 3000; ++i) {
     const auto p = draw_parents(top, f, rng);
     REQUIRE(p.better != p.worse);
     REQUIRE(std::find(top.begin(), top.end(), p.better) != top.end());
     REQUIRE(std::find(top.begin(), top.end(), p.worse) != top.end());
     REQUIRE(f[p.better] >= f[p.worse]);
+    REQUIRE((p.first == p.better || p.first == p.worse));
     seen[p.better][p.worse]++;
+    first_seen[p.first]++;
   }
+  // The first draw alone is uniform over the top set (the no-mixing ablation's parent).
+  for (int m : top) CHECK(std::abs(first_seen[m] - 1000) < 5 * std::sqrt(3000 * 2.0 / 9));
   // Three unordered pairs, each ~1/3 of draws.
   for (auto [a, b] : {std::pair{1, 3}, {1, 5}, {3, 5}}) CHECK(std::abs(seen[a][b] - 1000) < 5 * std::sqrt(3000 * 2.0 / 9));
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include "support/skip.hpp"
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -190,8 +191,7 @@ TEST_CASE("a damaged file's advice fits where it lies", "[io][member]") {
 
 TEST_CASE("CUDA tensors are written as CPU data", "[io][member][cuda]") {
   if (!torch::cuda::is_available()) {
-    WARN("no CUDA device: skipped");
-    return;
+    PBTNAS_SKIP("no CUDA device");
   }
   TempDir tmp;
   io::MemberFile m = test::make_member(0, 0);

@@ -3,6 +3,7 @@
 #include "pbtnas/tasks/cifar10.hpp"
 
 #include <catch2/catch.hpp>
+#include "support/skip.hpp"
 #include <cstdlib>
 #include <filesystem>
 
@@ -216,8 +217,7 @@ TEST_CASE("cifar10: the real data set, when present", "[cifar10][data]") {
   const char* env = std::getenv("PBTNAS_CIFAR10_DIR");
   const std::string dir = env ? env : "";
   if (dir.empty() || !std::filesystem::exists(dir + "/data_batch_1.bin")) {
-    WARN("CIFAR-10 binary version not found (set PBTNAS_CIFAR10_DIR); skipping");
-    return;
+    PBTNAS_SKIP("CIFAR-10 binary version not found (set PBTNAS_CIFAR10_DIR to a cifar-10-batches-bin folder)");
   }
   const Cifar10Data train = read_cifar10_train(dir);
   CHECK(train.images.size(0) == 50000);

@@ -10,6 +10,7 @@
 #include "pbtnas/tasks/classify/classify.hpp"
 #include "pbtnas/tasks/idx.hpp"
 #include "support/seed.hpp"
+#include "support/skip.hpp"
 #include "task_test_util.hpp"
 
 using namespace pbtnas;
@@ -186,8 +187,7 @@ TEST_CASE("classify task: unusable data or settings are rejected", "[classify][t
 
 TEST_CASE("classify task: normalisation constants match Fashion-MNIST", "[classify][real]") {
   if (!test::fashion_mnist_present()) {
-    WARN("SKIPPED: /usr/share/datasets/fashion-mnist is absent (install dataset-fashion-mnist)");
-    return;
+    PBTNAS_SKIP("/usr/share/datasets/fashion-mnist is absent (install dataset-fashion-mnist)");
   }
   const ClassifyConfig cfg;
   const IdxImages train = read_idx_images(cfg.data.dir + "/" + cfg.data.train_images,
@@ -201,8 +201,7 @@ TEST_CASE("classify task: normalisation constants match Fashion-MNIST", "[classi
 TEST_CASE("classify task: short training on Fashion-MNIST beats the untrained net",
           "[classify][real]") {
   if (!test::fashion_mnist_present()) {
-    WARN("SKIPPED: /usr/share/datasets/fashion-mnist is absent (install dataset-fashion-mnist)");
-    return;
+    PBTNAS_SKIP("/usr/share/datasets/fashion-mnist is absent (install dataset-fashion-mnist)");
   }
   ClassifyConfig cfg;
   cfg.channels = 8;

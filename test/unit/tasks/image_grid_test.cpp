@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
+#include "support/skip.hpp"
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -358,8 +359,7 @@ TEST_CASE("grid: save_image_grid writes the grid as a PNG", "[grid][png]") {
 
 TEST_CASE("grid: CUDA images give the same grid as CPU images", "[grid][cuda]") {
   if (!torch::cuda::is_available()) {
-    WARN("CUDA not available; skipping");
-    return;
+    PBTNAS_SKIP("no CUDA device");
   }
   const torch::Tensor images = cell_images(6, 3, 5, 4);
   images[2][1][3][2] = std::numeric_limits<float>::quiet_NaN();

@@ -38,7 +38,6 @@ class ClassifyTask : public Task {
     return {{"validation accuracy", fitness}, {"test accuracy", test_score}};
   }
 
-  static SearchSpace space_for(const ClassifyConfig& cfg) { return classify_search_space(cfg); }
   static std::int64_t parameter_count(const Member& member);
 
   const ClassifyConfig& config() const { return cfg_; }

@@ -9,10 +9,17 @@
 //   <module>.weight_u     buffer, left singular vector estimate u (length out)
 //   <module>.weight_v     buffer, right singular vector estimate v (length in*kh*kw)
 // Forward: W_mat = weight_orig.reshape(out, -1). In training mode one power iteration updates the
-// buffers in place without gradient: v <- normalize(W_matᵀ u), u <- normalize(W_mat v), where
-// normalize(x) = x / max(‖x‖₂, eps), eps = 1e-12. In eval mode u, v are left untouched.
-// σ = uᵀ W_mat v (u, v treated as constants; the gradient flows through W_mat as in PyTorch) and
-// the effective weight is weight_orig / σ.
+// buffers in place without gradient, where normalize(x) = x / max(‖x‖₂, eps), eps = 1e-12. In eval
+// mode u, v are left untouched. σ = uᵀ W_mat v (u, v treated as constants; the gradient flows
+// through W_mat as in PyTorch) and the effective weight is weight_orig / σ.
+//
+// Two PyTorch flavours differ in two details (docs/algorithm.md, "Spectral norm"):
+//   SpectralStyle::Hook (torch.nn.utils.spectral_norm, the GAN discriminator's): u, v are drawn at
+//     construction and used as drawn; an iteration is v <- normalize(W_matᵀ u), then
+//     u <- normalize(W_mat v).
+//   SpectralStyle::Parametrization (torch.nn.utils.parametrizations.spectral_norm, the RL
+//     networks'): after the draw, 15 power iterations run on the weight the layer is built with;
+//     an iteration is u <- normalize(W_mat v), then v <- normalize(W_matᵀ u).
 #include <cstdint>
 #include <vector>
 
@@ -20,9 +27,13 @@
 
 namespace pbtnas::gan {
 
+enum class SpectralStyle { Hook, Parametrization };
+// Power iterations run at construction by SpectralStyle::Parametrization, as PyTorch does.
+inline constexpr int kParametrizationInitIterations = 15;
+
 // One power iteration on the (out, -1) matrix of `weight`, writing u and v in place (no grad).
 void spectral_power_iteration(const torch::Tensor& weight, torch::Tensor& u, torch::Tensor& v,
-                              double eps = 1e-12);
+                              double eps = 1e-12, SpectralStyle style = SpectralStyle::Hook);
 // σ = uᵀ W_mat v with W_mat = weight.reshape(out, -1) (differentiable in `weight`).
 torch::Tensor spectral_sigma(const torch::Tensor& weight, const torch::Tensor& u,
                              const torch::Tensor& v);
@@ -41,20 +52,24 @@ class SpectralNormImplBase : public torch::nn::Module {
   torch::Tensor effective_weight() const;
   // Redraws u then v from N(0, 1) with `gen` (a CPU generator) and normalises them, as PyTorch
   // does when it registers the hook. Works whatever device the buffers are on.
+  // SpectralStyle::Parametrization then runs its kParametrizationInitIterations iterations on
+  // the current weight_orig.
   void init_vectors(at::Generator gen);
   double eps() const { return eps_; }
+  SpectralStyle style() const { return style_; }
 
  protected:
   // Registers (bias,) weight_orig, weight_u, weight_v. weight_orig and bias get PyTorch's default
   // layer init U(-1/sqrt(fan_in), 1/sqrt(fan_in)), then u and v are drawn, all from one local CPU
   // generator seeded with `seed` (the global RNG is never used).
   SpectralNormImplBase(std::vector<std::int64_t> weight_shape, bool with_bias, double eps,
-                       std::uint64_t seed);
+                       std::uint64_t seed, SpectralStyle style);
   // The weight to use in forward(): one power iteration first when is_training().
   torch::Tensor forward_weight();
 
  private:
   double eps_;
+  SpectralStyle style_;
 };
 
 struct SNConv2dOptions {
@@ -69,6 +84,7 @@ struct SNConv2dOptions {
   TORCH_ARG(bool, bias) = true;
   TORCH_ARG(double, eps) = 1e-12;
   TORCH_ARG(std::uint64_t, seed) = 0;  // local generator for the initial weights and u, v
+  TORCH_ARG(SpectralStyle, style) = SpectralStyle::Hook;
 };
 
 class SNConv2dImpl : public SpectralNormImplBase {
@@ -90,6 +106,7 @@ struct SNLinearOptions {
   TORCH_ARG(bool, bias) = true;
   TORCH_ARG(double, eps) = 1e-12;
   TORCH_ARG(std::uint64_t, seed) = 0;
+  TORCH_ARG(SpectralStyle, style) = SpectralStyle::Hook;
 };
 
 class SNLinearImpl : public SpectralNormImplBase {

@@ -182,8 +182,9 @@ bool Coordinator::start() {
     int from = 0;
     const auto ready = receive_message<WorkerReady>(t_, kAnySource, &from);
     if (!ready.error.empty()) {
-      if (ok) report_.warn("worker rank " + std::to_string(from) + " (host " + ready.host +
-                           ") cannot start: " + ready.error);
+      if (ok)
+        report_.warn("worker rank " + std::to_string(from) + " cannot start: " + ready.error +
+                     (ready.host.empty() ? "" : " (on host " + ready.host + ")"));
       ok = false;
       continue;
     }

@@ -76,7 +76,9 @@ set -e
 secs=$(($(date +%s) - t0))
 [[ $rc -ne 0 && $rc -ne 124 ]] || { cat "$WORK/lost.log"; fail "the job with a lost node exited $rc"; }
 ((secs < 180)) || fail "the job with a lost node took $secs s"
-grep -q "nodeb" <(grep -iv "hangs in generation" "$WORK/lost.log") || { cat "$WORK/lost.log"; fail "nothing names the lost node"; }
+grep -q "lost communication with a remote daemon" "$WORK/lost.log" && grep -q "on node nodeb" "$WORK/lost.log" \
+  || { cat "$WORK/lost.log"; fail "Open MPI's message does not name the lost node"; }
+if pgrep -f "run $lost" >/dev/null; then fail "processes of the lost job are left behind"; fi
 [[ "$(cat "$WORK/lost/checkpoints/LATEST")" == 0 ]] || fail "LATEST is not generation 0 after the lost node"
 pass "lost node: the job ended (exit $rc) in $secs s, naming nodeb; generation 0 intact"
 sim_run lost_resume nodea:2 2 "$lost" "$WORK/lost"

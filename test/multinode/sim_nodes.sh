@@ -21,13 +21,19 @@
 #                  of one node, as a lost node would.
 set -euo pipefail
 
-kill_node() {  # every process whose UTS namespace is the node's
-  local dir=$1 node=$2 ns p n=0
+kill_node() {  # every process of the node (its UTS namespace) but the launch agent itself
+  # The agent stands for the ssh connection on the launching host: keeping it lets Open MPI see
+  # what it sees when a real node dies, its daemon's connection lost.
+  local dir=$1 node=$2 ns p pid ppid victims=() n=0
   ns=$(cat "$dir/$node.uts")
-  for p in /proc/[0-9]*; do
+  for p in /proc/[0-9]*; do  # collect first: a killed daemon's children change their parent
     [[ "$(readlink "$p/ns/uts" 2>/dev/null || true)" == "$ns" ]] || continue
-    kill -KILL "${p#/proc/}" 2>/dev/null && n=$((n + 1))
+    pid=${p#/proc/}
+    ppid=$(awk '{print $4}' "$p/stat" 2>/dev/null || echo 0)
+    [[ "$(readlink "/proc/$ppid/ns/uts" 2>/dev/null || true)" == "$ns" ]] || continue  # the agent
+    victims+=("$pid")
   done
+  for pid in "${victims[@]}"; do kill -KILL "$pid" 2>/dev/null && n=$((n + 1)); done
   echo "sim_nodes: killed $n processes of node $node"
 }
 

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   study_report->add_flag("--pooled", report_opts.pooled,
                          "One signed-rank test per variant over all folders, paired by (setting, seed), as the paper's "
                          "tests: OUT/pooled.md, OUT/pooled.json");
-  auto* report_out = study_report->add_option("--out", report_opts.out,
+  auto* report_out_opt = study_report->add_option("--out", report_opts.out,
                                               "--pooled: the folder for pooled.md and pooled.json (default: the current folder)");
 
   auto* inspect = app.add_subcommand("inspect", "Print a checkpoint: population, lineage, tensors");
@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
   if (*run) return pbtnas::cli::run_command(argc, argv, config, out);
   if (*study) return pbtnas::cli::study_command(argc, argv, study_opts);
   if (*study_report) {
-    report_opts.out_given = report_out->count() > 0;
+    report_opts.out_given = report_out_opt->count() > 0;
     return pbtnas::cli::study_report_command(report_opts);
   }
   if (*inspect) return pbtnas::cli::inspect_command(file);

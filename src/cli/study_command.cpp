@@ -212,16 +212,18 @@ RunOutcome read_outcome(const std::string& out, const Study& st, const StudyRun&
   try {
     const auto j = nlohmann::json::parse(read_text(summary.string()));
     const auto& be = j.at("best_ever");
+    // The final population's best member's search fitness in the last generation: the last entry
+    // of its fitness history (summary.json), else the last generation's best in metrics.jsonl.
+    const bool history = j.contains("fitness_history") && j.at("fitness_history").is_array() &&
+                         !j.at("fitness_history").empty();
+    if (history && j.at("fitness_history").back().is_number())
+      o.best_last_fitness = j.at("fitness_history").back().get<double>();
+    else if (!history && !best.empty() && std::isfinite(best.back()))
+      o.best_last_fitness = best.back();
+    if (be.contains("fitness") && be.at("fitness").is_number()) o.best_ever_fitness = be.at("fitness").get<double>();
     if (st.metric == kBestLastFitness) {
-      // The final population's best member's search fitness in the last generation: the last entry
-      // of its fitness history (summary.json), else the last generation's best in metrics.jsonl.
-      const bool history = j.contains("fitness_history") && j.at("fitness_history").is_array() &&
-                           !j.at("fitness_history").empty();
-      if (history && j.at("fitness_history").back().is_number())
-        o.final_metric = j.at("fitness_history").back().get<double>();
-      else if (!history && !best.empty() && std::isfinite(best.back()))
-        o.final_metric = best.back();
-      else
+      o.final_metric = o.best_last_fitness;
+      if (!std::isfinite(o.final_metric))
         o.note = history ? "the final population's best fitness is null (diverged) in " + summary.string()
                          : summary.string() + " has no fitness_history and metrics.jsonl no finite fitness of the last generation";
     } else if (st.metric == kBestEverFitness) {
@@ -289,6 +291,9 @@ nlohmann::json report_json(const Study& st, const StudyReport& rep, const std::v
                              {"std", num(v.std)},
                              {"min", num(v.min)},
                              {"max", num(v.max)},
+                             {"search_fitness",
+                              {{"best_ever_fitness", {{"mean", num(v.best_ever_mean)}, {"std", num(v.best_ever_std)}, {"n", v.best_ever_n}}},
+                               {"best_last_fitness", {{"mean", num(v.best_last_mean)}, {"std", num(v.best_last_std)}, {"n", v.best_last_n}}}}},
                              {"best_fitness_per_generation",
                               {{"mean", nums(v.gen_mean)},
                                {"std", nums(v.gen_std)},
@@ -330,6 +335,8 @@ nlohmann::json report_json(const Study& st, const StudyReport& rep, const std::v
                         {"folder", r.dir},
                         {"finished", o.finished},
                         {"final_metric", num(o.final_metric)},
+                        {"best_ever_fitness", num(o.best_ever_fitness)},
+                        {"best_last_fitness", num(o.best_last_fitness)},
                         {"best_fitness_per_generation", nums(o.best_per_generation)}};
     if (!o.note.empty()) x["note"] = o.note;
     j["runs"].push_back(x);

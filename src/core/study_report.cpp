@@ -125,6 +125,19 @@ StudyReport summarize_study(const Study& st, const std::vector<RunOutcome>& outc
       vs.seeds.push_back(r.seed);
       vs.values.push_back(o.final_metric);
     }
+    std::vector<double> ever, last;
+    for (auto* o : finished) {
+      vs.best_ever_fitness.push_back(o->best_ever_fitness);
+      vs.best_last_fitness.push_back(o->best_last_fitness);
+      if (std::isfinite(o->best_ever_fitness)) ever.push_back(o->best_ever_fitness);
+      if (std::isfinite(o->best_last_fitness)) last.push_back(o->best_last_fitness);
+    }
+    vs.best_ever_mean = mean_of(ever);
+    vs.best_ever_std = population_std(ever);
+    vs.best_ever_n = static_cast<int>(ever.size());
+    vs.best_last_mean = mean_of(last);
+    vs.best_last_std = population_std(last);
+    vs.best_last_n = static_cast<int>(last.size());
     vs.mean = mean_of(vs.values);
     vs.std = population_std(vs.values);
     vs.min = vs.values.empty() ? kNaN : *std::min_element(vs.values.begin(), vs.values.end());
@@ -178,6 +191,19 @@ std::string study_markdown(const StudyReport& rep) {
     for (auto s : v.seeds) seeds += (seeds.empty() ? "" : " ") + std::to_string(s);
     o << "| " << v.name << " | `" << v.overrides << "` | " << v.values.size() << " | " << (seeds.empty() ? "–" : seeds)
       << " | " << pm(v.mean, v.std) << " | " << num(v.min) << " | " << num(v.max) << " |\n";
+  }
+  bool any_fitness = false;
+  for (const auto& v : rep.variants) any_fitness = any_fitness || v.best_ever_n > 0 || v.best_last_n > 0;
+  if (any_fitness) {
+    o << "\nThe search fitness of the finished runs, whatever the metric: `" << kBestEverFitness
+      << "` (the best-ever member) and `" << kBestLastFitness
+      << "` (the best member of the final population; the paper's RL metric), mean ± population std (n).\n\n";
+    o << "| variant | " << kBestEverFitness << " | " << kBestLastFitness << " |\n|---|---|---|\n";
+    for (const auto& v : rep.variants) {
+      auto cell = [&](double m, double s, int n) { return n == 0 ? std::string("–") : pm(m, s) + " (" + std::to_string(n) + ")"; };
+      o << "| " << v.name << " | " << cell(v.best_ever_mean, v.best_ever_std, v.best_ever_n) << " | "
+        << cell(v.best_last_mean, v.best_last_std, v.best_last_n) << " |\n";
+    }
   }
   if (!rep.comparisons.empty()) {
     o << "\n## " << rep.variants[0].name << " against the other variants\n\n";

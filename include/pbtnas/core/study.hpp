@@ -7,6 +7,7 @@
 // statistics (mean, population std, Wilcoxon rank-sum / Mann-Whitney U) and the Markdown report.
 // Reading run folders (JSON) and writing the PNG live in the CLI (src/cli/study_command.cpp).
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,9 @@ struct RunOutcome {
   double final_metric = 0.0;               // NaN: missing (e.g. a failed final evaluation)
   std::vector<double> best_per_generation; // best fitness of the population in each generation
   std::string note;                        // why it is missing, when it is
+  // The run's search fitness, whatever the metric (NaN: missing): next to the metric in the report.
+  double best_ever_fitness = std::numeric_limits<double>::quiet_NaN();
+  double best_last_fitness = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct VariantStats {
@@ -92,6 +96,11 @@ struct VariantStats {
   // Best fitness per generation over the finished runs: mean, population std, min, max, n.
   std::vector<double> gen_mean, gen_std, gen_min, gen_max;
   std::vector<int> gen_n;
+  // The search fitness of the finished runs (best-ever member, final population's best member):
+  // their values in seed order (NaN where missing), mean and population std over the finite ones.
+  std::vector<double> best_ever_fitness, best_last_fitness;
+  double best_ever_mean = 0.0, best_ever_std = 0.0, best_last_mean = 0.0, best_last_std = 0.0;
+  int best_ever_n = 0, best_last_n = 0;
 };
 
 struct VariantComparison {

@@ -407,3 +407,21 @@ TEST_CASE("study: best_last_fitness is a fitness metric: larger is better withou
   const StudyReport rep = fid_study({"a"}, {{1, 2, 3}}, "max", "best_last_fitness");
   CHECK_THAT(study_markdown(rep), Contains("best search fitness of each run's final population"));
 }
+
+TEST_CASE("study: the report shows the best-ever and the final population's search fitness next to the metric") {
+  const Study st = parse_study("base: b.yaml\nmetric: return\ngoal: max\nseeds: [1, 2]\nvariants: [{name: a}]\n", "s.yaml", kBase);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<RunOutcome> out(2);
+  out[0] = {0, true, 100.0, {}, "", 120.0, 90.0};
+  out[1] = {1, true, 200.0, {}, "", 220.0, nan};  // the final population diverged
+  const StudyReport rep = summarize_study(st, out);
+  const VariantStats& v = rep.variants[0];
+  CHECK(v.best_ever_n == 2);
+  CHECK(v.best_ever_mean == Approx(170));
+  CHECK(v.best_ever_std == Approx(50));
+  CHECK(v.best_last_n == 1);
+  CHECK(v.best_last_mean == Approx(90));
+  CHECK(std::isnan(v.best_last_fitness[1]));
+  CHECK_THAT(study_markdown(rep), Contains("| variant | best_ever_fitness | best_last_fitness |") &&
+                                      Contains("| a | 170 ± 50 (2) | 90 ± 0 (1) |"));
+}

@@ -15,6 +15,7 @@ PACKAGES=(
   libmujoco-dev libmujoco-samples              # RL task: MuJoCo 2.2.2 (mujoco-testspeed for bench-rl)
   libqhull-dev                                 # mujoco::mujoco names /usr/include/libqhull_r/ but does not depend on it
   python3-h5py python3-numpy python3-torch     # checkpoint reading in tests; bench-gan Python side
+  python3-scipy                                # ctest stats_vs_scipy: the study's rank tests against scipy
   graphviz libjs-chart.js chromium             # pbtnas report: lineage layout, charts; the page's browser test
   munge slurmctld slurmd slurm-client slurm-wlm-basic-plugins   # test/slurm: throwaway cluster
 )

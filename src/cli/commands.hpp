@@ -41,6 +41,15 @@ int study_command(int argc, char** argv, const StudyOptions& options);
 // Reads OUT/study_runs.tsv and every run's summary.json and metrics.jsonl; writes OUT/study.json,
 // OUT/study.md and OUT/study.png.
 int study_report_command(const std::string& out);
+struct StudyReportOptions {
+  std::vector<std::string> dirs;  // study folders (the --out of pbtnas study)
+  bool pooled = false;            // one report over them: pooled.md, pooled.json in `out`
+  std::string out = ".";          // --pooled only
+  bool out_given = false;
+};
+// One folder: study_report_command(dirs[0]); --pooled: the pooled signed-rank tests over the
+// folders (docs/study.md), written to OUT/pooled.md and OUT/pooled.json.
+int study_report_command(const StudyReportOptions& options);
 int inspect_command(const std::string& file);
 // `pbtnas soup OUT`: the greedy model soup of the run's newest committed population (docs/algorithm.md,
 // "Model soups"); OUT/soup.json (+ OUT/soup.h5). 0, or 2 with a message.

@@ -68,10 +68,16 @@ int main(int argc, char** argv) {
   study->add_option("--only", study_opts.only, "Run only run I (0-based, see --list; a SLURM array task), no report")
       ->check(CLI::NonNegativeNumber);
   study->add_flag("--list", study_opts.list, "Print the runs (index, variant, seed, folder, state) and run nothing");
-  std::string report_dir;
+  pbtnas::cli::StudyReportOptions report_opts;
   auto* study_report = app.add_subcommand(
-      "study-report", "Aggregate a study folder: DIR/study.json, DIR/study.md, DIR/study.png (mean, std, rank-sum tests)");
-  study_report->add_option("dir", report_dir, "the --out of pbtnas study")->required();
+      "study-report", "Aggregate a study folder: DIR/study.json, DIR/study.md, DIR/study.png (mean, std, rank-sum and "
+                      "signed-rank tests); with --pooled, one report over several study folders (settings)");
+  study_report->add_option("dir", report_opts.dirs, "the --out of pbtnas study (several with --pooled)")->required();
+  study_report->add_flag("--pooled", report_opts.pooled,
+                         "One signed-rank test per variant over all folders, paired by (setting, seed), as the paper's "
+                         "tests: OUT/pooled.md, OUT/pooled.json");
+  auto* report_out_opt = study_report->add_option("--out", report_opts.out,
+                                              "--pooled: the folder for pooled.md and pooled.json (default: the current folder)");
 
   auto* inspect = app.add_subcommand("inspect", "Print a checkpoint: population, lineage, tensors");
   inspect->add_option("file", file, "index.h5 (a generation) or member_NNN.h5")->required();
@@ -157,7 +163,10 @@ int main(int argc, char** argv) {
   if (*bench_rl) return pbtnas::cli::bench_rl_command(rlb);
   if (*run) return pbtnas::cli::run_command(argc, argv, config, out);
   if (*study) return pbtnas::cli::study_command(argc, argv, study_opts);
-  if (*study_report) return pbtnas::cli::study_report_command(report_dir);
+  if (*study_report) {
+    report_opts.out_given = report_out_opt->count() > 0;
+    return pbtnas::cli::study_report_command(report_opts);
+  }
   if (*inspect) return pbtnas::cli::inspect_command(file);
   if (*soup) return pbtnas::cli::soup_command(soup_out);
   if (*export_cmd) return pbtnas::cli::export_command(export_opts);

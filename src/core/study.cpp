@@ -107,11 +107,11 @@ Study parse_study(const std::string& study_text, const std::string& study_path, 
   s.get("description", description);
 
   s.get("metric", st.metric);
-  if (st.metric.empty()) s.fail("metric", "is empty; use best_ever_fitness or a final metric of the task (gan: fid)");
+  if (st.metric.empty()) s.fail("metric", "is empty; use best_ever_fitness, best_last_fitness or a final metric of the task (gan: fid)");
   std::string goal;
   s.get("goal", goal);
   if (goal.empty()) {
-    if (st.metric != "best_ever_fitness")
+    if (!is_fitness_metric(st.metric))
       s.fail("goal", "is missing; say whether a larger '" + st.metric + "' is better (goal: max) or a smaller one (goal: min)");
     goal = "max";
   }

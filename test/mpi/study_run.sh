@@ -95,6 +95,85 @@ rm "$out/study.md"
 [[ -s "$out/study.md" ]] || fail "study-report did not write study.md"
 pass "--only skips a finished run; study-report rewrites the report"
 
+# The paired signed-rank test and the search fitness in study.json; best_last_fitness is the final
+# population's best search fitness (summary.json fitness_history, metrics.jsonl's last generation).
+"$PY" - "$out" <<'PYEOF' || fail "study.json's signed-rank test or search fitness is wrong"
+import json, sys
+out = sys.argv[1]
+s = json.load(open(out + "/study.json"))
+sr = s["comparisons"][0]["signed_rank"]
+assert sr["alternative"] == "greater" and sr["seeds"] == [31173, 31174] and sr["pairs"] == 2, sr
+assert 0 < sr["p"] <= 1 and sr["method"].startswith(("exact", "no nonzero")), sr
+for r in s["runs"]:
+    summary = json.load(open(out + "/" + r["folder"] + "/summary.json"))
+    assert r["best_ever_fitness"] == summary["best_ever"]["fitness"], r
+    assert r["best_last_fitness"] == summary["fitness_history"][-1], r
+    rows = [json.loads(l) for l in open(out + "/" + r["folder"] + "/metrics.jsonl") if l.strip()]
+    last = max(x["generation"] for x in rows)
+    assert r["best_last_fitness"] == max(x["fitness"] for x in rows if x["generation"] == last), r
+PYEOF
+grep -q "| variant | best_ever_fitness | best_last_fitness |" "$out/study.md" || fail "study.md has no search fitness table"
+grep -q "p (signed-rank, greater)" "$out/study.md" || fail "study.md has no signed-rank column"
+pass "study.json and study.md hold the paired signed-rank test and both search fitness values"
+
+# Pooled over settings: a copy of the finished study stands for a second setting. 2 settings x 2
+# seeds = 4 pairs; the pairs are the two studies' values.
+cp -r "$out" "$WORK/setting_b"
+(cd "$WORK" && "$PBTNAS" study-report study setting_b/ --pooled --out pooled >"$WORK/pooled.log" 2>&1) ||
+  { cat "$WORK/pooled.log"; fail "study-report --pooled failed"; }
+for f in pooled.md pooled.json; do [[ -s "$WORK/pooled/$f" ]] || fail "--pooled did not write $f"; done
+[[ ! -e "$WORK/setting_b/pooled.md" && ! -e "$out/pooled.md" ]] || fail "--pooled wrote into a study folder"
+"$PY" - "$WORK" <<'PYEOF' || fail "pooled.json does not pair the runs by (setting, seed)"
+import json, sys
+w = sys.argv[1]
+p = json.load(open(w + "/pooled/pooled.json"))
+assert p["settings"] == ["study", "setting_b"] and p["reference"] == "pbtnas" and p["goal"] == "max", p
+c = p["comparisons"]
+assert len(c) == 1 and c[0]["other"] == "random" and c[0]["alternative"] == "greater", c
+pairs = c[0]["pair_values"]
+assert [(x["setting"], x["seed"]) for x in pairs] == [("study", 31173), ("study", 31174), ("setting_b", 31173), ("setting_b", 31174)], pairs
+s = json.load(open(w + "/study/study.json"))
+ref = dict(zip(s["variants"][0]["seeds"], s["variants"][0]["values"]))
+oth = dict(zip(s["variants"][1]["seeds"], s["variants"][1]["values"]))
+for x in pairs:
+    assert x["reference"] == ref[x["seed"]] and x["other"] == oth[x["seed"]], x
+assert c[0]["pairs"] == 4 and c[0]["zeros"] == sum(ref[x["seed"]] == oth[x["seed"]] for x in pairs), c
+PYEOF
+grep -q "^# Pooled study over 2 settings" "$WORK/pooled.log" || { cat "$WORK/pooled.log"; fail "--pooled did not print its report"; }
+pass "study-report --pooled pairs two settings by (setting, seed) into pooled.md and pooled.json"
+
+# Studies that disagree are refused with the folder and the fix named; so are several folders
+# without --pooled and --out without it.
+cp -r "$out" "$WORK/setting_c"
+sed -i 's/^metric\t.*/metric\tbest_last_fitness/' "$WORK/setting_c/study_runs.tsv"
+set +e
+"$PBTNAS" study-report "$out" "$WORK/setting_c" --pooled --out "$WORK/pooled_bad" >"$WORK/pooled_bad.log" 2>&1
+rc=$?
+set -e
+[[ $rc -eq 2 ]] || { cat "$WORK/pooled_bad.log"; fail "pooling studies of two metrics exited $rc, not 2"; }
+grep -q "setting_c compares 'best_last_fitness' (goal max) but .* compares 'best_ever_fitness'.*the same \`metric:\` and \`goal:\`" "$WORK/pooled_bad.log" ||
+  { cat "$WORK/pooled_bad.log"; fail "the metric mismatch does not name the folder and the fix"; }
+[[ ! -e "$WORK/pooled_bad" ]] || fail "a refused pooled report wrote files"
+set +e
+"$PBTNAS" study-report "$out" "$WORK/setting_b" >"$WORK/two.log" 2>&1
+rc_two=$?
+"$PBTNAS" study-report "$out" --out "$WORK/x" >"$WORK/outonly.log" 2>&1
+rc_out=$?
+set -e
+[[ $rc_two -eq 2 ]] && grep -q "add --pooled" "$WORK/two.log" || { cat "$WORK/two.log"; fail "two folders without --pooled: exit $rc_two or no hint"; }
+[[ $rc_out -eq 2 ]] && grep -q -- "--out is for --pooled" "$WORK/outonly.log" || { cat "$WORK/outonly.log"; fail "--out without --pooled: exit $rc_out or no hint"; }
+pass "pooling refuses studies of different metrics, naming the folder; several folders need --pooled"
+
+# best_last_fitness as the study's metric: the final value of every run is its final population's best fitness.
+"$PBTNAS" study-report "$WORK/setting_c" >"$WORK/setting_c.log" 2>&1 || { cat "$WORK/setting_c.log"; fail "study-report with best_last_fitness failed"; }
+"$PY" - "$WORK/setting_c" <<'PYEOF' || fail "best_last_fitness is not the final population's best fitness"
+import json, sys
+s = json.load(open(sys.argv[1] + "/study.json"))
+assert s["metric"] == "best_last_fitness", s["metric"]
+assert all(r["final_metric"] == r["best_last_fitness"] is not None for r in s["runs"]), s["runs"]
+PYEOF
+pass "metric best_last_fitness reports the final population's best search fitness"
+
 # A run whose final evaluation failed (summary.json with an error, e.g. out of memory in the final
 # FID) is not finished: the next study run resumes it and redoes the evaluation.
 "$PY" - "$out/pbtnas/seed_31174/summary.json" <<'PYEOF'

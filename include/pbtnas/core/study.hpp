@@ -7,8 +7,11 @@
 // statistics (mean, population std, Wilcoxon rank-sum / Mann-Whitney U) and the Markdown report.
 // Reading run folders (JSON) and writing the PNG live in the CLI (src/cli/study_command.cpp).
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
+
+#include "pbtnas/core/rank_tests.hpp"
 
 namespace pbtnas {
 
@@ -53,27 +56,23 @@ std::string plan_text(const Study& study);
 // goal. Throws std::invalid_argument naming `origin` when the text is not a plan.
 Study parse_plan(const std::string& text, const std::string& origin);
 
+// ---- the metrics of the run's own search fitness (every task has them; the others are the task's
+// final metrics of the best-ever member, summary.json best_ever.evaluation)
+inline constexpr const char* kBestEverFitness = "best_ever_fitness";  // summary.json best_ever.fitness
+// The best search fitness of the final population (the last generation's largest fitness in
+// metrics.jsonl): the paper's metric for RL (the best member of the last population's score).
+inline constexpr const char* kBestLastFitness = "best_last_fitness";
+bool is_fitness_metric(const std::string& metric);  // one of the two: larger is better, no final evaluation
+
+// The signed-rank alternative for "the reference is better": reference - other tends to be
+// positive when larger is better (Greater), negative otherwise (Less).
+Alternative better_alternative(bool higher_is_better);
+
 // ---- statistics
 double mean_of(const std::vector<double>& x);             // NaN for an empty sample
 double population_std(const std::vector<double>& x);      // sqrt(sum (x - mean)^2 / n); NaN when empty
 
-// Wilcoxon rank-sum / Mann-Whitney U test of samples a and b, two-sided.
-struct RankSumTest {
-  int n1 = 0, n2 = 0;
-  double rank_sum1 = 0.0;  // R1: sum of a's ranks in the pooled sample (ties: mid-ranks)
-  double u1 = 0.0;         // R1 - n1 (n1 + 1) / 2: pairs (x in a, y in b) with x > y (+1/2 per tie)
-  double u2 = 0.0;         // n1 n2 - u1
-  double z = 0.0;          // normal approximation only: (max(U1, U2) - n1 n2 / 2 - 1/2) / sigma
-  double p = 1.0;          // two-sided p-value
-  bool exact = false;      // exact null distribution of U (no ties, n1 + n2 <= kExactMaxTotal)
-  bool ties = false;       // the pooled sample holds equal values
-};
-inline constexpr int kExactMaxTotal = 40;
-// Throws std::invalid_argument when a sample is empty or holds a non-finite value.
-RankSumTest rank_sum_test(const std::vector<double>& a, const std::vector<double>& b);
-// P(U <= u) under the null hypothesis (no ties), by counting: the number of orderings of n1 + n2
-// distinct values with U = k follows c(i, j, k) = c(i - 1, j, k - j) + c(i, j - 1, k).
-double rank_sum_cdf(int n1, int n2, double u);
+// The rank tests (rank-sum, signed-rank): rank_tests.hpp.
 
 // ---- the report
 // One finished run's numbers (read from summary.json and metrics.jsonl by the CLI).
@@ -83,6 +82,9 @@ struct RunOutcome {
   double final_metric = 0.0;               // NaN: missing (e.g. a failed final evaluation)
   std::vector<double> best_per_generation; // best fitness of the population in each generation
   std::string note;                        // why it is missing, when it is
+  // The run's search fitness, whatever the metric (NaN: missing): next to the metric in the report.
+  double best_ever_fitness = std::numeric_limits<double>::quiet_NaN();
+  double best_last_fitness = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct VariantStats {
@@ -94,12 +96,22 @@ struct VariantStats {
   // Best fitness per generation over the finished runs: mean, population std, min, max, n.
   std::vector<double> gen_mean, gen_std, gen_min, gen_max;
   std::vector<int> gen_n;
+  // The search fitness of the finished runs (best-ever member, final population's best member):
+  // their values in seed order (NaN where missing), mean and population std over the finite ones.
+  std::vector<double> best_ever_fitness, best_last_fitness;
+  double best_ever_mean = 0.0, best_ever_std = 0.0, best_last_mean = 0.0, best_last_std = 0.0;
+  int best_ever_n = 0, best_last_n = 0;
 };
 
 struct VariantComparison {
   std::string reference, other;
-  RankSumTest test;
+  RankSumTest test;            // two-sided rank-sum test of the two variants' values
   bool valid = false;          // both variants have at least one value
+  // Paired by seed (the seeds both variants have a value for): the Wilcoxon signed-rank test of
+  // reference - other, one-sided towards the reference being better (better_alternative).
+  std::vector<std::uint64_t> paired_seeds;
+  SignedRankTest paired;
+  bool paired_valid = false;   // at least one pair
 };
 
 struct StudyReport {
@@ -116,5 +128,37 @@ StudyReport summarize_study(const Study& study, const std::vector<RunOutcome>& o
 // study.md: the tables and the notes on the statistics (population std, which test, exact or
 // normal approximation).
 std::string study_markdown(const StudyReport& report);
+
+// ---- pooling over settings (`pbtnas study-report DIR... --pooled`), as the paper's tests: the
+// reference against each other variant, paired by (setting, seed), one signed-rank test over all
+// pairs of all settings.
+struct PooledPair {
+  std::string setting;
+  std::uint64_t seed = 0;
+  double reference = 0.0, other = 0.0;
+};
+
+struct PooledComparison {
+  std::string reference, other;
+  std::vector<PooledPair> pairs;  // setting by setting, seed order within each
+  SignedRankTest test;            // of reference - other, better_alternative(higher_is_better)
+  bool valid = false;             // at least one pair
+};
+
+struct PooledReport {
+  std::vector<std::string> settings;   // one name per study (its folder), in the order given
+  std::vector<StudyReport> studies;    // their per-variant statistics
+  std::string metric;
+  bool higher_is_better = true;
+  std::string reference;               // the first variant, the same in every study
+  std::vector<PooledComparison> comparisons;  // the variants of the first study that every study has
+  std::vector<std::string> notes;      // variants left out, settings that add no pair
+};
+
+// Throws std::invalid_argument, naming the setting and the fix, when the studies disagree on the
+// metric, the goal or the reference variant, when a setting is given twice, or when there is none.
+PooledReport pool_studies(const std::vector<std::string>& settings, const std::vector<StudyReport>& studies);
+// pooled.md: the per-setting table, the pooled tests and every pair.
+std::string pooled_markdown(const PooledReport& report);
 
 }  // namespace pbtnas

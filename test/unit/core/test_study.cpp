@@ -10,6 +10,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/core/study.hpp"
@@ -106,19 +107,6 @@ TEST_CASE("study: rank-sum test exact p-values of small known cases") {
     CHECK(t.u1 == Approx(6));
     CHECK(t.p == Approx(0.2));
   }
-}
-
-TEST_CASE("study: rank-sum test with ties uses the normal approximation with tie correction") {
-  // Pooled 1 2 2 2 3 4: mid-rank 3 for the three 2s; R1 = 1 + 3 + 3 = 7, U1 = 1, U2 = 8.
-  // sigma^2 = 3*3/12 * (7 - (27 - 3) / (6 * 5)) = 4.65; z = (8 - 4.5 - 0.5) / sqrt(4.65) = 1.391217;
-  // p = erfc(z / sqrt 2) = 0.164160.
-  const RankSumTest t = rank_sum_test({1, 2, 2}, {2, 3, 4});
-  CHECK(t.ties);
-  CHECK_FALSE(t.exact);
-  CHECK(t.rank_sum1 == Approx(7));
-  CHECK(t.u1 == Approx(1));
-  CHECK(t.z == Approx(1.3912167).epsilon(1e-6));
-  CHECK(t.p == Approx(0.1641597).epsilon(1e-5));
 }
 
 TEST_CASE("study: rank-sum test edge cases") {
@@ -275,10 +263,16 @@ TEST_CASE("study: the report aggregates finished runs and compares against the f
   CHECK(rep.comparisons[0].valid);
   CHECK(rep.comparisons[0].test.u1 == Approx(2));
   CHECK(rep.comparisons[0].test.p == Approx(2.0 / 3));  // 2 * P(U <= 0) with C(3, 1) = 3 orderings
+  // Paired by seed: only seed 1 has both (0.9 against 0.4); one positive difference, p = 1/2.
+  CHECK(rep.comparisons[0].paired_valid);
+  CHECK(rep.comparisons[0].paired_seeds == std::vector<std::uint64_t>{1});
+  CHECK(rep.comparisons[0].paired.alternative == Alternative::Greater);
+  CHECK(rep.comparisons[0].paired.p == Approx(0.5));
 
   const std::string md = study_markdown(rep);
   CHECK_THAT(md, Contains("| ref | `{}` | 2 | 1 2 | 0.85 ± 0.05 |"));
-  CHECK_THAT(md, Contains("| ref | other | 2 | 1 | 2 | 0.6667 | exact |"));
+  CHECK_THAT(md, Contains("| ref | other | 2 | 1 | 2 | 0.6667 | exact | 1 | 1 | 0.5 | exact |"));
+  CHECK_THAT(md, Contains("p (signed-rank, greater)"));
   CHECK_THAT(md, Contains("population standard deviation"));
   CHECK_THAT(md, Contains("| 2 | 0.9 ± 0 (1) | 0.4 ± 0 |"));  // the third generation, numbered from 0
   CHECK_THAT(md, Contains("other seed 2: interrupted"));
@@ -293,4 +287,141 @@ TEST_CASE("study: a variant without values is reported but not compared") {
   CHECK(rep.variants[1].values.empty());
   CHECK(rep.missing.size() == 3);  // ref seed 2, other seed 1 (no value), other seed 2
   CHECK_THAT(study_markdown(rep), Contains("no values on one side"));
+}
+
+namespace {
+
+// A study of `variants` (the first the reference) over seeds 1, 2, 3 with metric fid, goal min, and
+// outcomes values[variant][seed position] (NaN: the run did not finish).
+StudyReport fid_study(const std::vector<std::string>& variants, const std::vector<std::vector<double>>& values,
+                      const std::string& goal = "min", const std::string& metric = "fid") {
+  std::string text = "base: b.yaml\nmetric: " + metric + "\ngoal: " + goal + "\nseeds: [1, 2, 3]\nvariants:\n";
+  for (const auto& v : variants) text += "  - name: " + v + "\n";
+  const Study st = parse_study(text, "s.yaml", kBase);
+  std::vector<RunOutcome> out;
+  for (const auto& r : st.runs) {
+    const double v = values[static_cast<std::size_t>(r.variant)][static_cast<std::size_t>(r.index % 3)];
+    out.push_back({r.index, std::isfinite(v), v, {}, std::isfinite(v) ? "" : "interrupted"});
+  }
+  return summarize_study(st, out);
+}
+
+}  // namespace
+
+TEST_CASE("study: the paired signed-rank test points towards the reference being better under goal min") {
+  // FID: smaller is better. The reference is smaller on all three seeds: d = ref - other < 0,
+  // alternative "less", p = 1/8.
+  const StudyReport rep = fid_study({"pbtnas", "random"}, {{10, 11, 12}, {13, 12, 15}});
+  REQUIRE(rep.comparisons.size() == 1);
+  const auto& c = rep.comparisons[0];
+  CHECK(c.paired.alternative == Alternative::Less);
+  CHECK(c.paired_seeds == std::vector<std::uint64_t>{1, 2, 3});
+  CHECK(c.paired.w_plus == 0);
+  CHECK(c.paired.p == Approx(0.125));
+  // The reverse (the reference worse on every seed) is no evidence for it: p = 1.
+  const StudyReport worse = fid_study({"pbtnas", "random"}, {{13, 12, 15}, {10, 11, 12}});
+  CHECK(worse.comparisons[0].paired.p == 1.0);
+  CHECK_THAT(study_markdown(rep), Contains("p (signed-rank, less)") && Contains("alternative \"less\""));
+}
+
+TEST_CASE("study: the paired test uses only the seeds both variants have") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const StudyReport rep = fid_study({"pbtnas", "random"}, {{10, nan, 12}, {13, 12, nan}});
+  CHECK(rep.comparisons[0].paired_seeds == std::vector<std::uint64_t>{1});
+  CHECK(rep.comparisons[0].paired.pairs == 1);
+  const StudyReport none = fid_study({"pbtnas", "random"}, {{10, nan, nan}, {nan, 12, 13}});
+  CHECK(none.comparisons[0].valid);  // the rank-sum test needs no pairs
+  CHECK_FALSE(none.comparisons[0].paired_valid);
+  CHECK_THAT(study_markdown(none), Contains("no seed with values on both sides"));
+}
+
+TEST_CASE("study: pooling three settings pairs by (setting, seed) as the paper's test") {
+  // The reference has the smaller FID in all 9 pairs: one-sided exact p = 1/512. `mutation` wins
+  // one pair (setting c, seed 3) with the smallest difference: W+ = 1, p = 2/512.
+  const std::vector<StudyReport> studies = {
+      fid_study({"pbtnas", "random", "mutation"}, {{10, 11, 12}, {13, 12.5, 15}, {11, 12, 13}}),
+      fid_study({"pbtnas", "random", "mutation"}, {{20, 21, 22}, {24, 27, 26}, {22, 24, 24}}),
+      fid_study({"pbtnas", "mutation", "random"}, {{30, 31, 32}, {35, 34.5, 31.9}, {38, 38, 39}})};
+  const PooledReport rep = pool_studies({"a", "b", "c"}, studies);
+  CHECK(rep.reference == "pbtnas");
+  CHECK(rep.metric == "fid");
+  REQUIRE(rep.comparisons.size() == 2);
+  const PooledComparison& random = rep.comparisons[0];
+  CHECK(random.other == "random");
+  REQUIRE(random.pairs.size() == 9);
+  CHECK(random.pairs[3].setting == "b");
+  CHECK(random.pairs[3].seed == 1);
+  CHECK(random.pairs[3].reference == 20);
+  CHECK(random.pairs[3].other == 24);
+  CHECK(random.pairs[8].other == 39);  // setting c lists random second: matched by name
+  CHECK(random.test.alternative == Alternative::Less);
+  CHECK(random.test.exact);
+  CHECK(random.test.p == Approx(1.0 / 512));
+  const PooledComparison& mutation = rep.comparisons[1];
+  CHECK(mutation.test.w_plus == 1);  // 32 - 31.9 = 0.1 is the smallest |d|
+  CHECK(mutation.test.p == Approx(2.0 / 512));
+  const std::string md = pooled_markdown(rep);
+  CHECK_THAT(md, Contains("| pbtnas | random | 9 | 0 | 0 | 45 | 0.001953 | exact; ties |"));
+  CHECK_THAT(md, Contains("| random | b | 1 | 20 | 24 | -4 |"));
+  CHECK_THAT(md, Contains("Settings (study folders): `a`, `b`, `c`"));
+}
+
+TEST_CASE("study: pooling leaves out a variant missing from a setting, and drops zero differences") {
+  const std::vector<StudyReport> studies = {fid_study({"pbtnas", "random", "extra"}, {{1, 2, 3}, {1, 3, 4}, {5, 5, 5}}),
+                                            fid_study({"pbtnas", "random"}, {{1, 2, 3}, {2, 3, 4}})};
+  const PooledReport rep = pool_studies({"a", "b"}, studies);
+  REQUIRE(rep.comparisons.size() == 1);
+  CHECK(rep.comparisons[0].other == "random");
+  CHECK(rep.comparisons[0].pairs.size() == 6);
+  CHECK(rep.comparisons[0].test.zeros == 1);  // setting a, seed 1: 1 against 1
+  CHECK(rep.comparisons[0].test.n == 5);
+  CHECK(rep.comparisons[0].test.p == Approx(1.0 / 32));
+  REQUIRE(rep.notes.size() == 1);
+  CHECK_THAT(rep.notes[0], Contains("extra is left out") && Contains("not a variant of b"));
+  CHECK_THAT(pooled_markdown(rep), Contains("1 zero dropped"));
+}
+
+TEST_CASE("study: pooling refuses studies that disagree, naming the folder and the fix") {
+  const StudyReport fid = fid_study({"pbtnas", "random"}, {{1, 2, 3}, {2, 3, 4}});
+  const StudyReport is = fid_study({"pbtnas", "random"}, {{1, 2, 3}, {2, 3, 4}}, "max", "inception_score");
+  const StudyReport fid_max = fid_study({"pbtnas", "random"}, {{1, 2, 3}, {2, 3, 4}}, "max");
+  const StudyReport other_ref = fid_study({"random", "pbtnas"}, {{1, 2, 3}, {2, 3, 4}});
+  CHECK_THROWS_WITH(pool_studies({"a", "b"}, {fid, is}),
+                    Contains("b compares 'inception_score' (goal max) but a compares 'fid' (goal min)") &&
+                        Contains("the same `metric:` and `goal:`"));
+  CHECK_THROWS_WITH(pool_studies({"a", "b"}, {fid, fid_max}), Contains("b compares 'fid' (goal max)"));
+  CHECK_THROWS_WITH(pool_studies({"a", "b"}, {fid, other_ref}),
+                    Contains("b: its reference (first variant) is 'random' but a's is 'pbtnas'") &&
+                        Contains("list the same variant first"));
+  CHECK_THROWS_WITH(pool_studies({"a", "a"}, {fid, fid}), Contains("a is given twice"));
+  CHECK_THROWS_AS(pool_studies({}, {}), std::invalid_argument);
+}
+
+TEST_CASE("study: best_last_fitness is a fitness metric: larger is better without a goal") {
+  const Study st = parse_study("base: b.yaml\nmetric: best_last_fitness\nseeds: [1]\nvariants: [{name: a}]\n", "s.yaml", kBase);
+  CHECK(st.metric == "best_last_fitness");
+  CHECK(st.higher_is_better);
+  CHECK(is_fitness_metric("best_last_fitness"));
+  CHECK(is_fitness_metric("best_ever_fitness"));
+  CHECK_FALSE(is_fitness_metric("return"));
+  const StudyReport rep = fid_study({"a"}, {{1, 2, 3}}, "max", "best_last_fitness");
+  CHECK_THAT(study_markdown(rep), Contains("best search fitness of each run's final population"));
+}
+
+TEST_CASE("study: the report shows the best-ever and the final population's search fitness next to the metric") {
+  const Study st = parse_study("base: b.yaml\nmetric: return\ngoal: max\nseeds: [1, 2]\nvariants: [{name: a}]\n", "s.yaml", kBase);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<RunOutcome> out(2);
+  out[0] = {0, true, 100.0, {}, "", 120.0, 90.0};
+  out[1] = {1, true, 200.0, {}, "", 220.0, nan};  // the final population diverged
+  const StudyReport rep = summarize_study(st, out);
+  const VariantStats& v = rep.variants[0];
+  CHECK(v.best_ever_n == 2);
+  CHECK(v.best_ever_mean == Approx(170));
+  CHECK(v.best_ever_std == Approx(50));
+  CHECK(v.best_last_n == 1);
+  CHECK(v.best_last_mean == Approx(90));
+  CHECK(std::isnan(v.best_last_fitness[1]));
+  CHECK_THAT(study_markdown(rep), Contains("| variant | best_ever_fitness | best_last_fitness |") &&
+                                      Contains("| a | 170 ± 50 (2) | 90 ± 0 (1) |"));
 }

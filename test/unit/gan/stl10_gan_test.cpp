@@ -64,6 +64,10 @@ void check_forward_48(GanNetImpl& net, int latent, std::uint64_t seed) {
 // STL-10 image files in the official layout (column-major planes): image `id` is the constant
 // (id * 13 + 7) % 256 in every channel, so its resized, scaled value is known.
 int image_value(int id) { return (id * 13 + 7) % 256; }
+// The value of image `id` in [-1, 1], computed as the reader scales (float32 tensor arithmetic).
+float scaled_value(int id) {
+  return torch::full({1}, static_cast<float>(image_value(id))).div_(127.5).sub_(1.0).item<float>();
+}
 
 void write_stl_files(const std::string& dir, int n_train, int n_unlabeled, bool labels = true) {
   auto write_images = [](const std::string& path, int first, int n) {
@@ -111,20 +115,25 @@ TEST_CASE("STL GanEasy generator: two projections of z's halves, 48 x 48 output"
   CHECK(s.count("generator.fixed_projections.2.linear.weight") == 0);
   check_forward_48(*net, cfg.latent_dim, 1);
 
-  // Projection 0 reads z[0:6] only, projection 1 z[6:12] only: with projection 1's weights zeroed
-  // the second half of z no longer matters; with projection 0's zeroed (bias too) the first half.
-  net->eval();
-  torch::NoGradGuard no_grad;
-  const torch::Tensor z = torch::randn({2, 12});
-  torch::Tensor z2 = z.clone();
-  z2.slice(1, 6, 12).normal_();
-  auto params = net->named_parameters();
-  const torch::Tensor w1 = params["generator.fixed_projections.1.linear.weight"];
-  const torch::Tensor saved = w1.clone();
-  CHECK_FALSE(net->generate(z).allclose(net->generate(z2)));
-  w1.zero_();
-  CHECK(net->generate(z).equal(net->generate(z2)));
-  w1.copy_(saved);
+  // Projection 0 reads z[0:6] only, projection 1 z[6:12] only: with a projection's weights zeroed
+  // the half of z it reads no longer matters.
+  {
+    net->eval();
+    torch::NoGradGuard no_grad;
+    auto params = net->named_parameters();
+    for (int i = 0; i < 2; ++i) {
+      INFO("projection " << i);
+      const torch::Tensor z = torch::randn({2, 12});
+      torch::Tensor z2 = z.clone();
+      z2.slice(1, 6 * i, 6 * i + 6).normal_();
+      const torch::Tensor w = params["generator.fixed_projections." + std::to_string(i) + ".linear.weight"];
+      const torch::Tensor saved = w.clone();
+      CHECK_FALSE(net->generate(z).allclose(net->generate(z2)));
+      w.zero_();
+      CHECK(net->generate(z).equal(net->generate(z2)));
+      w.copy_(saved);
+    }
+  }
 
   // The 'part_target' CIFAR projections are unchanged without stl_projections.
   auto plain = std::make_shared<GanNetImpl>(GanSpaceKind::Easy, g, stl_model(false));
@@ -237,7 +246,7 @@ TEST_CASE("gan task on STL-10 files: train+unlabeled at 48 px, cached, trained, 
     const torch::Tensor x = task.train_images();
     REQUIRE(x.sizes() == torch::IntArrayRef({20, 3, 48, 48}));
     for (int i = 0; i < 20; ++i)
-      CHECK(x[i].eq(static_cast<float>(image_value(i) / 127.5 - 1.0)).all().item<bool>());
+      CHECK(x[i].eq(scaled_value(i)).all().item<bool>());
     CHECK(task.reference_stats().count == 20);
 
     Member m = task.create(test::random_genome(task.space(), 9), 11, torch::kCPU);
@@ -302,5 +311,5 @@ TEST_CASE("gan task on STL-10 files: missing and bad files name the file and the
   cfg.model.bottom_width = 4;
   const GanData small = load_gan_data(cfg);
   CHECK(small.images.sizes() == torch::IntArrayRef({20, 3, 32, 32}));
-  CHECK(small.images[3].eq(static_cast<float>(image_value(3) / 127.5 - 1.0)).all().item<bool>());
+  CHECK(small.images[3].eq(scaled_value(3)).all().item<bool>());
 }

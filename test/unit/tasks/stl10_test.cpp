@@ -64,6 +64,9 @@ torch::Tensor plane_image(std::int64_t side, const std::function<int(int, int)>&
   return t;
 }
 
+// u / 127.5 - 1 computed as the reader does (float32 tensor arithmetic).
+float scaled(int u) { return torch::full({1}, static_cast<float>(u)).div_(127.5).sub_(1.0).item<float>(); }
+
 }  // namespace
 
 TEST_CASE("STL-10 reader: column-major planes are transposed to H x W", "[stl10]") {
@@ -182,7 +185,8 @@ TEST_CASE("STL-10 reader: read_stl10_scaled resizes to 48 and scales to [-1, 1]"
   REQUIRE(x.scalar_type() == torch::kFloat32);
   CHECK(x[0].eq(-1.0).all().item<bool>());
   CHECK(x[1].eq(1.0).all().item<bool>());
-  CHECK(x[2].eq(static_cast<float>(137.0 / 127.5 - 1.0)).all().item<bool>());
+  CHECK(x[2].eq(scaled(137)).all().item<bool>());
+  CHECK(scaled(137) == Approx(137.0 / 127.5 - 1.0));
   CHECK(x[3][1][10][10].item<float>() == Approx(100.0 / 127.5 - 1.0));
   CHECK(x[3][0][10][0].item<float>() == Approx(86.0 / 127.5 - 1.0));
   // Exactly the bytes of the uint8 path, scaled like the other GAN data sets.

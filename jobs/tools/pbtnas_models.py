@@ -280,6 +280,19 @@ class _Projection(nn.Module):
         return h
 
 
+class _SliceProjection(nn.Module):
+    """GanEasy's STL-10 projection (`stl_projections`): z[:, begin:end] -> Linear -> gf x width x width,
+    no upsampling, no dropout (child `linear`)."""
+
+    def __init__(self, begin, end, width, gf_dim):
+        super().__init__()
+        self.begin, self.end, self.width, self.gf = begin, end, width, gf_dim
+        self.linear = nn.Linear(end - begin, width * width * gf_dim)
+
+    def forward(self, z):
+        return self.linear(z[:, self.begin:self.end]).view(-1, self.gf, self.width, self.width)
+
+
 def _sum(a, b):
     return b if a is None else (a if b is None else a + b)
 
@@ -330,8 +343,9 @@ class Generator(nn.Module):
     Input: N x latent_dim latents (standard normal); output: N x image_channels x (8 bottom_width)^2
     images in [-1, 1]."""
 
-    def __init__(self, space, genes, gf_dim, latent_dim, bottom_width, image_channels):
-        """space: "gan_easy" or "gan_hard"; genes: gene name -> option name."""
+    def __init__(self, space, genes, gf_dim, latent_dim, bottom_width, image_channels, stl_projections=False):
+        """space: "gan_easy" or "gan_hard"; genes: gene name -> option name; stl_projections (gan_easy
+        only): the two STL-10 projections of z's halves instead of three part_target ones."""
         super().__init__()
         if space not in ("gan_easy", "gan_hard"):
             raise ValueError(f"unknown GAN search space {space!r}; expected gan_easy or gan_hard")
@@ -339,8 +353,14 @@ class Generator(nn.Module):
             raise ValueError(f"latent_dim must be a multiple of 3, got {latent_dim}")
         self.latent_dim = latent_dim
         projections = []
+        if stl_projections and space != "gan_easy":
+            raise ValueError("stl_projections applies to gan_easy only")
         for i in range(3):
-            if space == "gan_hard":
+            if stl_projections:
+                if i < 2:
+                    half = latent_dim // 2
+                    projections.append(_SliceProjection(i * half, (i + 1) * half, bottom_width << i, gf_dim))
+            elif space == "gan_hard":
                 enabled = i == 0 or genes[f"proj{i}.if_enabled"] == "True"
                 dropout = float(genes[f"proj{i}.dropout"])
                 projections.append(_Projection(i, genes[f"proj{i}.linear"], genes[f"proj{i}.up_mode"], dropout,
@@ -362,7 +382,7 @@ class Generator(nn.Module):
     def forward(self, z):
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must be N x {self.latent_dim}, got {tuple(z.shape)}")
-        p = [proj(z) for proj in self._projections]
+        p = [proj(z) for proj in self._projections] + [None] * (3 - len(self._projections))
         h1_skip, h1 = self.cell1(p[0], [])
         if p[1] is not None:
             h1 = h1 + p[1]
@@ -376,7 +396,8 @@ class Generator(nn.Module):
 def _build_generator(arch):
     m = arch["model"]
     genes = {g["name"]: g["option_name"] for g in arch["genes"]}
-    return Generator(arch["space"], genes, m["gf_dim"], m["latent_dim"], m["bottom_width"], m["image_channels"])
+    return Generator(arch["space"], genes, m["gf_dim"], m["latent_dim"], m["bottom_width"], m["image_channels"],
+                     m.get("stl_projections", False))
 
 
 # --------------------------------------------------------------------------------------------

@@ -200,6 +200,7 @@ Exported export_generator(const RunConfig& cfg, const io::MemberFile& m, int exa
                   {"latent_dim", gc.model.latent_dim},
                   {"bottom_width", gc.model.bottom_width},
                   {"image_channels", gc.model.image_channels},
+                  {"stl_projections", gc.model.stl_projections},
                   {"image_size", side},
                   {"faithful_d_block", gc.model.faithful_d_block},
                   {"dataset", gc.dataset},

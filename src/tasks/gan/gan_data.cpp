@@ -1,4 +1,5 @@
-// The GAN task's data: Fashion-MNIST or CIFAR-10 as N x C x 32 x 32 images in [-1, 1].
+// The GAN task's data: Fashion-MNIST or CIFAR-10 as N x C x 32 x 32 images in [-1, 1], STL-10
+// (train+unlabeled) as N x 3 x 48 x 48.
 #include "pbtnas/tasks/gan/gan_task.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -19,6 +20,7 @@
 #include "pbtnas/tasks/idx.hpp"
 #include "pbtnas/tasks/image_grid.hpp"
 #include "pbtnas/tasks/node_cache.hpp"
+#include "pbtnas/tasks/stl10.hpp"
 #include "pbtnas/tasks/gan/gan_entry.hpp"
 
 namespace pbtnas::gan {
@@ -47,6 +49,7 @@ std::vector<std::string> gan_image_files(const GanTaskConfig& cfg) {
   std::vector<std::string> files;
   if (cfg.dataset == "cifar10")
     for (int b = 1; b <= 5; ++b) files.push_back(join_path(cfg.data_dir, "data_batch_" + std::to_string(b) + ".bin"));
+  if (cfg.dataset == "stl10") files = stl10_train_unlabeled_paths(cfg.data_dir);
   return files;
 }
 
@@ -78,9 +81,39 @@ GanData load_gan_data(const GanTaskConfig& cfg) {
     });
     data.labels = train.labels.to(torch::kInt64);
     origin = cfg.data_dir;
+  } else if (cfg.dataset == "stl10") {
+    // train+unlabeled (train_X.bin then unlabeled_X.bin, as torchvision's STL10), resized 96 -> 48
+    // as Pillow's bilinear resize does (torchvision Resize on PIL images), then u / 127.5 - 1.
+    // Counted from the file sizes, so that a node whose cache already holds the resized images
+    // reads none of the 2.9 GB of originals.
+    const std::vector<std::string> files = gan_image_files(cfg);
+    const std::int64_t side = std::int64_t{cfg.model.bottom_width} * 8;
+    const std::int64_t n = count_stl10_images(files, cfg.train_limit);
+    data.images = shared_images(cfg, "stl10-" + std::to_string(side), files, n, [&] {
+      return read_stl10_scaled(files, side, cfg.train_limit);
+    });
+    if (data.images.size(2) != side)
+      throw std::runtime_error("gan task: the cached STL-10 images are not " + std::to_string(side) +
+                               " px; delete the pbtnas-gan-stl10-* files of " + feature_cache_dir(cfg));
+    // Labels exist for train_X.bin only: they label the first images, for the built-in feature
+    // classifier (none needed with a TorchScript feature network).
+    if (cfg.features.torchscript.empty()) {
+      const std::string labels_path = stl10_train_labels_path(cfg.data_dir);
+      const std::int64_t n_train = count_stl10_images({files[0]}, cfg.train_limit);
+      try {
+        data.labels = read_stl10_labels(labels_path, n_train).to(torch::kInt64);
+      } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string(e.what()) +
+                                 " (the labels train the built-in FID classifier; with gan.features.torchscript "
+                                 "set they are not needed)");
+      }
+    } else {
+      data.labels = torch::empty({0}, torch::kInt64);
+    }
+    origin = cfg.data_dir;
   } else {
     throw std::invalid_argument("gan task: unknown dataset '" + cfg.dataset +
-                                "'; valid: fashion_mnist, cifar10");
+                                "'; valid: fashion_mnist, cifar10, stl10");
   }
   if (data.images.size(0) < 2)
     throw std::runtime_error("gan task: " + origin + " holds fewer than 2 images");

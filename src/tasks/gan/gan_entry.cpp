@@ -27,8 +27,12 @@ std::shared_ptr<FeatureNet> make_feature_net(const GanTaskConfig& cfg, const Gan
     return std::make_shared<TorchScriptFeatures>(cfg.features.torchscript, device);
   ClassifierFeaturesConfig c;
   c.epochs = cfg.features.classifier_epochs;
+  // The labelled images: all of them, or the first ones (STL-10: train_X.bin's).
+  const torch::Tensor labelled = data.labels.defined() && data.labels.size(0) < data.images.size(0)
+                                     ? data.images.slice(0, 0, data.labels.size(0))
+                                     : data.images;
   c.cache_path = (std::filesystem::path(feature_cache_dir(cfg)) /
-                  ClassifierFeatures::cache_file_name(cfg.dataset, data.images, data.labels,
+                  ClassifierFeatures::cache_file_name(cfg.dataset, labelled, data.labels,
                                                       data.n_classes, c))
                      .string();
   auto say = [log](const std::string& line) {
@@ -40,7 +44,7 @@ std::shared_ptr<FeatureNet> make_feature_net(const GanTaskConfig& cfg, const Gan
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(std::max(threads, cores));
   try {
-    auto net = ClassifierFeatures::load_or_train(c, data.images, data.labels, data.n_classes, device, say);
+    auto net = ClassifierFeatures::load_or_train(c, labelled, data.labels, data.n_classes, device, say);
     torch::set_num_threads(threads);
     return net;
   } catch (...) {

@@ -148,6 +148,7 @@ std::shared_ptr<ClassifierFeatures> ClassifierFeatures::load_or_train(
   if (!torch::isfinite(x).all().item<bool>())
     throw std::invalid_argument("classifier features: the images hold non-finite values");
   const int channels = static_cast<int>(x.size(1));
+  const int side = static_cast<int>(x.size(2));
   const std::uint64_t fp = fingerprint_of(x, y, n_classes, cfg);
   const std::string& path = cfg.cache_path;
 
@@ -156,7 +157,7 @@ std::shared_ptr<ClassifierFeatures> ClassifierFeatures::load_or_train(
     net->eval();
     const double acc = net->check_accuracy.item<double>();
     return std::shared_ptr<ClassifierFeatures>(
-        new ClassifierFeatures(std::move(net), n_classes, channels, acc, trained, path, device));
+        new ClassifierFeatures(std::move(net), n_classes, channels, side, acc, trained, path, device));
   };
   auto loaded = [&](std::shared_ptr<Net> net, const std::string& how) {
     if (log)

@@ -21,9 +21,9 @@ namespace detail {
 std::pair<torch::Tensor, torch::Tensor> checked_data(const torch::Tensor& images,
                                                      const torch::Tensor& labels, int n_classes) {
   const std::string what = "classifier features: ";
-  if (!images.defined() || images.dim() != 4 || images.size(1) < 1 || images.size(2) != 32 ||
-      images.size(3) != 32 || !images.is_floating_point())
-    throw std::invalid_argument(what + "expected N x C x 32 x 32 float images in [-1, 1], got " +
+  if (!images.defined() || images.dim() != 4 || images.size(1) < 1 || images.size(2) < 8 ||
+      images.size(3) != images.size(2) || !images.is_floating_point())
+    throw std::invalid_argument(what + "expected N x C x S x S float images in [-1, 1] (S >= 8: 32, or 48 for STL-10), got " +
                                 (images.defined() ? shape_str(images) : "an undefined tensor"));
   if (!labels.defined() || labels.dim() != 1 || labels.size(0) != images.size(0) ||
       labels.is_floating_point() || labels.is_complex())
@@ -175,11 +175,12 @@ std::shared_ptr<Net> train_net(const ClassifierFeaturesConfig& cfg, const torch:
 using namespace detail;
 
 ClassifierFeatures::ClassifierFeatures(std::shared_ptr<Net> net, int n_classes, int channels,
-                                       double check_accuracy, bool freshly_trained,
+                                       int side, double check_accuracy, bool freshly_trained,
                                        std::string cache_path, torch::Device device)
     : net_(std::move(net)),
       n_classes_(n_classes),
       channels_(channels),
+      side_(side),
       check_accuracy_(check_accuracy),
       freshly_trained_(freshly_trained),
       cache_path_(std::move(cache_path)),
@@ -188,10 +189,11 @@ ClassifierFeatures::ClassifierFeatures(std::shared_ptr<Net> net, int n_classes, 
 ClassifierFeatures::~ClassifierFeatures() = default;
 
 std::pair<torch::Tensor, torch::Tensor> ClassifierFeatures::run(const torch::Tensor& images) const {
-  if (images.dim() != 4 || images.size(1) != channels_ || images.size(2) != 32 ||
-      images.size(3) != 32)
-    throw std::invalid_argument("classifier features: expected N x " + std::to_string(channels_) +
-                                " x 32 x 32 images in [-1, 1], got " + shape_str(images));
+  if (images.dim() != 4 || images.size(1) != channels_ || images.size(2) != side_ ||
+      images.size(3) != side_)
+    throw std::invalid_argument("classifier features: expected N x " + std::to_string(channels_) + " x " +
+                                std::to_string(side_) + " x " + std::to_string(side_) +
+                                " images in [-1, 1], got " + shape_str(images));
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> feats, logits;
   const std::int64_t n = images.size(0);

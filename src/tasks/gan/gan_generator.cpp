@@ -153,6 +153,7 @@ GanProjectionImpl::GanProjectionImpl(int index, int linear_option, int up_mode, 
   whole_ = linear_option < 3;
   bilinear_ = up_mode == 1;
   in_dim_ = whole_ ? cfg.latent_dim : cfg.latent_dim / 3;
+  z_begin_ = whole_ ? 0 : index * in_dim_;
   const int target = cfg.bottom_width << index;
   const int kind = linear_option % 3;  // bottom, prev, target
   out_width_ = kind == 0 ? cfg.bottom_width
@@ -163,9 +164,26 @@ GanProjectionImpl::GanProjectionImpl(int index, int linear_option, int up_mode, 
       "linear", torch::nn::Linear(in_dim_, static_cast<std::int64_t>(out_width_) * out_width_ * gf_));
 }
 
+GanProjectionImpl::GanProjectionImpl(int z_begin, int z_end, int width, const GanModelConfig& cfg)
+    : index_(-1),
+      gf_(cfg.gf_dim),
+      in_dim_(z_end - z_begin),
+      out_width_(width),
+      scale_(1),
+      z_begin_(z_begin),
+      whole_(z_begin == 0 && z_end == cfg.latent_dim),
+      bilinear_(false),
+      enabled_(true),
+      dropout_(0.0) {
+  require(z_begin >= 0 && z_begin < z_end && z_end <= cfg.latent_dim, "projection slice out of the latent range");
+  require(width >= 1, "projection width must be >= 1");
+  linear_ = register_module(
+      "linear", torch::nn::Linear(in_dim_, static_cast<std::int64_t>(out_width_) * out_width_ * gf_));
+}
+
 torch::Tensor GanProjectionImpl::forward(const torch::Tensor& z) {
   if (!enabled_) return {};
-  torch::Tensor h = whole_ ? z : z.slice(1, index_ * in_dim_, (index_ + 1) * in_dim_);
+  torch::Tensor h = whole_ ? z : z.slice(1, z_begin_, z_begin_ + in_dim_);
   h = linear_->forward(h).view({-1, gf_, out_width_, out_width_});
   if (scale_ > 1) {
     auto opts = F::InterpolateFuncOptions().scale_factor(
@@ -238,6 +256,7 @@ GanGeneratorImpl::GanGeneratorImpl(GanSpaceKind kind, const Genome& genome,
   require(genome.size() == (hard ? 72u : 21u),
           "the generator needs a full " + std::string(hard ? "gan_hard (72" : "gan_easy (21") +
               " genes) genome, got " + std::to_string(genome.size()) + " genes");
+  require(!(hard && cfg.stl_projections), "stl_projections applies to gan_easy only (GanHard searches its projections)");
   auto projections = register_module(hard ? "projections" : "fixed_projections",
                                      torch::nn::ModuleList());
   for (int i = 0; i < 3; ++i) {
@@ -250,6 +269,11 @@ GanGeneratorImpl::GanGeneratorImpl(GanSpaceKind kind, const Genome& genome,
       const int up_mode = option(genome, g + 1, 2);
       const double dropout = 0.1 * option(genome, g + 2, 3);
       p = std::make_shared<GanProjectionImpl>(i, linear, up_mode, dropout, enabled, cfg);
+    } else if (cfg.stl_projections) {
+      // Released `if_stl_projections`: z halves -> bottom and 2 bottom wide maps, no third one.
+      if (i == 2) break;
+      const int half = cfg.latent_dim / 2;
+      p = std::make_shared<GanProjectionImpl>(i * half, (i + 1) * half, cfg.bottom_width << i, cfg);
     } else {
       p = std::make_shared<GanProjectionImpl>(i, 5 /* part_target */, 0, 0.0, true, cfg);
     }
@@ -277,6 +301,7 @@ torch::Tensor GanGeneratorImpl::forward(const torch::Tensor& z) {
                                 ", got " + c10::str(z.sizes()));
   std::vector<torch::Tensor> p;
   for (auto& proj : projections_) p.push_back(proj->forward(z));
+  p.resize(3);  // the STL-10 projections have no third one (undefined: nothing is added)
   auto [h1_skip, h1] = cells_[0]->forward(p[0], {});
   if (p[1].defined()) h1 = h1 + p[1];
   auto [h2_skip, h2] = cells_[1]->forward(h1, {h1_skip});

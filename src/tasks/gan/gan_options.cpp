@@ -17,12 +17,18 @@ void validate_model_config(const GanModelConfig& m) {
   check_range("gan model bottom_width", m.bottom_width, 2, 64,
               "an integer >= 2 (projection 0's 'prev' width is bottom_width / 2)");
   check_range("gan model image_channels", m.image_channels, 1, 4, "1 (gray) to 4");
+  if (m.stl_projections && m.latent_dim % 2 != 0)
+    throw std::invalid_argument("'gan.latent_dim' = " + std::to_string(m.latent_dim) +
+                                " is odd; gan.stl_projections splits z in halves (paper: 120)");
 }
 
 void GanTaskConfig::validate() const {
   validate_model_config(model);
   check_choice("gan.space", space, {"gan_easy", "gan_hard"});
-  check_choice("gan.dataset", dataset, {"fashion_mnist", "cifar10"});
+  check_choice("gan.dataset", dataset, {"fashion_mnist", "cifar10", "stl10"});
+  if (model.stl_projections && space != "gan_easy")
+    throw std::invalid_argument("'gan.stl_projections' = true needs gan.space gan_easy (GanHard searches its "
+                                "projections; the released STL-10 GanHard config has if_stl_projections false)");
   check_choice("gan.fid_latents", fid_latents, {"fresh", "fixed"});
   check_range("gan.train_limit", train_limit, 0, kMaxCount, "0 (all) or a count");
   const std::string b = "an integer in [1, " + std::to_string(kMaxBatch) + "]";
@@ -64,6 +70,8 @@ GanTaskConfig GanTaskConfig::parse(ConfigSection s) {
   s.get("df_dim", t.model.df_dim);
   s.get("latent_dim", t.model.latent_dim);
   s.get("faithful_d_block", t.model.faithful_d_block);
+  const bool stl_projections_given = s.has("stl_projections");
+  s.get("stl_projections", t.model.stl_projections);
   s.get("d_batch", t.d_batch);
   s.get("g_batch_multiplier", t.g_batch_multiplier);
   s.get("n_critic", t.n_critic);
@@ -98,6 +106,15 @@ GanTaskConfig GanTaskConfig::parse(ConfigSection s) {
                              "unpack it and set gan.data_dir to its cifar-10-batches-bin folder");
     t.data_dir = data_dir;
     t.model.image_channels = 3;
+  } else if (t.dataset == "stl10") {
+    if (data_dir.empty())
+      s.fail("gan.data_dir", "is not set but gan.dataset is stl10; download the STL-10 binary version "
+                             "(stl10_binary.tar.gz from https://cs.stanford.edu/~acoates/stl10/), "
+                             "unpack it and set gan.data_dir to its stl10_binary folder");
+    t.data_dir = data_dir;
+    t.model.image_channels = 3;
+    t.model.bottom_width = 6;  // 48 x 48 images (the released STL configs: bottom_width 6, gan_target_res 48)
+    if (!stl_projections_given) t.model.stl_projections = t.space == "gan_easy";
   }
   t.validate();
   return t;

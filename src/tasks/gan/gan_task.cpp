@@ -127,18 +127,20 @@ GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<Feat
   kind_ = gan_space_kind(cfg_.space);
   space_ = kind_ == GanSpaceKind::Easy ? gan_easy_space() : gan_hard_space();
   cfg_.validate();
-  if (!data.images.defined() || data.images.dim() != 4 || data.images.size(2) != 32 ||
-      data.images.size(3) != 32)
-    throw std::invalid_argument("gan task: the training images must be N x C x 32 x 32");
+  if (!data.images.defined() || data.images.dim() != 4 || data.images.size(2) != data.images.size(3) ||
+      data.images.size(2) % 8 != 0 || data.images.size(2) < 16)
+    throw std::invalid_argument(
+        "gan task: the training images must be N x C x S x S with S a multiple of 8 (32, or 48 for STL-10)");
   if (cfg_.model.image_channels != data.images.size(1))
     throw std::invalid_argument("gan task: model.image_channels is " +
                                 std::to_string(cfg_.model.image_channels) + " but the " +
                                 cfg_.dataset + " images have " +
                                 std::to_string(data.images.size(1)) + " channel(s)");
-  if (cfg_.model.bottom_width * 8 != 32)
-    throw std::invalid_argument(
-        "gan task: model.bottom_width must be 4 (images are 32 x 32, bottom_width * 8), got " +
-        std::to_string(cfg_.model.bottom_width));
+  const std::int64_t side = data.images.size(2);
+  if (cfg_.model.bottom_width * 8 != side)
+    throw std::invalid_argument("gan task: model.bottom_width must be " + std::to_string(side / 8) + " (images are " +
+                                std::to_string(side) + " x " + std::to_string(side) + ", bottom_width * 8), got " +
+                                std::to_string(cfg_.model.bottom_width));
   if (!features_) throw std::invalid_argument("gan task: a FeatureNet is required for FID");
   train_x_ = std::move(data.images);
 

@@ -96,7 +96,7 @@ gan:
   CHECK(h.features.cache_dir == "/cache");
   CHECK(h.features.classifier_epochs == 3);
 
-  CHECK_THROWS_WITH(parse_run_config("task: gan\ngan: {dataset: stl10}\n", "f"),
+  CHECK_THROWS_WITH(parse_run_config("task: gan\ngan: {dataset: svhn}\n", "f"),
                     Catch::Contains("'gan.dataset'") && Catch::Contains("fashion_mnist, cifar10"));
   CHECK_THROWS_WITH(parse_run_config("task: gan\ngan: {dataset: cifar10}\n", "f"),
                     Catch::Contains("gan.data_dir") && Catch::Contains("cifar-10-batches-bin"));

@@ -87,7 +87,7 @@ class TorchScriptFeatures : public FeatureNet {
 // ---------------------------------------------------------------- ClassifierFeatures
 //
 // Architecture (fixed; kClassifierRecipeVersion changes whenever it or the training recipe
-// does): input N x C x 32 x 32 in [-1, 1];
+// does): input N x C x S x S in [-1, 1] (S = 32; STL-10: 48, the same layers);
 //   conv3x3(C -> 32) + BN + ReLU, conv3x3(32 -> 32) + BN + ReLU, maxpool 2      (32 -> 16)
 //   conv3x3(32 -> 64) + BN + ReLU, conv3x3(64 -> 64) + BN + ReLU, maxpool 2     (16 -> 8)
 //   conv3x3(64 -> 128) + BN + ReLU, conv3x3(128 -> 128) + BN + ReLU
@@ -128,7 +128,7 @@ class ClassifierFeatures : public FeatureNet {
  public:
   using Log = std::function<void(const std::string&)>;
 
-  // images: N x C x 32 x 32 float in [-1, 1] on the CPU (C >= 1, N >= 10); labels: N integer
+  // images: N x C x S x S float in [-1, 1] on the CPU (C >= 1, S >= 8, N >= 10); labels: N integer
   // labels in [0, n_classes) (converted to int64); n_classes >= 2.
   // With a cache path: takes an exclusive flock on cache_path + ".lock" (creating the lock file
   // and the parent directories; the lock file is left in place), loads the cache file when it
@@ -163,7 +163,7 @@ class ClassifierFeatures : public FeatureNet {
   ClassifierFeatures(const ClassifierFeatures&) = delete;
   ClassifierFeatures& operator=(const ClassifierFeatures&) = delete;
 
-  // images: N x C x 32 x 32 in [-1, 1] (C = the training channels), any device/floating dtype;
+  // images: N x C x S x S in [-1, 1] (C and S those of the training images), any device/floating dtype;
   // moved to the module's device and evaluated in forward passes of at most 500 images (eval
   // mode, NoGradGuard). Returns N x 128 float32 features on that device.
   torch::Tensor features(const torch::Tensor& images_in_minus1_1) const override;
@@ -178,6 +178,7 @@ class ClassifierFeatures : public FeatureNet {
 
   int n_classes() const { return n_classes_; }
   int channels() const { return channels_; }
+  int side() const { return side_; }  // the image side it was trained on (32, STL-10: 48)
   double check_accuracy() const { return check_accuracy_; }  // held-out accuracy, in [0, 1]
   bool freshly_trained() const { return freshly_trained_; }  // false: loaded from the cache
   const std::string& cache_path() const { return cache_path_; }
@@ -186,13 +187,14 @@ class ClassifierFeatures : public FeatureNet {
   struct Net;  // the torch::nn::Module (defined in src/tasks/gan_features_internal.hpp)
 
  private:
-  ClassifierFeatures(std::shared_ptr<Net> net, int n_classes, int channels, double check_accuracy,
+  ClassifierFeatures(std::shared_ptr<Net> net, int n_classes, int channels, int side, double check_accuracy,
                      bool freshly_trained, std::string cache_path, torch::Device device);
   std::pair<torch::Tensor, torch::Tensor> run(const torch::Tensor& images) const;
 
   std::shared_ptr<Net> net_;
   int n_classes_ = 0;
   int channels_ = 0;
+  int side_ = 32;
   double check_accuracy_ = 0.0;
   bool freshly_trained_ = false;
   std::string cache_path_;

@@ -4,7 +4,7 @@
 // discriminator (GanEasy) and the searchable GanHard discriminator. GanNet registers them as `generator` and
 // `discriminator`, so tensor names carry the module prefixes of gan_spaces.hpp:
 //   generator.projections.<i>.linear.*        GanHard proj<i>.linear      (gene)
-//   generator.fixed_projections.<i>.linear.*  GanEasy projections         (fixed)
+//   generator.fixed_projections.<i>.linear.*  GanEasy projections         (fixed; STL-10: i = 0, 1)
 //   generator.cell<k>.up0|up1|c0..c4.*        cell genes                  (gene)
 //   generator.cell<k>.skip_in.<j>.*           skip-in 1x1 convs           (fixed)
 //   generator.to_rgb.bn.*, generator.to_rgb.conv.*                        (fixed)
@@ -46,6 +46,9 @@ class GanProjectionImpl : public torch::nn::Module {
   // linear_option indexes projection_linear_names(), up_mode up_mode_names().
   GanProjectionImpl(int index, int linear_option, int up_mode, double dropout, bool enabled,
                     const GanModelConfig& cfg);
+  // A fixed projection of the slice z[z_begin, z_end) to gf x width x width (Linear and view: no
+  // upsampling, no dropout), as GanEasy's STL-10 projections (cfg.stl_projections).
+  GanProjectionImpl(int z_begin, int z_end, int width, const GanModelConfig& cfg);
   // z: N x latent -> N x gf x target x target, or an undefined tensor when disabled.
   torch::Tensor forward(const torch::Tensor& z);
   bool enabled() const { return enabled_; }
@@ -53,6 +56,7 @@ class GanProjectionImpl : public torch::nn::Module {
  private:
   torch::nn::Linear linear_{nullptr};
   int index_, gf_, in_dim_, out_width_, scale_;
+  int z_begin_ = 0;  // first latent of the slice ('part' and the STL-10 projections)
   bool whole_, bilinear_, enabled_;
   double dropout_;
 };

@@ -1,6 +1,7 @@
 #pragma once
 // Options of the GAN task (`gan:` section): every default here (the paper's CIFAR-10 settings,
-// except the data set: Fashion-MNIST is the built-in default), every range in validate();
+// except the data set: Fashion-MNIST is the built-in default; STL-10's settings are set by
+// jobs/configs/stl10_ganhard.yaml), every range in validate();
 // docs/config.md and docs/gan.md describe them. Torch-free, so that configs are checked anywhere.
 #include <cstdint>
 #include <string>
@@ -19,15 +20,20 @@ struct GanModelConfig {
   int gf_dim = 256;        // generator width
   int df_dim = 128;        // discriminator width
   int latent_dim = 120;    // z dimension (divisible by 3 for the 'part' projections)
-  int bottom_width = 4;    // projection 0 width; images are bottom_width * 8 square
+  int bottom_width = 4;    // projection 0 width; images are bottom_width * 8 square (STL-10: 6 -> 48)
   int image_channels = 3;  // RGB
+  // GanEasy only: the STL-10 projections of the released code (`if_stl_projections`): z[0:L/2] ->
+  // Linear -> bottom_width^2 (cell1's input), z[L/2:L] -> Linear -> (2 bottom_width)^2 (added to
+  // cell1's output), no third projection. false: the three 'part_target' projections.
+  bool stl_projections = false;
   // true: the GanHard D block returns branch 1 alone whenever it exists (the released code's
   // bug, docs/algorithm.md); false: it returns branch 1 + branch 2 (the evident intent).
   bool faithful_d_block = true;
 };
 
 // Throws std::invalid_argument naming the field when a width is out of range, latent_dim is not
-// a multiple of 3 or bottom_width < 2 (projection 0's 'prev' width is bottom_width / 2).
+// a multiple of 3 (nor even with stl_projections) or bottom_width < 2 (projection 0's 'prev'
+// width is bottom_width / 2).
 void validate_model_config(const GanModelConfig& cfg);
 
 struct GanFeaturesConfig {
@@ -38,10 +44,12 @@ struct GanFeaturesConfig {
 };
 
 struct GanTaskConfig : TaskOptions {
-  GanModelConfig model;              // image_channels must match the data, bottom_width * 8 = 32
+  GanModelConfig model;              // image_channels must match the data, bottom_width * 8 = image side
   std::string space = "gan_hard";    // "gan_easy" or "gan_hard"
-  std::string dataset = "fashion_mnist";  // "fashion_mnist" (IDX files) or "cifar10" (binary)
-  std::string data_dir = kFashionMnistDir;  // cifar10: the cifar-10-batches-bin folder
+  // "fashion_mnist" (IDX files, 32 x 32 x 1), "cifar10" (binary batches, 32 x 32 x 3) or "stl10"
+  // (binary files, train+unlabeled resized to 48 x 48 x 3)
+  std::string dataset = "fashion_mnist";
+  std::string data_dir = kFashionMnistDir;  // cifar10: the cifar-10-batches-bin folder; stl10: stl10_binary
   std::string train_images = "train-images-idx3-ubyte.gz",  // fashion_mnist only
               train_labels = "train-labels-idx1-ubyte.gz";
   std::int64_t train_limit = 0;      // > 0: use only the first train_limit training images
@@ -71,7 +79,9 @@ struct GanTaskConfig : TaskOptions {
   // Throws std::invalid_argument "'gan.<key>' = v is out of range; expected ...".
   void validate() const;
   // Reads the `gan:` section (absent: all defaults): data_dir "" means the data set's default
-  // folder, image_channels follows the data set. Validates the result.
+  // folder (cifar10 and stl10 have none: an error), image_channels and bottom_width follow the
+  // data set (stl10: 3 and 6, i.e. 48 x 48), stl_projections defaults to true for stl10 with
+  // gan_easy (as the released STL GanEasy config) and false otherwise. Validates the result.
   static GanTaskConfig parse(ConfigSection section);
 };
 

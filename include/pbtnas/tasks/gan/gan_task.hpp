@@ -1,7 +1,8 @@
 #pragma once
 // The GAN task of PBT-NAS (docs/algorithm.md: "GAN training recipe", "GAN fitness and final
 // evaluation", "Building a child's weights" step 5) on Fashion-MNIST (28x28 gray
-// images scaled to [-1, 1] and padded to 32x32 with -1) or CIFAR-10 (32x32 RGB, binary batches),
+// images scaled to [-1, 1] and padded to 32x32 with -1), CIFAR-10 (32x32 RGB, binary batches) or
+// STL-10 (train+unlabeled, 96x96 RGB resized to 48x48),
 // generator + discriminator of
 // gan_models.hpp, hinge loss, n_critic D steps per G step, an EMA generator, fitness -FID of the
 // EMA generator against the training set's feature statistics. docs/gan.md, section "Task".
@@ -19,8 +20,10 @@
 
 namespace pbtnas::gan {
 
-// The training images of a GAN task: N x C x 32 x 32 float in [-1, 1] (CPU) and their labels
-// (int64, used only to train the built-in feature classifier).
+// The training images of a GAN task: N x C x S x S float in [-1, 1] (CPU; S = 32, STL-10: 48)
+// and labels (int64, used only to train the built-in feature classifier) of the first
+// labels.size(0) images: all of them, except for STL-10 (only train_X.bin is labelled; none are
+// read when a TorchScript feature network is configured).
 struct GanData {
   torch::Tensor images;
   torch::Tensor labels;
@@ -92,7 +95,7 @@ class GanTask : public Task {
 
   const GanTaskConfig& config() const { return cfg_; }
   std::int64_t train_size() const { return train_x_.size(0); }
-  const torch::Tensor& train_images() const { return train_x_; }  // N x C x 32 x 32 in [-1, 1]
+  const torch::Tensor& train_images() const { return train_x_; }  // N x C x S x S in [-1, 1]
   const FeatureStats& reference_stats() const { return ref_stats_; }
   std::int64_t iterations_per_epoch() const;
   const FeatureNet& feature_net() const { return *features_; }
@@ -102,7 +105,7 @@ class GanTask : public Task {
   GanSpaceKind kind_;
   SearchSpace space_;
   std::shared_ptr<FeatureNet> features_;
-  torch::Tensor train_x_;  // CPU float N x C x 32 x 32
+  torch::Tensor train_x_;  // CPU float N x C x S x S (S = 8 bottom_width)
   torch::Tensor fid_z_;    // CPU float fid_samples x latent_dim
   torch::Tensor grid_z_;   // CPU float grid_samples x latent_dim
   std::uint64_t run_seed_ = 0;

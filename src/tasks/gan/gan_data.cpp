@@ -31,10 +31,15 @@ namespace F = torch::nn::functional;
 namespace {
 // The training images in [-1, 1], once per node when gan.share_data (docs/performance.md,
 // "Memory per rank"), in the features' cache folder.
+// Node-local scratch unless gan.features.cache_dir names a folder (docs/slurm.md, "Multiple nodes").
+std::string shared_images_dir(const GanTaskConfig& cfg) {
+  return cfg.features.cache_dir.empty() ? node_scratch_dir("gan.features.cache_dir") : cfg.features.cache_dir;
+}
+
 torch::Tensor shared_images(const GanTaskConfig& cfg, const std::string& name, const std::vector<std::string>& files,
                             std::int64_t n, const std::function<torch::Tensor()>& compute) {
   if (!cfg.share_data) return compute();
-  const std::string dir = feature_cache_dir(cfg);
+  const std::string dir = shared_images_dir(cfg);
   const std::string file = "pbtnas-gan-" + name + "-" +
                            cache_fingerprint({"gan-images-v1", std::to_string(cfg.train_limit)}, files) + ".tensor";
   torch::Tensor x = node_shared_tensor(dir, file, compute);
@@ -94,7 +99,7 @@ GanData load_gan_data(const GanTaskConfig& cfg) {
     });
     if (data.images.size(2) != side)
       throw std::runtime_error("gan task: the cached STL-10 images are not " + std::to_string(side) +
-                               " px; delete the pbtnas-gan-stl10-* files of " + feature_cache_dir(cfg));
+                               " px; delete the pbtnas-gan-stl10-* files of " + shared_images_dir(cfg));
     // Labels exist for train_X.bin only: they label the first images, for the built-in feature
     // classifier (none needed with a TorchScript feature network).
     if (cfg.features.torchscript.empty()) {

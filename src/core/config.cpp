@@ -18,6 +18,14 @@ const char* to_string(Algorithm a) {
   return "?";
 }
 
+const char* to_string(RunPoint p) {
+  switch (p) {
+    case RunPoint::DuringTraining: return "during_training";
+    case RunPoint::AfterCommit: return "after_commit";
+  }
+  return "?";
+}
+
 bool RunConfig::mix_after(int next_epoch) const {
   if (next_epoch >= max_epochs) return false;  // never after the last step
   if (algorithm == Algorithm::Random) return false;
@@ -68,6 +76,22 @@ void RunConfig::validate() const {
   check_range("testing.nan_generation", nan_generation, -1, kMaxCount, "-1 (off) or a generation");
   check_range("testing.crash_after_commit", crash_after_commit, -1, kMaxCount, "-1 (off) or a generation");
   check_range("testing.stop_after_generation", stop_after_generation, -1, kMaxCount, "-1 (off) or a generation");
+  check_range("testing.raise_signal.generation", raise_signal.generation, -1, kMaxCount, "-1 (off) or a generation");
+  check_choice("testing.raise_signal.signal", raise_signal.signal, {"INT", "TERM", "USR1"});
+  check_range("testing.raise_signal.count", raise_signal.count, 1, 2,
+              "1, or 2 (a second signal right after the first: it abandons the generation)");
+  check_range("testing.raise_signal.rank", raise_signal.rank, -1, kMaxPopulation,
+              "-1 (every rank) or a rank");
+  if (raise_signal.rank != 0 && raise_signal.when != RunPoint::DuringTraining)
+    throw std::invalid_argument("'testing.raise_signal.rank' = " + std::to_string(raise_signal.rank) +
+                                " needs when: during_training (workers take no part in the commit); use rank 0 "
+                                "for after_commit");
+  check_range("testing.wait_for_signal.generation", wait_for_signal.generation, -1, kMaxCount,
+              "-1 (off) or a generation");
+  check_range("testing.wait_for_signal.count", wait_for_signal.count, 1, 2,
+              "1, or 2 (wait for a second signal too: it abandons the generation)");
+  check_range("testing.wait_for_signal.timeout_seconds", wait_for_signal.timeout_seconds, 0.1, 3600.0,
+              "seconds in [0.1, 3600]");
 }
 
 RunConfig parse_config(const std::string& yaml_text, const std::string& origin) {
@@ -135,6 +159,30 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   ts.get("nan_generation", c.nan_generation);
   ts.get("crash_after_commit", c.crash_after_commit);
   ts.get("stop_after_generation", c.stop_after_generation);
+  // The signal hooks: {generation: G, when: during_training|after_commit, ...} (config.hpp, SignalHook).
+  auto hook = [&ts](const char* key, SignalHook& h, bool raises) {
+    const YAML::Node node = ts.raw(key);
+    if (!node) return;
+    if (!node.IsMap()) ts.fail(ts.key(key), "must be a mapping, e.g. {generation: 1, when: during_training}");
+    ConfigSection hs = ts.sub(key);
+    if (!hs.has("generation")) hs.fail(hs.key("generation"), "is missing; name the generation (0-based)");
+    hs.get("generation", h.generation);
+    std::string when = "during_training";
+    hs.get("when", when);
+    if (when != "during_training" && when != "after_commit")
+      hs.fail(hs.key("when"), "= '" + when + "' is not valid; expected during_training or after_commit");
+    h.when = when == "during_training" ? RunPoint::DuringTraining : RunPoint::AfterCommit;
+    hs.get("count", h.count);
+    if (raises) {
+      hs.get("signal", h.signal);
+      hs.get("rank", h.rank);
+    } else {
+      hs.get("timeout_seconds", h.timeout_seconds);
+    }
+    hs.reject_unknown();
+  };
+  hook("raise_signal", c.raise_signal, true);
+  hook("wait_for_signal", c.wait_for_signal, false);
   ts.get("balance_cost_by_id", c.balance_cost_by_id);
   ts.get("fail_best_ever_evaluation", c.fail_best_ever_evaluation);
   ts.reject_unknown();

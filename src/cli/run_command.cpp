@@ -78,13 +78,18 @@ int signal_number(const std::string& name) {
 
 // The signal testing hooks (config.hpp, SignalHook) at the exact points the coordinator and the
 // workers report: raise a real signal (the handler above takes it as if it came from outside), or
-// wait for one from outside with a marker file for the test to watch.
+// wait for one from outside with a marker file for the test to watch. Only in a run that starts
+// fresh: the same command (the same config) then resumes past them, even after a generation that
+// the hook made abandon.
 class SignalHooks final : public RunPoints {
  public:
   SignalHooks(const RunConfig& cfg, int rank, std::string out, Logger& log)
       : cfg_(cfg), rank_(rank), out_(std::move(out)), log_(log) {}
 
+  void started(std::int64_t resumed_after) override { fresh_ = resumed_after < 0; }
+
   void at(RunPoint point, std::int64_t generation) override {
+    if (!fresh_) return;
     const SignalHook& r = cfg_.raise_signal;
     if (r.enabled() && r.generation == generation && r.when == point && (r.rank < 0 || r.rank == rank_)) {
       log_.warn("testing.raise_signal: raising SIG" + r.signal + (r.count > 1 ? " twice" : "") + " at generation " +
@@ -114,6 +119,7 @@ class SignalHooks final : public RunPoints {
   int rank_;
   std::string out_;
   Logger& log_;
+  bool fresh_ = false;
 };
 
 }  // namespace

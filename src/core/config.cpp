@@ -162,7 +162,7 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   // The signal hooks: {generation: G, when: during_training|after_commit, ...} (config.hpp, SignalHook).
   auto hook = [&ts](const char* key, SignalHook& h, bool raises) {
     const YAML::Node node = ts.raw(key);
-    if (!node) return;
+    if (!node || node.IsNull()) return;
     if (!node.IsMap()) ts.fail(ts.key(key), "must be a mapping, e.g. {generation: 1, when: during_training}");
     ConfigSection hs = ts.sub(key);
     if (!hs.has("generation")) hs.fail(hs.key("generation"), "is missing; name the generation (0-based)");

@@ -135,6 +135,7 @@ bool Coordinator::start() {
     return false;
   }
   report_.started({last_committed_, pop_.size(), t_.size() - 1, cfg_.n_steps(), store_.location()});
+  if (points_) points_->started(last_committed_);
   return true;
 }
 

@@ -95,6 +95,7 @@ bool Worker::start() {
     }
   }
   send_message(transport_, 0, ready);
+  if (points_) points_->started(order.resume_generation);
   return ready.error.empty();
 }
 

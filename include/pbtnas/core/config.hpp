@@ -38,7 +38,8 @@ const char* to_string(RunPoint p);
 // as if it had come from outside (the second of two abandons the generation at once).
 // testing.wait_for_signal: rank 0 writes OUT/testing_waiting_for_signal at `when` of `generation`
 // and waits (up to `timeout_seconds`) for `count` stop signals from outside, so that a test can
-// signal mpirun or a launcher at an exact point. Off while generation is -1.
+// signal mpirun or a launcher at an exact point. Off while generation is -1. Both act only in a
+// run that starts fresh, so that the same command (the same config) resumes past them.
 struct SignalHook {
   std::int64_t generation = -1;
   RunPoint when = RunPoint::DuringTraining;

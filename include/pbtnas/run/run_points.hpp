@@ -12,6 +12,8 @@ namespace pbtnas {
 class RunPoints {
  public:
   virtual ~RunPoints() = default;
+  // Once the run has started: after the committed generation `resumed_after` (-1: fresh).
+  virtual void started(std::int64_t resumed_after) = 0;
   virtual void at(RunPoint point, std::int64_t generation) = 0;
 };
 

@@ -154,7 +154,9 @@ struct StopAtPoint : RunPoints {
   RunPoint point;
   std::int64_t generation;
   std::vector<std::pair<RunPoint, std::int64_t>> calls;
+  std::vector<std::int64_t> starts;
   StopAtPoint(std::atomic<int>& s, RunPoint p, std::int64_t g) : stop(s), point(p), generation(g) {}
+  void started(std::int64_t resumed_after) override { starts.push_back(resumed_after); }
   void at(RunPoint p, std::int64_t g) override {
     calls.emplace_back(p, g);
     if (p == point && g == generation) stop.fetch_add(1);
@@ -177,6 +179,7 @@ TEST_CASE("coordinator: a stop request at either run point commits that generati
     const std::vector<std::pair<RunPoint, std::int64_t>> expected{
         {RunPoint::DuringTraining, 0}, {RunPoint::AfterCommit, 0}, {RunPoint::DuringTraining, 1}, {RunPoint::AfterCommit, 1}};
     CHECK(points.calls == expected);
+    CHECK(points.starts == std::vector<std::int64_t>{-1});
     REQUIRE_FALSE(report.lines.empty());
     // 0-based like every other line ("gen 1 [2/5]"), with the exit code and how to resume.
     CHECK_THAT(report.lines.back(), Catch::StartsWith("stop requested: generation 1 [2/5] is committed; exiting with code 3.") &&

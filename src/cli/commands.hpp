@@ -26,8 +26,8 @@ int run_command(int argc, char** argv, const std::string& config, const std::str
 // (0, 2, 3); errors in the middle of a generation end the job with MPI_Abort. Used by `run` and,
 // once per (variant, seed), by `study`.
 int run_search(MpiTransport& transport, const RunConfig& cfg, const std::string& out);
-// SIGUSR1 counted process-wide (the first: finish and commit the generation, exit 3; the second:
-// exit 3 at once), and the count.
+// SIGUSR1, SIGINT and SIGTERM counted process-wide (the first: finish and commit the generation,
+// exit 3; the second: exit 3 at once), and the count. Rank 0 of a run says so on stderr.
 void install_stop_handler();
 std::atomic<int>& stop_requests();
 

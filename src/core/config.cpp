@@ -26,6 +26,14 @@ double RunConfig::worker_timeout_seconds(double longest_generation_seconds) cons
   return std::max(900.0, 3.0 * longest_generation_seconds);
 }
 
+const char* to_string(RunPoint p) {
+  switch (p) {
+    case RunPoint::DuringTraining: return "during_training";
+    case RunPoint::AfterCommit: return "after_commit";
+  }
+  return "?";
+}
+
 bool RunConfig::mix_after(int next_epoch) const {
   if (next_epoch >= max_epochs) return false;  // never after the last step
   if (algorithm == Algorithm::Random) return false;
@@ -83,6 +91,22 @@ void RunConfig::validate() const {
   if (!(worker_timeout == -1.0 || (worker_timeout >= 0.0 && worker_timeout <= 1e6)))
     throw std::invalid_argument("'runtime.worker_timeout' = " + std::to_string(worker_timeout) +
                                 " is out of range; expected -1 (never), 0 (derived) or seconds up to 1000000");
+  check_range("testing.raise_signal.generation", raise_signal.generation, -1, kMaxCount, "-1 (off) or a generation");
+  check_choice("testing.raise_signal.signal", raise_signal.signal, {"INT", "TERM", "USR1"});
+  check_range("testing.raise_signal.count", raise_signal.count, 1, 2,
+              "1, or 2 (a second signal right after the first: it abandons the generation)");
+  check_range("testing.raise_signal.rank", raise_signal.rank, -1, kMaxPopulation,
+              "-1 (every rank) or a rank");
+  if (raise_signal.rank != 0 && raise_signal.when != RunPoint::DuringTraining)
+    throw std::invalid_argument("'testing.raise_signal.rank' = " + std::to_string(raise_signal.rank) +
+                                " needs when: during_training (workers take no part in the commit); use rank 0 "
+                                "for after_commit");
+  check_range("testing.wait_for_signal.generation", wait_for_signal.generation, -1, kMaxCount,
+              "-1 (off) or a generation");
+  check_range("testing.wait_for_signal.count", wait_for_signal.count, 1, 2,
+              "1, or 2 (wait for a second signal too: it abandons the generation)");
+  check_range("testing.wait_for_signal.timeout_seconds", wait_for_signal.timeout_seconds, 0.1, 3600.0,
+              "seconds in [0.1, 3600]");
 }
 
 RunConfig parse_config(const std::string& yaml_text, const std::string& origin) {
@@ -151,6 +175,30 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   ts.get("nan_generation", c.nan_generation);
   ts.get("crash_after_commit", c.crash_after_commit);
   ts.get("stop_after_generation", c.stop_after_generation);
+  // The signal hooks: {generation: G, when: during_training|after_commit, ...} (config.hpp, SignalHook).
+  auto hook = [&ts](const char* key, SignalHook& h, bool raises) {
+    const YAML::Node node = ts.raw(key);
+    if (!node || node.IsNull()) return;
+    if (!node.IsMap()) ts.fail(ts.key(key), "must be a mapping, e.g. {generation: 1, when: during_training}");
+    ConfigSection hs = ts.sub(key);
+    if (!hs.has("generation")) hs.fail(hs.key("generation"), "is missing; name the generation (0-based)");
+    hs.get("generation", h.generation);
+    std::string when = "during_training";
+    hs.get("when", when);
+    if (when != "during_training" && when != "after_commit")
+      hs.fail(hs.key("when"), "= '" + when + "' is not valid; expected during_training or after_commit");
+    h.when = when == "during_training" ? RunPoint::DuringTraining : RunPoint::AfterCommit;
+    hs.get("count", h.count);
+    if (raises) {
+      hs.get("signal", h.signal);
+      hs.get("rank", h.rank);
+    } else {
+      hs.get("timeout_seconds", h.timeout_seconds);
+    }
+    hs.reject_unknown();
+  };
+  hook("raise_signal", c.raise_signal, true);
+  hook("wait_for_signal", c.wait_for_signal, false);
   ts.get("balance_cost_by_id", c.balance_cost_by_id);
   ts.get("fail_best_ever_evaluation", c.fail_best_ever_evaluation);
   ts.get("hang_rank", c.hang_rank);

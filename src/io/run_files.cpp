@@ -402,10 +402,10 @@ void LogRunReport::finished(const RunResult& r) {
 }
 
 int run_coordinator_on_disk(Transport& transport, const RunConfig& cfg, const SearchSpace& space, const std::string& out,
-                            Logger& log, const std::atomic<int>* stop_requested) {
+                            Logger& log, const std::atomic<int>* stop_requested, RunPoints* points) {
   H5RunStore store(out, cfg, space, log);
   LogRunReport report(out, cfg, space, log);
-  return run_coordinator(transport, cfg, space, store, report, stop_requested);
+  return run_coordinator(transport, cfg, space, store, report, stop_requested, points);
 }
 
 }  // namespace pbtnas::io

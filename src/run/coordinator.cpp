@@ -21,9 +21,9 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 class Coordinator {
  public:
   Coordinator(Transport& t, const RunConfig& cfg, const SearchSpace& space, RunStore& store, RunReport& report,
-              const std::atomic<int>* stop)
+              const std::atomic<int>* stop, RunPoints* points)
       : t_(t), cfg_(cfg), space_(space), store_(store), report_(report),
-        layout_(cfg.selection.population_size, t.size()), stop_(stop) {}
+        layout_(cfg.selection.population_size, t.size()), stop_(stop), points_(points) {}
 
   int run() {
     if (!start()) return kExitError;
@@ -35,6 +35,7 @@ class Coordinator {
       exploit(s);
       checkpoint(s);
       report_.generation(s);
+      if (points_) points_->at(RunPoint::AfterCommit, g);
       seconds_run_ += since(t0);
       longest_generation_ = std::max(longest_generation_, since(t0));
       ++generations_run_;
@@ -125,6 +126,7 @@ class Coordinator {
   BestEver previous_best_ever_;  // before this generation's ranking
   std::int64_t last_committed_ = -1;
   const std::atomic<int>* stop_;
+  RunPoints* points_;
   double seconds_run_ = 0.0;  // wall time of the generations this process ran (for the ETA)
   double longest_generation_ = 0.0;  // seconds, for the derived worker timeout
   int generations_run_ = 0;
@@ -202,6 +204,7 @@ bool Coordinator::start() {
     return false;
   }
   report_.started({last_committed_, pop_.size(), t_.size() - 1, cfg_.n_steps(), store_.location()});
+  if (points_) points_->started(last_committed_);
   return true;
 }
 
@@ -213,6 +216,7 @@ GenerationSummary Coordinator::train(std::int64_t g) {
   s.next_epoch = epoch_begin + cfg_.epochs_step;
   const auto t0 = Clock::now();
   broadcast_to_workers(t_, Order::train(g, epoch_begin, cfg_.epochs_step));
+  if (points_) points_->at(RunPoint::DuringTraining, g);
   s.reports.resize(static_cast<std::size_t>(pop_.size()));
   // Results arrive per member; before a member's result, its worker's progress notes (partial
   // reports), from which the live progress is shown.
@@ -338,9 +342,11 @@ void Coordinator::checkpoint(GenerationSummary& s) {
 }
 
 int Coordinator::stop_after(std::int64_t g) {
-  report_.info("stop requested: generation " + std::to_string(g + 1) + "/" + std::to_string(cfg_.n_steps()) +
-               " is committed; exiting with code " + std::to_string(kExitCheckpointed) +
-               " (run the same command again, or requeue the job, to resume)");
+  // Numbered like every other line: "generation 19 [20/40]" (0-based, then the step of the run).
+  report_.info("stop requested: generation " + std::to_string(g) + " [" + std::to_string(g + 1) + "/" +
+               std::to_string(cfg_.n_steps()) + "] is committed; exiting with code " +
+               std::to_string(kExitCheckpointed) +
+               ". To resume, run the same command again (the SLURM templates requeue the job)");
   broadcast_to_workers(t_, Order::stop(kExitCheckpointed));
   return kExitCheckpointed;
 }
@@ -423,8 +429,8 @@ std::string describe_ready_workers(const std::vector<ReadyWorker>& workers) {
 }
 
 int run_coordinator(Transport& transport, const RunConfig& cfg, const SearchSpace& space, RunStore& store,
-                    RunReport& report, const std::atomic<int>* stop_requested) {
-  return Coordinator(transport, cfg, space, store, report, stop_requested).run();
+                    RunReport& report, const std::atomic<int>* stop_requested, RunPoints* points) {
+  return Coordinator(transport, cfg, space, store, report, stop_requested, points).run();
 }
 
 }  // namespace pbtnas

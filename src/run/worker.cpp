@@ -54,7 +54,7 @@ class ProgressNotes final : public TrainProgressSink {
 }  // namespace
 
 Worker::Worker(Transport& transport, const RunConfig& cfg, const Task* task, std::string task_error,
-               torch::Device device, int threads, Logger& log)
+               torch::Device device, int threads, Logger& log, RunPoints* points)
     : transport_(transport),
       cfg_(cfg),
       task_(task),
@@ -62,6 +62,7 @@ Worker::Worker(Transport& transport, const RunConfig& cfg, const Task* task, std
       device_(device),
       threads_(threads),
       log_(log),
+      points_(points),
       layout_(cfg.selection.population_size, transport.size()) {}
 
 bool Worker::start() {
@@ -98,6 +99,7 @@ bool Worker::start() {
     }
   }
   send_message(transport_, 0, ready);
+  if (points_) points_->started(order.resume_generation);
   return ready.error.empty();
 }
 
@@ -108,6 +110,7 @@ void Worker::train(const Order& order) {
               std::to_string(order.generation));
     for (;;) ::pause();
   }
+  if (points_) points_->at(RunPoint::DuringTraining, order.generation);
   for (auto& [id, member] : members_) {
     FitnessReport r;
     r.member = id;

@@ -71,3 +71,53 @@ s = json.load(open(out + "/summary.json"))
 print("best", s["best_member"], s["validation"], s["test"], s["genome"], s["fitness_history"])
 PYEOF
 }
+
+# launch CONFIG OUT -> a run through jobs/launch_local.sh (3 ranks, mpirun --quiet, Ctrl-C as a
+# stop request); exit code in $rc, output in $OUT.log.
+launch() {
+  local config=$1 out=$2
+  set +e
+  PBTNAS_BIN="$PBTNAS" timeout 600 bash "$SRC/jobs/launch_local.sh" "$config" "$out" 3 >"$out.log" 2>&1
+  rc=$?
+  set -e
+}
+
+# The newest committed generation of a run folder (checkpoints/LATEST), or "none".
+latest() { cat "$1/checkpoints/LATEST" 2>/dev/null || echo none; }
+
+# Fails when a log holds one of Open MPI's abort boxes (MPI_Abort, a non-zero exit code).
+no_abort_boxes() {  # no_abort_boxes LOG WHAT
+  if grep -nE 'MPI_ABORT|aborted|non-zero (exit|status)|exiting improperly' "$1"; then
+    cat "$1"; fail "$2: Open MPI's abort text in the output"
+  fi
+}
+
+# wait_for_file PATH SECONDS: until PATH exists (polling), or fail.
+wait_for_file() {
+  local path=$1 seconds=$2 i
+  for ((i = 0; i < seconds * 20; ++i)); do
+    [[ -e "$path" ]] && return 0
+    sleep 0.05
+  done
+  fail "$path did not appear within $seconds s"
+}
+
+# wait_for_line FILE PATTERN SECONDS: until FILE holds a line matching the fixed string PATTERN.
+wait_for_line() {
+  local file=$1 pattern=$2 seconds=$3 i
+  for ((i = 0; i < seconds * 20; ++i)); do
+    grep -qF -- "$pattern" "$file" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  cat "$file"; fail "no line '$pattern' in $file within $seconds s"
+}
+
+# in_background CMD... : starts CMD in the background with SIGINT and SIGQUIT at their default
+# (a non-interactive shell starts background jobs with them ignored, and bash cannot trap a
+# signal that was ignored when it started); its pid in $bg_pid.
+in_background() {
+  "$PY" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL); signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@" &
+  bg_pid=$!
+}

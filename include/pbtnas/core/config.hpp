@@ -28,6 +28,28 @@ struct TaskOptions {
   virtual ~TaskOptions() = default;
 };
 
+// Exact points of a run at which the signal testing hooks act (testing.raise_signal,
+// testing.wait_for_signal): right after rank 0 sends the train order of a generation (a worker:
+// when it starts training it), and right after the generation is committed (rank 0).
+enum class RunPoint { DuringTraining, AfterCommit };
+const char* to_string(RunPoint p);
+
+// testing.raise_signal: `rank` raises `signal` `count` times in a row at `when` of `generation`,
+// as if it had come from outside (the second of two abandons the generation at once).
+// testing.wait_for_signal: rank 0 writes OUT/testing_waiting_for_signal at `when` of `generation`
+// and waits (up to `timeout_seconds`) for `count` stop signals from outside, so that a test can
+// signal mpirun or a launcher at an exact point. Off while generation is -1. Both act only in a
+// run that starts fresh, so that the same command (the same config) resumes past them.
+struct SignalHook {
+  std::int64_t generation = -1;
+  RunPoint when = RunPoint::DuringTraining;
+  std::string signal = "INT";  // INT, TERM or USR1 (raise_signal)
+  int count = 1;               // signals raised / waited for: 1 or 2
+  int rank = 0;                // raise_signal: the raising rank, -1: every rank
+  double timeout_seconds = 300.0;  // wait_for_signal
+  bool enabled() const { return generation >= 0; }
+};
+
 struct CheckpointConfig {
   int keep = 2;  // committed generations kept on disk (0: keep all)
 };
@@ -75,6 +97,8 @@ struct RunConfig {
   int nan_generation = -1;
   int crash_after_commit = -1;      // rank 0 dies (SIGKILL) right after committing this generation
   int stop_after_generation = -1;   // a stop request (as SIGUSR1) arrives during this generation
+  SignalHook raise_signal;          // a real signal raised at an exact point (see SignalHook)
+  SignalHook wait_for_signal;       // rank 0 waits at an exact point for a signal from outside
   bool balance_cost_by_id = false;  // with balance: measured, member m costs m + 1 (not its seconds)
   bool fail_best_ever_evaluation = false;  // the final evaluation of best_ever.h5 fails (an error, exit 2)
   int hang_rank = -1;               // this worker rank stops answering (blocks for ever) ...

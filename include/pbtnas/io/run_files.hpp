@@ -77,6 +77,6 @@ class LogRunReport : public RunReport {
 // run_coordinator on a run directory: H5RunStore + LogRunReport.
 int run_coordinator_on_disk(Transport& transport, const RunConfig& cfg, const SearchSpace& space,
                             const std::string& out, Logger& log,
-                            const std::atomic<int>* stop_requested = nullptr);
+                            const std::atomic<int>* stop_requested = nullptr, RunPoints* points = nullptr);
 
 }  // namespace pbtnas::io

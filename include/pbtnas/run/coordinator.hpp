@@ -20,15 +20,18 @@
 //   Finally Order::finish + FinalOrder -> workers; FinalReport <- the owner of the final best
 //   member, BestEverReport <- rank 1 (final metrics of the best-ever member); RunReport::finished.
 //
-// Preemption: when `stop_requested` becomes non-zero (SIGUSR1, e.g. SLURM's --signal warning) or
-// the generation is testing.stop_after_generation, the coordinator finishes the generation in
-// progress, commits it, stops the workers and returns kExitCheckpointed; a restart resumes.
+// Preemption: when `stop_requested` becomes non-zero (SIGUSR1, SIGINT or SIGTERM, e.g. SLURM's
+// --signal warning or Ctrl-C) or the generation is testing.stop_after_generation, the
+// coordinator finishes the generation in progress, commits it, stops the workers and returns
+// kExitCheckpointed; a restart resumes. `points` (optional) is told when each generation's
+// training starts and when it is committed (run_points.hpp: the testing hooks act there).
 #include <atomic>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "pbtnas/core/config.hpp"
+#include "pbtnas/run/run_points.hpp"
 #include "pbtnas/run/run_report.hpp"
 #include "pbtnas/run/run_store.hpp"
 #include "pbtnas/core/search_space.hpp"
@@ -63,6 +66,6 @@ std::string describe_ready_workers(const std::vector<ReadyWorker>& workers);
 // a worker fails mid-generation (other workers may be blocked; the caller aborts the job).
 int run_coordinator(Transport& transport, const RunConfig& cfg, const SearchSpace& space,
                     RunStore& store, RunReport& report,
-                    const std::atomic<int>* stop_requested = nullptr);
+                    const std::atomic<int>* stop_requested = nullptr, RunPoints* points = nullptr);
 
 }  // namespace pbtnas

@@ -13,6 +13,7 @@
 #include "pbtnas/core/layout.hpp"
 #include "pbtnas/core/log.hpp"
 #include "pbtnas/nn/member.hpp"
+#include "pbtnas/run/run_points.hpp"
 #include "pbtnas/tasks/task.hpp"
 #include "pbtnas/core/transport.hpp"
 
@@ -21,9 +22,10 @@ namespace pbtnas {
 class Worker {
  public:
   // `task` may be null when the task failed to load; the worker then reports `task_error` to the
-  // coordinator at start and waits for the stop order.
+  // coordinator at start and waits for the stop order. `points` (optional) is told when the
+  // worker starts training a generation (run_points.hpp).
   Worker(Transport& transport, const RunConfig& cfg, const Task* task, std::string task_error,
-         torch::Device device, int threads, Logger& log);
+         torch::Device device, int threads, Logger& log, RunPoints* points = nullptr);
   // Runs until the coordinator's stop order; returns the process exit code (0 on success).
   int run();
 
@@ -42,6 +44,7 @@ class Worker {
   torch::Device device_;
   int threads_;
   Logger& log_;
+  RunPoints* points_;
   Layout layout_;
   std::map<int, Member> members_;
   std::string out_dir_;

@@ -112,6 +112,39 @@ TEST_CASE("absurd sizes are refused before anything is allocated") {
   CHECK_THROWS_WITH(parse_config("population_size: 8\ntesting: {nan_member: 8}\n", "f"), Catch::Contains("'testing.nan_member'"));
 }
 
+TEST_CASE("config: the signal testing hooks") {
+  const RunConfig off = parse_config("seed: 1\n", "f");
+  CHECK_FALSE(off.raise_signal.enabled());
+  CHECK_FALSE(off.wait_for_signal.enabled());
+  const RunConfig c = parse_config(
+      "testing:\n  raise_signal: {signal: TERM, generation: 2, when: after_commit, count: 2}\n"
+      "  wait_for_signal: {generation: 1, timeout_seconds: 30}\n", "f");
+  CHECK(c.raise_signal.enabled());
+  CHECK(c.raise_signal.signal == "TERM");
+  CHECK(c.raise_signal.generation == 2);
+  CHECK(c.raise_signal.when == RunPoint::AfterCommit);
+  CHECK(c.raise_signal.count == 2);
+  CHECK(c.raise_signal.rank == 0);
+  CHECK(c.wait_for_signal.generation == 1);
+  CHECK(c.wait_for_signal.when == RunPoint::DuringTraining);
+  CHECK(c.wait_for_signal.timeout_seconds == 30.0);
+  CHECK(parse_config("testing: {raise_signal: {generation: 0, rank: -1}}\n", "f").raise_signal.rank == -1);
+  CHECK_THROWS_WITH(parse_config("testing: {raise_signal: {signal: KILL, generation: 1}}\n", "f"),
+                    Catch::Contains("'testing.raise_signal.signal' = 'KILL' is not valid; expected one of INT, TERM, USR1"));
+  CHECK_THROWS_WITH(parse_config("testing: {raise_signal: {signal: INT}}\n", "f"),
+                    Catch::Contains("'testing.raise_signal.generation' is missing"));
+  CHECK_THROWS_WITH(parse_config("testing: {raise_signal: {generation: 1, when: before_exploit}}\n", "f"),
+                    Catch::Contains("'testing.raise_signal.when' = 'before_exploit' is not valid"));
+  CHECK_THROWS_WITH(parse_config("testing: {raise_signal: {generation: 1, count: 3}}\n", "f"),
+                    Catch::Contains("'testing.raise_signal.count'"));
+  CHECK_THROWS_WITH(parse_config("testing: {raise_signal: {generation: 1, rank: 1, when: after_commit}}\n", "f"),
+                    Catch::Contains("needs when: during_training"));
+  CHECK_THROWS_WITH(parse_config("testing: {wait_for_signal: {generation: 1, signal: INT}}\n", "f"),
+                    Catch::Contains("'testing.wait_for_signal.signal' is not a known key"));
+  CHECK_THROWS_WITH(parse_config("testing: {raise_signal: 3}\n", "f"),
+                    Catch::Contains("'testing.raise_signal' must be a mapping"));
+}
+
 TEST_CASE("a key given twice is an error naming the key and both lines") {
   CHECK_THROWS_WITH(parse_config("seed: 1\npopulation_size: 8\nseed: 2\n", "f.yaml"),
                     Catch::Contains("f.yaml") && Catch::Contains("'seed' is given twice (lines 1 and 3)"));

@@ -41,7 +41,7 @@ struct Outcome {
 };
 
 Outcome run(const RunConfig& cfg, const SearchSpace& sp, MemoryStore& store, MemoryReport& report, int ranks,
-            test::ScriptedFaults faults = {}) {
+            test::ScriptedFaults faults = {}, const std::atomic<int>* stop = nullptr, RunPoints* points = nullptr) {
   test::LocalHub hub(ranks);
   const std::vector<MemberRecord> resumed = store.commits.empty() ? std::vector<MemberRecord>{}
                                                                   : store.commits.rbegin()->second.state.members;
@@ -59,7 +59,7 @@ Outcome run(const RunConfig& cfg, const SearchSpace& sp, MemoryStore& store, Mem
     });
   test::LocalTransport zero(hub, 0);
   try {
-    o.code = run_coordinator(zero, cfg, sp, store, report);
+    o.code = run_coordinator(zero, cfg, sp, store, report, stop, points);
   } catch (const std::exception& e) {
     o.thrown = e.what();
     try {
@@ -146,6 +146,55 @@ TEST_CASE("coordinator: stopped after a commit and resumed, it ends as the unint
   }
   CHECK(a.best_ever.member == b.best_ever.member);
   CHECK(a.best_ever.generation == b.best_ever.generation);
+}
+
+// Records the run points and makes a stop request (as the signal handler does) at one of them.
+struct StopAtPoint : RunPoints {
+  std::atomic<int>& stop;
+  RunPoint point;
+  std::int64_t generation;
+  std::vector<std::pair<RunPoint, std::int64_t>> calls;
+  std::vector<std::int64_t> starts;
+  StopAtPoint(std::atomic<int>& s, RunPoint p, std::int64_t g) : stop(s), point(p), generation(g) {}
+  void started(std::int64_t resumed_after) override { starts.push_back(resumed_after); }
+  void at(RunPoint p, std::int64_t g) override {
+    calls.emplace_back(p, g);
+    if (p == point && g == generation) stop.fetch_add(1);
+  }
+};
+
+TEST_CASE("coordinator: a stop request at either run point commits that generation and says how to resume") {
+  for (RunPoint point : {RunPoint::DuringTraining, RunPoint::AfterCommit}) {
+    CAPTURE(to_string(point));
+    std::atomic<int> stop{0};
+    StopAtPoint points(stop, point, 1);
+    MemoryStore store;
+    MemoryReport report;
+    const Outcome o = run(config(), space(), store, report, 3, {}, &stop, &points);
+    CHECK(o.code == kExitCheckpointed);
+    CHECK(o.worker_codes[1] == kExitCheckpointed);
+    CHECK(o.worker_codes[2] == kExitCheckpointed);
+    CHECK(store.commits.rbegin()->first == 1);
+    CHECK(report.results.empty());
+    const std::vector<std::pair<RunPoint, std::int64_t>> expected{
+        {RunPoint::DuringTraining, 0}, {RunPoint::AfterCommit, 0}, {RunPoint::DuringTraining, 1}, {RunPoint::AfterCommit, 1}};
+    CHECK(points.calls == expected);
+    CHECK(points.starts == std::vector<std::int64_t>{-1});
+    REQUIRE_FALSE(report.lines.empty());
+    // 0-based like every other line ("gen 1 [2/5]"), with the exit code and how to resume.
+    CHECK_THAT(report.lines.back(), Catch::StartsWith("stop requested: generation 1 [2/5] is committed; exiting with code 3.") &&
+                                        Catch::Contains("run the same command again"));
+  }
+}
+
+TEST_CASE("coordinator: a stop request during the last generation lets the run finish") {
+  std::atomic<int> stop{0};
+  StopAtPoint points(stop, RunPoint::DuringTraining, 4);
+  MemoryStore store;
+  MemoryReport report;
+  const Outcome o = run(config(), space(), store, report, 3, {}, &stop, &points);
+  CHECK(o.code == kExitOk);
+  CHECK(report.results.size() == 1);
 }
 
 TEST_CASE("coordinator: a refused resume stops every worker cleanly with the reason") {

@@ -1,4 +1,5 @@
 #include "pbtnas/tasks/cifar10.hpp"
+#include "pbtnas/util/paths.hpp"
 
 #include <sys/stat.h>
 
@@ -28,42 +29,21 @@ const char* kDataHint =
   throw std::runtime_error("CIFAR-10 reader: " + path + ": " + problem + ". " + fix);
 }
 
-bool is_regular_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool is_directory(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::string join(const std::string& dir, const std::string& name) {
-  if (dir.empty()) return name;
-  return dir.back() == '/' ? dir + name : dir + "/" + name;
-}
-
-std::string dir_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // What a folder holds instead of the binary version, as a sentence ("" when nothing known).
 std::string diagnose_dir(const std::string& dir) {
-  if (is_regular_file(join(dir, "data_batch_1")) || is_regular_file(join(dir, "batches.meta")))
+  if (is_regular_file(join_path(dir, "data_batch_1")) || is_regular_file(join_path(dir, "batches.meta")))
     return " The folder holds the *python* (pickle) version of CIFAR-10 (data_batch_1 without "
            ".bin); this reader needs the binary version.";
-  if (is_regular_file(join(dir, "data_batch_1.mat")))
+  if (is_regular_file(join_path(dir, "data_batch_1.mat")))
     return " The folder holds the *matlab* version of CIFAR-10 (data_batch_1.mat); this reader "
            "needs the binary version.";
-  if (is_directory(join(dir, "cifar-10-batches-bin")))
+  if (is_directory(join_path(dir, "cifar-10-batches-bin")))
     return " It has a cifar-10-batches-bin subfolder: set `gan.data_dir` to " +
-           join(dir, "cifar-10-batches-bin") + ".";
-  if (is_directory(join(dir, "cifar-10-batches-py")))
+           join_path(dir, "cifar-10-batches-bin") + ".";
+  if (is_directory(join_path(dir, "cifar-10-batches-py")))
     return " It has a cifar-10-batches-py subfolder: that is the python version; this reader "
            "needs the binary version (cifar-10-batches-bin).";
-  if (is_regular_file(join(dir, "cifar-10-binary.tar.gz")))
+  if (is_regular_file(join_path(dir, "cifar-10-binary.tar.gz")))
     return " It holds cifar-10-binary.tar.gz: extract it first (tar xzf cifar-10-binary.tar.gz).";
   return "";
 }
@@ -110,7 +90,7 @@ Cifar10Data read_files(const std::vector<std::string>& paths, std::int64_t limit
                                       ? "is a directory, expected a CIFAR-10 batch file"
                                       : "file not found (or not a regular file)";
       std::string fix = kDataHint;
-      fix += missing_hint.empty() ? diagnose_dir(dir_of(path)) : missing_hint;
+      fix += missing_hint.empty() ? diagnose_dir(parent_dir(path)) : missing_hint;
       fail(path, problem, fix);
     }
     const std::int64_t size = st.st_size;
@@ -126,7 +106,7 @@ Cifar10Data read_files(const std::vector<std::string>& paths, std::int64_t limit
         why += "; " + format;
       else if (size % kCifar100RecordBytes == 0)
         why += "; a whole number of 3074-byte records: is it CIFAR-100 (two label bytes)?";
-      if (format.empty() && is_regular_file(join(dir_of(path), "data_batch_1")))
+      if (format.empty() && is_regular_file(join_path(parent_dir(path), "data_batch_1")))
         why += "; data_batch_1 without .bin next to it suggests the python version";
       why += ")";
       fail(path, why, kDataHint);
@@ -185,7 +165,7 @@ Cifar10Data read_files(const std::vector<std::string>& paths, std::int64_t limit
 std::vector<std::string> cifar10_train_paths(const std::string& dir) {
   std::vector<std::string> paths;
   for (int i = 1; i <= kCifar10TrainFiles; ++i)
-    paths.push_back(join(dir, "data_batch_" + std::to_string(i) + ".bin"));
+    paths.push_back(join_path(dir, "data_batch_" + std::to_string(i) + ".bin"));
   return paths;
 }
 
@@ -213,7 +193,7 @@ Cifar10Data read_cifar10_train(const std::string& dir, std::int64_t limit) {
 
 Cifar10Data read_cifar10_test(const std::string& dir, std::int64_t limit) {
   require_dir(dir);
-  return read_files({join(dir, "test_batch.bin")}, limit, diagnose_dir(dir));
+  return read_files({join_path(dir, "test_batch.bin")}, limit, diagnose_dir(dir));
 }
 
 }  // namespace pbtnas

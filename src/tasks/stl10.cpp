@@ -1,4 +1,5 @@
 #include "pbtnas/tasks/stl10.hpp"
+#include "pbtnas/util/paths.hpp"
 
 #include <ATen/Parallel.h>
 #include <sys/stat.h>
@@ -27,36 +28,15 @@ const char* kDataHint =
   throw std::runtime_error("STL-10 reader: " + path + ": " + problem + ". " + fix);
 }
 
-bool is_regular_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool is_directory(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::string join(const std::string& dir, const std::string& name) {
-  if (dir.empty()) return name;
-  return dir.back() == '/' ? dir + name : dir + "/" + name;
-}
-
-std::string dir_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // What a folder holds instead of the binary files, as a sentence ("" when nothing known).
 std::string diagnose_dir(const std::string& dir) {
   if (!is_directory(dir)) return " The folder " + dir + " does not exist.";
-  if (is_regular_file(join(dir, "train.mat")) || is_regular_file(join(dir, "unlabeled.mat")))
+  if (is_regular_file(join_path(dir, "train.mat")) || is_regular_file(join_path(dir, "unlabeled.mat")))
     return " The folder holds the *matlab* version of STL-10 (train.mat, unlabeled.mat); this reader needs "
            "the binary version.";
-  if (is_directory(join(dir, "stl10_binary")))
-    return " It has a stl10_binary subfolder: set `gan.data_dir` to " + join(dir, "stl10_binary") + ".";
-  if (is_regular_file(join(dir, "stl10_binary.tar.gz")))
+  if (is_directory(join_path(dir, "stl10_binary")))
+    return " It has a stl10_binary subfolder: set `gan.data_dir` to " + join_path(dir, "stl10_binary") + ".";
+  if (is_regular_file(join_path(dir, "stl10_binary.tar.gz")))
     return " It holds stl10_binary.tar.gz: extract it first (tar xzf stl10_binary.tar.gz).";
   return "";
 }
@@ -88,7 +68,7 @@ std::int64_t checked_size(const std::string& path, const char* what) {
   if (!found || !S_ISREG(st.st_mode)) {
     const std::string problem = found && S_ISDIR(st.st_mode) ? std::string("is a directory, expected ") + what
                                                              : "file not found (or not a regular file)";
-    fail(path, problem, kDataHint + diagnose_dir(dir_of(path)));
+    fail(path, problem, kDataHint + diagnose_dir(parent_dir(path)));
   }
   if (st.st_size == 0) fail(path, "the file is empty", "Re-download and extract stl10_binary.tar.gz");
   return st.st_size;
@@ -213,10 +193,10 @@ inline std::uint8_t clip8(std::int32_t acc) {
 }  // namespace
 
 std::vector<std::string> stl10_train_unlabeled_paths(const std::string& dir) {
-  return {join(dir, "train_X.bin"), join(dir, "unlabeled_X.bin")};
+  return {join_path(dir, "train_X.bin"), join_path(dir, "unlabeled_X.bin")};
 }
 
-std::string stl10_train_labels_path(const std::string& dir) { return join(dir, "train_y.bin"); }
+std::string stl10_train_labels_path(const std::string& dir) { return join_path(dir, "train_y.bin"); }
 
 std::int64_t count_stl10_images(const std::vector<std::string>& paths, std::int64_t limit) {
   return planned_images(plan_files(paths, limit));

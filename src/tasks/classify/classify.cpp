@@ -10,14 +10,10 @@
 #include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/tasks/idx.hpp"
 #include "pbtnas/tasks/node_cache.hpp"
+#include "pbtnas/util/paths.hpp"
 
 namespace pbtnas {
 namespace {
-
-std::string join_path(const std::string& dir, const std::string& file) {
-  if (file.empty() || file[0] == '/' || dir.empty()) return file;
-  return dir.back() == '/' ? dir + file : dir + "/" + file;
-}
 
 // uint8 N x H x W -> float N x 1 x H x W, (x / 255 - mean) / std.
 torch::Tensor normalise(const torch::Tensor& images) {

@@ -49,8 +49,12 @@ torch::Tensor spectral_sigma(const torch::Tensor& weight, const torch::Tensor& u
 }
 
 SpectralNormImplBase::SpectralNormImplBase(std::vector<std::int64_t> weight_shape, bool with_bias,
-                                           double eps, std::uint64_t seed, SpectralStyle style)
-    : eps_(eps), style_(style) {
+                                           double eps, std::uint64_t seed, SpectralStyle style,
+                                           int init_iterations)
+    : eps_(eps),
+      style_(style),
+      init_iterations_(init_iterations >= 0 ? init_iterations
+                                            : (style == SpectralStyle::Parametrization ? kParametrizationInitIterations : 0)) {
   require(weight_shape.size() >= 2, "the weight needs >= 2 dims");
   for (auto d : weight_shape) require(d >= 1, "every weight dimension must be >= 1");
   require(eps > 0.0 && std::isfinite(eps), "eps must be a positive finite number");
@@ -77,9 +81,7 @@ void SpectralNormImplBase::init_vectors(at::Generator gen) {
   torch::Tensor v = torch::empty({weight_v.size(0)}, cpu).normal_(0.0, 1.0, gen);
   weight_u.copy_(normalize(u, eps_));
   weight_v.copy_(normalize(v, eps_));
-  if (style_ == SpectralStyle::Parametrization)
-    for (int i = 0; i < kParametrizationInitIterations; ++i)
-      spectral_power_iteration(weight_orig, weight_u, weight_v, eps_, style_);
+  for (int i = 0; i < init_iterations_; ++i) spectral_power_iteration(weight_orig, weight_u, weight_v, eps_, style_);
 }
 
 torch::Tensor SpectralNormImplBase::sigma() const {
@@ -98,7 +100,7 @@ torch::Tensor SpectralNormImplBase::forward_weight() {
 
 SNConv2dImpl::SNConv2dImpl(SNConv2dOptions o)
     : SpectralNormImplBase({o.out_channels(), o.in_channels(), o.kernel_size(), o.kernel_size()},
-                           o.bias(), o.eps(), o.seed(), o.style()),
+                           o.bias(), o.eps(), o.seed(), o.style(), o.init_iterations()),
       options_(o) {
   require(o.stride() >= 1 && o.dilation() >= 1 && o.padding() >= 0,
           "SNConv2d needs stride >= 1, dilation >= 1 and padding >= 0 (got stride " +
@@ -114,7 +116,7 @@ torch::Tensor SNConv2dImpl::forward(const torch::Tensor& x) {
 
 SNLinearImpl::SNLinearImpl(SNLinearOptions o)
     : SpectralNormImplBase({o.out_features(), o.in_features()}, o.bias(), o.eps(), o.seed(),
-                           o.style()),
+                           o.style(), o.init_iterations()),
       options_(o) {}
 
 torch::Tensor SNLinearImpl::forward(const torch::Tensor& x) {

@@ -9,17 +9,13 @@
 #include <utility>
 #include <vector>
 
+#include "pbtnas/util/paths.hpp"
 #include "pbtnas/tasks/gan/gan_task.hpp"
 
 namespace pbtnas::gan::detail {
 
 
 namespace F = torch::nn::functional;
-
-inline std::string join_path(const std::string& dir, const std::string& file) {
-  if (file.empty() || file[0] == '/' || dir.empty()) return file;
-  return dir.back() == '/' ? dir + file : dir + "/" + file;
-}
 
 // The member's stored fitness, Member::extra "eval.neg_fid" (a double scalar; GanTask::create
 // adds it, GanTask::train sets it).

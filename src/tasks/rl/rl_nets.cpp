@@ -33,11 +33,13 @@ torch::Tensor activate(const std::string& name, const torch::Tensor& x) {
 
 SwitchLinearImpl::SwitchLinearImpl(std::int64_t in, std::int64_t out, bool spectral_on, InitStream& init)
     : spectral(spectral_on) {
-  // The released RL networks use PyTorch's parametrization flavour of spectral norm (15 power
-  // iterations at construction, u before v in each; docs/algorithm.md, "Spectral norm").
+  // The released RL networks use PyTorch's parametrization flavour of spectral norm (u before v in
+  // each iteration; 17 at construction when on, 15 when off; docs/algorithm.md, "Spectral norm").
   sn = register_module("sn", gan::SNLinear(gan::SNLinearOptions(in, out)
                                                .seed(init.next_seed())
-                                               .style(gan::SpectralStyle::Parametrization)));
+                                               .style(gan::SpectralStyle::Parametrization)
+                                               .init_iterations(spectral ? gan::kReleasedRlSwitchedOnInitIterations
+                                                                         : gan::kParametrizationInitIterations)));
   torch::NoGradGuard ng;
   // Published quirk (docs/algorithm.md Q6): with spectral norm on, the orthogonal init misses the
   // layer, which keeps PyTorch's default init; the bias is zeroed either way.

@@ -1,12 +1,19 @@
 """Python mirror of pbtnas's spectral-norm layers, for test/unit/gan/spectral_norm_test.cpp.
 
-Builds one layer with PyTorch's own spectral norm after torch.manual_seed(SEED), exactly as the
-released PBT-NAS code does (the GAN discriminator: torch.nn.utils.spectral_norm, the "hook"
-flavour; the RL networks: torch.nn.utils.parametrizations.spectral_norm), runs STEPS forward
-passes in training mode and prints the weight, u, v and sigma as JSON.
+Builds one layer with PyTorch's own spectral norm after torch.manual_seed(SEED), as the released
+PBT-NAS code does:
+  hook             the GAN discriminator: torch.nn.utils.spectral_norm;
+  parametrization  an RL layer with the norm switched on: torch.nn.utils.parametrizations.
+                   spectral_norm registered (15 iterations in its constructor, one more when the
+                   registration checks the forward), then the weight read once, as the released
+                   weight init does (one more: the parametrized weight is computed in training mode);
+  off              an RL layer with the norm switched off: the constructor's 15 iterations only
+                   (the released subclass returns the weight untouched in its forward).
+Runs STEPS forward passes in training mode (not for `off`) and prints the weight, u, v and sigma
+as JSON.
 
 Usage: /usr/bin/python3 spectral_norm_mirror.py STYLE KIND IN OUT KERNEL SEED STEPS
-  STYLE: hook | parametrization    KIND: linear | conv (KERNEL is ignored for linear)
+  STYLE: hook | parametrization | off    KIND: linear | conv (KERNEL is ignored for linear)
 Exit code 77 when PyTorch is not importable (the caller reports the test as skipped).
 """
 import json
@@ -27,10 +34,15 @@ def main():
     if style == "hook":
         layer = nn.utils.spectral_norm(layer)
         u, v, w = layer.weight_u, layer.weight_v, layer.weight_orig
-    else:
+    elif style == "parametrization":
         layer = nn.utils.parametrizations.spectral_norm(layer)
+        layer.weight  # what the released weight init's `m.weight.data` does
         sn = layer.parametrizations.weight[0]
         u, v, w = sn._u, sn._v, layer.parametrizations.weight.original
+    else:
+        sn = nn.utils.parametrizations._SpectralNorm(layer.weight)
+        u, v, w = sn._u, sn._v, layer.weight
+        steps = 0
     layer.train()
     x = torch.zeros(1, n_in) if kind == "linear" else torch.zeros(1, n_in, kernel, kernel)
     with torch.no_grad():

@@ -258,22 +258,25 @@ void check_against_mirror(SpectralNormImplBase& m, const MirrorResult& py) {
 
 }  // namespace
 
-TEST_CASE("u, v and sigma match PyTorch's spectral norm at construction and after training steps",
+TEST_CASE("u v and sigma match PyTorch's spectral norm at construction and after training steps",
           "[gan][rl][spectral_norm]") {
   // Same seed, same draws: the layer's default init, then u, then v, from one CPU generator, as
   // nn.Linear/nn.Conv2d followed by PyTorch's spectral norm draw them after torch.manual_seed.
   const std::uint64_t seed = pbtnas::test::test_seed() % 100000;
   struct Case {
     SpectralStyle style;
+    int init_iterations;
     std::string style_name, kind;
     int in, out, kernel, steps;
   };
+  const int on = kReleasedRlSwitchedOnInitIterations, off = kParametrizationInitIterations;
   const std::vector<Case> cases{
-      {SpectralStyle::Parametrization, "parametrization", "linear", 24, 7, 1, 0},  // RL: 15 at build
-      {SpectralStyle::Parametrization, "parametrization", "linear", 9, 16, 1, 3},
-      {SpectralStyle::Hook, "hook", "linear", 24, 7, 1, 0},                      // GAN: none at build
-      {SpectralStyle::Hook, "hook", "conv", 3, 5, 3, 0},
-      {SpectralStyle::Hook, "hook", "conv", 4, 6, 3, 4},
+      {SpectralStyle::Parametrization, on, "parametrization", "linear", 24, 7, 1, 0},  // RL, on: 17
+      {SpectralStyle::Parametrization, on, "parametrization", "linear", 9, 16, 1, 3},
+      {SpectralStyle::Parametrization, off, "off", "linear", 24, 7, 1, 0},             // RL, off: 15
+      {SpectralStyle::Hook, -1, "hook", "linear", 24, 7, 1, 0},                       // GAN: none
+      {SpectralStyle::Hook, -1, "hook", "conv", 3, 5, 3, 0},
+      {SpectralStyle::Hook, -1, "hook", "conv", 4, 6, 3, 4},
   };
   for (const Case& c : cases) {
     DYNAMIC_SECTION(c.style_name << " " << c.kind << " " << c.in << "->" << c.out << ", "
@@ -283,12 +286,12 @@ TEST_CASE("u, v and sigma match PyTorch's spectral norm at construction and afte
         PBTNAS_SKIP("/usr/bin/python3 cannot import torch (install python3-torch)");
       }
       if (c.kind == "linear") {
-        SNLinear m(SNLinearOptions(c.in, c.out).seed(seed).style(c.style));
+        SNLinear m(SNLinearOptions(c.in, c.out).seed(seed).style(c.style).init_iterations(c.init_iterations));
         m->train();
         for (int i = 0; i < c.steps; ++i) m->forward(torch::zeros({1, c.in}));
         check_against_mirror(*m, py);
       } else {
-        SNConv2d m(SNConv2dOptions(c.in, c.out, c.kernel).seed(seed).style(c.style));
+        SNConv2d m(SNConv2dOptions(c.in, c.out, c.kernel).seed(seed).style(c.style).init_iterations(c.init_iterations));
         m->train();
         for (int i = 0; i < c.steps; ++i) m->forward(torch::zeros({1, c.in, c.kernel, c.kernel}));
         check_against_mirror(*m, py);
@@ -297,7 +300,7 @@ TEST_CASE("u, v and sigma match PyTorch's spectral norm at construction and afte
   }
 }
 
-TEST_CASE("the parametrization flavour converges at construction, the hook flavour does not",
+TEST_CASE("the parametrization flavour converges at construction and the hook flavour does not",
           "[gan][rl][spectral_norm]") {
   // 15 power iterations bring sigma close to the top singular value of the initial weight; the
   // hook flavour's sigma from random u, v is far below it.

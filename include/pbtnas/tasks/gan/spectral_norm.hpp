@@ -28,8 +28,13 @@
 namespace pbtnas::gan {
 
 enum class SpectralStyle { Hook, Parametrization };
-// Power iterations run at construction by SpectralStyle::Parametrization, as PyTorch does.
+// Power iterations run at construction by SpectralStyle::Parametrization: 15 in PyTorch's
+// _SpectralNorm constructor. The released RL networks add one when register_parametrization checks
+// the layer's forward and one when their weight init reads `m.weight` (both in training mode, both
+// only where the norm is switched on): 17 for a switched-on layer, 15 for a switched-off one
+// (docs/algorithm.md, "Spectral norm: two PyTorch flavours").
 inline constexpr int kParametrizationInitIterations = 15;
+inline constexpr int kReleasedRlSwitchedOnInitIterations = 17;
 
 // One power iteration on the (out, -1) matrix of `weight`, writing u and v in place (no grad).
 void spectral_power_iteration(const torch::Tensor& weight, torch::Tensor& u, torch::Tensor& v,
@@ -52,8 +57,8 @@ class SpectralNormImplBase : public torch::nn::Module {
   torch::Tensor effective_weight() const;
   // Redraws u then v from N(0, 1) with `gen` (a CPU generator) and normalises them, as PyTorch
   // does when it registers the hook. Works whatever device the buffers are on.
-  // SpectralStyle::Parametrization then runs its kParametrizationInitIterations iterations on
-  // the current weight_orig.
+  // Then runs the init_iterations of the options (Parametrization: 15 unless set) on the current
+  // weight_orig.
   void init_vectors(at::Generator gen);
   double eps() const { return eps_; }
   SpectralStyle style() const { return style_; }
@@ -63,13 +68,14 @@ class SpectralNormImplBase : public torch::nn::Module {
   // layer init U(-1/sqrt(fan_in), 1/sqrt(fan_in)), then u and v are drawn, all from one local CPU
   // generator seeded with `seed` (the global RNG is never used).
   SpectralNormImplBase(std::vector<std::int64_t> weight_shape, bool with_bias, double eps,
-                       std::uint64_t seed, SpectralStyle style);
+                       std::uint64_t seed, SpectralStyle style, int init_iterations);
   // The weight to use in forward(): one power iteration first when is_training().
   torch::Tensor forward_weight();
 
  private:
   double eps_;
   SpectralStyle style_;
+  int init_iterations_;
 };
 
 struct SNConv2dOptions {
@@ -85,6 +91,7 @@ struct SNConv2dOptions {
   TORCH_ARG(double, eps) = 1e-12;
   TORCH_ARG(std::uint64_t, seed) = 0;  // local generator for the initial weights and u, v
   TORCH_ARG(SpectralStyle, style) = SpectralStyle::Hook;
+  TORCH_ARG(int, init_iterations) = -1;  // -1: the style's (Hook 0, Parametrization 15)
 };
 
 class SNConv2dImpl : public SpectralNormImplBase {
@@ -107,6 +114,7 @@ struct SNLinearOptions {
   TORCH_ARG(double, eps) = 1e-12;
   TORCH_ARG(std::uint64_t, seed) = 0;
   TORCH_ARG(SpectralStyle, style) = SpectralStyle::Hook;
+  TORCH_ARG(int, init_iterations) = -1;  // -1: the style's (Hook 0, Parametrization 15)
 };
 
 class SNLinearImpl : public SpectralNormImplBase {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -34,7 +35,9 @@ std::string temporary_name(const std::string& path) {
   std::string host = ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "";
   for (char& c : host)
     if (c == '/') c = '_';
-  return path + ".tmp." + (host.empty() ? "host" : host) + "." + std::to_string(::getpid());
+  static std::atomic<unsigned long> calls{0};
+  return path + ".tmp." + (host.empty() ? "host" : host) + "." + std::to_string(::getpid()) + "." +
+         std::to_string(calls++);
 }
 
 }  // namespace pbtnas

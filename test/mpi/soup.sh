@@ -6,7 +6,9 @@
 # (`final_soup: true`: summary.json "soup", the log, soup.json); `pbtnas soup OUT` afterwards
 # makes the same soup. Bad folders are refused with exit 2.
 source "$(dirname "$0")/lib.sh"
-cfg=$(make_config self $'mix_with_itself: true\nfinal_soup: true')
+# Seed 31175: its no-mixing run leaves two members with the best architecture (the no-mixing child
+# copies a uniform member of the parent pool, so which seeds do depends on that rule).
+cfg=$(make_config self $'seed: 31175\nmix_with_itself: true\nfinal_soup: true')
 out="$WORK/run"
 run_pbtnas 3 "$cfg" "$out"
 [[ $rc -eq 0 ]] || { cat "$out.log"; fail "the run exited $rc"; }

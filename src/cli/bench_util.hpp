@@ -1,14 +1,10 @@
 #pragma once
 // Small helpers shared by the benchmark commands (bench-exchange, bench-gan, bench-rl).
-#include <chrono>
 #include <string>
 
+#include "pbtnas/util/clock.hpp"  // Clock and since(t), the timers of the benchmarks
+
 namespace pbtnas::cli {
-
-using Clock = std::chrono::steady_clock;
-
-// Seconds since t.
-inline double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // s as one single-quoted shell word.
 inline std::string shell_quote(const std::string& s) {

@@ -11,6 +11,7 @@
 #include "gan_features_internal.hpp"
 #include "pbtnas/core/hash.hpp"
 #include "pbtnas/core/seed.hpp"
+#include "pbtnas/nn/batch_norm_init.hpp"
 #include "pbtnas/tasks/node_cache.hpp"
 
 namespace pbtnas::gan {
@@ -81,11 +82,7 @@ void init_net(Net& net, std::uint64_t seed) {
     const double fan_in = static_cast<double>(w.size(1) * w.size(2) * w.size(3));
     const double bound = std::sqrt(6.0 / fan_in);
     w.uniform_(-bound, bound, gen);
-    net.bns[i]->weight.fill_(1.0);
-    net.bns[i]->bias.zero_();
-    net.bns[i]->running_mean.zero_();
-    net.bns[i]->running_var.fill_(1.0);
-    net.bns[i]->num_batches_tracked.zero_();
+    init_batch_norm(*net.bns[i], [](torch::Tensor& weight) { weight.fill_(1.0); });
   }
   const double bound = 1.0 / std::sqrt(static_cast<double>(kClassifierFeatureDim));
   net.head->weight.uniform_(-bound, bound, gen);

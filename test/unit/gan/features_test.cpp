@@ -430,7 +430,7 @@ TEST_CASE("ClassifierFeatures cache file names fingerprint the data and the reci
   CHECK(ClassifierFeatures::cache_file_name("fashion_mnist", d.images, d.labels, 3, more) == name);
 }
 
-// Run by ctest under a shim whose flock fails with ENOSYS ("gan: classifier cache without flock",
+// Run by ctest under a shim whose flock fails with ENOSYS ("gan: caches without flock",
 // test/CMakeLists.txt): a file system without flock trains without the lock, says so once, and
 // leaves one whole cache file and no temporaries.
 TEST_CASE("ClassifierFeatures: a file system without flock still gives one usable cache file",

@@ -4,7 +4,8 @@
 #   core (include/pbtnas/core, src/core, and the coordinator with its interfaces): no LibTorch,
 #     MPI, HDF5 or JSON headers, nothing of a higher layer;
 #   nn and tasks: no io (HDF5), run or MPI;
-#   run: no MPI (it is written against Transport).
+#   run: no MPI (it is written against Transport);
+#   util (include/pbtnas/util, src/util): no LibTorch, MPI, HDF5 or JSON, no other pbtnas layer.
 set(bad "")
 # check_includes(<files> <regex> <why>): every include line of <files> matching <regex> is a violation.
 function(check_includes files regex why)
@@ -32,9 +33,13 @@ if(n EQUAL 0)
 endif()
 
 check_includes("${core_files}"
-  "[<\"](torch/|ATen/|c10/|mpi\\.h|hdf5|H5[A-Za-z]*\\.h|nlohmann/|pbtnas/(nn|io|mpi|tasks)/|pbtnas/run/(worker|exchange|build_child))"
+  "[<\"](torch/|ATen/|c10/|mpi\\.h|hdf5|H5[A-Za-z]*\\.h|nlohmann/|pbtnas/(nn|io|mpi|tasks|report)/|pbtnas/run/(worker|exchange|build_child))"
   "pbtnas_core must not include torch/MPI/HDF5/JSON or a higher layer - move this code to pbtnas_nn, pbtnas_io or pbtnas_mpi")
 check_includes("${nn_files};${run_files}" "[<\"](mpi\\.h|pbtnas/mpi/)" "MPI belongs to pbtnas_mpi only")
+file(GLOB util_files ${ROOT}/include/pbtnas/util/*.hpp ${ROOT}/src/util/*.cpp)
+check_includes("${util_files}"
+  "[<\"](torch/|ATen/|c10/|mpi\\.h|hdf5|H5[A-Za-z]*\\.h|nlohmann/|pbtnas/(core|nn|io|mpi|tasks|run|report)/)"
+  "pbtnas_util is torch-, MPI- and HDF5-free and below every other layer")
 check_includes("${nn_files}" "[<\"](hdf5|H5[A-Za-z]*\\.h|pbtnas/io/|pbtnas/run/)" "nn and tasks must not include io or run")
 if(bad)
   string(REPLACE ";" "\n  " msg "${bad}")

@@ -55,18 +55,6 @@ void sync(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.has_index() ? device.index() : -1);
 }
 
-// Runs `command` and returns its standard output; throws when it exits non-zero.
-std::string capture(const std::string& command) {
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) throw std::runtime_error("cannot run: " + command);
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int status = pclose(p);
-  if (status != 0) throw std::runtime_error("the Python benchmark failed (status " + std::to_string(status) + "): " + command);
-  return out;
-}
-
 }  // namespace
 
 int bench_gan_command(const BenchGanOptions& o) {
@@ -128,7 +116,7 @@ int bench_gan_command(const BenchGanOptions& o) {
         << tc.d_batch << " --g-batch-multiplier " << tc.g_batch_multiplier << " --n-critic " << tc.n_critic
         << " --iters " << o.iters * o.reps << " --warmup " << o.iters << " --seed 1" << " --threads " << o.threads
         << " --device " << shell_quote(device.str());
-    const std::string out = capture(cmd.str());
+    const std::string out = capture(cmd.str(), "the Python benchmark");
     const auto j = nlohmann::json::parse(out.substr(out.find('{')));
     const double py_ms = j.at("ms_per_iter").get<double>();
     const auto py_g = j.at("params_generator").get<std::int64_t>(), py_d = j.at("params_discriminator").get<std::int64_t>();

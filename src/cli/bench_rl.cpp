@@ -37,21 +37,6 @@
 namespace pbtnas::cli {
 namespace {
 
-
-
-// Runs `command` and returns its standard output; throws naming `what` when it exits non-zero.
-std::string capture(const std::string& command, const std::string& what) {
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) throw std::runtime_error("cannot run: " + command);
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int status = pclose(p);
-  if (status != 0)
-    throw std::runtime_error(what + " failed (status " + std::to_string(status) + "): " + command);
-  return out;
-}
-
 // One architecture of the benchmark: the same op / activation / norm on every searchable layer of
 // the actor and both Q networks, as a genome of the RL space.
 struct BenchArch {

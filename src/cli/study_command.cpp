@@ -23,12 +23,14 @@
 #include "cli/commands.hpp"
 #include "pbtnas/core/layout.hpp"
 #include "pbtnas/core/study.hpp"
-#include "pbtnas/core/study_plot.hpp"
+#include "pbtnas/report/study_markdown.hpp"
+#include "pbtnas/report/study_plot.hpp"
 #include "pbtnas/mpi/mpi_transport.hpp"
 #include "pbtnas/run/coordinator.hpp"
 #include "pbtnas/tasks/image_grid.hpp"
 #include "pbtnas/tasks/node_cache.hpp"
 #include "pbtnas/tasks/registry.hpp"
+#include "pbtnas/util/files.hpp"
 
 namespace pbtnas::cli {
 namespace {
@@ -45,22 +47,13 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-// Written next to the target and renamed onto it: readers never see a partial file, and array
-// tasks that write the same file at once do not interleave.
+// Written next to the target and renamed onto it (util/files.hpp): readers never see a partial
+// file, and array tasks that write the same file at once do not interleave.
 void write_atomic(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  const std::string tmp = temporary_name(path);  // array tasks on other nodes may share a pid
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write '" + tmp + "'; check that the study folder is writable");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw std::runtime_error("cannot replace '" + path + "' (" + ec.message() + "); check that the study folder is writable");
+  try {
+    write_text_file_atomic(path, text);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string(e.what()) + "; check that the study folder is writable");
   }
 }
 

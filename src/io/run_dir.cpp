@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "file_util.hpp"
+#include "pbtnas/util/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -56,7 +57,10 @@ std::string take_out_of_run(const std::string& out, std::int64_t g) {
 void remove_tmp_files(const fs::path& dir) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (it->path().extension() == ".tmp" && it->is_regular_file()) fs::remove(it->path(), ec);
+    if ((it->path().extension() == ".tmp" ||  // PATH.tmp, or temporary_name's PATH.tmp.HOST.PID
+         it->path().filename().string().find(".tmp.") != std::string::npos) &&
+        it->is_regular_file())
+      fs::remove(it->path(), ec);
 }
 
 }  // namespace
@@ -172,19 +176,9 @@ void copy_file_atomic(const std::string& from, const std::string& to) {
 }
 
 void write_text_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
   try {
-    detail::ensure_parent_dir(path);
-    {
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      f << text;
-      f.close();
-      if (!f) throw h5::Failure("cannot write " + tmp);
-    }
-    detail::publish(tmp, path);
-  } catch (const h5::Failure& e) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
+    pbtnas::write_text_file_atomic(path, text);  // util/files.hpp: the one atomic text writer
+  } catch (const std::runtime_error& e) {
     throw CheckpointError(std::string(e.what()) +
                           "; check that the directory is writable and has free space");
   }

@@ -1,10 +1,9 @@
-// Per-generation series, fitness.png, the PNG encoder and the Graphviz subprocess.
+// Per-generation series, fitness.png (encoded by util/png.hpp) and the Graphviz subprocess.
 #include "pbtnas/report/figures.hpp"
 
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,6 +14,8 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "pbtnas/util/png.hpp"
 
 extern char** environ;
 
@@ -45,17 +46,6 @@ std::string format(double v, int decimals) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
-}
-
-void chunk(std::string& png, const char* type, const std::string& data) {
-  const auto n = static_cast<std::uint32_t>(data.size());
-  const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
-  png.append(len, 4);
-  const std::string body = std::string(type, 4) + data;
-  png += body;
-  const auto crc = static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
-  const char c[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16), static_cast<char>(crc >> 8), static_cast<char>(crc)};
-  png.append(c, 4);
 }
 
 }  // namespace
@@ -277,27 +267,12 @@ RgbImage plot_lines(const LinePlot& p) {
 }
 
 void write_png(const std::string& path, const RgbImage& image) {
-  const std::size_t row = static_cast<std::size_t>(image.width) * 3;
-  std::string raw;
-  raw.reserve((row + 1) * static_cast<std::size_t>(image.height));
-  for (int y = 0; y < image.height; ++y) {
-    raw += '\0';  // filter type None
-    raw.append(reinterpret_cast<const char*>(image.at(0, y)), row);
+  std::string png;
+  try {
+    png = encode_png(image.width, image.height, 3, image.pixels.data());
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot write " + path + ": " + e.what());
   }
-  uLongf zlen = compressBound(static_cast<uLong>(raw.size()));
-  std::string z(zlen, '\0');
-  if (compress2(reinterpret_cast<Bytef*>(&z[0]), &zlen, reinterpret_cast<const Bytef*>(raw.data()),
-                static_cast<uLong>(raw.size()), 6) != Z_OK)
-    throw std::runtime_error("cannot compress " + path);
-  z.resize(zlen);
-  std::string png("\x89PNG\r\n\x1a\n", 8);
-  const auto w = static_cast<std::uint32_t>(image.width), h = static_cast<std::uint32_t>(image.height);
-  const char ihdr[13] = {static_cast<char>(w >> 24), static_cast<char>(w >> 16), static_cast<char>(w >> 8), static_cast<char>(w),
-                         static_cast<char>(h >> 24), static_cast<char>(h >> 16), static_cast<char>(h >> 8), static_cast<char>(h),
-                         8, 2, 0, 0, 0};
-  chunk(png, "IHDR", std::string(ihdr, 13));
-  for (std::size_t off = 0; off < z.size(); off += 256 * 1024) chunk(png, "IDAT", z.substr(off, 256 * 1024));
-  chunk(png, "IEND", "");
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(png.data(), static_cast<std::streamsize>(png.size()));
   if (!out.flush()) throw std::runtime_error("cannot write " + path);

@@ -1,7 +1,6 @@
 #include "pbtnas/run/exchange.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -12,12 +11,10 @@
 #include "pbtnas/nn/payload.hpp"
 #include "pbtnas/nn/shrink_perturb.hpp"
 #include "pbtnas/run/build_child.hpp"
+#include "pbtnas/util/clock.hpp"
 
 namespace pbtnas {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // One payload between two workers; its index gives its message tags.
 struct Route {

@@ -1,7 +1,5 @@
 #include "pbtnas/tasks/image_grid.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -12,31 +10,15 @@
 #include <stdexcept>
 #include <vector>
 
+#include "pbtnas/util/png.hpp"
+
 namespace pbtnas {
 namespace {
 
-constexpr std::size_t kIdatChunkBytes = std::size_t{1} << 18;  // 256 KiB per IDAT chunk
-constexpr std::int64_t kMaxRawBytes = std::int64_t{1} << 31;   // 2 GiB of filtered rows
-constexpr std::int64_t kMaxPngSide = 0x7FFFFFFF;               // PNG: 2^31 - 1
+constexpr std::int64_t kMaxPngSide = 0x7FFFFFFF;  // PNG: 2^31 - 1
 
 [[noreturn]] void fail(const std::string& path, const std::string& problem) {
   throw std::runtime_error("PNG writer: " + path + ": " + problem);
-}
-
-void put_be32(std::vector<unsigned char>& out, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<unsigned char>(v >> s));
-}
-
-// Appends one chunk: length, type, data, CRC-32 of type and data.
-void put_chunk(std::vector<unsigned char>& out, const char type[5], const unsigned char* data,
-               std::size_t n) {
-  put_be32(out, static_cast<std::uint32_t>(n));
-  const std::size_t type_at = out.size();
-  out.insert(out.end(), type, type + 4);
-  if (n > 0) out.insert(out.end(), data, data + n);
-  uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, out.data() + type_at, static_cast<uInt>(4 + n));
-  put_be32(out, static_cast<std::uint32_t>(crc));
 }
 
 struct FileCloser {
@@ -52,47 +34,12 @@ std::string errno_text(int err) { return err ? std::strerror(err) : "unknown err
 void write_png(const std::string& path, int width, int height, int channels,
                const std::uint8_t* pixels) {
   if (path.empty()) fail("(empty path)", "no file name given");
-  if (width <= 0 || height <= 0)
-    fail(path, "bad image size " + std::to_string(width) + " x " + std::to_string(height) +
-                   " (width and height must be >= 1)");
-  if (channels != 1 && channels != 3)
-    fail(path, "bad channel count " + std::to_string(channels) +
-                   " (1 = grayscale or 3 = RGB supported)");
-  const std::int64_t row_bytes = std::int64_t{width} * channels;
-  if (row_bytes + 1 > kMaxRawBytes / height)
-    fail(path, "image too large (" + std::to_string(width) + " x " + std::to_string(height) +
-                   " x " + std::to_string(channels) + "; at most 2 GiB of pixel data)");
-  if (!pixels) fail(path, "no pixel data (null pointer)");
-
-  // Filtered scanlines: filter type 0 (None), then the row's bytes.
-  std::vector<unsigned char> raw(static_cast<std::size_t>((row_bytes + 1) * height));
-  for (std::int64_t y = 0; y < height; ++y) {
-    unsigned char* dst = raw.data() + y * (row_bytes + 1);
-    dst[0] = 0;
-    std::memcpy(dst + 1, pixels + y * row_bytes, static_cast<std::size_t>(row_bytes));
+  std::string png;
+  try {
+    png = encode_png(width, height, channels, pixels);
+  } catch (const std::exception& e) {
+    fail(path, e.what());
   }
-  uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
-  std::vector<unsigned char> packed(packed_size);
-  const int zrc = compress2(packed.data(), &packed_size, raw.data(),
-                            static_cast<uLong>(raw.size()), Z_DEFAULT_COMPRESSION);
-  if (zrc != Z_OK) fail(path, "zlib compression failed (code " + std::to_string(zrc) + ")");
-  packed.resize(packed_size);
-  raw = {};
-
-  std::vector<unsigned char> png{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  png.reserve(packed.size() + packed.size() / kIdatChunkBytes * 12 + 64);
-  std::vector<unsigned char> ihdr;
-  put_be32(ihdr, static_cast<std::uint32_t>(width));
-  put_be32(ihdr, static_cast<std::uint32_t>(height));
-  ihdr.push_back(8);                      // bit depth
-  ihdr.push_back(channels == 1 ? 0 : 2);  // color type: grayscale / truecolor
-  ihdr.push_back(0);                      // compression: deflate
-  ihdr.push_back(0);                      // filter method 0
-  ihdr.push_back(0);                      // no interlace
-  put_chunk(png, "IHDR", ihdr.data(), ihdr.size());
-  for (std::size_t at = 0; at < packed.size(); at += kIdatChunkBytes)
-    put_chunk(png, "IDAT", packed.data() + at, std::min(kIdatChunkBytes, packed.size() - at));
-  put_chunk(png, "IEND", nullptr, 0);
 
   // Atomic write: a temporary file next to the target, renamed over it.
   namespace fs = std::filesystem;

@@ -125,9 +125,7 @@ struct StudyReport {
 
 // Per-variant statistics and the comparisons; outcomes are matched to runs by RunOutcome::run.
 StudyReport summarize_study(const Study& study, const std::vector<RunOutcome>& outcomes);
-// study.md: the tables and the notes on the statistics (population std, which test, exact or
-// normal approximation).
-std::string study_markdown(const StudyReport& report);
+// Its Markdown (study.md) is report/study_markdown.hpp.
 
 // ---- pooling over settings (`pbtnas study-report DIR... --pooled`), as the paper's tests: the
 // reference against each other variant, paired by (setting, seed), one signed-rank test over all
@@ -158,7 +156,6 @@ struct PooledReport {
 // Throws std::invalid_argument, naming the setting and the fix, when the studies disagree on the
 // metric, the goal or the reference variant, when a setting is given twice, or when there is none.
 PooledReport pool_studies(const std::vector<std::string>& settings, const std::vector<StudyReport>& studies);
-// pooled.md: the per-setting table, the pooled tests and every pair.
-std::string pooled_markdown(const PooledReport& report);
+// Its Markdown (pooled.md) is report/study_markdown.hpp.
 
 }  // namespace pbtnas

@@ -84,7 +84,8 @@ std::optional<std::int64_t> resume_generation(const std::string& out, const Skip
 // that a new generation never mixes with files of an abandoned one.
 void discard_uncommitted(const std::string& out, std::int64_t after_gen);
 
-// Atomic small-file write used for LATEST (exposed for the metric logs and tests).
+// Atomic small-file write used for LATEST (exposed for the metric logs and tests):
+// pbtnas::write_text_file_atomic (util/files.hpp) with its failure as a CheckpointError.
 void write_text_file_atomic(const std::string& path, const std::string& text);
 
 }  // namespace pbtnas::io

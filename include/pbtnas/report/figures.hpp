@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "pbtnas/core/study_plot.hpp"
+#include "pbtnas/report/study_plot.hpp"
 #include "pbtnas/report/run_data.hpp"
 
 namespace pbtnas::report {

@@ -24,4 +24,10 @@ std::string node_scratch_dir(const std::string& config_key);
 // thread of this process (N counts the calls of this process).
 std::string temporary_name(const std::string& path);
 
+// Writes `text` to PATH atomically: creates PATH's folder, writes temporary_name(path), fsyncs it,
+// renames it onto PATH and fsyncs the folder (readers never see a partial file; concurrent writers
+// of equal text leave one whole file). The temporary is removed when anything fails. Throws
+// std::runtime_error naming the file and the reason.
+void write_text_file_atomic(const std::string& path, const std::string& text);
+
 }  // namespace pbtnas

@@ -1,4 +1,5 @@
 #include "pbtnas/tasks/classify/classify_model.hpp"
+#include "pbtnas/nn/batch_norm_init.hpp"
 #include "pbtnas/nn/tensor_seed.hpp"
 
 
@@ -216,17 +217,7 @@ void init_classify_net(torch::nn::Module& net, std::uint64_t init_seed) {
       uniform(l->weight, join_name(prefix, "weight"), bound);
       if (l->bias.defined()) uniform(l->bias, join_name(prefix, "bias"), bound);
     } else if (auto* b = dynamic_cast<torch::nn::BatchNorm2dImpl*>(m)) {
-      if (b->weight.defined()) {
-        b->weight.fill_(1.0);
-        ++done;
-      }
-      if (b->bias.defined()) {
-        b->bias.zero_();
-        ++done;
-      }
-      if (b->running_mean.defined()) b->running_mean.zero_();
-      if (b->running_var.defined()) b->running_var.fill_(1.0);
-      if (b->num_batches_tracked.defined()) b->num_batches_tracked.zero_();
+      done += init_batch_norm(*b, [](torch::Tensor& w) { w.fill_(1.0); });
     }
   }
   if (done != net.parameters().size())

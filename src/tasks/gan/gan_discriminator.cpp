@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pbtnas/tasks/gan/gan_models.hpp"
+#include "pbtnas/nn/batch_norm_init.hpp"
 #include "pbtnas/nn/tensor_seed.hpp"
 #include "pbtnas/tasks/gan/gan_spaces.hpp"
 #include "pbtnas/tasks/gan/spectral_norm.hpp"
@@ -260,18 +261,10 @@ void init_gan_net(torch::nn::Module& net, std::uint64_t seed) {
       check_cpu(s->weight_u, join_name(prefix, "weight_u"));
       s->init_vectors(tensor_generator(seed, join_name(prefix, "weight_u")));
     } else if (auto* b = dynamic_cast<torch::nn::BatchNorm2dImpl*>(m)) {
-      if (b->weight.defined()) {
-        check_cpu(b->weight, join_name(prefix, "weight"));
-        b->weight.normal_(1.0, 0.02, tensor_generator(seed, join_name(prefix, "weight")));
-        ++done;
-      }
-      if (b->bias.defined()) {
-        b->bias.zero_();
-        ++done;
-      }
-      if (b->running_mean.defined()) b->running_mean.zero_();
-      if (b->running_var.defined()) b->running_var.fill_(1.0);
-      if (b->num_batches_tracked.defined()) b->num_batches_tracked.zero_();
+      done += init_batch_norm(*b, [&, prefix = prefix](torch::Tensor& w) {
+        check_cpu(w, join_name(prefix, "weight"));
+        w.normal_(1.0, 0.02, tensor_generator(seed, join_name(prefix, "weight")));
+      });
     }
   }
   if (done != net.parameters().size())

@@ -1,7 +1,6 @@
 #include "pbtnas/tasks/gan/gan_entry.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -9,16 +8,13 @@
 #include "pbtnas/core/config_section.hpp"
 #include "pbtnas/tasks/gan/features.hpp"
 #include "pbtnas/tasks/gan/gan_spaces.hpp"
+#include "pbtnas/util/files.hpp"
 
 namespace pbtnas::gan {
 
 std::string feature_cache_dir(const GanTaskConfig& cfg) {
   if (!cfg.features.cache_dir.empty()) return cfg.features.cache_dir;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/pbtnas";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/pbtnas";
-  throw std::invalid_argument(
-      "neither XDG_CACHE_HOME nor HOME is set; set gan.features.cache_dir to a writable folder for "
-      "the FID classifier");
+  return default_cache_dir("gan.features.cache_dir");  // util/files.hpp: names the key when it throws
 }
 
 std::shared_ptr<FeatureNet> make_feature_net(const GanTaskConfig& cfg, const GanData& data,

@@ -1,17 +1,15 @@
 // ClassifierFeatures' cache file: the fingerprinted file name, the flock that lets one process
 // train while the others wait, verified loading and atomic saving (features.hpp).
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <cctype>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
+#include <optional>
 #include <stdexcept>
 
 #include "gan_features_internal.hpp"
 #include "pbtnas/tasks/node_cache.hpp"
+#include "pbtnas/util/file_lock.hpp"
 
 namespace pbtnas::gan {
 
@@ -68,23 +66,6 @@ std::shared_ptr<Net> try_load(const std::string& path, int channels, int n_class
   net->eval();
   return net;
 }
-
-// An exclusive flock held for the object's lifetime.
-class FileLock {
- public:
-  explicit FileLock(int fd) : fd_(fd) {}
-  ~FileLock() {
-    if (fd_ >= 0) {
-      ::flock(fd_, LOCK_UN);
-      ::close(fd_);
-    }
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_;
-};
 
 std::string unwritable(const std::string& path, const std::string& detail) {
   return "classifier features: cannot write the cache " + path + " (" + detail +
@@ -174,13 +155,14 @@ std::shared_ptr<ClassifierFeatures> ClassifierFeatures::load_or_train(
   std::error_code dir_ec;
   if (!parent.empty()) fs::create_directories(parent, dir_ec);
   const std::string lock_path = path + ".lock";
-  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-  if (fd < 0) {
-    const int open_errno = errno;
-    const std::string detail = "cannot create the lock file " + lock_path + ": " +
-                               std::strerror(open_errno) +
-                               (dir_ec ? "; creating " + parent.string() + ": " + dir_ec.message()
-                                       : std::string());
+  // One process trains while the others wait for the lock (util/file_lock.hpp): tried first, so
+  // that a waiting process can say why it waits.
+  std::optional<FileLock> lock;
+  try {
+    lock.emplace(lock_path, FileLock::Wait::Try);
+  } catch (const std::exception& e) {
+    const std::string detail =
+        e.what() + (dir_ec ? "; creating " + parent.string() + ": " + dir_ec.message() : std::string());
     // A read-only location that already holds a matching cache file is fine.
     std::error_code ec;
     std::string why;
@@ -189,20 +171,25 @@ std::shared_ptr<ClassifierFeatures> ClassifierFeatures::load_or_train(
         return loaded(std::move(net), " without the lock (" + detail + ")");
     throw std::runtime_error(unwritable(path, detail));
   }
-  FileLock lock(fd);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int lock_errno = errno;
-    if (lock_errno != EWOULDBLOCK && lock_errno != EINTR)
-      throw std::runtime_error(unwritable(path, "flock on " + lock_path + ": " +
-                                                    std::strerror(lock_errno)));
+  if (lock->unsupported()) {
+    // A file system without flock: each process that finds no usable file trains, writes a
+    // temporary of its own and renames it into place (equal inputs give equal files).
+    const std::string line = "classifier features: " + lock->why() + "; preparing " + path +
+                             " without the lock (each process that finds no cache file trains "
+                             "and renames its own temporary into place)";
+    if (log)
+      log(line);
+    else
+      std::cerr << "pbtnas: " << line << std::endl;
+  } else if (!lock->held()) {
     if (log)
       log("classifier features: waiting for the lock " + lock_path +
           " (another process is preparing the cache)");
-    while (::flock(fd, LOCK_EX) != 0) {
-      const int wait_errno = errno;
-      if (wait_errno != EINTR)
-        throw std::runtime_error(unwritable(path, "flock on " + lock_path + ": " +
-                                                      std::strerror(wait_errno)));
+    lock.reset();
+    try {
+      lock.emplace(lock_path, FileLock::Wait::Block);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(unwritable(path, e.what()));
     }
   }
 

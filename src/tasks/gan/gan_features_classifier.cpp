@@ -11,7 +11,9 @@
 #include "gan_features_internal.hpp"
 #include "pbtnas/core/hash.hpp"
 #include "pbtnas/core/seed.hpp"
+#include "pbtnas/nn/batch_norm_init.hpp"
 #include "pbtnas/tasks/node_cache.hpp"
+#include "pbtnas/util/clock.hpp"
 
 namespace pbtnas::gan {
 namespace detail {
@@ -81,11 +83,7 @@ void init_net(Net& net, std::uint64_t seed) {
     const double fan_in = static_cast<double>(w.size(1) * w.size(2) * w.size(3));
     const double bound = std::sqrt(6.0 / fan_in);
     w.uniform_(-bound, bound, gen);
-    net.bns[i]->weight.fill_(1.0);
-    net.bns[i]->bias.zero_();
-    net.bns[i]->running_mean.zero_();
-    net.bns[i]->running_var.fill_(1.0);
-    net.bns[i]->num_batches_tracked.zero_();
+    init_batch_norm(*net.bns[i], [](torch::Tensor& weight) { weight.fill_(1.0); });
   }
   const double bound = 1.0 / std::sqrt(static_cast<double>(kClassifierFeatureDim));
   net.head->weight.uniform_(-bound, bound, gen);
@@ -109,7 +107,7 @@ double accuracy(Net& net, const torch::Tensor& x, const torch::Tensor& y, std::i
 std::shared_ptr<Net> train_net(const ClassifierFeaturesConfig& cfg, const torch::Tensor& x,
                                const torch::Tensor& y, int n_classes, std::uint64_t fingerprint,
                                torch::Device device, const ClassifierFeatures::Log& log) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   const std::int64_t n = x.size(0);
   const std::int64_t n_check = std::min<std::int64_t>(5000, n / 10);
   const std::int64_t n_train = n - n_check;
@@ -153,7 +151,7 @@ std::shared_ptr<Net> train_net(const ClassifierFeaturesConfig& cfg, const torch:
       log("classifier features: epoch " + std::to_string(e + 1) + "/" +
           std::to_string(cfg.epochs) + ": train loss " +
           fixed(loss_sum / static_cast<double>(n_train), 4) + ", check accuracy " +
-          fixed(acc, 4) + " (" + fixed(seconds_since(t0), 1) + " s)");
+          fixed(acc, 4) + " (" + fixed(since(t0), 1) + " s)");
   }
   opt.zero_grad();
   net->eval();

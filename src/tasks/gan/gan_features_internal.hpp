@@ -41,10 +41,6 @@ inline std::string general(double v) {
   return buf;
 }
 
-inline double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 
 }  // namespace pbtnas::gan::detail
 

@@ -3,17 +3,14 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -29,6 +26,7 @@
 #include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/tasks/idx.hpp"
 #include "pbtnas/tasks/image_grid.hpp"
+#include "pbtnas/util/file_lock.hpp"
 
 namespace pbtnas::gan {
 
@@ -60,33 +58,25 @@ std::string reference_stats_cache_file(const GanTaskConfig& cfg, const FeatureNe
   }
 }
 
-// An exclusive flock on PATH.lock for the object's lifetime; nothing when `path` is empty or the
-// lock file cannot be made (an unwritable cache folder: each process then computes for itself).
-class CacheLock {
- public:
-  explicit CacheLock(const std::string& path) {
-    if (path.empty()) return;
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    fd_ = ::open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd_ < 0) return;
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        ::close(fd_);
-        fd_ = -1;
-        return;
-      }
-    }
+// Takes an exclusive flock on PATH.lock (util/file_lock.hpp) into `lock`, waiting for it; best
+// effort: nothing when the lock file cannot be made (an unwritable cache folder: each process then
+// computes for itself) or flock fails. Where the file system does not lock, one line says so and
+// each process that finds no file computes and renames its own temporary into place
+// (save_reference_stats).
+void lock_reference_stats(const std::string& path, std::optional<FileLock>& lock) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  try {
+    lock.emplace(path + ".lock");
+  } catch (const std::exception&) {
+    lock.reset();
+    return;
   }
-  ~CacheLock() {
-    if (fd_ >= 0) ::close(fd_);  // releases the flock
-  }
-  CacheLock(const CacheLock&) = delete;
-  CacheLock& operator=(const CacheLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
+  if (lock->unsupported())
+    std::cerr << "pbtnas: " << lock->why() << "; computing " << path
+              << " without the lock (each process that finds no file writes its own temporary and renames it)"
+              << std::endl;
+}
 
 FeatureStats load_reference_stats(const std::string& path) {
   FeatureStats s;
@@ -150,7 +140,8 @@ GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<Feat
   const std::string cache = reference_stats_cache_file(cfg_, *features_, n_ref);
   // With a cold cache one process computes the statistics and the others of the node (or of any
   // node sharing the folder) wait and load them: every rank then uses the very same values.
-  const CacheLock lock(cache);
+  std::optional<FileLock> lock;
+  if (!cache.empty()) lock_reference_stats(cache, lock);
   if (!cache.empty()) ref_stats_ = load_reference_stats(cache);
   if (!ref_stats_.mean.defined()) {
     FeatureStatsAccumulator acc;

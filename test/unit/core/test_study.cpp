@@ -268,14 +268,6 @@ TEST_CASE("study: the report aggregates finished runs and compares against the f
   CHECK(rep.comparisons[0].paired_seeds == std::vector<std::uint64_t>{1});
   CHECK(rep.comparisons[0].paired.alternative == Alternative::Greater);
   CHECK(rep.comparisons[0].paired.p == Approx(0.5));
-
-  const std::string md = study_markdown(rep);
-  CHECK_THAT(md, Contains("| ref | `{}` | 2 | 1 2 | 0.85 ± 0.05 |"));
-  CHECK_THAT(md, Contains("| ref | other | 2 | 1 | 2 | 0.6667 | exact | 1 | 1 | 0.5 | exact |"));
-  CHECK_THAT(md, Contains("p (signed-rank, greater)"));
-  CHECK_THAT(md, Contains("population standard deviation"));
-  CHECK_THAT(md, Contains("| 2 | 0.9 ± 0 (1) | 0.4 ± 0 |"));  // the third generation, numbered from 0
-  CHECK_THAT(md, Contains("other seed 2: interrupted"));
 }
 
 TEST_CASE("study: a variant without values is reported but not compared") {
@@ -286,7 +278,6 @@ TEST_CASE("study: a variant without values is reported but not compared") {
   CHECK_FALSE(rep.comparisons[0].valid);
   CHECK(rep.variants[1].values.empty());
   CHECK(rep.missing.size() == 3);  // ref seed 2, other seed 1 (no value), other seed 2
-  CHECK_THAT(study_markdown(rep), Contains("no values on one side"));
 }
 
 namespace {
@@ -321,7 +312,6 @@ TEST_CASE("study: the paired signed-rank test points towards the reference being
   // The reverse (the reference worse on every seed) is no evidence for it: p = 1.
   const StudyReport worse = fid_study({"pbtnas", "random"}, {{13, 12, 15}, {10, 11, 12}});
   CHECK(worse.comparisons[0].paired.p == 1.0);
-  CHECK_THAT(study_markdown(rep), Contains("p (signed-rank, less)") && Contains("alternative \"less\""));
 }
 
 TEST_CASE("study: the paired test uses only the seeds both variants have") {
@@ -332,7 +322,6 @@ TEST_CASE("study: the paired test uses only the seeds both variants have") {
   const StudyReport none = fid_study({"pbtnas", "random"}, {{10, nan, nan}, {nan, 12, 13}});
   CHECK(none.comparisons[0].valid);  // the rank-sum test needs no pairs
   CHECK_FALSE(none.comparisons[0].paired_valid);
-  CHECK_THAT(study_markdown(none), Contains("no seed with values on both sides"));
 }
 
 TEST_CASE("study: pooling three settings pairs by (setting, seed) as the paper's test") {
@@ -360,10 +349,6 @@ TEST_CASE("study: pooling three settings pairs by (setting, seed) as the paper's
   const PooledComparison& mutation = rep.comparisons[1];
   CHECK(mutation.test.w_plus == 1);  // 32 - 31.9 = 0.1 is the smallest |d|
   CHECK(mutation.test.p == Approx(2.0 / 512));
-  const std::string md = pooled_markdown(rep);
-  CHECK_THAT(md, Contains("| pbtnas | random | 9 | 0 | 0 | 45 | 0.001953 | exact; ties |"));
-  CHECK_THAT(md, Contains("| random | b | 1 | 20 | 24 | -4 |"));
-  CHECK_THAT(md, Contains("Settings (study folders): `a`, `b`, `c`"));
 }
 
 TEST_CASE("study: pooling leaves out a variant missing from a setting, and drops zero differences") {
@@ -378,7 +363,6 @@ TEST_CASE("study: pooling leaves out a variant missing from a setting, and drops
   CHECK(rep.comparisons[0].test.p == Approx(1.0 / 32));
   REQUIRE(rep.notes.size() == 1);
   CHECK_THAT(rep.notes[0], Contains("extra is left out") && Contains("not a variant of b"));
-  CHECK_THAT(pooled_markdown(rep), Contains("1 zero dropped"));
 }
 
 TEST_CASE("study: pooling refuses studies that disagree, naming the folder and the fix") {
@@ -405,7 +389,7 @@ TEST_CASE("study: best_last_fitness is a fitness metric: larger is better withou
   CHECK(is_fitness_metric("best_ever_fitness"));
   CHECK_FALSE(is_fitness_metric("return"));
   const StudyReport rep = fid_study({"a"}, {{1, 2, 3}}, "max", "best_last_fitness");
-  CHECK_THAT(study_markdown(rep), Contains("best search fitness of each run's final population"));
+  CHECK(rep.higher_is_better);
 }
 
 TEST_CASE("study: the report shows the best-ever and the final population's search fitness next to the metric") {
@@ -422,6 +406,4 @@ TEST_CASE("study: the report shows the best-ever and the final population's sear
   CHECK(v.best_last_n == 1);
   CHECK(v.best_last_mean == Approx(90));
   CHECK(std::isnan(v.best_last_fitness[1]));
-  CHECK_THAT(study_markdown(rep), Contains("| variant | best_ever_fitness | best_last_fitness |") &&
-                                      Contains("| a | 170 ± 50 (2) | 90 ± 0 (1) |"));
 }

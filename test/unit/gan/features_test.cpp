@@ -21,6 +21,7 @@
 
 #include "support/seed.hpp"
 #include "support/temp_dir.hpp"
+#include "pbtnas/util/file_lock.hpp"
 
 using namespace pbtnas::gan;
 using Catch::Matchers::Contains;
@@ -427,4 +428,50 @@ TEST_CASE("ClassifierFeatures cache file names fingerprint the data and the reci
   more = cfg;
   more.cache_path = "/somewhere/else.pt";  // the location is not part of the recipe
   CHECK(ClassifierFeatures::cache_file_name("fashion_mnist", d.images, d.labels, 3, more) == name);
+}
+
+// Run by ctest under a shim whose flock fails with ENOSYS ("gan: caches without flock",
+// test/CMakeLists.txt): a file system without flock trains without the lock, says so once, and
+// leaves one whole cache file and no temporaries.
+TEST_CASE("ClassifierFeatures: a file system without flock still gives one usable cache file",
+          "[.no_flock]") {
+  const Synthetic& d = shared_data();
+  pbtnas::test::TempDir dir;
+  {
+    pbtnas::FileLock probe(dir / "probe.lock");
+    REQUIRE(probe.unsupported());  // the shim is in place
+  }
+  const std::string path = dir / "cache/c.pt";
+  std::shared_ptr<ClassifierFeatures> a, b;
+  LogLines log_a, log_b;
+  std::exception_ptr thread_error;
+  std::thread t([&] {
+    try {
+      a = ClassifierFeatures::load_or_train(test_config(path), d.images, d.labels, 3, torch::kCPU,
+                                            log_a.fn());
+    } catch (...) {
+      thread_error = std::current_exception();
+    }
+  });
+  b = ClassifierFeatures::load_or_train(test_config(path), d.images, d.labels, 3, torch::kCPU,
+                                        log_b.fn());
+  t.join();
+  if (thread_error) std::rethrow_exception(thread_error);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(log_a.has("without the lock"));
+  CHECK(log_b.has("without the lock"));
+  CHECK(a->check_accuracy() == b->check_accuracy());
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "cache")) {
+    const std::string name = e.path().filename().string();
+    CHECK(name.find(".tmp.") == std::string::npos);
+    files += name == "c.pt";
+  }
+  CHECK(files == 1);
+  LogLines log_c;
+  auto c = ClassifierFeatures::load_or_train(test_config(path), d.images, d.labels, 3, torch::kCPU,
+                                             log_c.fn());
+  CHECK_FALSE(c->freshly_trained());  // the file left is whole and matches
+  CHECK(c->check_accuracy() == a->check_accuracy());
 }

@@ -17,6 +17,9 @@
 #include "pbtnas/nn/member.hpp"
 #include "pbtnas/core/seed.hpp"
 #include "support/seed.hpp"
+#include "support/temp_dir.hpp"
+#include "pbtnas/util/file_lock.hpp"
+#include <thread>
 
 using namespace pbtnas;
 using namespace pbtnas::gan;
@@ -289,4 +292,59 @@ TEST_CASE("gan task: a GanHard Mix child imports, keeps the donor's EMA exactly 
   CHECK_FALSE(s.diverged);
   CHECK(std::isfinite(s.train_loss));
   CHECK(std::isfinite(task->fitness(child)));
+}
+
+namespace {
+
+// The test stand-in with a cache key: its reference statistics are cached like the built-in
+// classifier's (gan_task.cpp).
+class KeyedProjectionFeatures : public RandomProjectionFeatures {
+ public:
+  using RandomProjectionFeatures::RandomProjectionFeatures;
+  std::string cache_key() const override { return "test-projection-16-99"; }
+};
+
+}  // namespace
+
+// Run by ctest under a shim whose flock fails with ENOSYS ("gan: caches without flock",
+// test/CMakeLists.txt): the reference statistics are computed without the lock by every task that
+// finds no file, one whole file is left, and a later task loads the same values.
+TEST_CASE("gan task: reference statistics are cached on a file system without flock", "[.no_flock]") {
+  pbtnas::test::TempDir dir;
+  {
+    FileLock probe(dir / "probe.lock");
+    REQUIRE(probe.unsupported());  // the shim is in place
+  }
+  GanTaskConfig cfg = tiny_task_config();
+  cfg.features.cache_dir = dir / "cache";
+  const auto features = std::make_shared<KeyedProjectionFeatures>(16, 99);
+  const GanData data = synthetic_gan_data(256);
+  std::vector<std::unique_ptr<GanTask>> tasks(2);
+  std::vector<std::exception_ptr> errors(tasks.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < tasks.size(); ++i)
+    threads.emplace_back([&, i] {
+      try {
+        tasks[i] = std::make_unique<GanTask>(cfg, 1234, features, data);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "cache")) {
+    const std::string name = e.path().filename().string();
+    CHECK(name.find(".tmp.") == std::string::npos);
+    files += name.rfind("pbtnas-reference-stats-", 0) == 0 && e.path().extension() == ".pt";
+  }
+  CHECK(files == 1);
+  const GanTask later(cfg, 1234, features, data);  // loads the file
+  for (const auto& t : tasks) {
+    REQUIRE(t);
+    CHECK(t->reference_stats().count == 100);
+    CHECK(torch::equal(t->reference_stats().mean, later.reference_stats().mean));
+    CHECK(torch::equal(t->reference_stats().cov, later.reference_stats().cov));
+  }
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pbtnas/io/metrics_log.hpp"
+#include "pbtnas/util/files.hpp"
 #include "support/temp_dir.hpp"
 
 using pbtnas::io::MetricsLog;
@@ -41,7 +42,7 @@ TEST_CASE("metrics log: resuming keeps the rows up to the committed generation, 
     log.append_json("{\"generation\":2,\"a\":4}");
   }
   CHECK(text_of(path) == "{\"generation\":0,\"a\":1}\n{\"generation\":1,\"a\":2}\n{\"generation\":2,\"a\":4}\n");
-  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  CHECK_FALSE(std::filesystem::exists(pbtnas::temporary_name(path)));
 
   MetricsLog fresh(path, -1);  // a new run starts an empty file
   CHECK(fresh.last_kept_generation() == -1);
@@ -53,7 +54,7 @@ TEST_CASE("metrics log: a resume that cannot rewrite the file fails with its nam
   const std::string path = dir / "metrics.jsonl";
   const std::string before = member_row(0, 0, "0.5") + member_row(1, 0, "0.6");
   write(path, before);
-  std::filesystem::create_directory(path + ".tmp");  // the rewrite's temporary cannot be created
+  std::filesystem::create_directory(pbtnas::temporary_name(path));  // the rewrite's temporary cannot be created
   try {
     MetricsLog log(path, 0);
     FAIL("no error although the file could not be rewritten");

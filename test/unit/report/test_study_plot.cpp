@@ -1,10 +1,10 @@
-// The study figure (core/study_plot.hpp): ticks, text and the plot's content.
+// The study figure (report/study_plot.hpp): ticks, text and the plot's content.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <vector>
 
-#include "pbtnas/core/study_plot.hpp"
+#include "pbtnas/report/study_plot.hpp"
 
 using namespace pbtnas;
 

@@ -2,7 +2,7 @@
 // The study figure (study.png): best fitness per generation, one colour per variant, the mean
 // over seeds as a line and the min-max range over seeds as a translucent band, with axes, tick
 // labels, axis titles and a legend. A small raster plotter with a built-in 5x7 bitmap font; the
-// PNG encoder is write_png (tasks/image_grid.hpp), called by the CLI.
+// PNG encoder is util/png.hpp (through write_png, tasks/image_grid.hpp, called by the CLI).
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "pbtnas/core/study_plot.hpp"
+#include "pbtnas/report/study_plot.hpp"
 
 #include <algorithm>
 #include <cmath>

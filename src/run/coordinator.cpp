@@ -11,12 +11,10 @@
 #include "pbtnas/core/resources.hpp"
 #include "pbtnas/core/selection.hpp"
 #include "pbtnas/run/training_progress.hpp"
+#include "pbtnas/util/clock.hpp"
 
 namespace pbtnas {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 class Coordinator {
  public:

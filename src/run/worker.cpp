@@ -17,11 +17,10 @@
 #include "pbtnas/run/exchange.hpp"
 #include "pbtnas/run/final_soup.hpp"
 #include "pbtnas/tasks/progress.hpp"
+#include "pbtnas/util/clock.hpp"
 
 namespace pbtnas {
 namespace {
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Progress notes of one member's training call (messages.hpp, FitnessReport::partial): the first
 // after `interval` (> 0) seconds, then at most one per interval. Installed only when progress

@@ -70,7 +70,7 @@ TEST_CASE("node cache: fingerprints change with their inputs", "[task]") {
   CHECK(cache_fingerprint({"v1", "10"}, {f}) != a);
 }
 
-TEST_CASE("node scratch: SLURM_TMPDIR, then TMPDIR, then /dev/shm; the user's cache only without them", "[task]") {
+TEST_CASE("node scratch: SLURM_TMPDIR, then TMPDIR, then /dev/shm, else the user's cache", "[task]") {
   struct Env {  // sets or unsets one variable for the test's duration
     std::string name;
     std::optional<std::string> old;

@@ -57,7 +57,7 @@ std::string take_out_of_run(const std::string& out, std::int64_t g) {
 void remove_tmp_files(const fs::path& dir) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if ((it->path().extension() == ".tmp" ||  // PATH.tmp, or temporary_name's PATH.tmp.HOST.PID.N
+    if ((it->path().extension() == ".tmp" ||  // PATH.tmp, or temporary_name's PATH.tmp.HOST.PID.TID
          it->path().filename().string().find(".tmp.") != std::string::npos) &&
         it->is_regular_file())
       fs::remove(it->path(), ec);

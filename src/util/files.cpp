@@ -1,9 +1,9 @@
 #include "pbtnas/util/files.hpp"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -77,9 +77,8 @@ std::string temporary_name(const std::string& path) {
   std::string host = ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "";
   for (char& c : host)
     if (c == '/') c = '_';
-  static std::atomic<unsigned long> calls{0};
   return path + ".tmp." + (host.empty() ? "host" : host) + "." + std::to_string(::getpid()) + "." +
-         std::to_string(calls++);
+         std::to_string(static_cast<long>(::syscall(SYS_gettid)));
 }
 
 void write_text_file_atomic(const std::string& path, const std::string& text) {

@@ -19,9 +19,9 @@ std::string default_cache_dir(const std::string& config_key);
 // writable folder), with "/pbtnas" appended; else default_cache_dir(config_key).
 std::string node_scratch_dir(const std::string& config_key);
 
-// PATH.tmp.HOST.PID.N: a temporary for writing PATH and renaming it into place that no other
+// PATH.tmp.HOST.PID.TID: a temporary for writing PATH and renaming it into place that no other
 // process writes, even one of another node sharing the folder with the same pid, nor another
-// thread of this process (N counts the calls of this process).
+// thread of this process (TID: the calling thread's id).
 std::string temporary_name(const std::string& path);
 
 // Writes `text` to PATH atomically: creates PATH's folder, writes temporary_name(path), fsyncs it,

@@ -14,23 +14,15 @@
 
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/core/study.hpp"
+#include "support/study_fixture.hpp"
 
 using namespace pbtnas;
+using pbtnas::test::fid_study;
 using Catch::Matchers::Contains;
 
 namespace {
 
-const char* kBase = R"(seed: 1
-algorithm: pbtnas
-population_size: 4
-parents_fraction: 0.5
-shrink_perturb: [0.4, 0.1]
-max_epochs: 3
-epochs_step: 1
-classify:
-  channels: 4
-  data: {train_limit: 100}
-)";
+const char* const kBase = test::kStudyBase;
 
 const char* kStudy = R"(base: ../configs/base.yaml
 metric: fid
@@ -279,25 +271,6 @@ TEST_CASE("study: a variant without values is reported but not compared") {
   CHECK(rep.variants[1].values.empty());
   CHECK(rep.missing.size() == 3);  // ref seed 2, other seed 1 (no value), other seed 2
 }
-
-namespace {
-
-// A study of `variants` (the first the reference) over seeds 1, 2, 3 with metric fid, goal min, and
-// outcomes values[variant][seed position] (NaN: the run did not finish).
-StudyReport fid_study(const std::vector<std::string>& variants, const std::vector<std::vector<double>>& values,
-                      const std::string& goal = "min", const std::string& metric = "fid") {
-  std::string text = "base: b.yaml\nmetric: " + metric + "\ngoal: " + goal + "\nseeds: [1, 2, 3]\nvariants:\n";
-  for (const auto& v : variants) text += "  - name: " + v + "\n";
-  const Study st = parse_study(text, "s.yaml", kBase);
-  std::vector<RunOutcome> out;
-  for (const auto& r : st.runs) {
-    const double v = values[static_cast<std::size_t>(r.variant)][static_cast<std::size_t>(r.index % 3)];
-    out.push_back({r.index, std::isfinite(v), v, {}, std::isfinite(v) ? "" : "interrupted"});
-  }
-  return summarize_study(st, out);
-}
-
-}  // namespace
 
 TEST_CASE("study: the paired signed-rank test points towards the reference being better under goal min") {
   // FID: smaller is better. The reference is smaller on all three seeds: d = ref - other < 0,

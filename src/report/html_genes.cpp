@@ -163,7 +163,7 @@ std::string section_options(const ReportContext& c) {
 
 std::string section_samples(const ReportContext& c) {
   const RunData& run = c.run;
-  if (run.task != "gan") return "";
+  if (!run.has_samples()) return "";
   std::ostringstream s;
   s << "<section id=\"samples\"><h2>Samples of the best member's line</h2>\n<p>Sample grids of the models on the "
        "best-ever member's base line (parent1 ancestors), one per generation, as kept in <code>samples/</code>; then the "

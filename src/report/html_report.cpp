@@ -232,7 +232,7 @@ ReportFiles write_run_report(const std::string& out, const ReportOptions& option
                                  std::to_string(run.last_generation()) + " committed")
     << "</p></header>\n<nav><a href=\"#overview\">run</a><a href=\"#fitness\">fitness</a><a href=\"#lineage\">lineage</a>"
        "<a href=\"#architecture\">architecture</a><a href=\"#options\">options</a>"
-    << (run.task == "gan" ? "<a href=\"#samples\">samples</a>" : "")
+    << (run.has_samples() ? "<a href=\"#samples\">samples</a>" : "")
     << "<a href=\"#timings\">timings</a><a href=\"#config\">config</a></nav>\n<main>\n<p id=\"js-errors\"></p>\n"
     << section_overview(ctx) << section_fitness(ctx) << section_lineage(ctx) << section_architecture(ctx)
     << section_samples(ctx) << section_options(ctx) << section_timings(ctx) << section_config(ctx)

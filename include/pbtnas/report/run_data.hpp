@@ -4,6 +4,7 @@
 // metrics.jsonl, workers.jsonl, summary.json and a few keys of the config text. No LibTorch.
 #include <cstdint>
 #include <limits>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,6 +73,9 @@ struct RunData {
   std::vector<std::string> notes;  // what the reader skipped and why
 
   std::int64_t last_generation() const { return index.generation; }
+  // Whether the run kept sample images (OUT/samples/, written by tasks that make images): the
+  // report asks the run folder, not the task's name.
+  bool has_samples() const { return std::filesystem::is_directory(out + "/samples"); }
 };
 
 // Reads OUT. Throws std::runtime_error naming what is missing when OUT holds no committed

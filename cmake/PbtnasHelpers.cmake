@@ -34,3 +34,17 @@ function(pbtnas_header_only package target header)
   set_target_properties(${target} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${_pbtnas_${package}_dir})
   message(STATUS "${package}: using headers in ${_pbtnas_${package}_dir}")
 endfunction()
+
+# pbtnas_folder(<target> <folder>): the target's sources must all lie in <folder> (relative to
+# the source tree; subfolders allowed): folders are libraries (docs/architecture.md). Also turns
+# on the project's warnings for the target.
+function(pbtnas_folder target folder)
+  get_target_property(sources ${target} SOURCES)
+  foreach(src IN LISTS sources)
+    if(NOT src MATCHES "^${folder}/")
+      message(FATAL_ERROR "${target}: source ${src} is outside its folder ${folder}/ - "
+                          "move it there or add it to the library of the folder it is in")
+    endif()
+  endforeach()
+  pbtnas_warnings(${target})
+endfunction()

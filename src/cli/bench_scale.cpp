@@ -20,7 +20,7 @@
 #include "pbtnas/io/run_files.hpp"
 #include "pbtnas/mpi/mpi_transport.hpp"
 #include "pbtnas/report/figures.hpp"
-#include "pbtnas/run/coordinator.hpp"
+#include "pbtnas/protocol/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
 #include "pbtnas/tasks/registry.hpp"
 

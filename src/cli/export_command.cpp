@@ -3,11 +3,12 @@
 //   DIR/model.pt           state dict (name -> tensor) of the network: the classifier, or the GAN
 //                          generator as pbtnas evaluates it (EMA parameters, live BatchNorm
 //                          statistics)
-//   DIR/discriminator.pt   GAN only: the live discriminator's state (pbtnas names)
+//   DIR/<extra file>       what else the task exports (GAN: discriminator.pt, the live
+//                          discriminator's state in pbtnas names)
 //   DIR/architecture.json  task, space, genome with gene and option names, model settings
 //   DIR/example.pt         fixed inputs and pbtnas's own outputs for them (eval mode)
 // The run config comes from the run's index.h5 (found from the file's path) or from --config.
-#include <ATen/CPUGeneratorImpl.h>
+// The network itself comes from the task's registry entry (TaskEntry::export_member).
 #include <torch/torch.h>
 
 #include <cmath>
@@ -24,14 +25,12 @@
 
 #include "cli/commands.hpp"
 #include "pbtnas/core/config.hpp"
-#include "pbtnas/io/checkpoint.hpp"
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/checkpoint.hpp"
+#include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/nn/named_state.hpp"
-#include "pbtnas/tasks/classify/classify.hpp"
-#include "pbtnas/tasks/gan/gan_models.hpp"
-#include "pbtnas/tasks/gan/gan_options.hpp"
+#include "pbtnas/tasks/export.hpp"
 #include "pbtnas/tasks/registry.hpp"
 
 namespace pbtnas::cli {
@@ -41,7 +40,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
 constexpr int kExportFormatVersion = 1;
-constexpr std::uint64_t kExampleSeed = 20231;  // the fixed example inputs
 
 // A usage error of `pbtnas export` (bad path, wrong file kind, unsupported task): exit code 2.
 struct ExportError : std::runtime_error {
@@ -117,99 +115,23 @@ std::vector<char> pickle_state(const NamedState& state) {
   return torch::pickle_save(c10::IValue(dict));
 }
 
-struct Exported {
-  NamedState model;          // -> model.pt
-  NamedState extra;          // -> discriminator.pt (GAN), empty otherwise
-  torch::Tensor input, output;  // -> example.pt
-  json model_json;           // "model" of architecture.json
-  std::string network;       // "classifier" | "generator"
-};
-
-// The member's model weights into `net`, built from the config: a config of the same task and
-// search space but other sizes (channels, widths) does not fit the file.
-void load_model(torch::nn::Module& net, const io::MemberFile& m) {
-  try {
-    load_module_state(net, m.state, "model.");
-  } catch (const std::exception& e) {
-    throw ExportError(std::string(e.what()) +
-                      "; the member file does not fit the network sizes of the config (another channels or "
-                      "width setting?): pass the run's own config with --config FILE, or leave --config out");
-  }
-}
-
-Exported export_classifier(const RunConfig& cfg, const io::MemberFile& m, int examples) {
-  const auto& cc = cfg.options<ClassifyConfig>();
-  auto net = std::make_shared<ClassifyNetImpl>(m.genome, cc, kClassifyClasses);
-  load_model(*net, m);
-  net->eval();
-  Exported e;
-  e.network = "classifier";
-  e.model = snapshot_cpu(module_state(*net));
-  // Fixed inputs: standard normal images (the scale of normalised pixels), 28 x 28 like
-  // Fashion-MNIST (the network pools globally, so any size works).
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(kExampleSeed);
-  e.input = at::normal(0.0, 1.0, {examples, 1, 28, 28}, gen);
-  {
-    torch::NoGradGuard no_grad;
-    e.output = net->forward(e.input).contiguous();
-  }
-  e.model_json = {{"channels", cc.channels},
-                  {"cells_per_stage", cc.cells_per_stage},
-                  {"n_classes", kClassifyClasses},
-                  {"image_channels", 1},
-                  {"input_normalisation", {{"mean", kFashionMnistMean}, {"std", kFashionMnistStd},
-                                           {"formula", "(pixel / 255 - mean) / std"}}}};
-  return e;
-}
-
-Exported export_generator(const RunConfig& cfg, const io::MemberFile& m, int examples) {
-  const auto& gc = cfg.options<gan::GanTaskConfig>();
-  const gan::GanSpaceKind kind = gan::gan_space_kind(gc.space);
-  auto net = std::make_shared<gan::GanNetImpl>(kind, m.genome, gc.model);
-  load_model(*net, m);
-  // As pbtnas samples (GanTask::sample_ema): the EMA parameters ("average.generator.*") in the
-  // live generator, whose BatchNorm running statistics stay (docs/algorithm.md, Q12); eval mode.
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& item : net->generator->named_parameters()) {
-      const std::string name = "average.generator." + item.key();
-      const torch::Tensor* avg = find_tensor(m.state, name);
-      if (!avg)
-        throw ExportError("the member file lacks " + name +
-                          " (the EMA generator); it was not written by the GAN task of this pbtnas");
-      if (avg->sizes() != item.value().sizes())
-        throw ExportError(name + " has shape " + c10::str(avg->sizes()) + " but the generator expects " +
-                          c10::str(item.value().sizes()));
-      item.value().detach().copy_(*avg);
-    }
-  }
-  net->eval();
-  Exported e;
-  e.network = "generator";
-  e.model = snapshot_cpu(module_state(*net->generator));
-  e.extra = snapshot_cpu(module_state(*net->discriminator));
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(kExampleSeed);
-  e.input = at::normal(0.0, 1.0, {examples, gc.model.latent_dim}, gen);
-  {
-    torch::NoGradGuard no_grad;
-    e.output = net->generate(e.input).contiguous();
-  }
-  const int side = gc.model.bottom_width * 8;
-  e.model_json = {{"gf_dim", gc.model.gf_dim},
-                  {"df_dim", gc.model.df_dim},
-                  {"latent_dim", gc.model.latent_dim},
-                  {"bottom_width", gc.model.bottom_width},
-                  {"image_channels", gc.model.image_channels},
-                  {"stl_projections", gc.model.stl_projections},
-                  {"image_size", side},
-                  {"faithful_d_block", gc.model.faithful_d_block},
-                  {"dataset", gc.dataset},
-                  {"weights", "EMA generator parameters with the live generator's BatchNorm running statistics"},
-                  {"output_range", "[-1, 1] (tanh)"}};
-  return e;
-}
-
 }  // namespace
+
+// An earlier export into DIR may have written files this one does not (another task's extra
+// file): its architecture.json lists them under "files"; those not written now are removed.
+static void remove_stale_files(const fs::path& out, const ExportedNetwork& now) {
+  std::error_code ec;
+  std::ifstream f(out / "architecture.json");
+  if (!f) return;
+  const json old = json::parse(f, nullptr, /*allow_exceptions=*/false);
+  if (!old.is_object() || !old.contains("files") || !old["files"].is_object()) return;
+  for (const auto& [name, what] : old["files"].items()) {
+    (void)what;
+    const bool kept = name == "model.pt" || name == "example.pt" || name == "architecture.json" ||
+                      (!now.extra.empty() && name == now.extra_file);
+    if (!kept && name.find('/') == std::string::npos) fs::remove(out / name, ec);
+  }
+}
 
 // DIR must be new, empty, or an earlier export (it has architecture.json): files that are not
 // pbtnas's are never replaced or removed.
@@ -225,90 +147,116 @@ static void check_out_dir(const std::string& dir) {
                       "new or empty folder, so that nothing in it is replaced");
 }
 
+// The member file FILE, with the reader's errors worded for export.
+static io::MemberFile read_member_for_export(const std::string& file) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) throw ExportError(file + " does not exist; check the path. " + kMemberHint);
+  if (!fs::is_regular_file(file, ec)) throw ExportError(file + " is not a regular file. " + kMemberHint);
+  try {
+    return io::read_member_file(file);
+  } catch (const io::CheckpointError& e) {
+    // The reader's advice names index.h5 too, which export does not take.
+    std::string what = e.what();
+    for (const char* advice : {"; pass a member_NNN.h5 or index.h5 file written by pbtnas",
+                               "; pass a member_NNN.h5 or index.h5 file"})
+      if (auto at = what.find(advice); at != std::string::npos) what.erase(at, std::strlen(advice));
+    throw ExportError(what + ". " + kMemberHint);
+  }
+}
+
+// The task's entry, when it exports its networks.
+static const TaskEntry& exporting_task(const RunConfig& cfg) {
+  const TaskEntry& entry = find_task(cfg.task);
+  if (entry.export_member) return entry;
+  std::string exportable;
+  for (const auto& t : task_registry())
+    if (t.export_member) exportable += (exportable.empty() ? "" : ", ") + t.name;
+  throw ExportError("the run's task is '" + cfg.task + "', whose networks pbtnas export does not write yet; it "
+                    "exports the tasks " + exportable);
+}
+
+// The member's genome belongs to the config's search space (same options, same names).
+static void check_member_fits(const io::MemberFile& m, const SearchSpace& space, const std::string& file,
+                              const std::string& origin) {
+  try {
+    space.validate(m.genome);
+  } catch (const std::invalid_argument& e) {
+    throw ExportError(file + " does not belong to the run of " + origin + " (" + e.what() +
+                      "); pass the run's own config with --config FILE");
+  }
+  if (!m.genome_options.empty() && m.genome_options != space.option_names(m.genome))
+    throw ExportError(file + " names other options than the search space '" + space.name() + "' of " + origin +
+                      "; pass the run's own config with --config FILE");
+}
+
+// architecture.json: what the files hold and where they come from.
+static json architecture_json(const RunConfig& cfg, const SearchSpace& space, const io::MemberFile& m,
+                              const ExportedNetwork& e) {
+  const auto option_names = space.option_names(m.genome);
+  json genes = json::array();
+  for (std::size_t g = 0; g < space.size(); ++g)
+    genes.push_back({{"name", space.gene(g).name}, {"option", m.genome[g]}, {"option_name", option_names[g]}});
+  json evaluation = json::object();
+  for (const auto& [name, value] : m.evaluation) evaluation[name] = std::isfinite(value) ? json(value) : json(nullptr);
+  json fitness = m.fitness.empty() || !std::isfinite(m.fitness.back()) ? json(nullptr) : json(m.fitness.back());
+  json files = {{"model.pt", "state dict of the " + e.network + " (torch.load)"},
+                {"example.pt", "dict: input, output (pbtnas's own output for input, eval mode)"}};
+  if (!e.extra.empty()) files[e.extra_file] = e.extra_description;
+  return {{"format", "pbtnas-export"},
+          {"format_version", kExportFormatVersion},
+          {"pbtnas_version", PBTNAS_VERSION},
+          {"torch_version", TORCH_VERSION},
+          {"task", cfg.task},
+          {"space", space.name()},
+          {"network", e.network},
+          {"genome", m.genome},
+          {"genes", genes},
+          {"model", e.model_json},
+          {"source", {{"member", m.id}, {"generation", m.generation}, {"fitness", fitness},
+                      {"evaluation", evaluation}, {"seed", cfg.seed}}},
+          {"example", {{"input_shape", e.input.sizes().vec()}, {"output_shape", e.output.sizes().vec()}}},
+          {"files", files}};
+}
+
+// Writes the export's files into `dir` (created when absent).
+static void write_export(const std::string& dir, const json& arch, const ExportedNetwork& e) {
+  std::error_code ec;
+  const fs::path out(dir);
+  fs::create_directories(out, ec);
+  if (!fs::is_directory(out)) throw ExportError("cannot create the folder " + dir + ": " + ec.message());
+  remove_stale_files(out, e);
+  write_bytes(out / "model.pt", pickle_state(e.model));
+  if (!e.extra.empty()) write_bytes(out / e.extra_file, pickle_state(e.extra));
+  c10::Dict<std::string, at::Tensor> example;
+  example.insert("input", e.input);
+  example.insert("output", e.output);
+  write_bytes(out / "example.pt", torch::pickle_save(c10::IValue(example)));
+  write_text(out / "architecture.json", arch.dump(2) + "\n");
+}
+
 int export_command(const ExportOptions& o) {
   try {
     if (o.examples < 1) throw ExportError("--examples must be >= 1");
-    std::error_code ec;
-    if (!fs::exists(o.file, ec)) throw ExportError(o.file + " does not exist; check the path. " + kMemberHint);
-    if (!fs::is_regular_file(o.file, ec)) throw ExportError(o.file + " is not a regular file. " + kMemberHint);
-    io::MemberFile m;
-    try {
-      m = io::read_member_file(o.file);
-    } catch (const io::CheckpointError& e) {
-      // The reader's advice names index.h5 too, which export does not take.
-      std::string what = e.what();
-      for (const char* advice : {"; pass a member_NNN.h5 or index.h5 file written by pbtnas",
-                                 "; pass a member_NNN.h5 or index.h5 file"})
-        if (auto at = what.find(advice); at != std::string::npos) what.erase(at, std::strlen(advice));
-      throw ExportError(what + ". " + kMemberHint);
-    }
+    const io::MemberFile m = read_member_for_export(o.file);
     set_compute_threads(1);
-
     std::string origin;
     const RunConfig cfg = find_run_config(o.file, o.config, origin);
-    if (cfg.task != "classify" && cfg.task != "gan")
-      throw ExportError("the run's task is '" + cfg.task +
-                        "'; pbtnas export covers the classify and gan tasks (RL networks are not exported yet)");
+    const TaskEntry& entry = exporting_task(cfg);
     const SearchSpace space = task_space(cfg);
-    try {
-      space.validate(m.genome);
-    } catch (const std::invalid_argument& e) {
-      throw ExportError(o.file + " does not belong to the run of " + origin + " (" + e.what() +
-                        "); pass the run's own config with --config FILE");
-    }
-    const auto option_names = space.option_names(m.genome);
-    if (!m.genome_options.empty() && m.genome_options != option_names)
-      throw ExportError(o.file + " names other options than the search space '" + space.name() + "' of " +
-                        origin + "; pass the run's own config with --config FILE");
-
+    check_member_fits(m, space, o.file, origin);
     check_out_dir(o.out);
-    Exported e = cfg.task == "classify" ? export_classifier(cfg, m, o.examples) : export_generator(cfg, m, o.examples);
-
-    const fs::path out(o.out);
-    fs::create_directories(out, ec);
-    if (!fs::is_directory(out)) throw ExportError("cannot create the folder " + o.out + ": " + ec.message());
-    write_bytes(out / "model.pt", pickle_state(e.model));
-    if (!e.extra.empty())
-      write_bytes(out / "discriminator.pt", pickle_state(e.extra));
-    else
-      fs::remove(out / "discriminator.pt", ec);  // a stale one of an earlier GAN export into DIR
-    {
-      c10::Dict<std::string, at::Tensor> example;
-      example.insert("input", e.input);
-      example.insert("output", e.output);
-      write_bytes(out / "example.pt", torch::pickle_save(c10::IValue(example)));
+    ExportedNetwork e;
+    try {
+      e = entry.export_member(*cfg.task_options, m.genome, m.state, o.examples);
+    } catch (const std::invalid_argument& err) {
+      throw ExportError(err.what());
     }
-
-    json genes = json::array();
-    for (std::size_t g = 0; g < space.size(); ++g)
-      genes.push_back({{"name", space.gene(g).name}, {"option", m.genome[g]}, {"option_name", option_names[g]}});
-    json evaluation = json::object();
-    for (const auto& [name, value] : m.evaluation) evaluation[name] = std::isfinite(value) ? json(value) : json(nullptr);
-    json fitness = m.fitness.empty() || !std::isfinite(m.fitness.back()) ? json(nullptr) : json(m.fitness.back());
-    json files = {{"model.pt", "state dict of the " + e.network + " (torch.load)"},
-                  {"example.pt", "dict: input, output (pbtnas's own output for input, eval mode)"}};
-    if (!e.extra.empty()) files["discriminator.pt"] = "state dict of the live discriminator (pbtnas names; not rebuilt by pbtnas_models.py)";
-    const json arch = {
-        {"format", "pbtnas-export"},
-        {"format_version", kExportFormatVersion},
-        {"pbtnas_version", PBTNAS_VERSION},
-        {"torch_version", TORCH_VERSION},
-        {"task", cfg.task},
-        {"space", space.name()},
-        {"network", e.network},
-        {"genome", m.genome},
-        {"genes", genes},
-        {"model", e.model_json},
-        {"source", {{"member", m.id}, {"generation", m.generation}, {"fitness", fitness},
-                    {"evaluation", evaluation}, {"seed", cfg.seed}}},
-        {"example", {{"input_shape", e.input.sizes().vec()}, {"output_shape", e.output.sizes().vec()}}},
-        {"files", files}};
-    write_text(out / "architecture.json", arch.dump(2) + "\n");
+    write_export(o.out, architecture_json(cfg, space, m, e), e);
 
     std::cout << "exported " << e.network << " of member " << m.id << " (generation " << m.generation << ", "
               << cfg.task << ", space " << space.name() << ") to " << o.out << "\n";
     std::cout << "  model.pt: " << e.model.size() << " tensors, " << state_bytes(e.model) << " bytes\n";
-    if (!e.extra.empty()) std::cout << "  discriminator.pt: " << e.extra.size() << " tensors\n";
+    if (!e.extra.empty()) std::cout << "  " << e.extra_file << ": " << e.extra.size() << " tensors\n";
     std::cout << "  example.pt: input " << c10::str(e.input.sizes()) << " -> output " << c10::str(e.output.sizes())
               << "\n  architecture.json: " << space.describe(m.genome) << "\n  config from " << origin << "\n";
     return 0;

@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "pbtnas/report/html_report.hpp"
+#include "pbtnas/tasks/registry.hpp"
 
 namespace {
 
@@ -174,6 +175,10 @@ int main(int argc, char** argv) {
     try {
       pbtnas::report::ReportOptions options;
       options.html_path = report_html;
+      options.task_words = [](const std::string& task) {
+        const pbtnas::TaskEntry& entry = pbtnas::find_task(task);
+        return pbtnas::report::TaskWords{entry.name, entry.fitness_label};
+      };
       const auto files = pbtnas::report::write_run_report(report_out, options);
       for (const auto& note : files.notes) std::cout << "note: " << note << "\n";
       std::cout << "report: " << files.html << "\n";

@@ -17,14 +17,15 @@
 
 #include "cli/commands.hpp"
 #include "pbtnas/core/config.hpp"
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/inspect.hpp"
 #include "pbtnas/io/member_file.hpp"
 #include "pbtnas/core/layout.hpp"
 #include "pbtnas/core/log.hpp"
 #include "pbtnas/mpi/mpi_transport.hpp"
 #include "pbtnas/io/run_files.hpp"
-#include "pbtnas/run/coordinator.hpp"
+#include "pbtnas/run/coordinator_on_disk.hpp"
+#include "pbtnas/protocol/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
 #include "pbtnas/tasks/registry.hpp"
 
@@ -185,7 +186,7 @@ int run_search(MpiTransport& transport, const RunConfig& cfg, const std::string&
   if (transport.rank() == 0) {
     try {
       const SearchSpace space = task_space(cfg);
-      return io::run_coordinator_on_disk(transport, cfg, space, out, log, &g_stop_requests, &hooks);
+      return run_coordinator_on_disk(transport, cfg, space, out, log, &g_stop_requests, &hooks);
     } catch (const WorkerTimeout& e) {
       // The silent worker will not finish by itself: end the whole job.
       log.warn(std::string("error: ") + e.what());

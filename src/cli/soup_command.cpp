@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "pbtnas/io/generation_index.hpp"
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/index/generation_index.hpp"
+#include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/run/final_soup.hpp"
 #include "pbtnas/tasks/registry.hpp"
 

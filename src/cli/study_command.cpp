@@ -26,7 +26,7 @@
 #include "pbtnas/report/study_markdown.hpp"
 #include "pbtnas/report/study_plot.hpp"
 #include "pbtnas/mpi/mpi_transport.hpp"
-#include "pbtnas/run/coordinator.hpp"
+#include "pbtnas/protocol/coordinator.hpp"
 #include "pbtnas/tasks/image_grid.hpp"
 #include "pbtnas/tasks/node_cache.hpp"
 #include "pbtnas/tasks/registry.hpp"

@@ -154,9 +154,13 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   ms.get("until", c.mix_schedule.until);
   ms.reject_unknown();
 
-  s.get("task", c.task);
-  if (c.task.empty()) s.fail("task", "is empty; name a task (e.g. classify, gan)");
-  (void)s.raw(c.task);  // the task's own section: parsed by the task (registry.hpp)
+  // Absent: "" (the task registry's default, parse_run_config). The task's own section is parsed
+  // by the task (tasks/registry.hpp).
+  if (s.raw("task")) {
+    s.get("task", c.task);
+    if (c.task.empty()) s.fail("task", "is empty; name a registered task, or leave the key out for the default");
+    (void)s.raw(c.task);
+  }
 
   ConfigSection ck = s.sub("checkpoint");
   ck.get("keep", c.checkpoint.keep);
@@ -203,9 +207,20 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   ts.get("fail_best_ever_evaluation", c.fail_best_ever_evaluation);
   ts.get("hang_rank", c.hang_rank);
   ts.get("hang_generation", c.hang_generation);
+  ts.get("progress_every_result", c.progress_every_result);
   ts.reject_unknown();
-  s.reject_unknown(" and the section of the task ('" + c.task +
-                   ":'; a task's section is named after the task: set task to use another)");
+  if (c.task.empty()) {
+    // Without `task:` the default task runs, which the core does not know: a single section
+    // left is its section (the task registry checks the name, parse_run_config).
+    const auto sections = s.unread_sections();
+    if (sections.size() == 1) {
+      c.task_section = sections.front();
+      (void)s.raw(c.task_section);
+    }
+  }
+  s.reject_unknown(c.task.empty() ? " and the section of the task (one section; name the task with task: NAME)"
+                                  : " and the section of the task ('" + c.task +
+                                        ":'; a task's section is named after the task: set task to use another)");
 
   try {
     // Bound the population before anything derived from it is computed.

@@ -69,6 +69,16 @@ YAML::Node ConfigSection::raw(const std::string& k) {
   return node_ ? node_[k] : YAML::Node();
 }
 
+std::vector<std::string> ConfigSection::unread_sections() const {
+  std::vector<std::string> keys;
+  if (!node_ || !node_.IsMap()) return keys;
+  for (const auto& kv : node_) {
+    const std::string k = kv.first.as<std::string>();
+    if (!seen_.count(k) && kv.second.IsMap()) keys.push_back(k);
+  }
+  return keys;
+}
+
 void ConfigSection::reject_unknown(const std::string& hint) const {
   if (!node_ || !node_.IsMap()) return;
   for (const auto& kv : node_) {

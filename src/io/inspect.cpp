@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "file_util.hpp"
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/file_util.hpp"
+#include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/inspect.hpp"
 #include "pbtnas/io/member_file.hpp"
 

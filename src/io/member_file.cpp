@@ -1,5 +1,5 @@
 // Member files: one population member's genome, fitness and NamedState.
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/inspect.hpp"
 #include "pbtnas/io/member_file.hpp"
 
@@ -9,8 +9,8 @@
 #include <map>
 #include <set>
 
-#include "file_util.hpp"
-#include "h5_util.hpp"
+#include "pbtnas/index/file_util.hpp"
+#include "pbtnas/index/h5_util.hpp"
 
 namespace pbtnas::io {
 namespace {

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/index/run_dir.hpp"
 
 namespace pbtnas::io {
 namespace {

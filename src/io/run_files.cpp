@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/index/run_dir.hpp"
 
 namespace pbtnas::io {
 namespace {
@@ -399,13 +399,6 @@ void LogRunReport::finished(const RunResult& r) {
   j["algorithm"] = to_string(cfg_.algorithm);
   j["seed"] = cfg_.seed;
   write_text_file_atomic(out_ + "/summary.json", j.dump(2) + "\n");
-}
-
-int run_coordinator_on_disk(Transport& transport, const RunConfig& cfg, const SearchSpace& space, const std::string& out,
-                            Logger& log, const std::atomic<int>* stop_requested, RunPoints* points) {
-  H5RunStore store(out, cfg, space, log);
-  LogRunReport report(out, cfg, space, log);
-  return run_coordinator(transport, cfg, space, store, report, stop_requested, points);
 }
 
 }  // namespace pbtnas::io

@@ -50,16 +50,9 @@ std::string format(double v, int decimals) {
 
 }  // namespace
 
-std::string fitness_label(const std::string& task) {
-  if (task == "classify") return "fitness: validation accuracy";
-  if (task == "gan") return "fitness: -FID";
-  if (task == "rl") return "fitness: episode return";
-  return "fitness";
-}
-
 FitnessSeries fitness_series(const RunData& run) {
   FitnessSeries s;
-  s.y_label = fitness_label(run.task);
+  s.y_label = run.fitness_label.empty() ? "fitness" : "fitness: " + run.fitness_label;
   s.generations = run.last_generation() + 1;
   const auto G = static_cast<std::size_t>(std::max<std::int64_t>(0, s.generations));
   int slots = static_cast<int>(run.index.members.size());

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "html_sections.hpp"
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/report/html_report.hpp"
 #include "pbtnas/report/lineage.hpp"
 

@@ -182,7 +182,16 @@ std::string default_chart_js() {
 }
 
 ReportFiles write_run_report(const std::string& out, const ReportOptions& options) {
-  const RunData run = read_run(out);
+  RunData run = read_run(out);
+  if (options.task_words) {
+    try {
+      const TaskWords words = options.task_words(run.task);
+      run.task = words.name;
+      run.fitness_label = words.fitness_label;
+    } catch (const std::exception& e) {
+      run.notes.push_back(std::string("the run's task is not known here: ") + e.what());
+    }
+  }
   const std::string chart_path = options.chart_js.empty() ? default_chart_js() : options.chart_js;
   if (!fs::is_regular_file(chart_path))
     throw std::runtime_error("Chart.js is not installed (" + chart_path + " is missing); the report inlines it to draw "

@@ -1,8 +1,6 @@
 // Reading a run folder for the report: index.h5, metrics.jsonl, workers.jsonl, summary.json.
 #include "pbtnas/report/run_data.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -12,7 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/core/config.hpp"
+#include "pbtnas/index/run_dir.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -175,16 +174,13 @@ Summary parse_summary(const std::string& json_text) {
 }
 
 void parse_config_keys(const std::string& yaml, std::string& task, int& steps) {
-  task = "classify";
+  task.clear();
   steps = 0;
   try {
-    const YAML::Node root = YAML::Load(yaml);
-    if (!root.IsMap()) return;
-    if (root["task"]) task = root["task"].as<std::string>();
-    const int max_epochs = root["max_epochs"] ? root["max_epochs"].as<int>() : 300;  // RunConfig's defaults
-    const int epochs_step = root["epochs_step"] ? root["epochs_step"].as<int>() : 10;
-    if (epochs_step > 0 && max_epochs > 0) steps = max_epochs / epochs_step;
-  } catch (const YAML::Exception&) {
+    const RunConfig cfg = parse_config(yaml, "the run's config (index.h5)");
+    task = cfg.task;
+    steps = cfg.n_steps();
+  } catch (const std::exception&) {
   }
 }
 

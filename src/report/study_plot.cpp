@@ -151,39 +151,138 @@ std::vector<double> nice_ticks(double lo, double hi, int target, int* decimals) 
   return ticks;
 }
 
-RgbImage plot_study(const StudyReport& rep) {
-  const int W = 1200, H = 720, scale = 2;
-  RgbImage img(W, H);
-  const std::uint8_t black[3] = {0, 0, 0}, grey[3] = {225, 225, 225}, dark[3] = {90, 90, 90};
+namespace {
 
-  // Legend width from the longest entry.
-  std::vector<std::string> labels;
-  int legend_w = 0;
-  for (const auto& v : rep.variants) {
-    labels.push_back(v.name + " (n=" + std::to_string(v.values.size()) + ")");
-    legend_w = std::max(legend_w, text_width(labels.back(), scale));
+constexpr int kScale = 2;  // text scale of the study figure
+const std::uint8_t kBlack[3] = {0, 0, 0}, kGrey[3] = {225, 225, 225}, kDark[3] = {90, 90, 90};
+
+// The plot area of the study figure and its data -> pixel mapping.
+struct StudyFrame {
+  int px0 = 0, px1 = 0, py0 = 0, py1 = 0;  // plot area (pixels)
+  double xlo = 0, xhi = 1, ylo = 0, yhi = 1;
+  int X(double g) const { return px0 + static_cast<int>(std::lround((g - xlo) / (xhi - xlo) * (px1 - px0))); }
+  int Y(double v) const {
+    return py1 - static_cast<int>(std::lround((yhi > ylo ? (v - ylo) / (yhi - ylo) : 0.5) * (py1 - py0)));
   }
-  const int left = 110, top = 60, bottom = 80;
-  const int right = std::min(W / 2, legend_w + 90);
-  const int px0 = left, px1 = W - right, py0 = top, py1 = H - bottom;
+};
 
+// Generations and the value range over every variant's min, max and mean (lo > hi: no data).
+std::size_t study_range(const StudyReport& rep, double& lo, double& hi) {
   std::size_t gens = 0;
-  double lo = INFINITY, hi = -INFINITY;
+  lo = INFINITY;
+  hi = -INFINITY;
   for (const auto& v : rep.variants) {
     gens = std::max(gens, v.gen_mean.size());
-    for (std::size_t g = 0; g < v.gen_mean.size(); ++g) {
+    for (std::size_t g = 0; g < v.gen_mean.size(); ++g)
       for (double x : {v.gen_min[g], v.gen_max[g], v.gen_mean[g]})
         if (std::isfinite(x)) {
           lo = std::min(lo, x);
           hi = std::max(hi, x);
         }
+  }
+  return gens;
+}
+
+// Grid lines, ticks and tick labels of both axes.
+void draw_grid(RgbImage& img, const StudyFrame& f, const std::vector<double>& yt, int ydec) {
+  for (double t : yt) {
+    const int y = f.Y(t);
+    if (y < f.py0 || y > f.py1) continue;
+    line(img, f.px0, y, f.px1, y, kGrey);
+    line(img, f.px0 - 6, y, f.px0, y, kBlack);
+    const std::string s = format(t, ydec);
+    draw_text(img, f.px0 - 10 - text_width(s, kScale), y - 7, s, kBlack, kScale);
+  }
+  // x ticks: generations (every one when few, else a nice step).
+  int xdec = 0;
+  for (double t : nice_ticks(f.xlo, f.xhi, 10, &xdec)) {
+    if (t < f.xlo - 1e-9 || t > f.xhi + 1e-9 || std::abs(t - std::round(t)) > 1e-9) continue;
+    const int x = f.X(t);
+    line(img, x, f.py0, x, f.py1, kGrey);
+    line(img, x, f.py1, x, f.py1 + 6, kBlack);
+    const std::string s = format(t, 0);
+    draw_text(img, x - text_width(s, kScale) / 2, f.py1 + 12, s, kBlack, kScale);
+  }
+}
+
+// Every variant's min-max band (translucent).
+void draw_bands(RgbImage& img, const StudyFrame& f, const StudyReport& rep) {
+  for (std::size_t vi = 0; vi < rep.variants.size(); ++vi) {
+    const auto& v = rep.variants[vi];
+    std::uint8_t c[3];
+    study_colour(vi, c);
+    const std::size_t n = v.gen_mean.size();
+    for (std::size_t g = 0; g + 1 < n; ++g) {
+      if (!std::isfinite(v.gen_min[g]) || !std::isfinite(v.gen_min[g + 1])) continue;
+      const int xa = f.X(static_cast<double>(g)), xb = f.X(static_cast<double>(g + 1));
+      for (int x = xa; x < xb; ++x) {
+        const double t = static_cast<double>(x - xa) / std::max(1, xb - xa);
+        const int ya = f.Y(v.gen_min[g] + t * (v.gen_min[g + 1] - v.gen_min[g]));
+        const int yb = f.Y(v.gen_max[g] + t * (v.gen_max[g + 1] - v.gen_max[g]));
+        for (int y = std::min(ya, yb); y <= std::max(ya, yb); ++y) put(img, x, y, c, 0.18);
+      }
+    }
+    if (n == 1 && std::isfinite(v.gen_min[0])) {
+      const int x = f.X(1.0);
+      fill_rect(img, x - 3, f.Y(v.gen_min[0]), x + 3, f.Y(v.gen_max[0]), c, 0.18);
     }
   }
+}
+
+// Every variant's mean line with a marker per generation.
+void draw_means(RgbImage& img, const StudyFrame& f, const StudyReport& rep) {
+  for (std::size_t vi = 0; vi < rep.variants.size(); ++vi) {
+    const auto& v = rep.variants[vi];
+    std::uint8_t c[3];
+    study_colour(vi, c);
+    for (std::size_t g = 0; g < v.gen_mean.size(); ++g) {
+      if (!std::isfinite(v.gen_mean[g])) continue;
+      const int x = f.X(static_cast<double>(g)), y = f.Y(v.gen_mean[g]);
+      fill_rect(img, x - 3, y - 3, x + 3, y + 3, c);
+      if (g + 1 < v.gen_mean.size() && std::isfinite(v.gen_mean[g + 1]))
+        line(img, x, y, f.X(static_cast<double>(g + 1)), f.Y(v.gen_mean[g + 1]), c, 3);
+    }
+  }
+}
+
+void draw_legend(RgbImage& img, int lx, int ly, const std::vector<std::string>& labels) {
+  for (std::size_t vi = 0; vi < labels.size(); ++vi) {
+    std::uint8_t c[3];
+    study_colour(vi, c);
+    fill_rect(img, lx, ly, lx + 28, ly + 13, c, 0.18);
+    line(img, lx, ly + 7, lx + 28, ly + 7, c, 3);
+    draw_text(img, lx + 36, ly, labels[vi], kBlack, kScale);
+    ly += 28;
+  }
+}
+
+}  // namespace
+
+RgbImage plot_study(const StudyReport& rep) {
+  const int W = 1200, H = 720;
+  RgbImage img(W, H);
+  // Legend width from the longest entry.
+  std::vector<std::string> labels;
+  int legend_w = 0;
+  for (const auto& v : rep.variants) {
+    labels.push_back(v.name + " (n=" + std::to_string(v.values.size()) + ")");
+    legend_w = std::max(legend_w, text_width(labels.back(), kScale));
+  }
+  const int left = 110, top = 60, bottom = 80;
+  const int right = std::min(W / 2, legend_w + 90);
+  StudyFrame f;
+  f.px0 = left;
+  f.px1 = W - right;
+  f.py0 = top;
+  f.py1 = H - bottom;
+
+  double lo = 0, hi = 0;
+  const std::size_t gens = study_range(rep, lo, hi);
   const std::string title = "best fitness per generation: mean over seeds (line), min-max (band)";
-  draw_text(img, std::max(4, (W - text_width(title, scale)) / 2), 18, title, black, scale);
+  draw_text(img, std::max(4, (W - text_width(title, kScale)) / 2), 18, title, kBlack, kScale);
   if (gens == 0 || !std::isfinite(lo)) {
     const std::string none = "no finished runs yet";
-    draw_text(img, (W - text_width(none, scale)) / 2, H / 2, none, dark, scale);
+    draw_text(img, (W - text_width(none, kScale)) / 2, H / 2, none, kDark, kScale);
     return img;
   }
   if (hi > lo) {  // a little room above and below the data
@@ -192,89 +291,24 @@ RgbImage plot_study(const StudyReport& rep) {
     hi += pad;
   }
   int ydec = 0;
-  std::vector<double> yt = nice_ticks(lo, hi, 6, &ydec);
-  const double ylo = std::min(lo, yt.front()), yhi = std::max(hi, yt.back());
+  const std::vector<double> yt = nice_ticks(lo, hi, 6, &ydec);
+  f.ylo = std::min(lo, yt.front());
+  f.yhi = std::max(hi, yt.back());
   // Generations are numbered from 0, as in every output of a run.
-  const double xlo = 0.0, xhi = std::max<double>(1.0, static_cast<double>(gens) - 1.0);
-  auto X = [&](double g) { return px0 + static_cast<int>(std::lround((g - xlo) / (xhi - xlo) * (px1 - px0))); };
-  auto Y = [&](double v) {
-    return py1 - static_cast<int>(std::lround((yhi > ylo ? (v - ylo) / (yhi - ylo) : 0.5) * (py1 - py0)));
-  };
+  f.xlo = 0.0;
+  f.xhi = std::max<double>(1.0, static_cast<double>(gens) - 1.0);
 
-  // Grid and y ticks.
-  for (double t : yt) {
-    const int y = Y(t);
-    if (y < py0 || y > py1) continue;
-    line(img, px0, y, px1, y, grey);
-    line(img, px0 - 6, y, px0, y, black);
-    const std::string s = format(t, ydec);
-    draw_text(img, px0 - 10 - text_width(s, scale), y - 7, s, black, scale);
-  }
-  // x ticks: generations (every one when few, else a nice step).
-  int xdec = 0;
-  std::vector<double> xt = nice_ticks(xlo, xhi, 10, &xdec);
-  for (double t : xt) {
-    if (t < xlo - 1e-9 || t > xhi + 1e-9 || std::abs(t - std::round(t)) > 1e-9) continue;
-    const int x = X(t);
-    line(img, x, py0, x, py1, grey);
-    line(img, x, py1, x, py1 + 6, black);
-    const std::string s = format(t, 0);
-    draw_text(img, x - text_width(s, scale) / 2, py1 + 12, s, black, scale);
-  }
-
-  // Bands first (translucent), then the mean lines on top.
-  for (std::size_t vi = 0; vi < rep.variants.size(); ++vi) {
-    const auto& v = rep.variants[vi];
-    std::uint8_t c[3];
-    study_colour(vi, c);
-    const std::size_t n = v.gen_mean.size();
-    for (std::size_t g = 0; g + 1 < n; ++g) {
-      if (!std::isfinite(v.gen_min[g]) || !std::isfinite(v.gen_min[g + 1])) continue;
-      const int xa = X(static_cast<double>(g)), xb = X(static_cast<double>(g + 1));
-      for (int x = xa; x < xb; ++x) {
-        const double f = static_cast<double>(x - xa) / std::max(1, xb - xa);
-        const int ya = Y(v.gen_min[g] + f * (v.gen_min[g + 1] - v.gen_min[g]));
-        const int yb = Y(v.gen_max[g] + f * (v.gen_max[g + 1] - v.gen_max[g]));
-        for (int y = std::min(ya, yb); y <= std::max(ya, yb); ++y) put(img, x, y, c, 0.18);
-      }
-    }
-    if (n == 1 && std::isfinite(v.gen_min[0])) {
-      const int x = X(1.0);
-      fill_rect(img, x - 3, Y(v.gen_min[0]), x + 3, Y(v.gen_max[0]), c, 0.18);
-    }
-  }
-  for (std::size_t vi = 0; vi < rep.variants.size(); ++vi) {
-    const auto& v = rep.variants[vi];
-    std::uint8_t c[3];
-    study_colour(vi, c);
-    for (std::size_t g = 0; g < v.gen_mean.size(); ++g) {
-      if (!std::isfinite(v.gen_mean[g])) continue;
-      const int x = X(static_cast<double>(g)), y = Y(v.gen_mean[g]);
-      fill_rect(img, x - 3, y - 3, x + 3, y + 3, c);  // a marker per generation
-      if (g + 1 < v.gen_mean.size() && std::isfinite(v.gen_mean[g + 1]))
-        line(img, x, y, X(static_cast<double>(g + 1)), Y(v.gen_mean[g + 1]), c, 3);
-    }
-  }
-
+  draw_grid(img, f, yt, ydec);
+  draw_bands(img, f, rep);  // bands first (translucent), then the mean lines on top
+  draw_means(img, f, rep);
   // Axes and their titles.
-  line(img, px0, py0, px0, py1, black, 2);
-  line(img, px0, py1, px1, py1, black, 2);
+  line(img, f.px0, f.py0, f.px0, f.py1, kBlack, 2);
+  line(img, f.px0, f.py1, f.px1, f.py1, kBlack, 2);
   const std::string xlabel = "generation (from 0)";
-  draw_text(img, (px0 + px1 - text_width(xlabel, scale)) / 2, H - 36, xlabel, black, scale);
+  draw_text(img, (f.px0 + f.px1 - text_width(xlabel, kScale)) / 2, H - 36, xlabel, kBlack, kScale);
   const std::string ylabel = "best fitness of the population";
-  draw_text_up(img, 14, (py0 + py1 + text_width(ylabel, scale)) / 2, ylabel, black, scale);
-
-  // Legend.
-  int ly = py0 + 4;
-  const int lx = px1 + 24;
-  for (std::size_t vi = 0; vi < labels.size(); ++vi) {
-    std::uint8_t c[3];
-    study_colour(vi, c);
-    fill_rect(img, lx, ly, lx + 28, ly + 13, c, 0.18);
-    line(img, lx, ly + 7, lx + 28, ly + 7, c, 3);
-    draw_text(img, lx + 36, ly, labels[vi], black, scale);
-    ly += 28;
-  }
+  draw_text_up(img, 14, (f.py0 + f.py1 + text_width(ylabel, kScale)) / 2, ylabel, kBlack, kScale);
+  draw_legend(img, f.px1 + 24, f.py0 + 4, labels);
   return img;
 }
 

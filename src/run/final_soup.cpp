@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "pbtnas/core/seed.hpp"
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/nn/member.hpp"
 
 namespace pbtnas {

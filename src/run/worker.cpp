@@ -7,9 +7,9 @@
 #include <limits>
 #include <optional>
 
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/core/messages.hpp"
 #include "pbtnas/core/population.hpp"
 #include "pbtnas/core/resources.hpp"

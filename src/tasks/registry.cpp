@@ -21,6 +21,7 @@ const std::vector<TaskEntry>& task_registry() {
 }
 
 const TaskEntry& find_task(const std::string& name) {
+  if (name.empty()) return task_registry().front();
   std::string names;
   for (const auto& e : task_registry()) {
     if (e.name == name) return e;
@@ -31,6 +32,13 @@ const TaskEntry& find_task(const std::string& name) {
 
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& origin) {
   RunConfig cfg = parse_config(yaml_text, origin);
+  if (cfg.task.empty()) {
+    cfg.task = find_task("").name;
+    if (!cfg.task_section.empty() && cfg.task_section != cfg.task)
+      throw std::invalid_argument("config " + origin + ": '" + cfg.task_section + "' is not a known key; the config "
+                                  "sets no task, so it runs the default task '" + cfg.task + "' whose section is '" +
+                                  cfg.task + ":' (to run another task, set task: NAME) (see docs/config.md)");
+  }
   try {
     const TaskEntry& entry = find_task(cfg.task);
     ConfigSection root = ConfigSection::root(yaml_text, origin);

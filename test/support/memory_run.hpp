@@ -11,8 +11,8 @@
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/core/layout.hpp"
 #include "pbtnas/core/messages.hpp"
-#include "pbtnas/run/run_report.hpp"
-#include "pbtnas/run/run_store.hpp"
+#include "pbtnas/protocol/run_report.hpp"
+#include "pbtnas/protocol/run_store.hpp"
 
 namespace pbtnas::test {
 

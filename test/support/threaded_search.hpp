@@ -9,7 +9,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "pbtnas/io/run_files.hpp"
+#include "pbtnas/run/coordinator_on_disk.hpp"
 #include "support/local_transport.hpp"
 
 namespace pbtnas::test {
@@ -27,7 +27,7 @@ inline int run_ranks_as_threads(const RunConfig& cfg, const SearchSpace& space, 
     threads.emplace_back([&, r] {
       LocalTransport t(hub, r);
       Logger log(r, sink, sink);
-      codes[static_cast<std::size_t>(r)] = r == 0 ? io::run_coordinator_on_disk(t, cfg, space, out, log) : worker(t, log);
+      codes[static_cast<std::size_t>(r)] = r == 0 ? run_coordinator_on_disk(t, cfg, space, out, log) : worker(t, log);
     });
   for (auto& th : threads) th.join();
   if (log) *log << sink.str();

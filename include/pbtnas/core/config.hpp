@@ -76,7 +76,10 @@ struct RunConfig {
   int max_epochs = 300;
   int epochs_step = 10;
   MixSchedule mix_schedule;
-  std::string task = "classify";     // the registered task; its section is the key of that name
+  std::string task;  // the registered task ("" until parse_run_config names the default; docs/config.md)
+  // Without `task:`, the name of the one task section the config has ("" none): parse_run_config
+  // checks that it belongs to the default task.
+  std::string task_section;
   std::shared_ptr<const TaskOptions> task_options;  // set by parse_run_config (registry.hpp)
   CheckpointConfig checkpoint;
   // Final evaluation: also the greedy soup of the final population's members that share the best
@@ -103,6 +106,9 @@ struct RunConfig {
   bool fail_best_ever_evaluation = false;  // the final evaluation of best_ever.h5 fails (an error, exit 2)
   int hang_rank = -1;               // this worker rank stops answering (blocks for ever) ...
   int hang_generation = -1;         // ... when it is told to train this generation
+  // Rank 0 shows the live progress after every member result (not after progress_seconds), so
+  // that a test sees an exact number of progress lines.
+  bool progress_every_result = false;
 
   // The task options as their concrete type; throws when they are absent or of another task.
   template <class Options>

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 #include <type_traits>
 
 #include <yaml-cpp/yaml.h>
@@ -36,6 +37,8 @@ class ConfigSection {
   ConfigSection sub(const std::string& key);  // a nested mapping (empty when absent)
   YAML::Node raw(const std::string& key);     // the node itself, marked as read
   bool has(const std::string& key) const { return node_ && node_[key]; }
+  // The keys of this mapping that no get/sub/raw read yet, whose values are mappings.
+  std::vector<std::string> unread_sections() const;
 
   // Throws for every key of this mapping that no get/sub/raw read. `hint` is appended.
   void reject_unknown(const std::string& hint = "") const;

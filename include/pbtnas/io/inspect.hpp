@@ -5,7 +5,7 @@
 
 #include <torch/torch.h>
 
-#include "pbtnas/io/checkpoint.hpp"
+#include "pbtnas/index/checkpoint.hpp"
 
 namespace pbtnas::io {
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "pbtnas/core/search_space.hpp"
-#include "pbtnas/io/checkpoint.hpp"
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/checkpoint.hpp"
+#include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/nn/named_state.hpp"
 
 namespace pbtnas::io {

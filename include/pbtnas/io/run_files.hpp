@@ -11,12 +11,11 @@
 #include <vector>
 
 #include "pbtnas/core/config.hpp"
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/metrics_log.hpp"
 #include "pbtnas/core/log.hpp"
-#include "pbtnas/run/coordinator.hpp"
-#include "pbtnas/run/run_report.hpp"
-#include "pbtnas/run/run_store.hpp"
+#include "pbtnas/protocol/run_report.hpp"
+#include "pbtnas/protocol/run_store.hpp"
 #include "pbtnas/core/search_space.hpp"
 
 namespace pbtnas::io {
@@ -73,10 +72,5 @@ class LogRunReport : public RunReport {
   double last_plain_progress_ = -1e300;           // elapsed_seconds of the last plain progress line
   std::int64_t last_plain_generation_ = -1;
 };
-
-// run_coordinator on a run directory: H5RunStore + LogRunReport.
-int run_coordinator_on_disk(Transport& transport, const RunConfig& cfg, const SearchSpace& space,
-                            const std::string& out, Logger& log,
-                            const std::atomic<int>* stop_requested = nullptr, RunPoints* points = nullptr);
 
 }  // namespace pbtnas::io

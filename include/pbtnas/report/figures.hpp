@@ -20,11 +20,10 @@ struct FitnessSeries {
   std::vector<std::vector<double>> members;  // [slot][generation], NaN: no value
   std::vector<double> best, median;          // [generation]
   std::vector<std::pair<std::int64_t, int>> replaced, children;
-  std::string y_label;                       // fitness_label(task)
+  std::string y_label;                       // "fitness: " + the task's fitness label
 };
 FitnessSeries fitness_series(const RunData& run);
 // What the fitness is for a task: "fitness: validation accuracy", "fitness: -FID", ...
-std::string fitness_label(const std::string& task);
 
 // fitness.png: 1200 x 640.
 RgbImage plot_fitness(const FitnessSeries& series);

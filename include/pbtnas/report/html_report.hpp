@@ -5,14 +5,24 @@
 //   OUT/report/lineage.png   the family tree (Graphviz), also lineage.svg and lineage.dot
 // The page draws its charts with Chart.js (Debian: libjs-chart.js), read from its installed file
 // and inlined; the lineage is laid out by Graphviz `dot` (Debian: graphviz). No LibTorch.
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace pbtnas::report {
 
+// What the report shows of the run's task, from whoever knows the tasks (the command line asks the
+// task registry): the report itself names no task.
+struct TaskWords {
+  std::string name;           // the task's name ("" in the config means the registry's default)
+  std::string fitness_label;  // e.g. "validation accuracy"; "" = plain "fitness"
+};
+
 struct ReportOptions {
   std::string html_path;  // "" = OUT/report.html
   std::string chart_js;   // Chart.js UMD bundle to inline; "" = $PBTNAS_CHART_JS, else the Debian file
+  // The config's `task` value -> its words; unset or throwing: the value itself, plain "fitness".
+  std::function<TaskWords(const std::string& task)> task_words;
 };
 
 struct ReportFiles {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/generation_index.hpp"
 
 namespace pbtnas::report {
 
@@ -65,7 +65,8 @@ struct RunData {
   std::string out;
   std::string index_path;  // the index read
   io::GenerationIndex index;
-  std::string task = "classify";  // the config's `task`
+  std::string task;               // the config's `task` ("": the default task)
+  std::string fitness_label;      // the task's fitness in words ("": plain "fitness"; ReportOptions)
   int steps = 0;                  // generations of the whole run (max_epochs / epochs_step; 0: unknown)
   std::vector<MemberRow> rows;    // by (generation, member), generations <= index.generation
   std::vector<GenerationTiming> timings;  // one per generation that has any, ascending
@@ -88,7 +89,8 @@ std::vector<MemberRow> parse_metrics(const std::string& jsonl, std::vector<Gener
 void parse_workers(const std::string& jsonl, std::vector<GenerationTiming>& timings,
                    std::vector<std::string>& notes);
 Summary parse_summary(const std::string& json_text);
-// `task` and max_epochs / epochs_step of a config text (defaults: "classify", 0 steps).
+// `task` and max_epochs / epochs_step of a config text, as the core parses them (task "" when the
+// config leaves it to the default); an unreadable config gives "" and 0 steps.
 void parse_config_keys(const std::string& yaml, std::string& task, int& steps);
 
 }  // namespace pbtnas::report

@@ -13,7 +13,7 @@
 #include "pbtnas/core/layout.hpp"
 #include "pbtnas/core/log.hpp"
 #include "pbtnas/nn/member.hpp"
-#include "pbtnas/run/run_points.hpp"
+#include "pbtnas/protocol/run_points.hpp"
 #include "pbtnas/tasks/task.hpp"
 #include "pbtnas/core/transport.hpp"
 

@@ -17,6 +17,7 @@
 namespace pbtnas {
 
 class ConfigSection;
+struct ExportedNetwork;  // tasks/export.hpp
 
 // What a worker knows when it builds its task.
 struct TaskContext {
@@ -27,6 +28,8 @@ struct TaskContext {
 
 struct TaskEntry {
   std::string name;  // the value of `task:` and the key of the task's section
+  // The fitness in words for people (report axes, tables): e.g. "validation accuracy".
+  std::string fitness_label;
   // The task's section (absent: an empty section, i.e. all defaults) -> validated options.
   std::shared_ptr<const TaskOptions> (*parse)(ConfigSection section);
   SearchSpace (*space)(const TaskOptions& options);
@@ -34,10 +37,16 @@ struct TaskEntry {
   // The names Task::final_metrics can give with these options (a study's `metric` is checked
   // against them before any run starts); null: not known, not checked.
   std::vector<std::string> (*final_metric_names)(const TaskOptions& options) = nullptr;
+  // `pbtnas export` (tasks/export.hpp): a member's network (its genome and "model."/"average."
+  // tensors) with `examples` example inputs; null: the task's networks are not exported.
+  ExportedNetwork (*export_member)(const TaskOptions& options, const Genome& genome, const NamedState& state,
+                                   int examples) = nullptr;
 };
 
+// The registered tasks; the first is the default (a config without `task:`).
 const std::vector<TaskEntry>& task_registry();
-// Throws std::invalid_argument listing the registered names when `name` is not one.
+// The entry named `name` ("" = the default). Throws std::invalid_argument listing the registered
+// names when `name` is not one.
 const TaskEntry& find_task(const std::string& name);
 
 // parse_config (the search keys) plus the task's section, parsed by its entry into

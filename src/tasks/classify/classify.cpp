@@ -215,6 +215,7 @@ std::int64_t ClassifyTask::parameter_count(const Member& member) {
 TaskEntry classify_task_entry() {
   TaskEntry e;
   e.name = "classify";
+  e.fitness_label = "validation accuracy";
   e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
     return std::make_shared<ClassifyConfig>(ClassifyConfig::parse(std::move(s)));
   };
@@ -223,6 +224,7 @@ TaskEntry classify_task_entry() {
     return std::make_unique<ClassifyTask>(options_as<ClassifyConfig>(o, "classify"), ctx.run_seed);
   };
   e.final_metric_names = [](const TaskOptions&) { return std::vector<std::string>{"val_acc", "test"}; };  // Task's default
+  e.export_member = export_classifier;
   return e;
 }
 

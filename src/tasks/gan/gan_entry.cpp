@@ -52,6 +52,7 @@ std::shared_ptr<FeatureNet> make_feature_net(const GanTaskConfig& cfg, const Gan
 TaskEntry gan_task_entry() {
   TaskEntry e;
   e.name = "gan";
+  e.fitness_label = "-FID";
   e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
     return std::make_shared<GanTaskConfig>(GanTaskConfig::parse(std::move(s)));
   };
@@ -69,6 +70,7 @@ TaskEntry gan_task_entry() {
     if (options_as<GanTaskConfig>(o, "gan").final_fid_samples == 0) return std::vector<std::string>{};
     return std::vector<std::string>{"fid", "fid_samples", "inception_score", "inception_score_std"};
   };
+  e.export_member = export_generator;
   return e;
 }
 

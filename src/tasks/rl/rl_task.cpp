@@ -176,6 +176,7 @@ std::vector<Metric> RlTask::final_metrics(Member& member) const {
 TaskEntry rl_task_entry() {
   TaskEntry e;
   e.name = "rl";
+  e.fitness_label = "episode return";
   e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
     return std::make_shared<RlTaskConfig>(RlTaskConfig::parse(std::move(s)));
   };

@@ -124,6 +124,7 @@ double ToyTask::error(Member& m, const torch::Tensor& x) const {
 TaskEntry toy_task_entry() {
   TaskEntry e;
   e.name = "toy";
+  e.fitness_label = "-MSE";
   e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
     return std::make_shared<ToyOptions>(ToyOptions::parse(std::move(s)));
   };

@@ -46,8 +46,9 @@ runtime: {threads_per_rank: 1, device: cpu}
   CHECK(c.final_soup);
   CHECK_FALSE(parse_config("seed: 5\n", "t").final_soup);  // off unless asked for
   CHECK(c.n_steps() == 3);
-  CHECK(c.task == "classify");
-  CHECK(c.task_options == nullptr);  // the task section is the task's (registry.hpp)
+  CHECK(c.task.empty());                 // no `task:`: the task registry's default (registry.hpp)
+  CHECK(c.task_section == "classify");   // its one section, for the registry to check
+  CHECK(c.task_options == nullptr);      // the task section is the task's (registry.hpp)
   CHECK(c.checkpoint.keep == 0);
   CHECK(c.threads_per_rank == 1);
   CHECK(c.device == "cpu");
@@ -100,8 +101,12 @@ TEST_CASE("bad configs are rejected with the key named and the valid range") {
   std::ofstream(dir / "one.yaml") << "# a comment\nseed: 1\n";
   CHECK(read_config_file((dir / "one.yaml").string()) == "# a comment\nseed: 1\n");
   std::filesystem::remove_all(dir);
-  CHECK_THROWS_WITH(parse_config("gan: {gf_dim: 8}\n", "f"),
+  // With a task named, only its section; without, one section (the default task's, checked by the
+  // registry), never two.
+  CHECK_THROWS_WITH(parse_config("task: classify\ngan: {gf_dim: 8}\n", "f"),
                     Catch::Contains("'gan' is not a known key") && Catch::Contains("named after the task"));
+  CHECK(parse_config("gan: {gf_dim: 8}\n", "f").task_section == "gan");
+  CHECK_THROWS_WITH(parse_config("gan: {}\nrl: {}\n", "f"), Catch::Contains("one section; name the task with task: NAME"));
 }
 
 TEST_CASE("absurd sizes are refused before anything is allocated") {

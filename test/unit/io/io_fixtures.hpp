@@ -10,10 +10,10 @@
 #include <functional>
 #include <string>
 
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
 #include "pbtnas/io/inspect.hpp"
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/index/run_dir.hpp"
 #include "support/seed.hpp"
 #include "support/temp_dir.hpp"
 

@@ -6,8 +6,8 @@
 #include <iterator>
 #include <stdexcept>
 
-#include "file_util.hpp"
-#include "h5_util.hpp"
+#include "pbtnas/index/file_util.hpp"
+#include "pbtnas/index/h5_util.hpp"
 #include "unit/io/io_fixtures.hpp"
 
 using namespace pbtnas;

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/report/figures.hpp"
 #include "pbtnas/report/html_report.hpp"
 #include "pbtnas/report/lineage.hpp"
@@ -241,7 +241,7 @@ TEST_CASE("parse_summary and parse_config_keys", "[report]") {
   CHECK(task == "rl");
   CHECK(steps == 10);
   parse_config_keys("seed: 1\n", task, steps);
-  CHECK(task == "classify");
+  CHECK(task.empty());  // the registry's default: the report asks ReportOptions::task_words
   CHECK(steps == 30);  // the defaults 300 / 10
 }
 
@@ -325,6 +325,12 @@ TEST_CASE("write_run_report: one self-contained page and the figures", "[report]
   CHECK(html.find("src=\"http") == std::string::npos);  // nothing from the network
   CHECK(html.find("step 2 of 3") != std::string::npos);
   CHECK(html.find("fid <b>12.5</b>") != std::string::npos);
+  CHECK(html.find("(fitness)") != std::string::npos);  // no task words given: plain "fitness"
+  // The task's words come from whoever knows the tasks (the command line asks the registry).
+  opt.task_words = [](const std::string& task) { return TaskWords{"named-" + task, "words of the task"}; };
+  const std::string worded = read(write_run_report(out, opt).html);
+  CHECK(worded.find("fitness: words of the task") != std::string::npos);
+  opt.task_words = nullptr;
   for (const char* f : {"report/fitness.png", "report/lineage.png", "report/lineage.svg"})
     CHECK(std::filesystem::file_size(out + "/" + f) > 100);
   opt.chart_js = dir / "missing.js";

@@ -7,11 +7,11 @@
 #include <sstream>
 #include <thread>
 
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/io/run_files.hpp"
-#include "pbtnas/run/coordinator.hpp"
+#include "pbtnas/protocol/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
 #include "support/local_transport.hpp"
 #include "support/threaded_search.hpp"

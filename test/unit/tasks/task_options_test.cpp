@@ -18,6 +18,30 @@ TEST_CASE("the registry lists the tasks and refuses unknown names") {
                     Catch::Contains("'task' = 'regress' is not a task") && Catch::Contains("classify, gan, rl"));
 }
 
+TEST_CASE("the registry's entries give what the outer layers ask of a task") {
+  // The default task is the registry's first entry: a config without `task:` gets its name (the
+  // core leaves it empty) and its options.
+  CHECK(parse_config("seed: 3\n", "f").task.empty());
+  const RunConfig cfg = parse_run_config("seed: 3\n", "f");
+  CHECK(cfg.task == task_registry().front().name);
+  CHECK(&find_task("") == &task_registry().front());
+  REQUIRE(cfg.task_options);
+  CHECK(parse_run_config("classify: {channels: 8}\n", "f").options<ClassifyConfig>().channels == 8);
+  // Another task's section without `task:` names the fix; a misspelt key is still refused.
+  CHECK_THROWS_WITH(parse_run_config("gan: {d_batch: 8}\n", "f"),
+                    Catch::Contains("'gan' is not a known key") && Catch::Contains("set task: NAME"));
+  CHECK_THROWS_WITH(parse_run_config("populaton_size: 8\n", "f"), Catch::Contains("'populaton_size' is not a known key"));
+  CHECK_THROWS_WITH(parse_run_config("classify: {}\ngan: {}\n", "f"), Catch::Contains("is not a known key"));
+  // The report's fitness words, and which tasks `pbtnas export` covers.
+  CHECK(find_task("classify").fitness_label == "validation accuracy");
+  CHECK(find_task("gan").fitness_label == "-FID");
+  CHECK(find_task("rl").fitness_label == "episode return");
+  for (const auto& e : task_registry()) CHECK_FALSE(e.fitness_label.empty());
+  CHECK(find_task("classify").export_member != nullptr);
+  CHECK(find_task("gan").export_member != nullptr);
+  CHECK(find_task("rl").export_member == nullptr);
+}
+
 TEST_CASE("classify section: defaults and keys parsed and bad values named") {
   const RunConfig d = parse_run_config("population_size: 8\n", "t");
   const auto& o = d.options<ClassifyConfig>();

@@ -60,5 +60,8 @@ class ClassifyTask : public Task {
 
 // The registry entry of task `classify` (section `classify:`).
 TaskEntry classify_task_entry();
+// `pbtnas export` of a member (TaskEntry::export_member, tasks/export.hpp): the classifier.
+ExportedNetwork export_classifier(const TaskOptions& options, const Genome& genome, const NamedState& state,
+                                  int examples);
 
 }  // namespace pbtnas

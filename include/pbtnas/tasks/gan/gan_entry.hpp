@@ -15,6 +15,10 @@ namespace pbtnas::gan {
 
 TaskEntry gan_task_entry();
 
+// `pbtnas export` of a member (TaskEntry::export_member, tasks/export.hpp): the EMA generator.
+ExportedNetwork export_generator(const TaskOptions& options, const Genome& genome, const NamedState& state,
+                                 int examples);
+
 // Where the built-in classifier is cached: features.cache_dir when set; else
 // $XDG_CACHE_HOME/pbtnas, or ~/.cache/pbtnas (never the data folder, which may belong to a
 // package). Throws std::invalid_argument when none of them is known.

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "pbtnas/core/population.hpp"
-#include "pbtnas/run/coordinator.hpp"
+#include "pbtnas/protocol/coordinator.hpp"
 #include "support/local_transport.hpp"
 #include "support/memory_run.hpp"
 #include "support/seed.hpp"

@@ -1,5 +1,5 @@
 // The checkpoint directory of a run: naming, commit, verification, pruning, resume cleanup.
-#include "pbtnas/io/run_dir.hpp"
+#include "pbtnas/index/run_dir.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include <map>
 #include <vector>
 
-#include "file_util.hpp"
+#include "pbtnas/index/file_util.hpp"
 #include "pbtnas/util/files.hpp"
 
 namespace fs = std::filesystem;

@@ -31,9 +31,9 @@
 #include <vector>
 
 #include "pbtnas/core/config.hpp"
-#include "pbtnas/run/run_points.hpp"
-#include "pbtnas/run/run_report.hpp"
-#include "pbtnas/run/run_store.hpp"
+#include "pbtnas/protocol/run_points.hpp"
+#include "pbtnas/protocol/run_report.hpp"
+#include "pbtnas/protocol/run_store.hpp"
 #include "pbtnas/core/search_space.hpp"
 #include "pbtnas/core/transport.hpp"
 

@@ -1,4 +1,4 @@
-#include "h5_util.hpp"
+#include "pbtnas/index/h5_util.hpp"
 
 #include <algorithm>
 #include <cstring>

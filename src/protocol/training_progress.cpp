@@ -1,4 +1,4 @@
-#include "pbtnas/run/training_progress.hpp"
+#include "pbtnas/protocol/training_progress.hpp"
 
 #include <algorithm>
 

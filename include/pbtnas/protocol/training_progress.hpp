@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "pbtnas/core/messages.hpp"
-#include "pbtnas/run/run_report.hpp"
+#include "pbtnas/protocol/run_report.hpp"
 
 namespace pbtnas {
 

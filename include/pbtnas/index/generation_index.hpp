@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "pbtnas/core/population.hpp"
-#include "pbtnas/io/checkpoint.hpp"
+#include "pbtnas/index/checkpoint.hpp"
 
 namespace pbtnas::io {
 

@@ -1,4 +1,4 @@
-#include "pbtnas/run/coordinator.hpp"
+#include "pbtnas/protocol/coordinator.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -10,7 +10,7 @@
 #include "pbtnas/core/population.hpp"
 #include "pbtnas/core/resources.hpp"
 #include "pbtnas/core/selection.hpp"
-#include "pbtnas/run/training_progress.hpp"
+#include "pbtnas/protocol/training_progress.hpp"
 #include "pbtnas/util/clock.hpp"
 
 namespace pbtnas {
@@ -232,7 +232,8 @@ GenerationSummary Coordinator::train(std::int64_t g) {
       watch.paid(from);
       ++i;
     }
-    if (cfg_.progress_seconds > 0.0 && i < pop_.size() && since(shown) >= cfg_.progress_seconds) {
+    const bool due = cfg_.progress_every_result ? !r.partial : since(shown) >= cfg_.progress_seconds;
+    if (cfg_.progress_seconds > 0.0 && i < pop_.size() && due) {
       report_.progress(tracker.snapshot(since(t0)));
       shown = Clock::now();
     }

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "h5_util.hpp"
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/h5_util.hpp"
+#include "pbtnas/index/generation_index.hpp"
 
 namespace pbtnas::io::detail {
 

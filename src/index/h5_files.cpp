@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "h5_util.hpp"
+#include "pbtnas/index/h5_util.hpp"
 
 // Exported by libhdf5 (since 1.8.7) but declared only in its private headers.
 extern "C" std::uint32_t H5_checksum_metadata(const void* data, std::size_t len, std::uint32_t initval);

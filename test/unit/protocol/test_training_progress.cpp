@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "pbtnas/core/log.hpp"
-#include "pbtnas/run/training_progress.hpp"
+#include "pbtnas/protocol/training_progress.hpp"
 
 using namespace pbtnas;
 

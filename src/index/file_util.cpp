@@ -1,4 +1,4 @@
-#include "file_util.hpp"
+#include "pbtnas/index/file_util.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

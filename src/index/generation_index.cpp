@@ -2,9 +2,9 @@
 #include <cstdio>
 #include <set>
 
-#include "file_util.hpp"
-#include "h5_util.hpp"
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/file_util.hpp"
+#include "pbtnas/index/h5_util.hpp"
+#include "pbtnas/index/generation_index.hpp"
 
 namespace pbtnas::io {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "pbtnas/core/messages.hpp"
-#include "pbtnas/run/run_store.hpp"
+#include "pbtnas/protocol/run_store.hpp"
 
 namespace pbtnas {
 

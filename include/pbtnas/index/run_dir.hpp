@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "pbtnas/io/generation_index.hpp"
+#include "pbtnas/index/generation_index.hpp"
 
 namespace pbtnas::io {
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a search on this machine: bash jobs/launch_local.sh CONFIG OUT [RANKS]
 # RANKS defaults to 3 (rank 0 coordinates, 2 workers). Extra ranks beyond the cores are allowed.
-# PBTNAS_BIN names the executable (default: build/pbtnas of this checkout).
+# PBTNAS_BIN names the executable (default: build/pbtnas of this checkout; in an installed copy,
+# PREFIX/share/pbtnas/jobs/launch_local.sh, the PREFIX/bin/pbtnas beside it, else pbtnas on PATH).
 #
 # Ctrl-C (or SIGTERM, SIGHUP) stops the run cleanly: the generation in progress is committed and
 # the script exits with pbtnas's code 3; a second Ctrl-C abandons that generation at once (exit
@@ -15,6 +16,11 @@ out=${2:?usage: launch_local.sh CONFIG OUT [RANKS]}
 ranks=${3:-3}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${PBTNAS_BIN:-$here/build/pbtnas}
+if [[ -z "${PBTNAS_BIN:-}" && ! -x "$bin" ]]; then
+  if [[ -x "$here/../../bin/pbtnas" ]]; then bin=$(cd "$here/../../bin" && pwd)/pbtnas
+  elif command -v pbtnas >/dev/null; then bin=$(command -v pbtnas)
+  fi
+fi
 if [[ ! -x "$bin" ]]; then
   echo "launch_local.sh: $bin is not an executable; build it first (bash jobs/build.sh), or set PBTNAS_BIN" >&2
   exit 2

@@ -2,6 +2,7 @@
 # Installs every system dependency of pbtnas from Debian 12 packages.
 # Idempotent: when everything is present it only checks and returns (about a second).
 # Usage: bash jobs/setup.sh            (as root, or with sudo available)
+#        PBTNAS_SETUP_TESTS=0 bash jobs/setup.sh   (only what building and running need)
 set -euo pipefail
 
 PACKAGES=(
@@ -12,13 +13,21 @@ PACKAGES=(
   libhdf5-dev hdf5-tools
   catch2 libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev dataset-fashion-mnist
+  libstb-dev                                   # classify.data.format folder: PNG/JPEG decoding (stb_image)
+  dpkg-dev                                     # the Debian package (cpack: dpkg-shlibdeps finds its dependencies)
   libmujoco-dev libmujoco-samples              # RL task: MuJoCo 2.2.2 (mujoco-testspeed for bench-rl)
   libqhull-dev                                 # mujoco::mujoco names /usr/include/libqhull_r/ but does not depend on it
+  libgl-dev libopengl-dev                      # mujoco's CMake package finds OpenGL, which libmujoco-dev does not pull in
   python3-h5py python3-numpy python3-torch     # checkpoint reading in tests; bench-gan Python side
+  graphviz libjs-chart.js                      # pbtnas report: lineage layout, charts
+)
+# Only the test suite needs these; PBTNAS_SETUP_TESTS=0 leaves them out (the Containerfile does).
+TEST_PACKAGES=(
   python3-scipy                                # ctest stats_vs_scipy: the study's rank tests against scipy
-  graphviz libjs-chart.js chromium             # pbtnas report: lineage layout, charts; the page's browser test
+  chromium                                     # the report page's browser test
   munge slurmctld slurmd slurm-client slurm-wlm-basic-plugins   # test/slurm: throwaway cluster
 )
+[[ "${PBTNAS_SETUP_TESTS:-1}" == 0 ]] || PACKAGES+=("${TEST_PACKAGES[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

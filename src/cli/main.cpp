@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "pbtnas/index/h5_array.hpp"
 #include "pbtnas/report/html_report.hpp"
 #include "pbtnas/tasks/registry.hpp"
 
@@ -48,6 +49,7 @@ void pbtnas::cli::install_crash_handler() {
 
 int main(int argc, char** argv) {
   pbtnas::cli::install_crash_handler();
+  pbtnas::io::install_hdf5_array_reader();  // classify.data.format: hdf5 (the tasks include no HDF5)
   CLI::App app{"pbtnas: neural architecture search by Population Based Training (PBT-NAS) over MPI.\n"
                "Rank 0 coordinates; ranks 1..R-1 train members. Start runs with mpirun/srun."};
   app.set_version_flag("--version", std::string("pbtnas ") + PBTNAS_VERSION);

@@ -8,31 +8,12 @@
 #include "pbtnas/core/config_section.hpp"
 #include "pbtnas/core/seed.hpp"
 #include "pbtnas/tasks/progress.hpp"
-#include "pbtnas/tasks/idx.hpp"
+#include "pbtnas/tasks/classify/classify_data.hpp"
 #include "pbtnas/tasks/node_cache.hpp"
 #include "pbtnas/util/paths.hpp"
 
 namespace pbtnas {
 namespace {
-
-// uint8 N x H x W -> float N x 1 x H x W, (x / 255 - mean) / std.
-torch::Tensor normalise(const torch::Tensor& images) {
-  return images.to(torch::kFloat32)
-      .div_(255.0)
-      .sub_(kFashionMnistMean)
-      .div_(kFashionMnistStd)
-      .unsqueeze(1)
-      .contiguous();
-}
-
-torch::Tensor labels_of(const torch::Tensor& labels, const std::string& path) {
-  if (labels.numel() > 0 && labels.max().item<int>() >= kClassifyClasses)
-    throw std::runtime_error("classify task: " + path +
-                             " holds a label >= " + std::to_string(kClassifyClasses) +
-                             "; the task has 10 classes, point classify.data at a 10-class "
-                             "IDX data set such as Fashion-MNIST");
-  return labels.to(torch::kInt64);
-}
 
 std::shared_ptr<ClassifyNetImpl> net_of(const Member& member) {
   auto net = std::dynamic_pointer_cast<ClassifyNetImpl>(member.model);
@@ -56,68 +37,82 @@ ClassifyTask::ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed)
     : cfg_(cfg), space_(classify_search_space(cfg)) {
   cfg_.validate();
   const DataConfig& d = cfg.data;
-  const std::string train_images = join_path(d.dir, d.train_images);
-  const std::string train_labels = join_path(d.dir, d.train_labels);
-  const std::string test_images = join_path(d.dir, d.test_images);
-  const std::string test_labels = join_path(d.dir, d.test_labels);
+  ClassifyData data = load_classify_data(d);
+  classes_ = data.classes;
+  class_names_ = data.class_names;
+  input_channels_ = data.train_x.size(1);
+  image_height_ = data.train_x.size(2);
+  image_width_ = data.train_x.size(3);
 
-  IdxImages train = read_idx_images(train_images, train_labels, d.train_limit);
-  IdxImages test = read_idx_images(test_images, test_labels, d.test_limit);
-  if (train.images.size(1) != test.images.size(1) || train.images.size(2) != test.images.size(2))
-    throw std::runtime_error("classify task: " + train_images + " and " + test_images +
-                             " hold images of different sizes; use files of one data set");
-
-  const std::int64_t n = train.images.size(0);
+  // Validation (and, without a separate test set, test) rows: the first entries of one
+  // permutation of the training images drawn from the run seed.
+  const std::int64_t n = data.train_x.size(0);
   const auto n_val = static_cast<std::int64_t>(std::llround(d.val_fraction * double(n)));
-  if (n_val < 1 || n - n_val < 1)
+  const auto n_test =
+      data.separate_test ? std::int64_t{0} : static_cast<std::int64_t>(std::llround(d.test_fraction * double(n)));
+  if (n_val < 1 || n - n_val - n_test < 1 || (!data.separate_test && n_test < 1))
     throw std::invalid_argument("classify task: " + std::to_string(n) +
                                 " training images with val_fraction " +
                                 std::to_string(d.val_fraction) +
-                                " leave an empty training or validation split; raise "
-                                "classify.data.train_limit or change val_fraction");
-  if (test.images.size(0) < 1)
-    throw std::runtime_error("classify task: " + test_images +
-                             " holds no images; point "
-                             "classify.data at a non-empty test set");
+                                (data.separate_test ? std::string() : " and test_fraction " + std::to_string(d.test_fraction)) +
+                                " leave an empty training, validation or test split; raise "
+                                "classify.data.train_limit or change the fractions");
 
   std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
   std::iota(perm.begin(), perm.end(), std::int64_t{0});
   Rng rng(derive_seed(run_seed, 0, 0, Purpose::DataSplit));
   rng.shuffle(perm);
   val_index_ = index_tensor(perm, 0, static_cast<std::size_t>(n_val));
-  const torch::Tensor train_index =
-      index_tensor(perm, static_cast<std::size_t>(n_val), static_cast<std::size_t>(n - n_val));
+  const torch::Tensor test_index =
+      index_tensor(perm, static_cast<std::size_t>(n_val), static_cast<std::size_t>(n_test));
+  const torch::Tensor train_index = index_tensor(perm, static_cast<std::size_t>(n_val + n_test),
+                                                 static_cast<std::size_t>(n - n_val - n_test));
 
   // The normalised images, once per node when shared (docs/performance.md, "Memory per rank").
-  auto images = [&](const std::string& part, const std::string& path, const torch::Tensor& raw, std::int64_t limit) {
-    if (!d.share) return normalise(raw);
-    const std::string dir = d.cache_dir.empty() ? node_scratch_dir("classify.data.cache_dir") : d.cache_dir;
-    const std::string key = cache_fingerprint(
-        {"classify-normalised-v1", std::to_string(kFashionMnistMean), std::to_string(kFashionMnistStd), std::to_string(limit)},
-        {path});
-    torch::Tensor x = node_shared_tensor(dir, "pbtnas-classify-" + part + "-" + key + ".tensor", [&] { return normalise(raw); });
-    if (x.dim() != 4 || x.size(0) != raw.size(0) || x.size(2) != raw.size(1) || x.size(3) != raw.size(2))
-      throw std::runtime_error("classify task: the cached images " + dir + "/pbtnas-classify-" + part + "-" + key +
-                               ".tensor do not match " + path + "; delete the file");
+  const std::string dir =
+      d.share ? (d.cache_dir.empty() ? node_scratch_dir("classify.data.cache_dir") : d.cache_dir) : std::string();
+  const InputNormalisation norm = input_normalisation(d, data, dir);
+  auto images = [&](const std::string& part, const std::vector<std::string>& inputs, const std::string& origin,
+                    const torch::Tensor& raw, std::int64_t limit) {
+    if (!d.share) return normalise_images(raw, norm);
+    // Format idx keeps its historical cache key (the same files as before for Fashion-MNIST).
+    std::vector<std::string> parts{"classify-normalised-v1", std::to_string(norm.mean[0]), std::to_string(norm.std[0]),
+                                   std::to_string(limit)};
+    if (!norm.fixed) {
+      parts[0] = "classify-normalised-v2";
+      parts.insert(parts.end(), {d.format, d.layout, d.images_key, d.labels_key, std::to_string(raw.size(0))});
+      for (std::size_t c = 1; c < norm.mean.size(); ++c)
+        parts.insert(parts.end(), {std::to_string(norm.mean[c]), std::to_string(norm.std[c])});
+    }
+    const std::string key = cache_fingerprint(parts, inputs);
+    const std::string name = "pbtnas-classify-" + part + "-" + key + ".tensor";
+    torch::Tensor x = node_shared_tensor(dir, name, [&] { return normalise_images(raw, norm); });
+    if (x.dim() != 4 || x.sizes() != raw.sizes())
+      throw std::runtime_error("classify task: the cached images " + dir + "/" + name + " do not match " + origin +
+                               "; delete the file");
     return x;
   };
-  x_all_ = images("train", train_images, train.images, d.train_limit);
-  const torch::Tensor y = labels_of(train.labels, train_labels);
+  x_all_ = images("train", data.train_inputs, data.train_origin, data.train_x, d.train_limit);
+  const torch::Tensor y = data.train_y;
   train_rows_ = train_index;
   train_y_ = y.index_select(0, train_index);
   val_x_ = x_all_.index_select(0, val_index_);
   val_y_ = y.index_select(0, val_index_);
-  test_x_ = images("test", test_images, test.images, d.test_limit);
-  test_y_ = labels_of(test.labels, test_labels);
-  train = {};
-  test = {};
+  if (data.separate_test) {
+    test_x_ = images("test", data.test_inputs, data.test_origin, data.test_x, d.test_limit);
+    test_y_ = data.test_y;
+  } else {
+    test_x_ = x_all_.index_select(0, test_index);
+    test_y_ = y.index_select(0, test_index);
+  }
+  data = {};
   release_free_heap();  // the decoded files' buffers, so that the worker keeps only what it uses
 }
 
 Member ClassifyTask::create(const Genome& genome, std::uint64_t init_seed,
                             torch::Device device) const {
   space_.validate(genome);
-  auto net = std::make_shared<ClassifyNetImpl>(genome, cfg_, kClassifyClasses);
+  auto net = std::make_shared<ClassifyNetImpl>(genome, cfg_, classes_, static_cast<int>(input_channels_));
   init_classify_net(*net, init_seed);
   net->to(device);
   Member member;

@@ -156,7 +156,7 @@ torch::Tensor ConvBnImpl::forward(const torch::Tensor& x) {
   return torch::relu(bn_->forward(conv_->forward(x)));
 }
 
-ClassifyNetImpl::ClassifyNetImpl(const Genome& genome, const ClassifyConfig& cfg, int n_classes)
+ClassifyNetImpl::ClassifyNetImpl(const Genome& genome, const ClassifyConfig& cfg, int n_classes, int in_channels)
     : cells_per_stage_(cfg.cells_per_stage) {
   const int n_cells = 3 * cfg.cells_per_stage;
   if (static_cast<int>(genome.size()) != 3 * n_cells)
@@ -164,7 +164,7 @@ ClassifyNetImpl::ClassifyNetImpl(const Genome& genome, const ClassifyConfig& cfg
                                 " genes, expected " + std::to_string(3 * n_cells) +
                                 " (3 per cell); build it from classify_search_space(cfg)");
   const int c = cfg.channels;
-  stem_ = register_module("stem", std::make_shared<ConvBnImpl>(1, c, 2));  // 28x28 -> 14x14
+  stem_ = register_module("stem", std::make_shared<ConvBnImpl>(in_channels, c, 2));  // 28x28 -> 14x14
   auto cells = register_module("cells", torch::nn::ModuleList());
   auto reduce = register_module("reduce", torch::nn::ModuleList());
   for (int i = 0; i < n_cells; ++i) {

@@ -1,7 +1,9 @@
 #pragma once
 // The searchable CNN of the built-in classification task (docs/tasks.md):
 //   stem -> [stage 0 cells] -> reduce.0 -> [stage 1 cells] -> reduce.1 -> [stage 2 cells] -> head
-// The stem and both reductions have stride 2 (28x28 input: stages at 14x14, 7x7, 4x4).
+// The stem and both reductions have stride 2 (28x28 input: stages at 14x14, 7x7, 4x4; H x W
+// input: ceil(H/2), ceil(H/4), ceil(H/8)); the stem takes any channel count and the head gives
+// any class count, so the genes and their tensors do not depend on the data set.
 // Stage widths C, 2C, 4C (C = ClassifyConfig::channels); each stage holds `cells_per_stage`
 // cells with three genes each (op, norm, act). Module names are stable:
 //   stem.conv.weight, stem.bn.*, cells.<i>.op.<...>, cells.<i>.norm.*, reduce.<s>.conv.weight,
@@ -73,8 +75,9 @@ class ConvBnImpl : public torch::nn::Module {
 class ClassifyNetImpl : public torch::nn::Module {
  public:
   // genome: validated against classify_search_space(cfg) by the caller.
-  ClassifyNetImpl(const Genome& genome, const ClassifyConfig& cfg, int n_classes = 10);
-  torch::Tensor forward(const torch::Tensor& x);  // N x 1 x H x W -> N x n_classes logits
+  // in_channels: the images' channels (the stem's input); n_classes: the head's outputs.
+  ClassifyNetImpl(const Genome& genome, const ClassifyConfig& cfg, int n_classes = 10, int in_channels = 1);
+  torch::Tensor forward(const torch::Tensor& x);  // N x in_channels x H x W -> N x n_classes logits
 
  private:
   std::shared_ptr<ConvBnImpl> stem_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <string>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -16,22 +18,23 @@
 namespace pbtnas {
 namespace {
 
-// One payload between two workers; its index gives its message tags.
+// One payload between two workers; its index gives its message tags, `what` names it in errors.
 struct Route {
   int index = 0;
   int src = 0, dst = 0;
+  std::string what;
 };
 
-// Steps 2-4 of the header: every payload this rank sends (`payload_of(index)`) is packed and
-// posted first (so no rank blocks while others wait for it), then the size headers of the
-// incoming ones are received, their buffers preallocated and posted, and all is waited on
-// together; a route within this rank is a local copy. Returns the received states by index.
+// Steps 2-4 of the header: every payload this rank sends (`payload_of(index)`) is encoded and
+// posted first (so no rank blocks while others wait for it): its head on the manifest tag, then
+// its inline block and its large tensors, from their own storage, on the payload tag. Then the
+// heads of the incoming ones are received and checked, their tensors allocated and their
+// receives posted, and all is waited on together; a route within this rank is a local copy.
+// Returns the received states by index.
 std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vector<Route>& routes,
                                             const std::function<NamedState(int)>& payload_of, ExchangeStats& stats) {
   const int me = transport.rank();
-  std::vector<PayloadHeader> headers_out;
-  headers_out.reserve(routes.size());
-  std::vector<torch::Tensor> buffers_out;
+  std::deque<OutgoingPayload> outgoing;  // kept alive (and in place) until wait_all
   std::map<int, NamedState> received;
   for (const Route& r : routes) {
     if (r.src != me) continue;
@@ -39,26 +42,33 @@ std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vec
       received.emplace(r.index, payload_of(r.index));
       continue;
     }
-    headers_out.emplace_back();
-    buffers_out.push_back(pack_payload(payload_of(r.index), headers_out.back()));
-    transport.post_send(r.dst, kTagManifestBase + r.index, &headers_out.back(), sizeof(PayloadHeader));
-    transport.post_send(r.dst, kTagPayloadBase + r.index, buffers_out.back().data_ptr(), headers_out.back().total_bytes);
-    stats.bytes_sent += headers_out.back().total_bytes;
+    const OutgoingPayload& out = outgoing.emplace_back(encode_payload(payload_of(r.index)));
+    transport.post_send(r.dst, kTagManifestBase + r.index, out.head.data(), out.head.size());
+    const int tag = kTagPayloadBase + r.index;
+    if (out.inline_block.defined())
+      transport.post_send(r.dst, tag, out.inline_block.data_ptr(), static_cast<std::size_t>(out.inline_block.numel()));
+    for (const torch::Tensor& t : out.direct)
+      transport.post_send(r.dst, tag, t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
+    stats.bytes_sent += out.message_bytes();
   }
-  std::map<int, std::pair<PayloadHeader, torch::Tensor>> incoming;
+  std::map<int, IncomingPayload> incoming;
   for (const Route& r : routes) {
     if (r.dst != me || r.src == me) continue;
-    const std::string h = transport.recv(r.src, kTagManifestBase + r.index);
-    if (h.size() != sizeof(PayloadHeader)) throw std::runtime_error("exchange: malformed payload header");
-    PayloadHeader header;
-    std::memcpy(&header, h.data(), sizeof header);
-    torch::Tensor buf = torch::empty({static_cast<std::int64_t>(header.total_bytes)}, torch::kUInt8);
-    transport.post_recv(r.src, kTagPayloadBase + r.index, buf.data_ptr(), header.total_bytes);
-    stats.bytes_received += header.total_bytes;
-    incoming.emplace(r.index, std::make_pair(header, buf));
+    // The head may arrive in several messages (the transport chunks what it posts).
+    std::string head = transport.recv(r.src, kTagManifestBase + r.index);
+    while (head.size() < sizeof(PayloadHeader)) head += transport.recv(r.src, kTagManifestBase + r.index);
+    const std::uint64_t head_bytes = payload_head_bytes(head, r.what);
+    while (head.size() < head_bytes) head += transport.recv(r.src, kTagManifestBase + r.index);
+    const IncomingPayload& in = incoming.emplace(r.index, IncomingPayload(head, r.what)).first->second;
+    const int tag = kTagPayloadBase + r.index;
+    if (in.inline_block.defined())
+      transport.post_recv(r.src, tag, in.inline_block.data_ptr(), static_cast<std::size_t>(in.inline_block.numel()));
+    for (const torch::Tensor& t : in.direct)
+      transport.post_recv(r.src, tag, t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
+    stats.bytes_received += in.message_bytes();
   }
   transport.wait_all();
-  for (auto& [index, in] : incoming) received.emplace(index, unpack_payload(in.second, in.first));
+  for (auto& [index, in] : incoming) received.emplace(index, in.finish());
   return received;
 }
 
@@ -96,7 +106,11 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
   // 2.-4.
   const auto tt = Clock::now();
   std::vector<Route> routes;
-  for (const Transfer& t : transfers) routes.push_back({t.index, t.src, t.dst});
+  for (const Transfer& t : transfers)
+    routes.push_back({t.index, t.src, t.dst,
+                      "member " + std::to_string(t.member) +
+                          (t.role == Transfer::Role::Full ? ", full state" : ", donor layers") + " for the child in slot " +
+                          std::to_string(plan.children.at(static_cast<std::size_t>(t.child)).slot)});
   const std::map<int, NamedState> received =
       transfer_payloads(transport, routes, [&](int index) { return payload_of(transfers.at(static_cast<std::size_t>(index))); }, stats);
   stats.transfer_seconds = since(tt);
@@ -128,7 +142,9 @@ ExchangeStats move_members(Transport& transport, const Layout& from, const Layou
   // with the same source, destination and tag.
   static const std::string kGenome = "move.genome";
   std::vector<Route> routes;
-  for (std::size_t i = 0; i < moves.size(); ++i) routes.push_back({static_cast<int>(i), moves[i].src, moves[i].dst});
+  for (std::size_t i = 0; i < moves.size(); ++i)
+    routes.push_back({static_cast<int>(i), moves[i].src, moves[i].dst,
+                      "member " + std::to_string(moves[i].member) + " moving to rank " + std::to_string(moves[i].dst)});
   std::map<int, NamedState> received = transfer_payloads(transport, routes, [&](int index) {
     const int id = moves.at(static_cast<std::size_t>(index)).member;
     auto it = members.find(id);

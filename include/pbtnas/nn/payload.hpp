@@ -1,9 +1,18 @@
 #pragma once
-// The payload codec of an exploit transfer: one NamedState packed into one contiguous byte buffer
-//   [TensorManifest (Boost.Serialization)][pad][tensor 0][pad][tensor 1]...
-// with every tensor 64-byte aligned, so that the receiver's tensors are views into the buffer it
-// received into (no copy on arrival). A 16-byte PayloadHeader announces the sizes.
+// The payload codec of an exploit transfer (and of a member move). One NamedState travels as
+//   head:    PayloadHeader + TensorManifest (names, dtypes, shapes; Boost.Serialization), one
+//            small message, the manifest protected by a CRC-32;
+//   inline:  the tensors under header.direct_min bytes copied into one block, each 64-byte
+//            aligned (omitted when there are none), one message;
+//   direct:  every larger tensor sent from its own storage, one message each, in manifest order;
+// so the only bytes copied on the sender are those of the small tensors, where one message per
+// tensor would cost more than the copy. The receiver reads the head, checks it, allocates the
+// inline block and every direct tensor in its final shape and dtype, and receives into them: the
+// received state's small tensors are views into the inline block, its large ones are the tensors
+// that were received into (no copy on arrival).
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -12,20 +21,62 @@
 namespace pbtnas {
 
 constexpr std::size_t kPayloadAlign = 64;
+// Tensors of at least this many bytes travel from their own storage (measured with
+// bench-exchange: below it one message costs more than copying the tensor into the inline block).
+constexpr std::uint64_t kPayloadDirectMin = 64 * 1024;
+constexpr std::uint32_t kPayloadMagic = 0x58544250;  // "PBTX"
 
 struct PayloadHeader {
+  std::uint32_t magic = kPayloadMagic;
+  std::uint32_t manifest_crc32 = 0;  // zlib crc32 of the manifest's bytes
   std::uint64_t manifest_bytes = 0;
-  std::uint64_t total_bytes = 0;
+  std::uint64_t inline_bytes = 0;  // size of the inline block (0: no inline message)
+  std::uint64_t direct_min = kPayloadDirectMin;
 };
-static_assert(sizeof(PayloadHeader) == 16, "the header travels as 16 raw bytes");
+static_assert(sizeof(PayloadHeader) == 32, "the header travels as 32 raw bytes");
 
-// A uint8 CPU tensor of header.total_bytes bytes holding `state` (any devices; copied to host).
-torch::Tensor pack_payload(const NamedState& state, PayloadHeader& header);
+// The sender's side: what to post, in this order, on one tag: `inline_block` (when it has bytes),
+// then every tensor of `direct` from its data_ptr(). The tensors are contiguous CPU tensors (the
+// state's own where they already are, copies otherwise) and must stay alive until the sends
+// complete.
+struct OutgoingPayload {
+  std::string head;
+  torch::Tensor inline_block;  // uint8; undefined when no tensor is inline
+  std::vector<torch::Tensor> direct;
+  std::uint64_t tensor_bytes = 0;  // all tensors' bytes (inline padding not counted)
+  std::uint64_t message_bytes() const;  // what travels: head + inline block + direct tensors
+};
+OutgoingPayload encode_payload(const NamedState& state);
 
-// The tensors of a packed buffer, in packing order, as views that keep `buffer` alive. Throws
-// std::runtime_error when the buffer's size differs from the header's, when the manifest does
-// not decode, or when the tensors it announces do not fit into the buffer (checked before any
-// view is made).
-NamedState unpack_payload(const torch::Tensor& buffer, const PayloadHeader& header);
+// The size of the whole head announced by its first sizeof(PayloadHeader) bytes (the transport
+// may deliver a head in several chunks: receive until this many bytes have arrived). Throws
+// std::runtime_error naming `what` when the bytes are no payload header.
+std::uint64_t payload_head_bytes(const std::string& head_start, const std::string& what);
+
+// The receiver's side. `what` names the payload in every error ("member 3, full state for slot
+// 5"). The constructor checks the head (size, magic, the manifest's CRC and decoding, sizes and
+// dtypes) and allocates the inline block and the direct tensors; receive into them in the order
+// of OutgoingPayload, then finish() returns the state. Throws std::runtime_error naming the
+// payload and, where one is at fault, the tensor.
+class IncomingPayload {
+ public:
+  IncomingPayload(const std::string& head, std::string what);
+  torch::Tensor inline_block;  // uint8; undefined when no tensor is inline
+  std::vector<torch::Tensor> direct;
+  std::uint64_t message_bytes() const;
+  NamedState finish() const;
+
+ private:
+  struct Slot {
+    std::string name;
+    bool is_inline = false;
+    std::size_t index = 0;  // offset into the inline block, or index into `direct`
+    torch::ScalarType dtype = torch::kFloat;
+    std::vector<std::int64_t> shape;
+  };
+  std::vector<Slot> slots_;
+  std::uint64_t head_bytes_ = 0;
+  std::string what_;
+};
 
 }  // namespace pbtnas

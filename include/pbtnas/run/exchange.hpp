@@ -1,12 +1,14 @@
 #pragma once
 // The worker side of one exploit step (ARCHITECTURE protocol step 4):
-//   1. owners of parents snapshot the needed states (contiguous CPU copies);
-//   2. every outgoing payload is packed into one buffer (a TensorManifest of names, dtypes and
-//      shapes, then each tensor 64-byte aligned) and posted non-blocking: a 16-byte size header
-//      on tag kTagManifestBase+t, the buffer (chunked below INT_MAX) on tag kTagPayloadBase+t;
-//   3. incoming headers are received, one buffer per payload preallocated, receives posted;
-//   4. everything is waited on together; the received tensors are views into their buffer;
-//      a transfer within one rank is a local copy;
+//   1. owners of parents snapshot the needed states (borrowed: the live CPU tensors, not copied);
+//   2. every outgoing payload is encoded (nn/payload.hpp) and posted non-blocking: its head (a
+//      32-byte header and the CRC-protected TensorManifest of names, dtypes and shapes) on tag
+//      kTagManifestBase+t, then on tag kTagPayloadBase+t one block with the small tensors and
+//      every large tensor from its own storage (no staging copy), each chunked below INT_MAX;
+//   3. incoming heads are received and checked, the inline block and every large tensor
+//      allocated in its final shape and dtype, receives posted into them;
+//   4. everything is waited on together; the received small tensors are views into their
+//      block; a transfer within one rank is a local copy;
 //   5. each child owned here is assembled: parent1's full state + the donor's swapped layers
 //      shrink-perturbed against a fresh init of the child seeded by plan.fresh_seed (so the
 //      result does not depend on where members live), weight mutation if planned, then loaded.

@@ -13,6 +13,7 @@ PACKAGES=(
   catch2 libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev dataset-fashion-mnist
   libmujoco-dev libmujoco-samples              # RL task: MuJoCo 2.2.2 (mujoco-testspeed for bench-rl)
+  libegl-dev libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libosmesa6-dev  # RL pixels: offscreen rendering (EGL, OSMesa fallback)
   libqhull-dev                                 # mujoco::mujoco names /usr/include/libqhull_r/ but does not depend on it
   python3-h5py python3-numpy python3-torch     # checkpoint reading in tests; bench-gan Python side
   python3-scipy                                # ctest stats_vs_scipy: the study's rank tests against scipy

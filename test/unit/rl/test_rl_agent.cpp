@@ -215,7 +215,11 @@ TEST_CASE("bad rl config values are rejected with the key named", "[rl][config]"
   CHECK_THROWS_WITH(parse("rl:\n  replay_capacity: 2\n  nstep: 3\n"), Catch::Contains("'rl.replay_capacity'"));
   CHECK_THROWS_WITH(parse("rl:\n  frames_per_epoch: 1001\n"), Catch::Contains("'rl.frames_per_epoch'"));
   CHECK_THROWS_WITH(parse("rl:\n  discount: 1.5\n"), Catch::Contains("'rl.discount'"));
-  CHECK_THROWS_WITH(parse("rl:\n  input: pixels\n"), Catch::Contains("'rl.input'"));
+  CHECK_NOTHROW(parse("rl:\n  input: pixels\n"));
+  CHECK_THROWS_WITH(parse("rl:\n  input: depth\n"), Catch::Contains("'rl.input'"));
+  CHECK_THROWS_WITH(parse("rl:\n  input: pixels\n  render: glx\n"), Catch::Contains("'rl.render'"));
+  CHECK_THROWS_WITH(parse("rl:\n  input: pixels\n  camera: 9\n"), Catch::Contains("'rl.camera'"));
+  CHECK_THROWS_WITH(parse("rl:\n  frame_stack: 0\n"), Catch::Contains("'rl.frame_stack'"));
   CHECK_THROWS_WITH(parse("rl:\n  hidden: 5\n"), Catch::Contains("hidden"));
 }
 

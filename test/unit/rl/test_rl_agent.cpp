@@ -249,5 +249,16 @@ TEST_CASE("the RL paper configs hold the paper's settings", "[rl][config]") {
     CHECK(rl.nstep == e.nstep);
     CHECK(rl.replay_capacity == e.capacity);
     CHECK(rl.frames_per_epoch * c.max_epochs == (e.steps == 15 ? 15000000 : 3000000));
+    // The released configs' pixel settings; the state-input variant is kept next to it.
+    CHECK(rl.pixels());
+    CHECK(rl.frame_stack == 3);
+    CHECK(rl.action_repeat == 2);
+    CHECK(rl.image_size == 84);
+    CHECK(rl.shift_pad == 4);
+    CHECK(rl.pixel_camera() == (std::string(e.env) == "quadruped_run" ? 2 : 0));
+    const RunConfig st =
+        load_run_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/" + e.file + "_state.yaml");
+    CHECK(st.options<RlTaskConfig>().input == "state");
+    CHECK(st.options<RlTaskConfig>().batch_size == e.batch);
   }
 }

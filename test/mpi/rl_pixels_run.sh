@@ -25,7 +25,7 @@ import pbtnas_h5, sys
 r = pbtnas_h5.read_state(sys.argv[1] + "/checkpoints/gen_000001/member_000.h5", "extra.replay.")
 obs, state = r["extra.replay.obs"], r["extra.replay.state"]
 assert str(obs.dtype) == "uint8", obs.dtype
-assert obs.shape[1:] == (3, 48, 48), obs.shape
+assert obs.shape[1:] == (3, 32, 32), obs.shape
 assert int(state[1]) > 0 and obs[: int(state[1])].max() > 0, "no frames stored"
 print("ok: replay.obs", obs.shape, obs.dtype, "holding", int(state[1]), "steps")
 PYEOF

@@ -261,4 +261,10 @@ TEST_CASE("the RL paper configs hold the paper's settings", "[rl][config]") {
     CHECK(st.options<RlTaskConfig>().input == "state");
     CHECK(st.options<RlTaskConfig>().batch_size == e.batch);
   }
+  for (const char* file : {"smoke_pixels", "cartpole_pixels"}) {
+    INFO(file);
+    const RunConfig c = load_run_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/" + file + ".yaml");
+    CHECK(c.options<RlTaskConfig>().pixels());
+    CHECK(c.options<RlTaskConfig>().frame_stack == 3);
+  }
 }

@@ -126,6 +126,15 @@ TEST_CASE("rl pixels: the replay buffer stores one frame per step and rebuilds f
   // Age indices 0..5 = tags 3..8; obs at j - 1 needs j - 3 >= 0: j = 3, 4, 5 (n = 1).
   CHECK(ring.valid_transitions(1, 3) == 3);
   CHECK(ring.valid_transitions(1, 1) == 5);
+
+  // Frame rows grow in chunks like state rows: a young buffer holds (and sends) little.
+  NamedState big = ReplayBuffer::create_frames(40000, {3, 84, 84}, 1);
+  ReplayBuffer grow(big);
+  std::vector<std::uint8_t> f84(3 * 84 * 84, 7);
+  const float a0 = 0.5f;
+  for (int t = 0; t < 10; ++t) grow.add_frame(f84.data(), &a0, 0, t == 0);
+  CHECK(grow.allocated() == 2500);
+  CHECK(find_tensor(big, "replay.obs")->sizes() == torch::IntArrayRef({2500, 3, 84, 84}));
 }
 
 TEST_CASE("rl pixels: a mixed child's encoder layers are shrink-perturbed donor layers", "[rl][pixels][child]") {

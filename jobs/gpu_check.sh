@@ -68,4 +68,21 @@ for config in "$out/gpu_gan.yaml" "$out/gpu_gan_paper.yaml"; do
     grep -v "^  genome" | tee -a "$out/bench_gan.txt"
 done
 grep -q "ratio Python / C++" "$out/bench_gan.txt" || { echo "bench-gan did not finish"; exit 1; }
+
+# Pixel RL on the GPU node: frames rendered through NVIDIA's EGL (MUJOCO_GL=egl; the run stops
+# with the fix when EGL cannot be created) and the agents on CUDA (jobs/configs/smoke_pixels.yaml).
+sed -e "s|^  threads_per_rank: .*|  threads_per_rank: 2\n  device: cuda|" jobs/configs/smoke_pixels.yaml >"$out/gpu_pixels.yaml"
+start=$(date +%s)
+MUJOCO_GL=egl mpirun -n 3 --oversubscribe --bind-to none -x MUJOCO_GL build-cuda/pbtnas run "$out/gpu_pixels.yaml" \
+  --out "$out/pixels" 2>&1 | tee "$out/pixels.log"
+echo "pixel rl run: $(( $(date +%s) - start )) s"
+grep -q "cuda" "$out/pixels.log" || { echo "pixel RL workers did not report a CUDA device"; exit 1; }
+grep -q "^done: .*return" "$out/pixels.log" || { echo "the pixel RL run did not finish"; exit 1; }
+
+# bench-rl with pixels at the paper's sizes (batch 256, hidden 1024, 9x84x84; the Quadruped
+# config): ms per update in C++ against the Python mirror (jobs/bench/rl_update.py). bench-rl
+# times on the CPU (it has no device option yet), so these are the node's CPU figures.
+build-cuda/pbtnas bench-rl jobs/configs/quadruped_run_paper.yaml --part update --iters 2 --reps 2 \
+  --threads "$(nproc)" --python python3 2>&1 | tee "$out/bench_rl_pixels.txt"
+grep -q "ratio C++ / Python" "$out/bench_rl_pixels.txt" || { echo "bench-rl (pixels) did not finish"; exit 1; }
 echo "gpu check passed"

@@ -16,6 +16,7 @@ PACKAGES=(
   libstb-dev                                   # classify.data.format folder: PNG/JPEG decoding (stb_image)
   dpkg-dev                                     # the Debian package (cpack: dpkg-shlibdeps finds its dependencies)
   libmujoco-dev libmujoco-samples              # RL task: MuJoCo 2.2.2 (mujoco-testspeed for bench-rl)
+  libegl-dev libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libosmesa6-dev  # RL pixels: offscreen rendering (EGL, OSMesa fallback)
   libqhull-dev                                 # mujoco::mujoco names /usr/include/libqhull_r/ but does not depend on it
   libgl-dev libopengl-dev                      # mujoco's CMake package finds OpenGL, which libmujoco-dev does not pull in
   python3-h5py python3-numpy python3-torch     # checkpoint reading in tests; bench-gan Python side

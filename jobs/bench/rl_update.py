@@ -27,6 +27,15 @@ copy kept in training mode, as in the C++. Adam(lr, betas (0.9, 0.999), eps 1e-8
 one optimizer for the actor and one for the critic. Initial values need not match the C++ (timing
 only); parameter counts do.
 
+Pixel input (--pixels C, the stacked channels): an encoder as src/tasks/rl/rl_nets.cpp builds it
+(obs / 255 - 0.5; Conv(C -> 32, 3x3, stride 2, no padding) -> relu; three layers of --encoder-op:
+conv_k: relu(Conv_k); residual_k: relu(x + Conv2_k(relu(Conv1_k(x)))); sep_conv_k:
+relu(Conv2_1x1(Conv1_k depthwise(x))); flattened), a third Adam optimizer, and the update of
+agent.cpp with pixels: random shift of obs and next_obs (replicate pad, integer offsets drawn from
+the generator, bilinear grid_sample on pixel centres), obs encoded with gradient, next_obs without;
+critic and encoder step on the critic loss; the actor on the detached encoding. --obs-dim is then
+the encoder's output size. The batch pool holds uint8 frames.
+
 The batch: a pool of 8 random batches (obs ~ N(0, 1), actions ~ U(-1, 1), rewards ~ U(0, nstep),
 discount gamma^nstep), used in turn, as the C++ side does.
 
@@ -151,9 +160,65 @@ def clipped_sample(mu, sigma, clip, gen):
     return x - x.detach() + clamped.detach()
 
 
+ENC_OPS = ["id"] + ["%s_%d" % (k, n) for k in ("conv", "residual", "sep_conv") for n in (3, 5, 7)]
+
+
+class ConvLayer(nn.Module):
+    def __init__(self, op, c=32):
+        super().__init__()
+        self.op = op
+        if op == "id":
+            return
+        kind, k = op.rsplit("_", 1)
+        k = int(k)
+        self.kind = kind
+        if kind == "conv":
+            self.conv = nn.Conv2d(c, c, k, 1, k // 2)
+        elif kind == "residual":
+            self.conv1 = nn.Conv2d(c, c, k, 1, k // 2)
+            self.conv2 = nn.Conv2d(c, c, k, 1, k // 2)
+        else:
+            self.conv1 = nn.Conv2d(c, c, k, 1, k // 2, groups=c)
+            self.conv2 = nn.Conv2d(c, c, 1, 1, 0)
+
+    def forward(self, x):
+        if self.op == "id":
+            return x
+        if self.kind == "conv":
+            return F.relu(self.conv(x))
+        if self.kind == "residual":
+            return F.relu(x + self.conv2(F.relu(self.conv1(x))))
+        return F.relu(self.conv2(self.conv1(x)))
+
+
+class Encoder(nn.Module):
+    def __init__(self, channels, op):
+        super().__init__()
+        self.first = nn.Conv2d(channels, 32, 3, 2, 0)
+        self.layers = nn.Sequential(*[ConvLayer(op) for _ in range(3)])
+
+    def forward(self, obs):
+        x = obs.float() / 255.0 - 0.5
+        return self.layers(F.relu(self.first(x))).flatten(1)
+
+
+def shift(x, pad, gen):
+    n, _, h, _ = x.shape
+    if pad == 0:
+        return x
+    x = F.pad(x, (pad, pad, pad, pad), mode="replicate")
+    eps = 1.0 / (h + 2 * pad)
+    ar = torch.linspace(-1.0 + eps, 1.0 - eps, h + 2 * pad)[:h]
+    ar = ar.unsqueeze(0).repeat(h, 1).unsqueeze(2)
+    base = torch.cat([ar, ar.transpose(1, 0)], dim=2).unsqueeze(0).repeat(n, 1, 1, 1)
+    s = torch.randint(0, 2 * pad + 1, (n, 2), generator=gen).float().view(n, 1, 1, 2) * (2.0 / (h + 2 * pad))
+    return F.grid_sample(x, base + s, padding_mode="zeros", align_corners=False)
+
+
 class Agent:
     def __init__(self, a):
         self.a = a
+        self.encoder = Encoder(a.pixels, a.encoder_op) if a.pixels else None
         self.actor = Actor(a.obs_dim, a.action_dim, a.hidden, a.feature_dim, a.op, a.act, a.spectral)
         self.critic = Critic(a.obs_dim, a.action_dim, a.hidden, a.feature_dim, a.op, a.act, a.spectral)
         self.target = copy.deepcopy(self.critic)
@@ -163,12 +228,17 @@ class Agent:
         adam = dict(lr=a.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), **adam)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), **adam)
+        self.encoder_opt = torch.optim.Adam(self.encoder.parameters(), **adam) if self.encoder else None
         self.pairs = [(t, s) for t, s in zip(self.target.parameters(), self.critic.parameters())]
         self.gen = torch.Generator().manual_seed(a.seed)
 
     def update(self, batch):
         a = self.a
         obs, action, reward, discount, next_obs = batch
+        if self.encoder is not None:
+            obs = self.encoder(shift(obs.float(), a.shift_pad, self.gen))
+            with torch.no_grad():
+                next_obs = self.encoder(shift(next_obs.float(), a.shift_pad, self.gen))
         with torch.no_grad():
             mu = self.actor(next_obs)
             next_action = clipped_sample(mu, a.sigma, a.stddev_clip, self.gen)
@@ -176,10 +246,16 @@ class Agent:
             target_q = reward + discount * torch.min(t1, t2)
         q1, q2 = self.critic(obs, action)
         critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(q2, target_q)
+        if self.encoder_opt:
+            self.encoder_opt.zero_grad()
         self.critic_opt.zero_grad()
         critic_loss.backward()
         self.critic_opt.step()
+        if self.encoder_opt:
+            self.encoder_opt.step()
         c = critic_loss.item()
+        if self.encoder is not None:
+            obs = obs.detach()
 
         mu = self.actor(obs)
         act = clipped_sample(mu, a.sigma, a.stddev_clip, self.gen)
@@ -200,11 +276,16 @@ def make_batches(a, n=8):
     g = torch.Generator().manual_seed(a.seed + 1)
     out = []
     for _ in range(n):
-        obs = torch.randn(a.batch, a.obs_dim, generator=g)
+        if a.pixels:
+            shape = (a.batch, a.pixels, a.image_size, a.image_size)
+            obs = torch.randint(0, 256, shape, generator=g, dtype=torch.uint8)
+            next_obs = torch.randint(0, 256, shape, generator=g, dtype=torch.uint8)
+        else:
+            obs = torch.randn(a.batch, a.obs_dim, generator=g)
+            next_obs = torch.randn(a.batch, a.obs_dim, generator=g)
         action = torch.rand(a.batch, a.action_dim, generator=g) * 2 - 1
         reward = torch.rand(a.batch, 1, generator=g) * a.nstep
         discount = torch.full((a.batch, 1), a.discount ** a.nstep)
-        next_obs = torch.randn(a.batch, a.obs_dim, generator=g)
         out.append((obs, action, reward, discount, next_obs))
     return out
 
@@ -234,6 +315,10 @@ def parse_args(argv):
     ap.add_argument("--warmup", type=int, default=50, help="untimed updates first")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pixels", type=int, default=0, help="stacked frame channels (0: state input)")
+    ap.add_argument("--image-size", type=int, default=84)
+    ap.add_argument("--encoder-op", choices=ENC_OPS, default="conv_3")
+    ap.add_argument("--shift-pad", type=int, default=4)
     args = ap.parse_args(argv)
     for k in ("obs_dim", "action_dim", "hidden", "batch", "feature_dim", "iters", "reps", "threads"):
         if getattr(args, k) < 1:
@@ -272,6 +357,7 @@ def main(argv):
            "mean_ms_per_update": 1000.0 * sum(blocks) / (a.iters * a.reps),
            "iters": a.iters, "reps": a.reps, "warmup": a.warmup,
            "params_actor": pa, "params_critic": pc, "torch": torch.__version__,
+           "params_encoder": count(agent.encoder) if agent.encoder is not None else 0,
            "threads": torch.get_num_threads(),
            # at::set_num_threads does not cap OpenBLAS's own pthreads; recorded for comparison.
            "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}

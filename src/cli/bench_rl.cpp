@@ -43,6 +43,7 @@ struct BenchArch {
   std::string label, op, act;
   int feature_dim = 50;
   bool spectral = false;
+  std::string encoder_op = "conv_3";  // pixel input: every searchable encoder layer
 };
 
 Genome genome_of(const SearchSpace& space, const BenchArch& a) {
@@ -54,7 +55,8 @@ Genome genome_of(const SearchSpace& space, const BenchArch& a) {
              gene.name.compare(gene.name.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
     std::string want;
-    if (ends_with(".op")) want = a.op;
+    if (gene.name.compare(0, 8, "encoder.") == 0 && ends_with(".op")) want = a.encoder_op;
+    else if (ends_with(".op")) want = a.op;
     else if (ends_with(".act")) want = a.act;
     else if (ends_with(".feature_dim")) want = std::to_string(a.feature_dim);
     else if (ends_with(".norm")) want = a.spectral ? "spectral" : "none";
@@ -76,11 +78,17 @@ std::vector<rl::Batch> random_batches(const rl::RlTaskConfig& tc, std::int64_t o
   std::vector<rl::Batch> out;
   for (int i = 0; i < n; ++i) {
     rl::Batch x;
-    x.obs = torch::empty({b, obs_dim}).normal_(0.0, 1.0, gen);
+    if (tc.pixels()) {  // stacked uint8 frames
+      const std::int64_t c = 3 * tc.frame_stack, sz = tc.image_size;
+      x.obs = torch::randint(0, 256, {b, c, sz, sz}, gen, torch::kUInt8);
+      x.next_obs = torch::randint(0, 256, {b, c, sz, sz}, gen, torch::kUInt8);
+    } else {
+      x.obs = torch::empty({b, obs_dim}).normal_(0.0, 1.0, gen);
+      x.next_obs = torch::empty({b, obs_dim}).normal_(0.0, 1.0, gen);
+    }
     x.action = torch::empty({b, action_dim}).uniform_(-1.0, 1.0, gen);
     x.reward = torch::empty({b, 1}).uniform_(0.0, static_cast<double>(tc.nstep), gen);
     x.discount = torch::full({b, 1}, std::pow(tc.discount, tc.nstep));
-    x.next_obs = torch::empty({b, obs_dim}).normal_(0.0, 1.0, gen);
     out.push_back(std::move(x));
   }
   return out;
@@ -93,13 +101,18 @@ void bench_update(const BenchRlOptions& o, const RunConfig& cfg, const rl::RlTas
   Member member = task.create(genome, derive_seed(cfg.seed, -1, 0, Purpose::FreshInit), torch::kCPU);
   rl::AgentParts parts = rl::agent_parts(member);
   const std::int64_t params_a = count_parameters(*parts.nets->actor), params_c = count_parameters(*parts.nets->critic);
+  const std::int64_t params_e = parts.nets->encoder ? count_parameters(*parts.nets->encoder) : 0;
   const std::vector<rl::Batch> batches = random_batches(tc, obs_dim, action_dim, 8);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(3);
   const std::int64_t step = 0;  // sigma = stddev_start; the cost does not depend on it
 
   std::cout << "  [" << arch.label << "] every searchable layer " << arch.op << ", activations " << arch.act
             << ", feature dim " << arch.feature_dim << ", spectral norm " << (arch.spectral ? "on" : "off")
-            << "; parameters actor " << params_a << " critic " << params_c << " (target critic as the critic)\n";
+            << (tc.pixels() ? ", encoder layers " + arch.encoder_op + " on " + std::to_string(3 * tc.frame_stack) + "x" +
+                                  std::to_string(tc.image_size) + "x" + std::to_string(tc.image_size) + " frames"
+                            : std::string())
+            << "; parameters actor " << params_a << " critic " << params_c
+            << (tc.pixels() ? " encoder " + std::to_string(params_e) : std::string()) << " (target critic as the critic)\n";
   std::size_t k = 0;
   auto one = [&] {
     const rl::UpdateStats u = rl::update(tc, parts, batches[k++ % batches.size()], step, gen);
@@ -129,17 +142,21 @@ void bench_update(const BenchRlOptions& o, const RunConfig& cfg, const rl::RlTas
       << tc.critic_tau << " --sigma " << rl::stddev_at(tc, step) << " --stddev-clip " << tc.stddev_clip
       << " --nstep " << tc.nstep << " --discount " << tc.discount << " --iters " << o.iters << " --reps " << o.reps
       << " --warmup " << o.iters << " --threads " << o.threads << " --seed 1";
+  if (tc.pixels())
+    cmd << " --pixels " << 3 * tc.frame_stack << " --image-size " << tc.image_size << " --encoder-op "
+        << arch.encoder_op << " --shift-pad " << tc.shift_pad;
   const std::string out = capture(cmd.str(), "the Python benchmark");
   const auto brace = out.find('{');
   if (brace == std::string::npos) throw std::runtime_error("the Python benchmark printed no JSON line: " + out);
   const auto j = nlohmann::json::parse(out.substr(brace));
   const double py_ms = j.at("ms_per_update").get<double>();
   const auto py_a = j.at("params_actor").get<std::int64_t>(), py_c = j.at("params_critic").get<std::int64_t>();
+  const auto py_e = j.value("params_encoder", std::int64_t{0});
   std::printf("    Python (PyTorch %s): %.3f ms per update (best of %d blocks of %d after %d warm-up; mean %.3f); "
               "parameters actor %lld critic %lld\n",
               j.value("torch", std::string("?")).c_str(), py_ms, o.reps, o.iters, o.iters,
               j.at("mean_ms_per_update").get<double>(), static_cast<long long>(py_a), static_cast<long long>(py_c));
-  if (py_a != params_a || py_c != params_c)
+  if (py_a != params_a || py_c != params_c || py_e != params_e)
     throw std::runtime_error("the Python mirror builds other networks (parameter counts differ); the ratio would be meaningless");
   std::printf("    ratio C++ / Python: %.2f (below 1: C++ is faster)\n", cpp_ms / py_ms);
   std::fflush(stdout);
@@ -264,7 +281,7 @@ int bench_rl_command(const BenchRlOptions& o) {
     int obs_dim = 0, action_dim = 0;
     {
       const auto env = rl::make_env(tc.env, 0);
-      obs_dim = env->obs_dim();
+      obs_dim = tc.pixels() ? static_cast<int>(rl::EncoderImpl::repr_dim(tc.image_size)) : env->obs_dim();
       action_dim = env->action_dim();
     }
     std::cout << "bench-rl: " << o.config << "  env " << tc.env << " (obs " << obs_dim << ", action " << action_dim
@@ -276,7 +293,8 @@ int bench_rl_command(const BenchRlOptions& o) {
                    "replay sampling is not timed):\n";
       bench_update(o, cfg, tc, {"fixed", "linear", "relu", 50, false}, obs_dim, action_dim);
       if (o.expensive)
-        bench_update(o, cfg, tc, {"most expensive genome", "residual_2", "swish", 150, true}, obs_dim, action_dim);
+        bench_update(o, cfg, tc, {"most expensive genome", "residual_2", "swish", 150, true, "residual_7"}, obs_dim,
+                     action_dim);
     }
     if (o.part != "update") {
       std::cout << "environment steps (random actions in [-1, 1], 1 thread; Env::step = physics + observation + "

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -99,9 +100,12 @@ torch::Tensor SpectralNormImplBase::forward_weight() {
 }
 
 SNConv2dImpl::SNConv2dImpl(SNConv2dOptions o)
-    : SpectralNormImplBase({o.out_channels(), o.in_channels(), o.kernel_size(), o.kernel_size()},
+    : SpectralNormImplBase({o.out_channels(), o.in_channels() / std::max<std::int64_t>(o.groups(), 1),
+                            o.kernel_size(), o.kernel_size()},
                            o.bias(), o.eps(), o.seed(), o.style(), o.init_iterations()),
       options_(o) {
+  require(o.groups() >= 1 && o.in_channels() % o.groups() == 0 && o.out_channels() % o.groups() == 0,
+          "SNConv2d needs groups >= 1 dividing both channel counts");
   require(o.stride() >= 1 && o.dilation() >= 1 && o.padding() >= 0,
           "SNConv2d needs stride >= 1, dilation >= 1 and padding >= 0 (got stride " +
               std::to_string(o.stride()) + ", dilation " + std::to_string(o.dilation()) +
@@ -111,7 +115,7 @@ SNConv2dImpl::SNConv2dImpl(SNConv2dOptions o)
 torch::Tensor SNConv2dImpl::forward(const torch::Tensor& x) {
   const auto& o = options_;
   return torch::conv2d(x, forward_weight(), bias, {o.stride(), o.stride()},
-                       {o.padding(), o.padding()}, {o.dilation(), o.dilation()});
+                       {o.padding(), o.padding()}, {o.dilation(), o.dilation()}, o.groups());
 }
 
 SNLinearImpl::SNLinearImpl(SNLinearOptions o)

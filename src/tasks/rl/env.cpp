@@ -109,8 +109,36 @@ void randomize_limited_and_rotational_joints(const Physics& physics, Rng& rng) {
   }
 }
 
+std::string with_suite_look(const std::string& mjcf) {
+  // The suite's common visual settings, skybox and materials (dm_control's common/visual.xml,
+  // skybox.xml and materials.xml; facts only). The skybox's random star marks are left out.
+  static const char* kLook = R"MJCF(
+  <visual>
+    <headlight ambient="0.4 0.4 0.4" diffuse="0.8 0.8 0.8" specular="0.1 0.1 0.1"/>
+    <map znear="0.01"/>
+    <quality shadowsize="2048"/>
+  </visual>
+  <asset>
+    <texture name="skybox" type="skybox" builtin="gradient" rgb1="0.4 0.6 0.8" rgb2="0 0 0" width="800" height="800"/>
+    <texture name="grid" type="2d" builtin="checker" rgb1="0.1 0.2 0.3" rgb2="0.2 0.3 0.4" width="300" height="300"
+             mark="edge" markrgb="0.2 0.3 0.4"/>
+    <material name="grid" texture="grid" texrepeat="1 1" texuniform="true" reflectance="0.2"/>
+    <material name="self" rgba="0.7 0.5 0.3 1"/>
+    <material name="effector" rgba="0.7 0.4 0.2 1"/>
+    <material name="decoration" rgba="0.3 0.5 0.7 1"/>
+    <material name="eye" rgba="0 0.2 1 1"/>
+  </asset>
+)MJCF";
+  const std::size_t open = mjcf.find("<mujoco");
+  const std::size_t end = open == std::string::npos ? open : mjcf.find('>', open);
+  if (end == std::string::npos) throw std::logic_error("MJCF text without a <mujoco> element");
+  std::string out = mjcf;
+  out.insert(end + 1, kLook);
+  return out;
+}
+
 Env::Env(std::string name, const std::string& mjcf, double control_timestep, std::uint64_t seed)
-    : name_(std::move(name)), physics_(mjcf, name_), rng_(seed) {
+    : name_(std::move(name)), physics_(with_suite_look(mjcf), name_), rng_(seed) {
   const double dt = physics_.model()->opt.timestep;
   n_sub_ = static_cast<int>(std::lround(control_timestep / dt));
   if (n_sub_ < 1 || std::abs(n_sub_ * dt - control_timestep) > 1e-9)
@@ -153,13 +181,21 @@ double Env::step(const float* action) {
 
 const std::vector<EnvEntry>& env_registry();  // env_registry.cpp
 
-std::unique_ptr<Env> make_env(const std::string& name, std::uint64_t seed) {
+const EnvEntry& env_entry(const std::string& name) {
   std::string names;
   for (const auto& e : env_registry()) {
-    if (e.name == name) return e.make(seed);
+    if (e.name == name) return e;
     names += (names.empty() ? "" : ", ") + e.name;
   }
   throw std::invalid_argument("'" + name + "' is not an environment; valid environments: " + names);
+}
+
+std::unique_ptr<Env> make_env(const std::string& name, std::uint64_t seed) { return env_entry(name).make(seed); }
+
+void Env::render(int size, int camera, GlBackend backend, std::uint8_t* out) {
+  if (!renderer_ || renderer_->width() != size)
+    renderer_ = std::make_unique<Renderer>(physics_.model(), size, size, backend);
+  renderer_->render(physics_.model(), physics_.data(), camera, out);
 }
 
 }  // namespace pbtnas::rl

@@ -1,5 +1,6 @@
 #include "pbtnas/tasks/rl/rl_nets.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 #include "pbtnas/core/hash.hpp"
@@ -136,8 +137,91 @@ std::pair<torch::Tensor, torch::Tensor> CriticImpl::forward(const torch::Tensor&
   return {q1_head_->forward(q1_->forward(h)), q2_head_->forward(q2_->forward(h))};
 }
 
+SwitchConvImpl::SwitchConvImpl(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride,
+                               std::int64_t padding, std::int64_t groups, bool spectral_on, InitStream& init)
+    : spectral(spectral_on) {
+  sn = register_module("sn", gan::SNConv2d(gan::SNConv2dOptions(in, out, kernel)
+                                               .stride(stride)
+                                               .padding(padding)
+                                               .groups(groups)
+                                               .seed(init.next_seed())
+                                               .style(gan::SpectralStyle::Parametrization)
+                                               .init_iterations(spectral ? gan::kReleasedRlSwitchedOnInitIterations
+                                                                         : gan::kParametrizationInitIterations)));
+  torch::NoGradGuard ng;
+  if (!(spectral && init.sn_init_quirk())) {
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(init.next_seed());
+    const std::int64_t cols = sn->weight_orig.numel() / out;
+    // torch.nn.init.orthogonal_(w, gain=calculate_gain('relu')) on the (out, in/groups*k*k) view.
+    sn->weight_orig.copy_((orthogonal(out, cols, gen) * std::sqrt(2.0)).view(sn->weight_orig.sizes()));
+  }
+  sn->bias.zero_();
+}
+
+torch::Tensor SwitchConvImpl::forward(const torch::Tensor& x) {
+  if (spectral) return sn->forward(x);
+  const auto& o = sn->options();
+  return torch::conv2d(x, sn->weight_orig, sn->bias, {o.stride(), o.stride()}, {o.padding(), o.padding()}, {1, 1},
+                       o.groups());
+}
+
+ConvLayerImpl::ConvLayerImpl(const std::string& op, const std::string& act, std::int64_t c, bool spectral,
+                             InitStream& init)
+    : op_(op), act_(act) {
+  if (op == "id") return;
+  const auto us = op.rfind('_');
+  const std::int64_t k = us == std::string::npos ? 0 : std::stoll(op.substr(us + 1));
+  if (k != 3 && k != 5 && k != 7) throw std::invalid_argument("unknown conv op '" + op + "'");
+  const std::int64_t pad = k / 2;
+  const std::string kind = op.substr(0, us);
+  if (kind == "conv") {
+    conv_ = register_module("conv", SwitchConv(c, c, k, 1, pad, 1, spectral, init));
+  } else if (kind == "residual") {
+    conv1_ = register_module("conv1", SwitchConv(c, c, k, 1, pad, 1, spectral, init));
+    conv2_ = register_module("conv2", SwitchConv(c, c, k, 1, pad, 1, spectral, init));
+  } else if (kind == "sep_conv") {
+    conv1_ = register_module("conv1", SwitchConv(c, c, k, 1, pad, c, spectral, init));
+    conv2_ = register_module("conv2", SwitchConv(c, c, 1, 1, 0, 1, spectral, init));
+  } else {
+    throw std::invalid_argument("unknown conv op '" + op + "'");
+  }
+}
+
+torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
+  if (op_ == "id") return x;
+  if (conv_) return activate(act_, conv_->forward(x));
+  if (op_.compare(0, 8, "residual") == 0)
+    return activate(act_, x + conv2_->forward(activate(act_, conv1_->forward(x))));
+  return activate(act_, conv2_->forward(conv1_->forward(x)));
+}
+
+EncoderImpl::EncoderImpl(std::int64_t in_channels, const EncoderArch& arch, InitStream& init)
+    : first_act_(arch.acts.at(0)) {
+  convnet_ = register_module("convnet", std::make_shared<torch::nn::Module>());
+  first_ = convnet_->register_module("0", SwitchConv(in_channels, kChannels, 3, 2, 0, 1, arch.spectral, init));
+  for (std::size_t l = 0; l < arch.ops.size(); ++l)
+    layers_.push_back(convnet_->register_module(
+        std::to_string(l + 1), ConvLayer(arch.ops[l], arch.acts.at(l + 1), kChannels, arch.spectral, init)));
+}
+
+torch::Tensor EncoderImpl::forward(const torch::Tensor& obs) {
+  torch::Tensor x = obs.to(torch::kFloat) / 255.0 - 0.5;
+  x = activate(first_act_, first_->forward(x));
+  for (auto& l : layers_) x = l->forward(x);
+  return x.flatten(1);
+}
+
+std::int64_t EncoderImpl::repr_dim(std::int64_t s) {
+  const std::int64_t side = (s - 3) / 2 + 1;
+  return kChannels * side * side;
+}
+
 AgentNetsImpl::AgentNetsImpl(std::int64_t obs_dim, std::int64_t action_dim, std::int64_t hidden,
-                             const RlArch& arch, InitStream& init) {
+                             const RlArch& arch, InitStream& init, std::int64_t pixel_channels) {
+  if (arch.pixels) {
+    if (pixel_channels < 1) throw std::logic_error("rl nets: pixel input needs the stacked channel count");
+    encoder = register_module("encoder", Encoder(pixel_channels, arch.encoder, init));
+  }
   actor = register_module("actor", Actor(obs_dim, action_dim, hidden, arch.actor, init));
   critic = register_module("critic", Critic(obs_dim, action_dim, hidden, arch, init));
 }

@@ -16,10 +16,25 @@ void RlTaskConfig::validate() const {
   }
   if (!known)
     throw std::invalid_argument("'rl.env' = '" + env + "' is not an environment; valid environments: " + names);
-  if (input != "state")
-    throw std::invalid_argument("'rl.input' = '" + input +
-                                "' is not supported; only 'state' is implemented (pixel input and the "
-                                "encoder genes are planned, docs/rl.md)");
+  if (input != "state" && input != "pixels")
+    throw std::invalid_argument("'rl.input' = '" + input + "' is not an input; expected state or pixels");
+  check_range("rl.frame_stack", frame_stack, 1, 16, "an integer in [1, 16] (paper: 3)");
+  check_range("rl.image_size", image_size, 16, 1024, "a frame side in [16, 1024] pixels (paper: 84)");
+  check_range("rl.camera", camera, -1, 64, "-1 (the environment's camera) or a camera id of the model");
+  check_range("rl.shift_pad", shift_pad, 0, 64, "a padding in [0, 64] pixels (paper: 4; 0 turns the shift off)");
+  try {
+    parse_gl_backend(render);
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument("'rl.render' = '" + render + "' is not a rendering platform; expected auto, egl or "
+                                "osmesa (the environment variable MUJOCO_GL overrides it)");
+  }
+  if (pixels() && camera >= 0) {
+    auto probe = make_env(env, 0);
+    if (camera >= probe->physics().model()->ncam)
+      throw std::invalid_argument("'rl.camera' = " + std::to_string(camera) + " is not a camera of " + env + " (it has " +
+                                  std::to_string(probe->physics().model()->ncam) +
+                                  "); use -1 for the environment's pixel camera");
+  }
   check_range("rl.hidden_dim", hidden_dim, 1, kMaxWidth, "an integer in [1, 16384] (paper: 1024)");
   check_range("rl.action_repeat", action_repeat, 1, 100, "an integer in [1, 100] (paper: 2)");
   check_range("rl.frames_per_epoch", frames_per_epoch, 1, kMaxCount, "a frame count (paper: 10000)");
@@ -51,10 +66,17 @@ void RlTaskConfig::validate() const {
   check_range("rl.final_eval_episodes", final_eval_episodes, 0, 100000, "0 (off) or an episode count");
 }
 
+int RlTaskConfig::pixel_camera() const { return camera >= 0 ? camera : env_entry(env).pixel_camera; }
+
 RlTaskConfig RlTaskConfig::parse(ConfigSection s) {
   RlTaskConfig c;
   s.get("env", c.env);
   s.get("input", c.input);
+  s.get("frame_stack", c.frame_stack);
+  s.get("image_size", c.image_size);
+  s.get("camera", c.camera);
+  s.get("shift_pad", c.shift_pad);
+  s.get("render", c.render);
   s.get("hidden_dim", c.hidden_dim);
   s.get("frames_per_epoch", c.frames_per_epoch);
   s.get("action_repeat", c.action_repeat);

@@ -44,6 +44,17 @@ SearchSpace rl_state_space() {
   return SearchSpace("rl_normact_state", std::move(g));
 }
 
+SearchSpace rl_pixel_space() {
+  std::vector<Gene> g = rl_state_space().genes();
+  for (int l = 1; l <= 3; ++l) {
+    const std::string layer = "encoder.convnet." + std::to_string(l);
+    g.push_back(weighted(layer + ".op", kConvOps, {layer}));
+  }
+  for (int l = 0; l <= 3; ++l) g.push_back(weightless("encoder.convnet." + std::to_string(l) + ".act", kActivations));
+  g.push_back(weightless("encoder.norm", kNorms));
+  return SearchSpace("rl_normact", std::move(g));
+}
+
 RlArch decode(const SearchSpace& space, const Genome& genome) {
   space.validate(genome);
   auto opt = [&](const std::string& gene) {
@@ -69,6 +80,14 @@ RlArch decode(const SearchSpace& space, const Genome& genome) {
       q->acts.push_back(opt("critic." + n + "." + std::to_string(l) + ".act"));
     }
     q->spectral = opt("critic." + n + ".norm") == "spectral";
+  }
+  bool has_encoder = false;
+  for (const auto& gene : space.genes()) has_encoder = has_encoder || gene.name == "encoder.norm";
+  if (has_encoder) {
+    a.pixels = true;
+    for (int l = 1; l <= 3; ++l) a.encoder.ops.push_back(opt("encoder.convnet." + std::to_string(l) + ".op"));
+    for (int l = 0; l <= 3; ++l) a.encoder.acts.push_back(opt("encoder.convnet." + std::to_string(l) + ".act"));
+    a.encoder.spectral = opt("encoder.norm") == "spectral";
   }
   return a;
 }

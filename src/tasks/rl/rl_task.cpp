@@ -1,6 +1,7 @@
 #include "pbtnas/tasks/rl/rl_task.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -28,27 +29,64 @@ AgentParts agent_parts(Member& member) {
   AgentParts p;
   auto nets = std::dynamic_pointer_cast<AgentNetsImpl>(member.model);
   auto target = std::dynamic_pointer_cast<TargetNetsImpl>(member.average);
-  if (!nets || !target || member.optimizers.size() != 2)
+  const std::size_t opts = nets && nets->encoder ? 3 : 2;
+  if (!nets || !target || member.optimizers.size() != opts)
     throw std::logic_error("rl task: the member was not made by RlTask::create");
   p.nets = AgentNets(nets);
   p.target = TargetNets(target);
   p.actor_opt = member.optimizers[0].get();
   p.critic_opt = member.optimizers[1].get();
+  if (opts == 3) p.encoder_opt = member.optimizers[2].get();
   return p;
 }
 
+namespace {
+// Pixel observations of one environment: renders a frame after each reset and agent step and
+// keeps the last frame_stack of them (DrQ-v2's frame stack: at a reset, the first frame repeated).
+class PixelObs {
+ public:
+  PixelObs(const RlTaskConfig& cfg, Env& env)
+      : env_(env), size_(cfg.image_size), camera_(cfg.pixel_camera()), backend_(parse_gl_backend(cfg.render)),
+        k_(cfg.frame_stack), frame_(3 * static_cast<std::size_t>(size_) * size_),
+        stack_(torch::zeros({3 * k_, size_, size_}, torch::kUInt8)) {}
+  // Renders the current state; `reset`: fills the whole stack with it.
+  const std::vector<std::uint8_t>& capture(bool reset) {
+    env_.render(size_, camera_, backend_, frame_.data());
+    const std::size_t n = frame_.size();
+    std::uint8_t* s = stack_.data_ptr<std::uint8_t>();
+    if (reset) {
+      for (int i = 0; i < k_; ++i) std::copy(frame_.begin(), frame_.end(), s + i * n);
+    } else {
+      std::memmove(s, s + n, (static_cast<std::size_t>(k_) - 1) * n);
+      std::copy(frame_.begin(), frame_.end(), s + (static_cast<std::size_t>(k_) - 1) * n);
+    }
+    return frame_;
+  }
+  const torch::Tensor& stacked() const { return stack_; }
+
+ private:
+  Env& env_;
+  int size_, camera_;
+  GlBackend backend_;
+  int k_;
+  std::vector<std::uint8_t> frame_;
+  torch::Tensor stack_;
+};
+}  // namespace
+
 RlTask::RlTask(RlTaskConfig cfg, std::uint64_t run_seed)
-    : cfg_(std::move(cfg)), run_seed_(run_seed), space_(rl_state_space()) {
+    : cfg_(std::move(cfg)), run_seed_(run_seed), space_(cfg_.pixels() ? rl_pixel_space() : rl_state_space()) {
   cfg_.validate();
   auto env = make_env(cfg_.env, 0);
-  obs_dim_ = env->obs_dim();
+  obs_dim_ = cfg_.pixels() ? static_cast<int>(EncoderImpl::repr_dim(cfg_.image_size)) : env->obs_dim();
   action_dim_ = env->action_dim();
+  if (cfg_.pixels()) ensure_gl(parse_gl_backend(cfg_.render));  // fail early, with the fix
 }
 
 Member RlTask::create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const {
   const RlArch arch = decode(space_, genome);
   InitStream init(init_seed, cfg_.sn_init_quirk);
-  AgentNets nets(obs_dim_, action_dim_, cfg_.hidden_dim, arch, init);
+  AgentNets nets(obs_dim_, action_dim_, cfg_.hidden_dim, arch, init, cfg_.pixels() ? 3 * cfg_.frame_stack : 0);
   // The target critic starts as an exact copy of the critic.
   InitStream scratch(init_seed ^ 0x5EEDULL, cfg_.sn_init_quirk);
   Critic target_critic(obs_dim_, action_dim_, cfg_.hidden_dim, arch, scratch);
@@ -70,7 +108,12 @@ Member RlTask::create(const Genome& genome, std::uint64_t init_seed, torch::Devi
   };
   m.optimizers.push_back(adam(nets->actor->parameters()));
   m.optimizers.push_back(adam(nets->critic->parameters()));
-  m.extra = ReplayBuffer::create(cfg_.replay_capacity, obs_dim_, action_dim_);
+  if (nets->encoder) {
+    m.optimizers.push_back(adam(nets->encoder->parameters()));
+    m.extra = ReplayBuffer::create_frames(cfg_.replay_capacity, {3, cfg_.image_size, cfg_.image_size}, action_dim_);
+  } else {
+    m.extra = ReplayBuffer::create(cfg_.replay_capacity, obs_dim_, action_dim_);
+  }
   m.extra.push_back({kEvalReturn, torch::full({}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble)});
   return m;
 }
@@ -95,18 +138,29 @@ StepStats RlTask::train(Member& member, int epoch_begin, int epochs, std::uint64
   StepStats stats;
   double loss_sum = 0;
   std::int64_t updates = 0;
+  std::unique_ptr<PixelObs> pixels;
+  if (cfg_.pixels()) pixels = std::make_unique<PixelObs>(cfg_, *env);
+  const int frame_stack = cfg_.pixels() ? cfg_.frame_stack : 1;
+  auto store = [&](const float* action, double reward, bool first) {
+    if (pixels)
+      buffer.add_frame(pixels->capture(first).data(), action, reward, first);
+    else
+      buffer.add(env->observation(), action, reward, first);
+  };
   env->reset();
-  buffer.add(env->observation(), nullptr, 0.0, true);
+  store(nullptr, 0.0, true);
   for (std::int64_t t = 0; t < steps; ++t) {
     const std::int64_t step = first_step + t;
     if (env->last()) {
       env->reset();
-      buffer.add(env->observation(), nullptr, 0.0, true);
+      store(nullptr, 0.0, true);
     }
-    const std::vector<float> a = act(cfg_, parts.nets->actor, env->observation(), step, false, gen, rng);
+    const std::vector<float> a =
+        pixels ? act_pixels(cfg_, parts.nets->encoder, parts.nets->actor, pixels->stacked(), step, false, gen, rng)
+               : act(cfg_, parts.nets->actor, env->observation(), step, false, gen, rng);
     if (step >= seed_steps && step % cfg_.update_every_steps == 0 &&
         buffer.size() > cfg_.nstep) {
-      const Batch batch = buffer.sample(cfg_.batch_size, cfg_.nstep, cfg_.discount, rng);
+      const Batch batch = buffer.sample(cfg_.batch_size, cfg_.nstep, cfg_.discount, rng, frame_stack);
       const UpdateStats u = update(cfg_, parts, batch, step, gen);
       if (!std::isfinite(u.critic_loss) || !std::isfinite(u.actor_loss)) {
         stats.train_loss = std::numeric_limits<double>::quiet_NaN();
@@ -121,7 +175,7 @@ StepStats RlTask::train(Member& member, int epoch_begin, int epochs, std::uint64
       reward += env->step(a.data());
       ++stats.samples;  // frames
     }
-    buffer.add(env->observation(), a.data(), reward, false);
+    store(a.data(), reward, false);
     report_train_progress(stats.samples, steps * cfg_.action_repeat);
   }
   stats.train_loss = updates > 0 ? loss_sum / static_cast<double>(updates) : 0.0;
@@ -136,12 +190,18 @@ double RlTask::evaluate(Member& member, int episodes, std::uint64_t env_seed) co
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(env_seed);
   Rng rng(env_seed);
   parts.nets->eval();
+  std::unique_ptr<PixelObs> pixels;
+  if (cfg_.pixels()) pixels = std::make_unique<PixelObs>(cfg_, *env);
   double total = 0;
   for (int e = 0; e < episodes; ++e) {
     env->reset();
+    if (pixels) pixels->capture(true);
     while (!env->last()) {
-      const std::vector<float> a = act(cfg_, parts.nets->actor, env->observation(), 0, true, gen, rng);
+      const std::vector<float> a =
+          pixels ? act_pixels(cfg_, parts.nets->encoder, parts.nets->actor, pixels->stacked(), 0, true, gen, rng)
+                 : act(cfg_, parts.nets->actor, env->observation(), 0, true, gen, rng);
       for (int k = 0; k < cfg_.action_repeat && !env->last(); ++k) total += env->step(a.data());
+      if (pixels) pixels->capture(false);
     }
   }
   parts.nets->train();
@@ -180,7 +240,9 @@ TaskEntry rl_task_entry() {
   e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
     return std::make_shared<RlTaskConfig>(RlTaskConfig::parse(std::move(s)));
   };
-  e.space = [](const TaskOptions&) { return rl_state_space(); };
+  e.space = [](const TaskOptions& o) {
+    return options_as<RlTaskConfig>(o, "rl").pixels() ? rl_pixel_space() : rl_state_space();
+  };
   e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
     return std::make_unique<RlTask>(options_as<RlTaskConfig>(o, "rl"), ctx.run_seed);
   };

@@ -215,7 +215,11 @@ TEST_CASE("bad rl config values are rejected with the key named", "[rl][config]"
   CHECK_THROWS_WITH(parse("rl:\n  replay_capacity: 2\n  nstep: 3\n"), Catch::Contains("'rl.replay_capacity'"));
   CHECK_THROWS_WITH(parse("rl:\n  frames_per_epoch: 1001\n"), Catch::Contains("'rl.frames_per_epoch'"));
   CHECK_THROWS_WITH(parse("rl:\n  discount: 1.5\n"), Catch::Contains("'rl.discount'"));
-  CHECK_THROWS_WITH(parse("rl:\n  input: pixels\n"), Catch::Contains("'rl.input'"));
+  CHECK_NOTHROW(parse("rl:\n  input: pixels\n"));
+  CHECK_THROWS_WITH(parse("rl:\n  input: depth\n"), Catch::Contains("'rl.input'"));
+  CHECK_THROWS_WITH(parse("rl:\n  input: pixels\n  render: glx\n"), Catch::Contains("'rl.render'"));
+  CHECK_THROWS_WITH(parse("rl:\n  input: pixels\n  camera: 9\n"), Catch::Contains("'rl.camera'"));
+  CHECK_THROWS_WITH(parse("rl:\n  frame_stack: 0\n"), Catch::Contains("'rl.frame_stack'"));
   CHECK_THROWS_WITH(parse("rl:\n  hidden: 5\n"), Catch::Contains("hidden"));
 }
 
@@ -245,5 +249,22 @@ TEST_CASE("the RL paper configs hold the paper's settings", "[rl][config]") {
     CHECK(rl.nstep == e.nstep);
     CHECK(rl.replay_capacity == e.capacity);
     CHECK(rl.frames_per_epoch * c.max_epochs == (e.steps == 15 ? 15000000 : 3000000));
+    // The released configs' pixel settings; the state-input variant is kept next to it.
+    CHECK(rl.pixels());
+    CHECK(rl.frame_stack == 3);
+    CHECK(rl.action_repeat == 2);
+    CHECK(rl.image_size == 84);
+    CHECK(rl.shift_pad == 4);
+    CHECK(rl.pixel_camera() == (std::string(e.env) == "quadruped_run" ? 2 : 0));
+    const RunConfig st =
+        load_run_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/" + e.file + "_state.yaml");
+    CHECK(st.options<RlTaskConfig>().input == "state");
+    CHECK(st.options<RlTaskConfig>().batch_size == e.batch);
+  }
+  for (const char* file : {"smoke_pixels", "cartpole_pixels"}) {
+    INFO(file);
+    const RunConfig c = load_run_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/" + file + ".yaml");
+    CHECK(c.options<RlTaskConfig>().pixels());
+    CHECK(c.options<RlTaskConfig>().frame_stack == 3);
   }
 }

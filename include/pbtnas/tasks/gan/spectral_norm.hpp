@@ -87,6 +87,7 @@ struct SNConv2dOptions {
   TORCH_ARG(std::int64_t, stride) = 1;
   TORCH_ARG(std::int64_t, padding) = 0;
   TORCH_ARG(std::int64_t, dilation) = 1;
+  TORCH_ARG(std::int64_t, groups) = 1;  // in_channels: depthwise (weight [out, in / groups, k, k])
   TORCH_ARG(bool, bias) = true;
   TORCH_ARG(double, eps) = 1e-12;
   TORCH_ARG(std::uint64_t, seed) = 0;  // local generator for the initial weights and u, v

@@ -12,6 +12,7 @@
 #include <mujoco/mujoco.h>
 
 #include "pbtnas/core/seed.hpp"
+#include "pbtnas/tasks/rl/render.hpp"
 
 namespace pbtnas::rl {
 
@@ -80,6 +81,11 @@ class Env {
   Physics& physics() { return physics_; }  // tests place bodies directly
   Rng& rng() { return rng_; }
 
+  // Pixel observations (docs/rl.md, "Pixels and rendering"): renders the current state from the
+  // model's camera `camera` into `out`, 3 x size x size bytes (C, H, W). The renderer is made on
+  // the first call (throws std::runtime_error with the fix when no OpenGL platform works).
+  void render(int size, int camera, GlBackend backend, std::uint8_t* out);
+
  protected:
   // Called by subclasses' constructors once the observation size is known.
   void set_obs_dim(int n) { obs_dim_ = n; obs_.assign(static_cast<std::size_t>(n), 0.0); }
@@ -96,7 +102,12 @@ class Env {
   int obs_dim_ = 0;
   int step_ = 0;
   std::vector<double> obs_;
+  std::unique_ptr<Renderer> renderer_;
 };
+
+// The suite's visual settings, skybox and materials inserted into an MJCF text (every
+// environment's model gets them; they do not change the dynamics).
+std::string with_suite_look(const std::string& mjcf);
 
 // The environments by name: cartpole_swingup, walker_run, quadruped_run, humanoid_run.
 struct EnvEntry {
@@ -105,9 +116,13 @@ struct EnvEntry {
   double random_return_lo = 0.0;
   double random_return_hi = 0.0;
   std::unique_ptr<Env> (*make)(std::uint64_t seed);
+  // The camera of pixel observations (DrQ-v2's: 2 for quadruped, 0 otherwise).
+  int pixel_camera = 0;
 };
 const std::vector<EnvEntry>& env_registry();
 // Throws std::invalid_argument listing the names when `name` is not an environment.
 std::unique_ptr<Env> make_env(const std::string& name, std::uint64_t seed);
+// The registry entry of `name` (throws as make_env).
+const EnvEntry& env_entry(const std::string& name);
 
 }  // namespace pbtnas::rl

@@ -8,7 +8,10 @@
 //   critic.trunk.{fc,ln}.*         shared trunk; the action is concatenated after it
 //   critic.Q{1,2}.{0..3}.*         as the actor's policy layers (Q.0: Linear(f_c + |A| -> H))
 //   critic.Q{1,2}_head.*           Linear(H -> 1)
-// Spectral norm is registered on every policy/Q layer's linear (weight_orig, weight_u,
+//   encoder.convnet.0.sn.*         pixels only: Conv(3K -> 32, 3x3, stride 2, no padding), activation
+//   encoder.convnet.{1,2,3}.*      searchable: id | conv_k (conv) | residual_k (conv1, conv2) |
+//                                  sep_conv_k (conv1 depthwise, conv2 1x1), 32 channels
+// Spectral norm is registered on every policy/Q layer's linear and every encoder conv (weight_orig, weight_u,
 // weight_v) whatever the norm gene says; the gene only switches it on in the forward pass.
 #include <cstdint>
 #include <memory>
@@ -118,11 +121,59 @@ class CriticImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Critic);
 
-// Member::model: {actor, critic}; Member::average: {critic} (the target critic).
+// A Conv2d with spectral norm registered and switched on or off; orthogonal init with gain
+// sqrt(2) (the released conv init), with the sn_init_quirk as SwitchLinear.
+class SwitchConvImpl : public torch::nn::Module {
+ public:
+  SwitchConvImpl(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, std::int64_t padding,
+                 std::int64_t groups, bool spectral, InitStream& init);
+  torch::Tensor forward(const torch::Tensor& x);
+  gan::SNConv2d sn{nullptr};
+  bool spectral;
+};
+TORCH_MODULE(SwitchConv);
+
+// One searchable encoder layer, 32 -> 32 channels, same spatial size (the released conv ops):
+//   conv_k:     act(conv_k(x))
+//   residual_k: act(x + conv2_k(act(conv1_k(x))))
+//   sep_conv_k: act(conv2_1x1(conv1_k_depthwise(x)))
+class ConvLayerImpl : public torch::nn::Module {
+ public:
+  ConvLayerImpl(const std::string& op, const std::string& act, std::int64_t channels, bool spectral,
+                InitStream& init);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  std::string op_, act_;
+  SwitchConv conv_{nullptr}, conv1_{nullptr}, conv2_{nullptr};
+};
+TORCH_MODULE(ConvLayer);
+
+// DrQ-v2's encoder with the searchable layers of rl_normact: obs / 255 - 0.5, then convnet.0
+// (3x3, stride 2, no padding, to 32 channels) and layers 1-3; the output is flattened.
+class EncoderImpl : public torch::nn::Module {
+ public:
+  static constexpr std::int64_t kChannels = 32;
+  EncoderImpl(std::int64_t in_channels, const EncoderArch& arch, InitStream& init);
+  torch::Tensor forward(const torch::Tensor& obs);  // [B, C, S, S] (uint8 or float) -> [B, repr_dim]
+  // 32 * ((S - 3) / 2 + 1)^2: 53792 for S = 84.
+  static std::int64_t repr_dim(std::int64_t image_size);
+
+ private:
+  std::shared_ptr<torch::nn::Module> convnet_;
+  SwitchConv first_{nullptr};
+  std::string first_act_;
+  std::vector<ConvLayer> layers_;
+};
+TORCH_MODULE(Encoder);
+
+// Member::model: {encoder (pixels only), actor, critic}; Member::average: {critic} (the target
+// critic). obs_dim: the state size, or the encoder's repr_dim with pixels.
 class AgentNetsImpl : public torch::nn::Module {
  public:
   AgentNetsImpl(std::int64_t obs_dim, std::int64_t action_dim, std::int64_t hidden, const RlArch& arch,
-                InitStream& init);
+                InitStream& init, std::int64_t pixel_channels = 0);
+  Encoder encoder{nullptr};  // pixels only
   Actor actor{nullptr};
   Critic critic{nullptr};
 };

@@ -16,7 +16,13 @@ namespace pbtnas::rl {
 
 struct RlTaskConfig : TaskOptions {
   std::string env = "cartpole_swingup";  // cartpole_swingup | walker_run | quadruped_run | humanoid_run
-  std::string input = "state";           // only "state": pixel input is not implemented yet
+  std::string input = "state";           // state | pixels (84x84 RGB frames, DrQ-v2's encoder)
+  // Pixel input (docs/rl.md, "Pixels and rendering"); ignored with state input.
+  int frame_stack = 3;                    // stacked frames per observation (paper: 3)
+  int image_size = 84;                    // square frames of image_size pixels (paper: 84)
+  int camera = -1;                        // model camera; -1: the environment's (2 quadruped, 0 else)
+  int shift_pad = 4;                      // random-shift augmentation padding (paper: 4; 0: off)
+  std::string render = "auto";            // OpenGL platform: auto | egl | osmesa (MUJOCO_GL overrides)
   int hidden_dim = 1024;                  // width of the searchable layers (paper: 1024)
   std::int64_t frames_per_epoch = 10000;  // an "epoch" of the schedule is this many frames
   int action_repeat = 2;                  // frames per agent step; rewards summed over them
@@ -45,6 +51,9 @@ struct RlTaskConfig : TaskOptions {
   static RlTaskConfig parse(ConfigSection section);
 
   std::int64_t agent_steps_per_epoch() const { return frames_per_epoch / action_repeat; }
+  bool pixels() const { return input == "pixels"; }
+  // The camera of pixel observations (camera, or the environment's when -1).
+  int pixel_camera() const;
 };
 
 }  // namespace pbtnas::rl

@@ -1,7 +1,8 @@
 #pragma once
 // The RL task (docs/rl.md): PBT-NAS over DrQ-v2 agents on one MuJoCo environment. A member is
-// Member::model = {actor, critic}, Member::average = {critic} (the target critic), two Adam
-// optimizers (actor, critic) and Member::extra = its replay buffer ("replay.*", inherited from the
+// Member::model = {actor, critic} (and the encoder with pixel input, docs/rl.md), Member::average =
+// {critic} (the target critic), two Adam optimizers (actor, critic; a third, the encoder's, with
+// pixels) and Member::extra = its replay buffer ("replay.*", inherited from the
 // donor by a mixed child, docs/algorithm.md Q3) and its last evaluation ("eval.return").
 #include <cstdint>
 #include <memory>
@@ -48,7 +49,7 @@ class RlTask : public Task {
   RlTaskConfig cfg_;
   std::uint64_t run_seed_;
   SearchSpace space_;
-  int obs_dim_ = 0, action_dim_ = 0;
+  int obs_dim_ = 0, action_dim_ = 0;  // obs_dim_: the state size, or the encoder's repr_dim
 };
 
 }  // namespace pbtnas::rl

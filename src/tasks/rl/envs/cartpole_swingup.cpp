@@ -27,13 +27,19 @@ constexpr const char* kModel = R"MJCF(
     <flag contact="disable"/>
   </option>
   <worldbody>
+    <light name="light" pos="0 0 6"/>
+    <camera name="fixed" pos="0 -4 1" zaxis="0 -1 0"/>
+    <camera name="lookatcart" mode="targetbody" target="cart" pos="0 -2 2"/>
+    <geom name="floor" pos="0 0 -0.05" size="4 4 0.2" type="plane" material="grid"/>
+    <geom name="rail1" type="capsule" pos="0 0.07 1" zaxis="1 0 0" size="0.02 2" material="decoration"/>
+    <geom name="rail2" type="capsule" pos="0 -0.07 1" zaxis="1 0 0" size="0.02 2" material="decoration"/>
     <body name="cart" pos="0 0 1">
       <joint name="slider" type="slide" axis="1 0 0" limited="true" range="-1.8 1.8"
              damping="5e-4" solreflimit="0.08 1"/>
-      <geom name="cart" type="box" size="0.2 0.15 0.1" mass="1"/>
+      <geom name="cart" type="box" size="0.2 0.15 0.1" mass="1" material="self"/>
       <body name="pole">
         <joint name="hinge" type="hinge" axis="0 1 0" damping="2e-6"/>
-        <geom name="pole" type="capsule" fromto="0 0 0  0 0 1" size="0.045" mass="0.1"/>
+        <geom name="pole" type="capsule" fromto="0 0 0  0 0 1" size="0.045" mass="0.1" material="self"/>
       </body>
     </body>
   </worldbody>

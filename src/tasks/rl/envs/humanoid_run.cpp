@@ -52,7 +52,7 @@ constexpr const char* kModel = R"MJCF(
   <default>
     <motor ctrllimited="true" ctrlrange="-1 1"/>
     <default class="person">
-      <geom type="capsule" condim="1" friction="0.7" solimp="0.9 0.99 0.003" solref="0.015 1"/>
+      <geom type="capsule" condim="1" friction="0.7" solimp="0.9 0.99 0.003" solref="0.015 1" material="self"/>
       <joint type="hinge" limited="true" damping="0.2" stiffness="1" armature="0.01" solimplimit="0 0.99 0.01"/>
       <default class="big">
         <joint damping="5" stiffness="10"/>
@@ -62,8 +62,11 @@ constexpr const char* kModel = R"MJCF(
   </default>
 
   <worldbody>
-    <geom name="floor" type="plane" size="100 100 0.2"/>
+    <geom name="floor" type="plane" size="100 100 0.2" material="grid"/>
     <body name="torso" pos="0 0 1.5" childclass="person">
+      <light name="top" pos="0 0 2" mode="trackcom"/>
+      <camera name="back" pos="-3 0 1" xyaxes="0 -1 0 1 0 2" mode="trackcom"/>
+      <camera name="side" pos="0 -3 1" xyaxes="1 0 0 0 1 2" mode="trackcom"/>
       <freejoint name="root"/>
       <geom name="torso" fromto="0 -0.07 0 0 0.07 0" size="0.07"/>
       <geom name="upper_waist" fromto="-0.01 -0.06 -0.12 -0.01 0.06 -0.12" size="0.06"/>

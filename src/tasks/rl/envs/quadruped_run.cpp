@@ -48,11 +48,14 @@ namespace {
 constexpr const char* kModel = R"MJCF(
 <mujoco model="pbtnas_quadruped">
   <compiler angle="degree"/>
+  <visual>
+    <map znear="0.005" zfar="20"/>
+  </visual>
   <option timestep="0.005"/>
   <default>
     <geom solimp="0.9 0.99 0.003" solref="0.01 1"/>
     <default class="animal">
-      <geom type="capsule" size="0.08" condim="1" density="500"/>
+      <geom type="capsule" size="0.08" condim="1" density="500" material="self"/>
       <joint type="hinge" limited="true" damping="30" armature="0.01" solimplimit="0 0.99 0.01"/>
       <default class="thigh">
         <geom fromto="0 0 0 0.3 0 0.11"/>
@@ -68,7 +71,7 @@ constexpr const char* kModel = R"MJCF(
         <joint axis="0 1 0" range="-45 55"/>
       </default>
       <default class="toe">
-        <geom type="sphere" size="0.08" friction="1.5"/>
+        <geom type="sphere" size="0.08" friction="1.5" material="effector"/>
         <site type="sphere" size="0.084"/>
       </default>
     </default>
@@ -83,9 +86,14 @@ constexpr const char* kModel = R"MJCF(
   </default>
 
   <worldbody>
-    <geom name="floor" type="plane" size="100 100 0.5"/>
+    <geom name="floor" type="plane" size="100 100 0.5" material="grid"/>
+    <camera name="global" pos="-10 10 10" xyaxes="-1 -1 0 1 0 1" mode="trackcom"/>
     <body name="torso" pos="0 0 0.57" childclass="animal">
       <freejoint name="root"/>
+      <camera name="x" pos="-1.7 0 1" xyaxes="0 -1 0 0.75 0 1" mode="trackcom"/>
+      <camera name="y" pos="0 4 2" xyaxes="-1 0 0 0 -0.5 1" mode="trackcom"/>
+      <camera name="egocentric" pos="0.3 0 0.11" xyaxes="0 -1 0 0.4 0 1" fovy="60"/>
+      <light name="light" pos="0 0 4" mode="trackcom"/>
       <geom name="torso" type="ellipsoid" size="0.3 0.27 0.2" density="1000"/>
       <geom name="eye_right" type="cylinder" size="0.05" fromto="0.1 -0.07 0.12 0.31 -0.07 0.08" mass="0"/>
       <geom name="eye_left" type="cylinder" size="0.05" fromto="0.1 0.07 0.12 0.31 0.07 0.08" mass="0"/>

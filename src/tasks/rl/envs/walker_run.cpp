@@ -34,18 +34,22 @@ constexpr const char* kModel = R"MJCF(
 <mujoco model="pbtnas_planar_walker">
   <compiler angle="degree"/>
   <option timestep="0.0025"/>
+  <statistic extent="2" center="0 0 1"/>
   <default>
     <joint limited="true" damping="0.1" armature="0.01" solimplimit="0 0.99 0.01"/>
     <geom contype="1" conaffinity="0" friction="0.7 0.1 0.1"/>
     <motor ctrllimited="true" ctrlrange="-1 1"/>
     <default class="limb">
       <joint type="hinge" axis="0 -1 0"/>
-      <geom type="capsule"/>
+      <geom type="capsule" material="self"/>
     </default>
   </default>
   <worldbody>
-    <geom name="floor" type="plane" pos="248 0 0" size="250 0.8 0.2" conaffinity="1"/>
+    <geom name="floor" type="plane" pos="248 0 0" size="250 0.8 0.2" conaffinity="1" material="grid"/>
     <body name="torso" pos="0 0 1.3" childclass="limb">
+      <light name="light" pos="0 0 2" mode="trackcom"/>
+      <camera name="side" pos="0 -2 0.7" euler="60 0 0" mode="trackcom"/>
+      <camera name="back" pos="-2 0 0.5" xyaxes="0 -1 0 1 0 3" mode="trackcom"/>
       <joint name="rootz" type="slide" axis="0 0 1" limited="false" damping="0" armature="0"/>
       <joint name="rootx" type="slide" axis="1 0 0" limited="false" damping="0" armature="0"/>
       <joint name="rooty" type="hinge" axis="0 1 0" limited="false" damping="0" armature="0"/>

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # The RL search with one replay pool shared by the population (rl.replay: shared; docs/rl.md,
-# "Shared replay pool"), jobs/configs/smoke_rl.yaml with a pool of 6,000 steps (the 4 members add
-# about 4,000 per generation, so it wraps), 3 generations, under mpirun:
+# "Shared replay pool"), jobs/configs/smoke_rl.yaml with 1,000 frames per generation (one episode of
+# 500 agent steps) and a pool of 3,000 steps (the 4 members add 2,004 per generation, so it
+# wraps), 3 generations, under mpirun:
 #   - identical results and pools with 2 and 3 workers (members spread differently over ranks);
 #   - identical after rank 0 is killed right after a commit (2 workers) and the run is resumed with
 #     3 workers (the threaded tests in test/unit/rl_run resume on the same and on another count);
 #   - every generation's pool.h5 is listed in its index.h5; members carry no replay buffer;
-#   - the pool holds every member's episodes, round-robin in member order, and is FIFO;
+#   - the pool holds every member's episodes in member order and is FIFO (the round-robin over
+#     several episodes per member is tested in test/unit/rl/test_rl_pool.cpp);
 #   - `pbtnas inspect` shows the pool (steps, capacity, steps and episodes per member).
 PBTNAS_TEST_NEEDS_FASHION_MNIST=0 source "$(dirname "$0")/lib.sh"
 cfg="$WORK/pool.yaml"
 sed -e 's/^max_epochs: .*/max_epochs: 3/' \
-    -e 's/^  replay_capacity: .*/  replay: shared\n  pool_capacity: 6000/' "$SRC/jobs/configs/smoke_rl.yaml" >"$cfg"
-grep -q '^max_epochs: 3' "$cfg" && grep -q '^  replay: shared' "$cfg" || fail "smoke_rl.yaml layout changed"
+    -e 's/^  frames_per_epoch: .*/  frames_per_epoch: 1000/' \
+    -e 's/^  replay_capacity: .*/  replay: shared\n  pool_capacity: 3000/' "$SRC/jobs/configs/smoke_rl.yaml" >"$cfg"
+grep -q '^max_epochs: 3' "$cfg" && grep -q '^  replay: shared' "$cfg" && grep -q '^  frames_per_epoch: 1000' "$cfg" || fail "smoke_rl.yaml layout changed"
 
 # Pools of every generation: name, dtype, shape and a digest of each tensor.
 pools() {  # pools OUT
@@ -53,21 +56,20 @@ for g in range(3):
         assert not any(n.startswith("extra.replay") for n in names), f"member {m} carries a replay buffer"
     s = pbtnas_h5.read_state(d + "/pool.h5", "shared.pool.")
     nxt, size, cap = (int(v) for v in s["shared.pool.state"])
-    assert cap == 6000
+    assert cap == 3000
     members = s["shared.pool.member"]
     if g == 0:
-        # Each member ran 1,000 agent steps: two episodes of 501 rows (first step + 500). The pool
-        # takes them episode by episode, round-robin in member order: 0 1 2 3 0 1 2 3.
-        assert size == 4008 and nxt == 4008, (size, nxt)
-        assert (members[:size] == np.tile(np.repeat(np.arange(4), 501), 2)).all()
+        # Each member ran one episode of 500 agent steps: 501 rows (first step + 500), in member order.
+        assert size == 2004 and nxt == 2004, (size, nxt)
+        assert (members[:size] == np.repeat(np.arange(4), 501)).all()
     else:
-        assert size == 6000, f"gen {g}: the pool is not full ({size})"
+        assert size == 3000, f"gen {g}: the pool is not full ({size})"
         order = [(nxt + j) % cap for j in range(size)]
-        newest = members[order][-4008:]
-        assert (newest == np.tile(np.repeat(np.arange(4), 501), 2)).all(), f"gen {g}: newest steps not in order"
+        newest = members[order][-2004:]
+        assert (newest == np.repeat(np.arange(4), 501)).all(), f"gen {g}: newest steps not in member order"
 print("ok")
 PYEOF
-pass "every generation's index lists its pool.h5, members carry no buffer, the pool is FIFO, round-robin by episode"
+pass "every generation's index lists its pool.h5, members carry no buffer, the pool is FIFO in member order"
 
 kcfg="$WORK/crash.yaml"
 { cat "$cfg"; printf 'testing:\n  crash_after_commit: 1\n'; } >"$kcfg"
@@ -84,7 +86,7 @@ diff "$WORK/a.pool" "$WORK/c.pool" || fail "the resumed run's pools differ from 
 pass "killed (2 workers) and resumed on 3 workers, results and pools equal the uninterrupted run"
 
 "$PBTNAS" inspect "$WORK/w2/checkpoints/gen_000002/pool.h5" >"$WORK/inspect.txt" 2>&1 || { cat "$WORK/inspect.txt"; fail "inspect pool.h5 failed"; }
-grep -q "replay pool: 6000 steps stored of capacity 6000" "$WORK/inspect.txt" || { cat "$WORK/inspect.txt"; fail "inspect does not show the pool's size"; }
+grep -q "replay pool: 3000 steps stored of capacity 3000" "$WORK/inspect.txt" || { cat "$WORK/inspect.txt"; fail "inspect does not show the pool's size"; }
 for m in 0 1 2 3; do
   grep -qE "^ +$m +[0-9]+ +[0-9]+$" "$WORK/inspect.txt" || { cat "$WORK/inspect.txt"; fail "inspect lists no steps of member $m"; }
 done

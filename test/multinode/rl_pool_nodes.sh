@@ -8,8 +8,9 @@ PBTNAS_TEST_NEEDS_FASHION_MNIST=0 source "$(dirname "$0")/../mpi/lib.sh"
 SIM="$(dirname "$0")/sim_nodes.sh"
 cfg="$WORK/pool.yaml"
 sed -e 's/^max_epochs: .*/max_epochs: 3/' \
-    -e 's/^  replay_capacity: .*/  replay: shared\n  pool_capacity: 6000/' "$SRC/jobs/configs/smoke_rl.yaml" >"$cfg"
-grep -q '^  replay: shared' "$cfg" || fail "smoke_rl.yaml layout changed"
+    -e 's/^  frames_per_epoch: .*/  frames_per_epoch: 1000/' \
+    -e 's/^  replay_capacity: .*/  replay: shared\n  pool_capacity: 3000/' "$SRC/jobs/configs/smoke_rl.yaml" >"$cfg"
+grep -q '^  replay: shared' "$cfg" && grep -q '^  frames_per_epoch: 1000' "$cfg" || fail "smoke_rl.yaml layout changed"
 export HOME="$WORK/home" XDG_CACHE_HOME=""
 mkdir -p "$HOME"
 

@@ -10,9 +10,9 @@
 //   StartOrder -> workers; WorkerReady <- each worker
 //   per generation: Order::train -> workers; FitnessReport <- per member (before it, while the
 //                   member trains, partial FitnessReports: progress notes);
-//                   (tasks with shared state, e.g. the RL pool: the workers exchange the
-//                   generation's contributions among themselves, run/shared_exchange.hpp)
-//                   ExploitPlan -> workers; ExploitDone <- each worker;
+//                   ExploitPlan -> workers (tasks with shared state, e.g. the RL pool: the
+//                   workers first exchange the generation's contributions among themselves,
+//                   run/shared_exchange.hpp); ExploitDone <- each worker;
 //                   CheckpointOrder -> workers; CheckpointDone <- each worker
 //   end: Order::finish + FinalOrder -> workers; FinalReport <- owner of the final best member;
 //        BestEverReport <- rank 1 (when there is a best-ever file)

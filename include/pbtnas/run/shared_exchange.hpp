@@ -8,8 +8,8 @@
 //      16-byte size header on tag kTagSharedHeader, the buffer on tag kTagSharedPayload;
 //   2. it receives the other workers' headers, preallocates, posts the receives, waits for all;
 //   3. it commits the contributions of all members, ascending by id.
-// Written against Transport; run by the workers only (between training and the exploit plan),
-// the coordinator takes no part in it. Traffic per worker and generation: its members' new rows
+// Written against Transport; run by the workers only (once the exploit plan has arrived, before
+// the exploit's transfers); the coordinator takes no part in it. Traffic per worker and generation: its members' new rows
 // to each of the other workers (W - 1 copies).
 #include <cstdint>
 #include <map>

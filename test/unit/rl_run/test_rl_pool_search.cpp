@@ -61,7 +61,11 @@ void check_same_state(const NamedState& a, const NamedState& b) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     INFO(a[i].name);
     CHECK(a[i].name == b[i].name);
-    CHECK(torch::equal(a[i].tensor, b[i].tensor));
+    // Bit-exact, NaN included (a child's stored evaluation is NaN until it has trained).
+    const bool same = a[i].tensor.is_floating_point()
+                          ? torch::allclose(a[i].tensor, b[i].tensor, 0.0, 0.0, /*equal_nan=*/true)
+                          : torch::equal(a[i].tensor, b[i].tensor);
+    CHECK(same);
   }
 }
 

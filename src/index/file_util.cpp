@@ -222,14 +222,14 @@ h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
     throw CheckpointError(path + " has a damaged header (" + std::string(e.what()) + ")" +
                           damaged_file_advice(path));
   }
-  if (fmt != kMemberFormat && fmt != kIndexFormat)
+  if (fmt != kMemberFormat && fmt != kIndexFormat && fmt != kSharedFormat)
     throw CheckpointError(path + " is not a pbtnas checkpoint (format '" + fmt +
                           "'); pass a member_NNN.h5 or index.h5 file written by pbtnas");
   if (!expected.empty() && fmt != expected)
     throw CheckpointError(path + " is a '" + fmt + "' file, but a '" + expected +
                           "' file was expected; pass the " +
-                          (expected == kIndexFormat ? "index.h5" : "member_NNN.h5") + " file");
-  const int newest = fmt == kMemberFormat ? kMemberFormatVersion : kIndexFormatVersion;
+                          (expected == kIndexFormat ? "index.h5" : expected == kSharedFormat ? "pool.h5" : "member_NNN.h5") + " file");
+  const int newest = fmt == kIndexFormat ? kIndexFormatVersion : kMemberFormatVersion;
   if (version < 1 || version > newest)
     throw CheckpointError(path + " has format_version " + std::to_string(version) +
                           "; this pbtnas reads versions 1.." + std::to_string(newest) +

@@ -4,6 +4,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "pbtnas/index/file_util.hpp"
 #include "pbtnas/index/generation_index.hpp"
@@ -217,11 +218,23 @@ void inspect_index(const std::string& path, std::ostream& out) {
   for (const auto& f : idx.files) total += f.bytes;
   try {
     detail::verify_files(dir.string(), idx.generation, idx, /*check_crc=*/true);
-    out << "  status: committed (" << idx.files.size() << " member files verified, "
+    std::size_t member_files = 0;
+    std::string shared;
+    for (const auto& f : idx.files) {
+      if (f.member == kSharedFileMember)
+        shared += " and " + f.file;
+      else
+        ++member_files;
+    }
+    out << "  status: committed (" << member_files << " member files" << shared << " verified, "
         << bytes_text(static_cast<double>(total)) << ")\n";
   } catch (const CheckpointError& e) {
     print_wrapped(out, "  status: NOT VALID: ", e.what());
   }
+  for (const auto& f : idx.files)
+    if (f.member == kSharedFileMember)
+      out << "  shared state: " << f.file << " (" << bytes_text(static_cast<double>(f.bytes))
+          << "; pbtnas inspect " << (dir / f.file).string() << ")\n";
 
   out << "\npopulation\n";
   const std::string head =
@@ -294,6 +307,48 @@ void inspect_member(const std::string& path, std::ostream& out) {
   print_tensors(out, m);
 }
 
+// A task's population-wide state (pool.h5). For a replay pool ("shared.<name>.state" =
+// {next, stored, capacity}, ".member", ".first"): how many steps and episodes of each member it holds.
+void inspect_shared(const std::string& path, std::ostream& out) {
+  const SharedFile f = read_shared_file(path);
+  out << "pbtnas shared state file  " << path << "\n";
+  out << fmt("  name %s   generation %lld   format version %d\n", f.name.c_str(),
+             static_cast<long long>(f.generation), f.format_version);
+  const std::string p = "shared." + f.name + ".";
+  const torch::Tensor* state = find_tensor(f.state, p + "state");
+  const torch::Tensor* member = find_tensor(f.state, p + "member");
+  const torch::Tensor* first = find_tensor(f.state, p + "first");
+  if (state && member && first && state->numel() == 3 && member->dim() == 1 &&
+      first->numel() == member->numel()) {
+    const torch::Tensor st = state->to(torch::kLong).contiguous();
+    const std::int64_t next = st[0].item<std::int64_t>(), size = st[1].item<std::int64_t>(),
+                       capacity = st[2].item<std::int64_t>();
+    out << fmt("  replay pool: %lld steps stored of capacity %lld (%.1f%%), %lld rows allocated\n",
+               static_cast<long long>(size), static_cast<long long>(capacity),
+               capacity > 0 ? 100.0 * static_cast<double>(size) / static_cast<double>(capacity) : 0.0,
+               static_cast<long long>(member->size(0)));
+    const torch::Tensor m = member->to(torch::kInt).contiguous();
+    const torch::Tensor fr = first->to(torch::kUInt8).contiguous();
+    std::map<int, std::pair<std::int64_t, std::int64_t>> per;  // member -> steps, episodes
+    for (std::int64_t j = 0; j < size && capacity > 0; ++j) {
+      const std::int64_t k = ((next - size + j) % capacity + capacity) % capacity;
+      if (k >= m.numel()) break;
+      auto& e = per[m.data_ptr<std::int32_t>()[k]];
+      ++e.first;
+      e.second += fr.data_ptr<std::uint8_t>()[k] ? 1 : 0;
+    }
+    out << "  per member (whose environment produced the steps; an episode counts where its first\n"
+           "  step is still stored):\n";
+    out << fmt("  %6s %12s %9s\n", "member", "steps", "episodes");
+    for (const auto& [id, e] : per)
+      out << fmt("  %6d %12lld %9lld\n", id, static_cast<long long>(e.first), static_cast<long long>(e.second));
+  }
+  out << "\n";
+  MemberFile as_member;
+  as_member.state = f.state;
+  print_tensors(out, as_member);
+}
+
 }  // namespace
 
 void inspect(const std::string& path, std::ostream& out) {
@@ -302,6 +357,8 @@ void inspect(const std::string& path, std::ostream& out) {
   { detail::open_checkpoint(path, "", &format); }
   if (format == kIndexFormat)
     inspect_index(path, out);
+  else if (format == kSharedFormat)
+    inspect_shared(path, out);
   else
     inspect_member(path, out);
 }

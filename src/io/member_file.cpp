@@ -11,6 +11,7 @@
 
 #include "pbtnas/index/file_util.hpp"
 #include "pbtnas/index/h5_util.hpp"
+#include "pbtnas/index/run_dir.hpp"
 
 namespace pbtnas::io {
 namespace {
@@ -87,11 +88,12 @@ void check_name(const std::string& name) {
 // Tensors of fewer bytes than this are packed (see write_state); larger ones get a dataset each.
 constexpr std::size_t kOwnDatasetBytes = std::size_t{64} << 10;
 
-// Extra state ("extra.*") stored on its own is chunked and compressed; the networks and
+// Extra state ("extra.*") and shared state ("shared.*", pool.h5) stored on its own is chunked and compressed; the networks and
 // optimizer state stay contiguous (incompressible floats).
 bool compress_extra(const std::string& name, const torch::Tensor& t) {
   static const bool deflate = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
-  return deflate && name.compare(0, 6, "extra.") == 0 && t.dim() >= 1 && t.numel() > 0;
+  return deflate && (name.compare(0, 6, "extra.") == 0 || name.compare(0, 7, "shared.") == 0) && t.dim() >= 1 &&
+         t.numel() > 0;
 }
 
 std::size_t tensor_bytes(const torch::Tensor& t) {
@@ -394,6 +396,54 @@ MemberFile read_member_file(const std::string& path, bool load_tensors) {
       for (std::size_t i = 0; i < names.size(); ++i) m.evaluation.emplace_back(names[i], values[i]);
     }
     return m;
+  } catch (const Failure& e) {
+    throw CheckpointError(path + " is damaged or incomplete (" + std::string(e.what()) + ")" +
+                          detail::damaged_file_advice(path));
+  }
+}
+
+std::string shared_file_name(const std::string& name) { return name + ".h5"; }
+
+std::string shared_file_path(const std::string& out, std::int64_t gen, const std::string& name) {
+  return (std::filesystem::path(generation_dir(out, gen)) / shared_file_name(name)).string();
+}
+
+FileEntry write_shared_file(const std::string& path, const SharedFile& f, Durability durability) {
+  h5::Lock lock(h5::library_mutex());
+  h5::silence_errors();
+  for (const auto& nt : f.state)
+    if (nt.tensor.defined()) dtype_name(nt.tensor.scalar_type());
+  try {
+    const detail::FileDigest digest = detail::write_h5_atomic(path, [&](hid_t file) {
+      h5::write_attr_string(file, "format", kSharedFormat);
+      h5::write_attr_int64(file, "format_version", kMemberFormatVersion);
+      h5::write_attr_string(file, "name", f.name);
+      h5::write_attr_int64(file, "generation", f.generation);
+      std::vector<std::string> names;
+      for (const auto& nt : f.state) names.push_back(nt.name);
+      h5::write_strings(file, "tensor_names", names);
+      write_state(file, f.state);
+    }, durability == Durability::Synced, state_bytes(f.state));
+    return FileEntry{kSharedFileMember, std::filesystem::path(path).filename().string(), digest.bytes, digest.crc32};
+  } catch (const Failure& e) {
+    throw CheckpointError("cannot write " + path + ": " + e.what() +
+                          "; check that the directory is writable and has free space");
+  }
+}
+
+SharedFile read_shared_file(const std::string& path, bool load_tensors) {
+  h5::Lock lock(h5::library_mutex());
+  Handle file = detail::open_checkpoint(path, kSharedFormat);
+  try {
+    SharedFile f;
+    f.format_version = static_cast<int>(h5::read_attr_int64(file, "format_version"));
+    f.name = h5::read_attr_string(file, "name");
+    f.generation = h5::read_attr_int64(file, "generation");
+    std::vector<std::string> names = h5::read_strings(file, "tensor_names");
+    std::vector<torch::Tensor> tensors(names.size());
+    if (load_tensors) tensors = read_state(file, names);
+    for (std::size_t i = 0; i < names.size(); ++i) f.state.push_back({std::move(names[i]), std::move(tensors[i])});
+    return f;
   } catch (const Failure& e) {
     throw CheckpointError(path + " is damaged or incomplete (" + std::string(e.what()) + ")" +
                           detail::damaged_file_advice(path));

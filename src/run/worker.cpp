@@ -16,6 +16,7 @@
 #include "pbtnas/run/build_child.hpp"
 #include "pbtnas/run/exchange.hpp"
 #include "pbtnas/run/final_soup.hpp"
+#include "pbtnas/run/shared_exchange.hpp"
 #include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/util/clock.hpp"
 
@@ -78,6 +79,12 @@ bool Worker::start() {
   if (ready.error.empty()) {
     try {
       const auto mine = layout_.members_of(transport_.rank());
+      shared_ = task_->make_shared_state();
+      if (shared_ && order.resume_generation >= 0) {
+        // Every worker loads the same committed state, whatever the number of ranks that wrote it.
+        const std::string path = io::shared_file_path(order.out_dir, order.resume_generation, shared_->name());
+        shared_->import_state(io::read_shared_file(path).state);
+      }
       if (order.resume_generation < 0) {
         if (order.genomes.size() != static_cast<std::size_t>(cfg_.selection.population_size))
           throw std::runtime_error("the start order carries " + std::to_string(order.genomes.size()) +
@@ -127,8 +134,9 @@ void Worker::train(const Order& order) {
       if (cfg_.shrink_perturb_always.enabled && order.epoch_begin > 0)  // not before the first step
         shrink_perturb_member(*task_, member, derive_seed(cfg_.seed, order.generation, id, Purpose::FreshInit),
                               {cfg_.shrink_perturb_always.shrink, cfg_.shrink_perturb_always.perturb});
-      const StepStats s = task_->train(member, order.epoch_begin, order.epochs,
-                                       derive_seed(cfg_.seed, order.generation, id, Purpose::Train));
+      const std::uint64_t seed = derive_seed(cfg_.seed, order.generation, id, Purpose::Train);
+      const StepStats s = shared_ ? task_->train_shared(member, order.epoch_begin, order.epochs, seed, *shared_)
+                                  : task_->train(member, order.epoch_begin, order.epochs, seed);
       r.train_loss = s.train_loss;
       r.samples = s.samples;
       r.diverged = s.diverged || !std::isfinite(s.train_loss);
@@ -164,6 +172,16 @@ void Worker::checkpoint(const CheckpointOrder& order) {
       f.state = export_member_state(member, Snapshot::Borrow);  // written at once
       const std::string path = io::member_file_path(out_dir_, order.generation, id);
       const io::FileEntry e = io::write_member_file(path, f, io::Durability::Deferred);
+      done.files.push_back({e.member, e.file, e.bytes, e.crc32});
+      paths.push_back(path);
+    }
+    if (shared_ && transport_.rank() == 1) {  // every worker holds the same state: the first writes it
+      io::SharedFile f;
+      f.name = shared_->name();
+      f.generation = order.generation;
+      f.state = shared_->export_state();
+      const std::string path = io::shared_file_path(out_dir_, order.generation, f.name);
+      const io::FileEntry e = io::write_shared_file(path, f, io::Durability::Deferred);
       done.files.push_back({e.member, e.file, e.bytes, e.crc32});
       paths.push_back(path);
     }
@@ -265,9 +283,21 @@ int Worker::run() {
     const auto plan = receive_message<ExploitPlan>(transport_, 0);
     ExploitDone done;
     try {
+      if (shared_) {  // the generation's contributions of every member, on every worker, in member order
+        const auto x = exchange_shared_state(transport_, members_, *shared_);
+        done.seconds += x.seconds;
+        done.bytes_sent += x.bytes_sent;
+        if (transport_.rank() == 1) {
+          std::string facts;
+          for (const auto& [name, value] : shared_->facts()) facts += " " + name + " " + std::to_string(value);
+          log_.info("shared " + shared_->name() + " after generation " + std::to_string(order.generation) + ":" +
+                    facts + " (" + std::to_string(x.contributions) + " contributions, " +
+                    std::to_string(x.bytes_sent) + " bytes sent by rank 1)");
+        }
+      }
       const auto s = execute_exploit(transport_, layout_, plan, cfg_, *task_, device_, members_);
-      done.seconds = s.seconds;
-      done.bytes_sent = s.bytes_sent;
+      done.seconds += s.seconds;
+      done.bytes_sent += s.bytes_sent;
       if (!plan.owners.empty()) {  // the next generation's placement (runtime.balance: measured)
         const Layout next(cfg_.selection.population_size, transport_.size(), plan.owners);
         const auto m = move_members(transport_, layout_, next, *task_, device_, members_);

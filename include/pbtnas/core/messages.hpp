@@ -10,7 +10,9 @@
 //   StartOrder -> workers; WorkerReady <- each worker
 //   per generation: Order::train -> workers; FitnessReport <- per member (before it, while the
 //                   member trains, partial FitnessReports: progress notes);
-//                   ExploitPlan -> workers; ExploitDone <- each worker;
+//                   ExploitPlan -> workers (tasks with shared state, e.g. the RL pool: the
+//                   workers first exchange the generation's contributions among themselves,
+//                   run/shared_exchange.hpp); ExploitDone <- each worker;
 //                   CheckpointOrder -> workers; CheckpointDone <- each worker
 //   end: Order::finish + FinalOrder -> workers; FinalReport <- owner of the final best member;
 //        BestEverReport <- rank 1 (when there is a best-ever file)
@@ -215,6 +217,10 @@ PBTNAS_CHANNEL(SoupReport, 12);     // rank 1 -> rank 0 (final_soup)
 constexpr int kTagManifestBase = 1000;  // + transfer index: payload size header, worker -> worker
 constexpr int kTagPayloadBase = 16000;  // + transfer index: raw tensor bytes, worker -> worker
 constexpr int kMaxTransfers = 14000;
+// A task's population-wide state at the end of a generation (run/shared_exchange.hpp), worker to
+// every other worker: the size header, then the payload (one of each per pair of workers).
+constexpr int kTagSharedHeader = 31000;
+constexpr int kTagSharedPayload = 31001;
 
 template <class M>
 std::string encode(const M& message) {

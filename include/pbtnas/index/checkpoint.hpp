@@ -1,6 +1,8 @@
 #pragma once
 // HDF5 checkpoint files (docs/checkpoint-format.md describes the layout attribute by attribute):
 //   member_007.h5  one population member (member_file.hpp)
+//   pool.h5        a task's population-wide state, e.g. the RL shared replay pool
+//                  (member_file.hpp, SharedFile)
 //   index.h5       one generation; writing it commits the generation (generation_index.hpp,
 //                  run_dir.hpp)
 // Every failure (missing file, not HDF5, truncated, wrong layout, unsupported dtype) is reported
@@ -22,5 +24,9 @@ constexpr int kMemberFormatVersion = 2;
 constexpr int kIndexFormatVersion = 2;
 constexpr const char* kMemberFormat = "pbtnas-member";
 constexpr const char* kIndexFormat = "pbtnas-index";
+// A task's population-wide state of one generation (nn/shared_state.hpp), format version 2 like
+// member files (the same state layout); listed in index.h5 with member id kSharedFileMember.
+constexpr const char* kSharedFormat = "pbtnas-shared";
+constexpr int kSharedFileMember = -1;
 
 }  // namespace pbtnas::io

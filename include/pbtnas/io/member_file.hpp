@@ -49,4 +49,25 @@ void sync_member_files(const std::vector<std::string>& paths);
 // `state` lists every tensor name with an undefined tensor (cheap: no tensor data is read).
 MemberFile read_member_file(const std::string& path, bool load_tensors = true);
 
+// pool.h5: a task's population-wide state of one generation (nn/shared_state.hpp; the RL task's
+// shared replay pool), written once per generation by one worker next to the member files and
+// listed in index.h5 like them (member id kSharedFileMember), so that the generation commits
+// together with it. Root attributes format "pbtnas-shared", format_version, name, generation;
+// /tensor_names and /state as in a member file (large tensors chunked and compressed).
+struct SharedFile {
+  int format_version = kMemberFormatVersion;  // as read
+  std::string name;                            // SharedState::name(), e.g. "pool"
+  std::int64_t generation = 0;
+  NamedState state;
+};
+
+// "pool.h5" for the shared state named "pool".
+std::string shared_file_name(const std::string& name);
+// OUT/checkpoints/gen_000003/pool.h5
+std::string shared_file_path(const std::string& out, std::int64_t gen, const std::string& name);
+// Atomic like write_member_file; the entry's member is kSharedFileMember.
+FileEntry write_shared_file(const std::string& path, const SharedFile& file,
+                            Durability durability = Durability::Synced);
+SharedFile read_shared_file(const std::string& path, bool load_tensors = true);
+
 }  // namespace pbtnas::io

@@ -47,6 +47,9 @@ class Worker {
   RunPoints* points_;
   Layout layout_;
   std::map<int, Member> members_;
+  // The task's population-wide state (e.g. the RL shared replay pool), one replica per worker;
+  // null when the task has none. Advanced by exchange_shared_state after each training phase.
+  std::unique_ptr<SharedState> shared_;
   std::string out_dir_;
   bool started_ = false;  // a StartOrder without stop arrived (the coordinator expects Ready)
 };

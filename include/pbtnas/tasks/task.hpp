@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "pbtnas/nn/member.hpp"
+#include "pbtnas/nn/shared_state.hpp"
 #include "pbtnas/core/search_space.hpp"
 
 namespace pbtnas {
@@ -32,6 +33,17 @@ class Task {
   virtual Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const = 0;
   // Trains for `epochs` epochs starting at epoch `epoch_begin`; all randomness from `seed`.
   virtual StepStats train(Member& member, int epoch_begin, int epochs, std::uint64_t seed) const = 0;
+  // Population-wide state (nn/shared_state.hpp; e.g. the RL task's shared replay pool), one
+  // replica per worker, empty: null when the task (with its options) has none.
+  virtual std::unique_ptr<SharedState> make_shared_state() const { return nullptr; }
+  // train() for a task with shared state: the member reads `shared` (as committed at the end of the
+  // previous generation, never changed while members train) and keeps its own contribution in
+  // itself until the worker takes it (SharedState::take_contribution). Default: train().
+  virtual StepStats train_shared(Member& member, int epoch_begin, int epochs, std::uint64_t seed,
+                                 const SharedState& shared) const {
+    (void)shared;
+    return train(member, epoch_begin, epochs, seed);
+  }
   // Fitness used for selection (higher is better; validation split only).
   virtual double fitness(Member& member) const = 0;
   // Held-out score reported for the final best member, never used for selection.

@@ -159,51 +159,49 @@ bool valid_transition(const ReplayRows& rows, std::int64_t j, int nstep, int fra
   return true;
 }
 
-Batch sample_transitions(const ReplayRows& rows, int batch, int nstep, double gamma, int frame_stack, Rng& rng) {
-  const std::int64_t span = rows.size - nstep;  // candidate age indices 1..span
-  if (span < 1) throw std::logic_error("replay buffer: too few steps to sample from");
+Batch gather_transitions(const std::vector<ReplayRows>& rings,
+                         const std::vector<std::pair<std::size_t, std::int64_t>>& drawn, int nstep, double gamma,
+                         int frame_stack) {
   if (frame_stack < 1) throw std::logic_error("replay buffer: frame stack must be at least 1");
-  const bool pixels = rows.obs.scalar_type() == torch::kUInt8;
+  const ReplayRows& first_ring = rings.front();
+  const bool pixels = first_ring.obs.scalar_type() == torch::kUInt8;
   if (!pixels && frame_stack != 1) throw std::logic_error("replay buffer: frame stacks need frame rows");
-  const std::int64_t action_dim = rows.action.size(1);
+  const auto batch = static_cast<std::int64_t>(drawn.size());
+  const std::int64_t action_dim = first_ring.action.size(1);
   std::int64_t frame_numel = 1;
-  for (std::int64_t d = 1; d < rows.obs.dim(); ++d) frame_numel *= rows.obs.size(d);
+  for (std::int64_t d = 1; d < first_ring.obs.dim(); ++d) frame_numel *= first_ring.obs.size(d);
   Batch b;
   std::vector<std::int64_t> obs_shape{batch};
   if (pixels) {
-    obs_shape.push_back(rows.obs.size(1) * frame_stack);
-    for (std::int64_t d = 2; d < rows.obs.dim(); ++d) obs_shape.push_back(rows.obs.size(d));
+    obs_shape.push_back(first_ring.obs.size(1) * frame_stack);
+    for (std::int64_t d = 2; d < first_ring.obs.dim(); ++d) obs_shape.push_back(first_ring.obs.size(d));
   } else {
     obs_shape.push_back(frame_numel);
   }
-  b.obs = torch::empty(obs_shape, rows.obs.options());
-  b.next_obs = torch::empty(obs_shape, rows.obs.options());
+  b.obs = torch::empty(obs_shape, first_ring.obs.options());
+  b.next_obs = torch::empty(obs_shape, first_ring.obs.options());
   b.action = torch::empty({batch, action_dim});
   b.reward = torch::empty({batch, 1});
   b.discount = torch::full({batch, 1}, static_cast<float>(std::pow(gamma, nstep)));
-  const auto* o = static_cast<const std::uint8_t*>(rows.obs.data_ptr());
-  const std::size_t elem = rows.obs.element_size();
+  const std::size_t elem = first_ring.obs.element_size();
   const std::size_t frame_bytes = static_cast<std::size_t>(frame_numel) * elem;
+  const std::size_t obs_bytes = frame_bytes * static_cast<std::size_t>(frame_stack);
   auto* bo = static_cast<std::uint8_t*>(b.obs.data_ptr());
   auto* bn = static_cast<std::uint8_t*>(b.next_obs.data_ptr());
-  const float* a = rows.action.data_ptr<float>();
-  const float* r = rows.reward.data_ptr<float>();
-  auto put_stack = [&](std::uint8_t* dst, std::int64_t i) {
-    const std::vector<std::int64_t> idx = stack_indices(rows, i, frame_stack);
-    for (int s = 0; s < frame_stack; ++s) {
-      const std::int64_t row = rows.row(idx[static_cast<std::size_t>(s)]);
-      std::memcpy(dst + static_cast<std::size_t>(s) * frame_bytes, o + static_cast<std::size_t>(row) * frame_bytes,
-                  frame_bytes);
-    }
-  };
-  const std::size_t obs_bytes = frame_bytes * static_cast<std::size_t>(frame_stack);
-  for (int i = 0; i < batch; ++i) {
-    std::int64_t j = 0;
-    for (int tries = 0;; ++tries) {
-      j = 1 + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(span)));
-      if (valid_transition(rows, j, nstep, frame_stack)) break;
-      if (tries > 100000) throw std::logic_error("replay buffer: no valid n-step transition");
-    }
+  for (std::int64_t i = 0; i < batch; ++i) {
+    const ReplayRows& rows = rings.at(drawn[static_cast<std::size_t>(i)].first);
+    const std::int64_t j = drawn[static_cast<std::size_t>(i)].second;
+    const auto* o = static_cast<const std::uint8_t*>(rows.obs.data_ptr());
+    const float* a = rows.action.data_ptr<float>();
+    const float* r = rows.reward.data_ptr<float>();
+    auto put_stack = [&](std::uint8_t* dst, std::int64_t at) {
+      const std::vector<std::int64_t> idx = stack_indices(rows, at, frame_stack);
+      for (int s = 0; s < frame_stack; ++s) {
+        const std::int64_t row = rows.row(idx[static_cast<std::size_t>(s)]);
+        std::memcpy(dst + static_cast<std::size_t>(s) * frame_bytes, o + static_cast<std::size_t>(row) * frame_bytes,
+                    frame_bytes);
+      }
+    };
     put_stack(bo + static_cast<std::size_t>(i) * obs_bytes, j - 1);
     put_stack(bn + static_cast<std::size_t>(i) * obs_bytes, j + nstep - 1);
     const std::int64_t k = rows.row(j);
@@ -216,6 +214,22 @@ Batch sample_transitions(const ReplayRows& rows, int batch, int nstep, double ga
     b.reward.data_ptr<float>()[i] = static_cast<float>(ret);
   }
   return b;
+}
+
+Batch sample_transitions(const ReplayRows& rows, int batch, int nstep, double gamma, int frame_stack, Rng& rng) {
+  const std::int64_t span = rows.size - nstep;  // candidate age indices 1..span
+  if (span < 1) throw std::logic_error("replay buffer: too few steps to sample from");
+  std::vector<std::pair<std::size_t, std::int64_t>> drawn;
+  for (int i = 0; i < batch; ++i) {
+    std::int64_t j = 0;
+    for (int tries = 0;; ++tries) {
+      j = 1 + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(span)));
+      if (valid_transition(rows, j, nstep, frame_stack)) break;
+      if (tries > 100000) throw std::logic_error("replay buffer: no valid n-step transition");
+    }
+    drawn.emplace_back(0, j);
+  }
+  return gather_transitions({rows}, drawn, nstep, gamma, frame_stack);
 }
 
 }  // namespace pbtnas::rl

@@ -54,6 +54,12 @@ void RlTaskConfig::validate() const {
   if (replay_capacity <= nstep)
     throw std::invalid_argument("'rl.replay_capacity' = " + std::to_string(replay_capacity) +
                                 " must exceed rl.nstep = " + std::to_string(nstep));
+  check_choice("rl.replay", replay, {"member", "shared"});
+  check_range("rl.pool_capacity", pool_capacity, 2, 1000000000,
+              "a transition count in [2, 1e9] (paper Walker and Humanoid: 1000000)");
+  if (pool_capacity <= nstep)
+    throw std::invalid_argument("'rl.pool_capacity' = " + std::to_string(pool_capacity) +
+                                " must exceed rl.nstep = " + std::to_string(nstep));
   check_range("rl.stddev_start", stddev_start, 0.0, 100.0, "a value in [0, 100] (paper: 1.0)");
   check_range("rl.stddev_end", stddev_end, 0.0, 100.0, "a value in [0, 100] (paper: 0.1)");
   check_range("rl.stddev_steps", stddev_steps, 1, kMaxCount, "an agent-step count (paper: 500000)");
@@ -84,7 +90,18 @@ RlTaskConfig RlTaskConfig::parse(ConfigSection s) {
   s.get("lr", c.lr);
   s.get("nstep", c.nstep);
   s.get("discount", c.discount);
+  s.get("replay", c.replay);
+  check_choice("rl.replay", c.replay, {"member", "shared"});
+  // Each capacity belongs to one kind of replay: a key of the other kind would be silently unused.
+  if (c.replay == "shared" && s.has("replay_capacity"))
+    throw std::invalid_argument("'rl.replay_capacity' sizes a member's own buffer, which members do not have with "
+                                "rl.replay: shared; set the pool's size with rl.pool_capacity instead");
+  if (c.replay != "shared" && s.has("pool_capacity"))
+    throw std::invalid_argument("'rl.pool_capacity' sizes the shared pool, which exists only with rl.replay: shared "
+                                "(rl.replay is '" + c.replay + "'); set rl.replay: shared, or size each member's "
+                                "buffer with rl.replay_capacity");
   s.get("replay_capacity", c.replay_capacity);
+  s.get("pool_capacity", c.pool_capacity);
   s.get("stddev_start", c.stddev_start);
   s.get("stddev_end", c.stddev_end);
   s.get("stddev_steps", c.stddev_steps);

@@ -9,6 +9,7 @@
 #include "pbtnas/core/hash.hpp"
 #include "pbtnas/core/seed.hpp"
 #include "pbtnas/tasks/progress.hpp"
+#include "pbtnas/tasks/rl/pool.hpp"
 #include "pbtnas/tasks/rl/rl_space.hpp"
 
 namespace pbtnas::rl {
@@ -108,12 +109,9 @@ Member RlTask::create(const Genome& genome, std::uint64_t init_seed, torch::Devi
   };
   m.optimizers.push_back(adam(nets->actor->parameters()));
   m.optimizers.push_back(adam(nets->critic->parameters()));
-  if (nets->encoder) {
-    m.optimizers.push_back(adam(nets->encoder->parameters()));
-    m.extra = ReplayBuffer::create_frames(cfg_.replay_capacity, {3, cfg_.image_size, cfg_.image_size}, action_dim_);
-  } else {
-    m.extra = ReplayBuffer::create(cfg_.replay_capacity, obs_dim_, action_dim_);
-  }
+  if (nets->encoder) m.optimizers.push_back(adam(nets->encoder->parameters()));
+  // A shared run's members keep no buffer between generations (train_shared makes one per step).
+  if (!cfg_.shared_replay()) m.extra = empty_buffer(cfg_.replay_capacity);
   m.extra.push_back({kEvalReturn, torch::full({}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble)});
   return m;
 }
@@ -121,10 +119,48 @@ Member RlTask::create(const Genome& genome, std::uint64_t init_seed, torch::Devi
 std::vector<ExtraState> RlTask::extra_state() const {
   // The released code gives a mixed child the donor's buffer (docs/algorithm.md Q3); the stored
   // evaluation belongs to the member that was evaluated, so a child starts without one.
+  if (cfg_.shared_replay()) return {{"eval", ExtraInherit::Fresh}};
   return {{ReplayBuffer::kName, ExtraInherit::Donor}, {"eval", ExtraInherit::Fresh}};
 }
 
+NamedState RlTask::empty_buffer(std::int64_t capacity) const {
+  if (cfg_.pixels()) return ReplayBuffer::create_frames(capacity, {3, cfg_.image_size, cfg_.image_size}, action_dim_);
+  return ReplayBuffer::create(capacity, obs_dim_, action_dim_);
+}
+
+std::unique_ptr<SharedState> RlTask::make_shared_state() const {
+  if (!cfg_.shared_replay()) return nullptr;
+  return std::make_unique<ReplayPool>(cfg_.pool_capacity, empty_buffer(1));
+}
+
 StepStats RlTask::train(Member& member, int epoch_begin, int epochs, std::uint64_t seed) const {
+  if (cfg_.shared_replay()) {  // outside a search (e.g. a soup's evaluation, epochs = 0): no pool
+    const ReplayPool empty(cfg_.pool_capacity, empty_buffer(1));
+    return train_shared(member, epoch_begin, epochs, seed, empty);
+  }
+  return run_step(member, epoch_begin, epochs, seed, nullptr);
+}
+
+StepStats RlTask::train_shared(Member& member, int epoch_begin, int epochs, std::uint64_t seed,
+                               const SharedState& shared) const {
+  if (!cfg_.shared_replay()) return train(member, epoch_begin, epochs, seed);
+  const auto* pool = dynamic_cast<const ReplayPool*>(&shared);
+  if (pool == nullptr) throw std::logic_error("rl task: the shared state is not a replay pool");
+  // The member's own steps of this call: every step and the first step of every episode, without
+  // wrapping (an episode has ceil(1000 / action_repeat) agent steps).
+  const std::int64_t steps = static_cast<std::int64_t>(epochs) * cfg_.agent_steps_per_epoch();
+  const std::int64_t episode = (Env::kTimeLimit + cfg_.action_repeat - 1) / cfg_.action_repeat;
+  NamedState kept;
+  for (auto& e : member.extra)
+    if (e.name.compare(0, 7, "replay.") != 0) kept.push_back(std::move(e));
+  member.extra = std::move(kept);
+  for (auto& e : empty_buffer(std::max<std::int64_t>(2, steps + steps / episode + 2)))
+    member.extra.push_back(std::move(e));
+  return run_step(member, epoch_begin, epochs, seed, pool);
+}
+
+StepStats RlTask::run_step(Member& member, int epoch_begin, int epochs, std::uint64_t seed,
+                           const ReplayPool* pool) const {
   AgentParts parts = agent_parts(member);
   ReplayBuffer buffer(member.extra);
   auto env = make_env(cfg_.env, mix(seed, 1));
@@ -158,9 +194,13 @@ StepStats RlTask::train(Member& member, int epoch_begin, int epochs, std::uint64
     const std::vector<float> a =
         pixels ? act_pixels(cfg_, parts.nets->encoder, parts.nets->actor, pixels->stacked(), step, false, gen, rng)
                : act(cfg_, parts.nets->actor, env->observation(), step, false, gen, rng);
-    if (step >= seed_steps && step % cfg_.update_every_steps == 0 &&
-        buffer.size() > cfg_.nstep) {
-      const Batch batch = buffer.sample(cfg_.batch_size, cfg_.nstep, cfg_.discount, rng, frame_stack);
+    // Shared: the pool as committed before this step, then the member's own steps so far.
+    const bool due = step >= seed_steps && step % cfg_.update_every_steps == 0;
+    std::vector<RowRing> rings;
+    if (due && pool) rings = {pool->rows(), buffer_rows(member.extra)};
+    if (due && (pool ? candidate_rows(rings, cfg_.nstep) > 0 : buffer.size() > cfg_.nstep)) {
+      const Batch batch = pool ? sample_rings(rings, cfg_.batch_size, cfg_.nstep, cfg_.discount, rng, frame_stack)
+                               : buffer.sample(cfg_.batch_size, cfg_.nstep, cfg_.discount, rng, frame_stack);
       const UpdateStats u = update(cfg_, parts, batch, step, gen);
       if (!std::isfinite(u.critic_loss) || !std::isfinite(u.actor_loss)) {
         stats.train_loss = std::numeric_limits<double>::quiet_NaN();

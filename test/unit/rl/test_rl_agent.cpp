@@ -221,6 +221,14 @@ TEST_CASE("bad rl config values are rejected with the key named", "[rl][config]"
   CHECK_THROWS_WITH(parse("rl:\n  input: pixels\n  camera: 9\n"), Catch::Contains("'rl.camera'"));
   CHECK_THROWS_WITH(parse("rl:\n  frame_stack: 0\n"), Catch::Contains("'rl.frame_stack'"));
   CHECK_THROWS_WITH(parse("rl:\n  hidden: 5\n"), Catch::Contains("hidden"));
+  CHECK_THROWS_WITH(parse("rl:\n  replay: pooled\n"), Catch::Contains("'rl.replay'") && Catch::Contains("shared"));
+  CHECK_THROWS_WITH(parse("rl:\n  replay: shared\n  replay_capacity: 1000\n"),
+                    Catch::Contains("'rl.replay_capacity'") && Catch::Contains("rl.pool_capacity"));
+  CHECK_THROWS_WITH(parse("rl:\n  pool_capacity: 1000\n"),
+                    Catch::Contains("'rl.pool_capacity'") && Catch::Contains("rl.replay: shared"));
+  CHECK_THROWS_WITH(parse("rl:\n  replay: shared\n  pool_capacity: 3\n  nstep: 3\n"),
+                    Catch::Contains("'rl.pool_capacity'"));
+  CHECK_NOTHROW(parse("rl:\n  replay: shared\n  pool_capacity: 1000\n"));
 }
 
 TEST_CASE("the RL paper configs hold the paper's settings", "[rl][config]") {
@@ -247,7 +255,10 @@ TEST_CASE("the RL paper configs hold the paper's settings", "[rl][config]") {
     CHECK(rl.hidden_dim == 1024);
     CHECK(rl.batch_size == e.batch);
     CHECK(rl.nstep == e.nstep);
-    CHECK(rl.replay_capacity == e.capacity);
+    // Q7: Walker and Humanoid share one pool of 1 M steps, Quadruped keeps 100 k per member.
+    const bool shared = e.steps == 15 || std::string(e.env) == "walker_run";
+    CHECK(rl.shared_replay() == shared);
+    CHECK((shared ? rl.pool_capacity : rl.replay_capacity) == e.capacity);
     CHECK(rl.frames_per_epoch * c.max_epochs == (e.steps == 15 ? 15000000 : 3000000));
     // The released configs' pixel settings; the state-input variant is kept next to it.
     CHECK(rl.pixels());

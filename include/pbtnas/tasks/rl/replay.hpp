@@ -18,6 +18,7 @@
 // frame stack of K (pixel input) the observation of slot i is the frames of slots i-K+1..i, each
 // one before the episode's first step replaced by that first frame (DrQ-v2's frame stack at reset).
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
@@ -51,6 +52,11 @@ std::vector<std::int64_t> stack_indices(const ReplayRows& rows, std::int64_t i, 
 // B transitions drawn uniformly among the valid ones (rejection sampling on `rng`); throws
 // std::logic_error when there are none.
 Batch sample_transitions(const ReplayRows& rows, int batch, int nstep, double gamma, int frame_stack, Rng& rng);
+// The batch of the transitions drawn[i] = (ring, age index j), each valid in its ring
+// (valid_transition): observation stacks at j - 1 and j + n - 1, action of j, n-step return.
+Batch gather_transitions(const std::vector<ReplayRows>& rings,
+                         const std::vector<std::pair<std::size_t, std::int64_t>>& drawn, int nstep, double gamma,
+                         int frame_stack);
 
 class ReplayBuffer {
  public:

@@ -30,7 +30,11 @@ struct RlTaskConfig : TaskOptions {
   double lr = 1e-4;                       // Adam(0.9, 0.999, eps 1e-8); paper: 1e-4 (Humanoid 8e-5)
   int nstep = 3;                          // n-step returns; paper: 3 (Walker: 1)
   double discount = 0.99;
-  std::int64_t replay_capacity = 100000;  // transitions per member, FIFO (paper Quadruped: 100 k)
+  // member: a replay buffer per member (moves with the donor at an exploit); shared: one pool for
+  // the population (docs/rl.md, "Shared replay pool"; paper Walker and Humanoid).
+  std::string replay = "member";
+  std::int64_t replay_capacity = 100000;  // replay: member: steps per member, FIFO (paper Quadruped: 100 k)
+  std::int64_t pool_capacity = 1000000;   // replay: shared: steps in the pool, FIFO (paper: 1 M)
   double stddev_start = 1.0;              // exploration sigma: linear(start -> end over steps)
   double stddev_end = 0.1;
   std::int64_t stddev_steps = 500000;     // agent steps (paper: 500 k; Humanoid 2 M)
@@ -54,6 +58,7 @@ struct RlTaskConfig : TaskOptions {
   bool pixels() const { return input == "pixels"; }
   // The camera of pixel observations (camera, or the environment's when -1).
   int pixel_camera() const;
+  bool shared_replay() const { return replay == "shared"; }
 };
 
 }  // namespace pbtnas::rl

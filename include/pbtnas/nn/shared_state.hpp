@@ -1,0 +1,48 @@
+#pragma once
+// Population-wide state of a task (e.g. the RL task's shared replay pool, docs/rl.md "Shared
+// replay pool"): state that belongs to no member. Every worker holds one replica, made by
+// Task::make_shared_state. It changes only at the end of a generation, the same way on every
+// worker: each member's contribution of the generation (what it collected while it trained) is
+// taken out of the member on its worker, the contributions of the whole population are exchanged
+// between the workers (run/shared_exchange.hpp) and committed in member order. So during
+// generation g every member sees the state as committed at the end of generation g-1 (plus what it
+// keeps itself while it trains), wherever it lives. The state is checkpointed once per generation
+// (one file next to the member files) and restored on resume.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pbtnas/nn/member.hpp"
+#include "pbtnas/nn/named_state.hpp"
+
+namespace pbtnas {
+
+// One member's contribution of one generation, tagged with the member's id.
+struct Contribution {
+  int member = 0;
+  NamedState state;
+};
+
+class SharedState {
+ public:
+  virtual ~SharedState() = default;
+  // Its name: the checkpoint file is "<name>.h5" in the generation's folder; a dotted-name
+  // component (letters, digits, '_').
+  virtual std::string name() const = 0;
+  // Takes the member's contribution of the generation it just trained out of it (the member
+  // keeps none). Contiguous CPU tensors; empty when the member collected nothing.
+  virtual NamedState take_contribution(Member& member) = 0;
+  // Appends the population's contributions of one generation; they come in member order.
+  virtual void commit(const std::vector<Contribution>& contributions) = 0;
+  // The whole state for a checkpoint (CPU tensors, possibly views of the live ones; names are
+  // dotted and start with "shared.<name>.").
+  virtual NamedState export_state() const = 0;
+  // Replaces the state with one exported before (resume). Throws std::runtime_error naming the
+  // problem when `state` does not fit this task's settings.
+  virtual void import_state(const NamedState& state) = 0;
+  // Short facts for log lines, e.g. {"steps", 12000}, {"capacity", 1000000}.
+  virtual std::vector<std::pair<std::string, std::int64_t>> facts() const = 0;
+};
+
+}  // namespace pbtnas

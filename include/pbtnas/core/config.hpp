@@ -103,6 +103,9 @@ struct RunConfig {
   bool fail_best_ever_evaluation = false;  // the final evaluation of best_ever.h5 fails (an error, exit 2)
   int hang_rank = -1;               // this worker rank stops answering (blocks for ever) ...
   int hang_generation = -1;         // ... when it is told to train this generation
+  int slow_rank = -1;               // this worker rank trains slowly (it keeps sending progress) ...
+  int slow_generation = -1;         // ... in this generation:
+  double slow_step_seconds = 0.1;   // each training step (batch, GAN iteration, agent step) waits this long
 
   // The task options as their concrete type; throws when they are absent or of another task.
   template <class Options>

@@ -32,7 +32,7 @@ bench() {  # bench NODES CONFIG -> bench-exchange's output
 }
 # figures OUTPUT: "raw sender receiver exploit" in ms
 figures() {
-  awk '/raw MPI_Send/ {r=$(NF-3)} /exchange, sender/ {s=$(NF-4)} /exchange, receiver/ {x=$(NF-2)}
+  awk '/raw MPI_Send/ {r=$(NF-3)} /exchange, sender/ {s=$(NF-5)} /exchange, receiver/ {x=$(NF-3)}
        /whole exploit/ {e=$(NF-1)} END {print r, s, x, e}' <<<"$1"
 }
 

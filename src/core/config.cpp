@@ -88,6 +88,12 @@ void RunConfig::validate() const {
   if (hang_rank == 0)
     throw std::invalid_argument("'testing.hang_rank' = 0 names the coordinator; name a worker rank (1 or more) or -1");
   check_range("testing.hang_generation", hang_generation, -1, kMaxCount, "-1 (off) or a generation");
+  check_range("testing.slow_rank", slow_rank, -1, kMaxCount, "-1 (off) or a worker rank (1 or more)");
+  if (slow_rank == 0)
+    throw std::invalid_argument("'testing.slow_rank' = 0 names the coordinator, which trains nothing; name a worker rank "
+                                "(1 or more) or -1");
+  check_range("testing.slow_generation", slow_generation, -1, kMaxCount, "-1 (off) or a generation");
+  check_range("testing.slow_step_seconds", slow_step_seconds, 0.0, 60.0, "seconds per training step in [0, 60]");
   if (!(worker_timeout == -1.0 || (worker_timeout >= 0.0 && worker_timeout <= 1e6)))
     throw std::invalid_argument("'runtime.worker_timeout' = " + std::to_string(worker_timeout) +
                                 " is out of range; expected -1 (never), 0 (derived) or seconds up to 1000000");
@@ -208,6 +214,9 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   ts.get("hang_rank", c.hang_rank);
   ts.get("hang_generation", c.hang_generation);
   ts.get("progress_every_result", c.progress_every_result);
+  ts.get("slow_rank", c.slow_rank);
+  ts.get("slow_generation", c.slow_generation);
+  ts.get("slow_step_seconds", c.slow_step_seconds);
   ts.reject_unknown();
   if (c.task.empty()) {
     // Without `task:` the default task runs, which the core does not know: a single section

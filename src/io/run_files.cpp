@@ -257,13 +257,34 @@ void LogRunReport::generation(const GenerationSummary& s) {
        << fmt("%.2f", s.checkpoint_seconds) << "s  busy " << fmt("%.0f", 100.0 * s.busy_share) << "%";
   if (!s.plan.empty()) line << "  | " << fmt("%.1f", s.bytes_sent / 1048576.0) << " MiB sent";
   if (s.members_moved > 0) line << "  | " << s.members_moved << " member(s) moved to balance the workers";
+  // The worker that held the others back, when one did clearly: it trained at least 1 s and 20 %
+  // of the training phase longer than the next busiest worker (a slow node, or uneven members).
+  if (s.worker_busy_seconds.size() > 1) {
+    std::size_t slowest = 0;
+    for (std::size_t w = 1; w < s.worker_busy_seconds.size(); ++w)
+      if (s.worker_busy_seconds[w] > s.worker_busy_seconds[slowest]) slowest = w;
+    double next = 0.0, longest_wait = 0.0;
+    for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {
+      if (w == slowest) continue;
+      next = std::max(next, s.worker_busy_seconds[w]);
+      longest_wait = std::max(longest_wait, s.worker_wait_seconds[w]);
+    }
+    const double lead = s.worker_busy_seconds[slowest] - next;
+    if (lead >= 1.0 && lead >= 0.2 * s.train_seconds)
+      line << "  | held back by rank " << slowest + 1 << " on host "
+           << (slowest < s.worker_hosts.size() ? s.worker_hosts[slowest] : std::string("?")) << " (trained "
+           << fmt("%.1f", s.worker_busy_seconds[slowest]) << "s, the others waited up to " << fmt("%.1f", longest_wait)
+           << "s)";
+  }
   for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {
-    if (workers_)
-      workers_->append_json(nlohmann::json{{"generation", s.generation},
-                                           {"rank", w + 1},
-                                           {"busy_seconds", s.worker_busy_seconds[w]},
-                                           {"wait_seconds", s.worker_wait_seconds[w]}}
-                                .dump());
+    if (workers_) {
+      nlohmann::json row{{"generation", s.generation},
+                         {"rank", w + 1},
+                         {"busy_seconds", s.worker_busy_seconds[w]},
+                         {"wait_seconds", s.worker_wait_seconds[w]}};
+      if (w < s.worker_hosts.size()) row["host"] = s.worker_hosts[w];
+      workers_->append_json(row.dump());
+    }
   }
   if (generations_)
     generations_->append_json(nlohmann::json{{"generation", s.generation},

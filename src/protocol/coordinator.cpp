@@ -243,6 +243,9 @@ GenerationSummary Coordinator::train(std::int64_t g) {
   const int workers = t_.size() - 1;
   s.worker_busy_seconds.assign(static_cast<std::size_t>(workers), 0.0);
   for (const auto& r : s.reports) s.worker_busy_seconds[static_cast<std::size_t>(layout_.owner(r.member) - 1)] += r.train_seconds;
+  s.worker_hosts.assign(static_cast<std::size_t>(workers), "?");
+  for (const auto& w : workers_)
+    if (w.rank >= 1 && w.rank <= workers) s.worker_hosts[static_cast<std::size_t>(w.rank - 1)] = w.host;
   for (double busy : s.worker_busy_seconds) {
     s.worker_wait_seconds.push_back(std::max(0.0, s.train_seconds - busy));
     if (s.train_seconds > 0.0) s.busy_share += std::min(1.0, busy / s.train_seconds) / workers;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <thread>
 
 #include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
@@ -50,6 +51,22 @@ class ProgressNotes final : public TrainProgressSink {
   std::int64_t generation_;
   std::chrono::duration<double> interval_;
   Clock::time_point next_;
+};
+
+// Testing hook (testing.slow_rank): every progress report of the task (one per training step)
+// first waits `seconds`, then goes on to the progress notes, if any: a slow worker that keeps
+// reporting, as on a slower node.
+class SlowSteps final : public TrainProgressSink {
+ public:
+  SlowSteps(TrainProgressSink* next, double seconds) : next_(next), seconds_(seconds) {}
+  void progress(std::int64_t done, std::int64_t total) override {
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds_));
+    if (next_) next_->progress(done, total);
+  }
+
+ private:
+  TrainProgressSink* next_;
+  double seconds_;
 };
 }  // namespace
 
@@ -117,6 +134,13 @@ void Worker::train(const Order& order) {
     for (;;) ::pause();
   }
   if (points_) points_->at(RunPoint::DuringTraining, order.generation);
+  const bool slow = cfg_.slow_rank == transport_.rank() && cfg_.slow_generation == order.generation;
+  if (slow) {
+    char extra[32];
+    std::snprintf(extra, sizeof extra, "%g", cfg_.slow_step_seconds);
+    log_.warn("testing.slow_rank: rank " + std::to_string(cfg_.slow_rank) + " trains slowly in generation " +
+              std::to_string(order.generation) + " (+" + extra + " s per training step)");
+  }
   for (auto& [id, member] : members_) {
     FitnessReport r;
     r.member = id;
@@ -124,7 +148,10 @@ void Worker::train(const Order& order) {
     const auto t0 = Clock::now();
     std::optional<ProgressNotes> notes;
     if (cfg_.progress_seconds > 0.0) notes.emplace(transport_, id, order.generation, cfg_.progress_seconds);
-    TrainProgressScope progress(notes ? &*notes : nullptr);
+    std::optional<SlowSteps> slowed;
+    if (slow) slowed.emplace(notes ? &*notes : nullptr, cfg_.slow_step_seconds);
+    TrainProgressScope progress(slowed ? static_cast<TrainProgressSink*>(&*slowed)
+                                       : notes ? static_cast<TrainProgressSink*>(&*notes) : nullptr);
     try {
       if (cfg_.nan_member == id && cfg_.nan_generation == order.generation) {
         // Testing aid: poison the weights so that training meets a real non-finite loss.

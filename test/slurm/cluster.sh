@@ -6,8 +6,9 @@
 #   bash test/slurm/cluster.sh down [BASE]   stop what `up` started, remove BASE
 #   bash test/slurm/cluster.sh env  [BASE]   print `export SLURM_CONF=...` for a shell
 #   bash test/slurm/cluster.sh logs [BASE]   print the daemons' logs
-# BASE: $PBTNAS_SLURM_BASE, else ${TMPDIR:-/tmp}/pbtnas-slurm-cluster (what ctest uses). `up`
-# on a BASE that holds a leftover cluster of this script takes that one down first.
+# BASE: $PBTNAS_SLURM_BASE, else ${TMPDIR:-/tmp}/pbtnas-slurm-cluster (what ctest uses), or
+# ${TMPDIR:-/tmp}/pbtnas-slurm-Nnodes with PBTNAS_SLURM_NODES=N > 1. `up` on a BASE that holds a
+# leftover cluster of this script takes that one down first.
 #
 # Needs root and the Debian packages munge slurmctld slurmd slurm-client
 # slurm-wlm-basic-plugins (jobs/setup.sh installs them).
@@ -22,6 +23,14 @@
 # gets its --signal (preempt_send_user_signal). Speed-ups: a requeued job restarts after ~13 s
 # instead of >= 120 s (cred_expire=10), the scheduler runs every 5 s, KillWait=10.
 #
+# Several nodes (PBTNAS_SLURM_NODES=N, 2 <= N <= 8; docs/slurm.md, "Multiple nodes"): nodes
+# nodea, nodeb, ... at 127.0.0.1, each with its own slurmd on its own port (16818, 16819, ...),
+# started in its own UTS namespace (the node's name as host name, which its jobs see too) and
+# mount namespace, where the node's own folder BASE/tmp.NODE is bound on the common TmpFS path
+# BASE/nodetmp: PMIx creates its per-step folders under TmpFS, and nodes sharing one collide
+# ("File exists") at every step's launch. Each node has PBTNAS_SLURM_CPUS CPUs and
+# PBTNAS_SLURM_GPUS fake GPUs of its own; the partitions span all nodes.
+#
 # Other daemons: this munged has its own key, socket and pid file, and slurmctld/slurmd use
 # their own config, ports (16817/16818), state folders and pid files, so a system munged is
 # neither used nor touched. `up` refuses to start while any slurmctld or slurmd runs on the
@@ -30,7 +39,11 @@
 set -euo pipefail
 
 cmd=${1:-}
-BASE=${2:-${PBTNAS_SLURM_BASE:-${TMPDIR:-/tmp}/pbtnas-slurm-cluster}}
+NODES=${PBTNAS_SLURM_NODES:-1}
+[[ "$NODES" =~ ^[1-8]$ ]] || { echo "cluster.sh: PBTNAS_SLURM_NODES='$NODES' is not a node count from 1 to 8" >&2; exit 1; }
+default_base=${TMPDIR:-/tmp}/pbtnas-slurm-cluster
+((NODES == 1)) || default_base=${TMPDIR:-/tmp}/pbtnas-slurm-${NODES}nodes
+BASE=${2:-${PBTNAS_SLURM_BASE:-$default_base}}
 CPUS=${PBTNAS_SLURM_CPUS:-8}
 GPUS=${PBTNAS_SLURM_GPUS:-4}
 # Ports away from the defaults (6817/6818) so that a system SLURM is never contacted.
@@ -103,7 +116,10 @@ down() {
       sleep 0.1
     done
   fi
-  stop_daemon "$BASE/run/slurmd.pid" slurmd
+  local f
+  for f in "$BASE"/run/slurmd.pid "$BASE"/run/slurmd.*.pid; do  # one node, or slurmd.NODE.pid
+    if [[ -f "$f" ]]; then stop_daemon "$f" slurmd; fi
+  done
   stop_daemon "$BASE/run/slurmctld.pid" slurmctld
   stop_daemon "$BASE/munge/munged.pid" munged
   rm -rf "$BASE"
@@ -129,8 +145,16 @@ up() {
     running_elsewhere "$d" && die "a $d is already running on this machine; stop it first (cluster.sh never touches daemons it did not start)"
   done
 
-  local node cpus mem
+  local node cpus mem names=() n
   node=$(hostname -s)
+  if ((NODES == 1)); then
+    names=("$node")
+  else
+    local letters=(a b c d e f g h)
+    for ((n = 0; n < NODES; n++)); do names+=("node${letters[n]}"); done
+    unshare --uts --mount --propagation private /bin/true 2>/dev/null ||
+      die "$NODES nodes need UTS and mount namespaces (unshare --uts --mount), which are not permitted here"
+  fi
   local probe
   probe=$(/usr/sbin/slurmd -C | head -n1)
   cpus=$(sed -nE 's/.* CPUs=([0-9]+).*/\1/p' <<<"$probe")
@@ -144,6 +168,13 @@ up() {
   trap 'rc=$?; if ((rc != 0)); then echo "cluster.sh: up failed; logs:" >&2; print_logs >&2; down; fi' EXIT
   chmod 755 "$BASE"  # munged (user munge) must reach its folder below
   mkdir -p "$BASE/etc" "$BASE/run" "$BASE/log" "$BASE/state/ctld" "$BASE/state/d" "$BASE/dev" "$BASE/munge" "$BASE/munge-run"
+  if ((NODES > 1)); then
+    mkdir -p "$BASE/nodetmp"
+    for n in "${names[@]}"; do
+      mkdir -p "$BASE/tmp.$n" "$BASE/state/d.$n"
+      chmod 1777 "$BASE/tmp.$n"
+    done
+  fi
 
   # --- munge: own key, socket, pid, log and seed files
   dd if=/dev/urandom of="$BASE/munge/munge.key" bs=1024 count=1 status=none
@@ -163,14 +194,41 @@ up() {
 
   # --- fake GPUs: character devices like /dev/null (SLURM rejects plain files)
   local gres_files=""
-  for ((i = 0; i < GPUS; i++)); do
-    mknod "$BASE/dev/fakegpu$i" c 1 3
-    gres_files+="Name=gpu File=$BASE/dev/fakegpu$i"$'\n'
-  done
+  if ((NODES == 1)); then
+    for ((i = 0; i < GPUS; i++)); do
+      mknod "$BASE/dev/fakegpu$i" c 1 3
+      gres_files+="Name=gpu File=$BASE/dev/fakegpu$i"$'\n'
+    done
+  else
+    for n in "${names[@]}"; do
+      for ((i = 0; i < GPUS; i++)); do
+        mknod "$BASE/dev/fakegpu.$n.$i" c 1 3
+        gres_files+="NodeName=$n Name=gpu File=$BASE/dev/fakegpu.$n.$i"$'\n'
+      done
+    done
+  fi
   printf '%s' "$gres_files" >"$BASE/etc/gres.conf"
 
+  # The node lines and the per-node daemon files: one slurmd, or one per node (%n: the node's name).
+  local node_lines="" node_list
+  local d_files="SlurmdSpoolDir=$BASE/state/d
+SlurmdPidFile=$BASE/run/slurmd.pid
+SlurmdLogFile=$BASE/log/slurmd.log"
+  if ((NODES == 1)); then
+    node_lines="NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem Gres=gpu:$GPUS State=UNKNOWN"
+  else
+    d_files="SlurmdSpoolDir=$BASE/state/d.%n
+SlurmdPidFile=$BASE/run/slurmd.%n.pid
+SlurmdLogFile=$BASE/log/slurmd.%n.log
+TmpFS=$BASE/nodetmp"
+    for ((n = 0; n < NODES; n++)); do
+      node_lines+="NodeName=${names[n]} NodeAddr=127.0.0.1 Port=$((SLURMD_PORT + n)) CPUs=$cpus RealMemory=$((mem / NODES)) Gres=gpu:$GPUS State=UNKNOWN"$'\n'
+    done
+  fi
+  node_list=$(IFS=,; echo "${names[*]}")
+
   cat >"$BASE/etc/slurm.conf" <<EOF
-# Written by test/slurm/cluster.sh: a throwaway single-node test cluster.
+# Written by test/slurm/cluster.sh: a throwaway test cluster of $NODES node(s).
 ClusterName=pbtnasci
 SlurmctldHost=$node(127.0.0.1)
 SlurmctldPort=$CTLD_PORT
@@ -181,11 +239,9 @@ AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$socket,cred_expire=10
 StateSaveLocation=$BASE/state/ctld
-SlurmdSpoolDir=$BASE/state/d
 SlurmctldPidFile=$BASE/run/slurmctld.pid
-SlurmdPidFile=$BASE/run/slurmd.pid
 SlurmctldLogFile=$BASE/log/slurmctld.log
-SlurmdLogFile=$BASE/log/slurmd.log
+$d_files
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
@@ -208,25 +264,42 @@ JobAcctGatherType=jobacct_gather/none
 PreemptType=preempt/partition_prio
 PreemptMode=REQUEUE
 SlurmctldParameters=preempt_send_user_signal
-NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem Gres=gpu:$GPUS State=UNKNOWN
-PartitionName=low Nodes=$node Default=YES PriorityTier=1 PreemptMode=REQUEUE GraceTime=60 MaxTime=INFINITE State=UP
-PartitionName=high Nodes=$node PriorityTier=10 PreemptMode=OFF MaxTime=INFINITE State=UP
+$node_lines
+PartitionName=low Nodes=$node_list Default=YES PriorityTier=1 PreemptMode=REQUEUE GraceTime=60 MaxTime=INFINITE State=UP
+PartitionName=high Nodes=$node_list PriorityTier=10 PreemptMode=OFF MaxTime=INFINITE State=UP
 EOF
 
   export SLURM_CONF="$BASE/etc/slurm.conf"
   /usr/sbin/slurmctld -c -f "$SLURM_CONF" || die "slurmctld did not start"
-  /usr/sbin/slurmd -f "$SLURM_CONF" || die "slurmd did not start"
-  local state="" end=$((SECONDS + 30))
+  if ((NODES == 1)); then
+    /usr/sbin/slurmd -f "$SLURM_CONF" || die "slurmd did not start"
+  else
+    # Each slurmd in its own namespaces (see above); it daemonizes and keeps them alive, and so
+    # do the job steps it starts.
+    for n in "${names[@]}"; do
+      unshare --uts --mount --propagation private /bin/sh -c \
+        "mount --bind '$BASE/tmp.$n' '$BASE/nodetmp' && hostname '$n' && exec /usr/sbin/slurmd -f '$SLURM_CONF' -N '$n'" ||
+        die "slurmd of node $n did not start"
+    done
+  fi
+  local state="" end=$((SECONDS + 30)) idle
   while ((SECONDS < end)); do
     # A daemon that exits at once (bad config) leaves its reason in its log: stop waiting.
     sleep 0.1
     pid_of "$BASE/run/slurmctld.pid" slurmctld >/dev/null || { sleep 0.5; pid_of "$BASE/run/slurmctld.pid" slurmctld >/dev/null; } ||
       die "slurmctld is not running (log: $BASE/log/slurmctld.log)"
-    state=$(timeout 5 sinfo -h -n "$node" -o %T 2>/dev/null | head -n1 || true)
-    [[ "$state" == idle ]] && break
+    state=$(timeout 5 sinfo -h -N -n "$node_list" -o '%N %T' 2>/dev/null | sort -u || true)
+    idle=$(grep -c ' idle$' <<<"$state" || true)
+    ((idle == NODES)) && break
   done
-  [[ "$state" == idle ]] || die "node $node is '$state', not idle, after 30 s"
-  pid_of "$BASE/run/slurmd.pid" slurmd >/dev/null || die "slurmd is not running (log: $BASE/log/slurmd.log)"
+  ((idle == NODES)) || die "not every node is idle after 30 s: $(paste -sd' ' <<<"$state")"
+  if ((NODES == 1)); then
+    pid_of "$BASE/run/slurmd.pid" slurmd >/dev/null || die "slurmd is not running (log: $BASE/log/slurmd.log)"
+  else
+    for n in "${names[@]}"; do
+      pid_of "$BASE/run/slurmd.$n.pid" slurmd >/dev/null || die "slurmd of $n is not running (log: $BASE/log/slurmd.$n.log)"
+    done
+  fi
   trap - EXIT
   echo "$BASE"
 }

@@ -2,7 +2,8 @@
 # Shared helpers for the SLURM end-to-end tests (sourced). Usage in a test:
 #   source lib.sh BINARY SOURCE_DIR
 # The tests use the throwaway cluster of cluster.sh at $PBTNAS_SLURM_BASE (default
-# ${TMPDIR:-/tmp}/pbtnas-slurm-cluster; ctest brings it up as a fixture). A script run alone
+# ${TMPDIR:-/tmp}/pbtnas-slurm-cluster, or ...-2nodes for the two-node tests; ctest brings it up
+# as a fixture). A script run alone
 # brings one up itself and takes it down when it ends.
 # From ../mpi/lib.sh: PBTNAS, SRC, WORK, fail, pass, make_config, fingerprint, run_pbtnas.
 SLURM_TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -12,7 +13,14 @@ PBTNAS=$(realpath "$PBTNAS")  # jobs run in $WORK
 SRC=$(realpath "$SRC")
 CLUSTER="$SLURM_TEST_DIR/cluster.sh"
 TEMPLATES="$SRC/jobs/slurm"
-export PBTNAS_SLURM_BASE=${PBTNAS_SLURM_BASE:-${TMPDIR:-/tmp}/pbtnas-slurm-cluster}
+# PBTNAS_SLURM_NODES=2 (set by a test before sourcing): the two-node cluster (cluster.sh), whose
+# default folder differs from the one-node cluster's.
+export PBTNAS_SLURM_NODES=${PBTNAS_SLURM_NODES:-1}
+if ((PBTNAS_SLURM_NODES == 1)); then
+  export PBTNAS_SLURM_BASE=${PBTNAS_SLURM_BASE:-${TMPDIR:-/tmp}/pbtnas-slurm-cluster}
+else
+  export PBTNAS_SLURM_BASE=${PBTNAS_SLURM_BASE:-${TMPDIR:-/tmp}/pbtnas-slurm-${PBTNAS_SLURM_NODES}nodes}
+fi
 export SLURM_CONF="$PBTNAS_SLURM_BASE/etc/slurm.conf"
 # Jobs run in $WORK (their submit directory); slurmd runs them as this user.
 chmod 755 "$WORK"
@@ -50,6 +58,10 @@ if ! { [[ -f "$SLURM_CONF" ]] && timeout 10 scontrol ping >/dev/null 2>&1; }; th
   bash "$CLUSTER" up "$PBTNAS_SLURM_BASE" >/dev/null
   OWN_CLUSTER=1
 fi
+# The cluster has the nodes this test asked for.
+slurm_nodes=$(sinfo -h -N -o %N | sort -u | paste -sd,)
+[[ $(tr , '\n' <<<"$slurm_nodes" | grep -c .) -eq $PBTNAS_SLURM_NODES ]] ||
+  fail "the cluster at $PBTNAS_SLURM_BASE has the nodes '$slurm_nodes', not $PBTNAS_SLURM_NODES (PBTNAS_SLURM_NODES)"
 
 # submit TEMPLATE [sbatch options...]: submits from $WORK; the job id goes to $JOB (and JOBS).
 submit() {

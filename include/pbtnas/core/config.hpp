@@ -109,6 +109,9 @@ struct RunConfig {
   // Rank 0 shows the live progress after every member result (not after progress_seconds), so
   // that a test sees an exact number of progress lines.
   bool progress_every_result = false;
+  int slow_rank = -1;               // this worker rank trains slowly (it keeps sending progress) ...
+  int slow_generation = -1;         // ... in this generation:
+  double slow_step_seconds = 0.1;   // each training step (batch, GAN iteration, agent step) waits this long
 
   // The task options as their concrete type; throws when they are absent or of another task.
   template <class Options>

@@ -42,6 +42,7 @@ struct GenerationSummary {
   // its members (their FitnessReport::train_seconds) and seconds it waited for the slowest
   // worker (train_seconds minus busy, at least 0).
   std::vector<double> worker_busy_seconds, worker_wait_seconds;
+  std::vector<std::string> worker_hosts;  // each worker's host (index = rank - 1), as it reported ready
   double busy_share = 0.0;  // mean over workers of busy / train_seconds, in [0, 1]
   std::uint64_t bytes_sent = 0;
   int members_moved = 0;  // to another worker for the next generation (runtime.balance: measured)

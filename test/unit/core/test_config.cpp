@@ -150,6 +150,20 @@ TEST_CASE("config: the signal testing hooks") {
                     Catch::Contains("'testing.raise_signal' must be a mapping"));
 }
 
+TEST_CASE("config: the slow-worker testing hook") {
+  const RunConfig off = parse_config("seed: 1\n", "f");
+  CHECK(off.slow_rank == -1);
+  CHECK(off.slow_generation == -1);
+  const RunConfig c = parse_config("testing: {slow_rank: 3, slow_generation: 2, slow_step_seconds: 0.25}\n", "f");
+  CHECK(c.slow_rank == 3);
+  CHECK(c.slow_generation == 2);
+  CHECK(c.slow_step_seconds == 0.25);
+  CHECK_THROWS_WITH(parse_config("testing: {slow_rank: 0}\n", "f"),
+                    Catch::Contains("'testing.slow_rank' = 0 names the coordinator"));
+  CHECK_THROWS_WITH(parse_config("testing: {slow_rank: 1, slow_step_seconds: -1}\n", "f"),
+                    Catch::Contains("'testing.slow_step_seconds'") && Catch::Contains("[0, 60]"));
+}
+
 TEST_CASE("a key given twice is an error naming the key and both lines") {
   CHECK_THROWS_WITH(parse_config("seed: 1\npopulation_size: 8\nseed: 2\n", "f.yaml"),
                     Catch::Contains("f.yaml") && Catch::Contains("'seed' is given twice (lines 1 and 3)"));

@@ -10,6 +10,7 @@
 #include "pbtnas/io/generation_index.hpp"
 #include "pbtnas/io/inspect.hpp"
 #include "pbtnas/io/member_file.hpp"
+#include "pbtnas/io/run_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -288,9 +289,8 @@ std::vector<std::string> gene_names_near(const std::string& path) {
   const fs::path latest_file = dir / "checkpoints" / "LATEST";
   if (fs::exists(latest_file)) {
     std::ifstream in(latest_file);
-    std::string latest;
-    std::getline(in, latest);
-    if (!latest.empty()) candidates.push_back(dir / "checkpoints" / latest / "index.h5");
+    long long latest = -1;
+    if (in >> latest && latest >= 0) candidates.push_back(index_file_path(dir.string(), latest));
   }
   for (const auto& c : candidates) {
     if (!fs::exists(c)) continue;

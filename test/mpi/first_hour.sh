@@ -108,7 +108,7 @@ cli "$WORK/inspect-best.log" inspect "$out/best_ever.h5"
 expect "inspect of best_ever.h5" 0 "architecture: cell0=" "$WORK/inspect-best.log"
 grep -q "pbtnas inspect --tensors" "$WORK/inspect-best.log" || fail "inspect does not summarise the tensors by default"
 cli "$WORK/inspect-all.log" inspect --tensors "$out/best_ever.h5"
-expect "inspect --tensors" 0 "model\.cells\.0\.weight" "$WORK/inspect-all.log"
+expect "inspect --tensors" 0 "model\.cells\.0\.0\.weight" "$WORK/inspect-all.log"
 
 # --- report --html to a path that cannot be written: nothing is written
 cli "$WORK/report.log" report "$out" --html "$WORK/no-such-folder/r.html"

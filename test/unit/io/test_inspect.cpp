@@ -63,7 +63,7 @@ TEST_CASE("inspect prints whole tensor names, however long", "[io][inspect]") {
 
 TEST_CASE("inspect of a member file next to its index names the genes", "[io][inspect]") {
   TempDir out;
-  test::write_generation(out.str(), 0, 2);
+  test::write_generation(out.str(), 0, 2, 0);
   const std::string text = inspect_text(io::member_file_path(out.str(), 0, 1), false);
   CAPTURE(text);
   CHECK_THAT(text, Catch::Contains("architecture: cell0.op=sep5x5 cell1.op=sep5x5 cell2.op=skip"));

@@ -184,6 +184,68 @@ int plot(const BenchScaleOptions& o) {
   return 0;
 }
 
+// Rank 0: one population size's rows, their medians and the run's warnings (and the CSV rows).
+void print_size(int n, int ranks, int rc, const CollectingReport& report, std::ofstream& csv) {
+  std::vector<Row> rows;
+  for (const auto& s : report.generations) rows.push_back(row_of(s, ranks, n));
+  std::printf("\nN = %d members on %d workers (exit %d)\n", n, ranks - 1, rc);
+  std::printf("  gen   plan ms  train-phase s  exploit s  ckpt s (files)  total s  children  MiB sent  rank0 MiB  "
+              "worker MiB  worker PSS MiB\n");
+  for (const auto& r : rows) {
+    std::printf("  %3lld  %8.3f  %13.4f  %9.4f  %6.3f (%5.3f)  %7.3f  %8zu  %8.2f  %9.0f  %10.0f  %14.0f\n",
+                static_cast<long long>(r.generation), r.plan_ms, r.train_overhead_s, r.exploit_s, r.checkpoint_s,
+                r.write_s, r.overhead_s, r.children, r.mib_sent, r.rank0_mib, r.worker_mib, r.worker_pss_mib);
+    if (csv) csv << csv_line(r) << "\n";
+  }
+  if (!rows.empty()) {
+    const Row m = medians(rows);
+    std::printf("  median (generations after the first; plan and exploit: those with an exploit): plan %.3f ms, non-training %.3f s per generation "
+                "(train phase %.4f, exploit %.4f, checkpoint %.3f of which the slowest worker's files %.3f); peak memory rank 0 %.0f MiB, a worker %.0f MiB "
+                "(PSS %.0f MiB)\n",
+                m.plan_ms, m.overhead_s, m.train_overhead_s, m.exploit_s, m.checkpoint_s, m.write_s, m.rank0_mib,
+                m.worker_mib, m.worker_pss_mib);
+  }
+  for (const auto& w : report.warnings) std::printf("  warning: %s\n", w.c_str());
+  std::fflush(stdout);
+}
+
+// One population size on every rank: a fresh run folder, the coordinator (rank 0, quiet) and the
+// workers. Returns this rank's exit code.
+int bench_size(MpiTransport& transport, int n, const BenchScaleOptions& o, std::ofstream& csv) {
+  const int R = transport.size(), me = transport.rank();
+  const std::string dir = o.out + "/R" + std::to_string(R) + "_N" + std::to_string(n);
+  RunConfig cfg = parse_run_config(config_text(n, o), "bench-scale");
+  if (me == 0) {
+    try {
+      fs::remove_all(dir);  // never resume an earlier measurement
+      fs::create_directories(dir);
+    } catch (const std::exception& e) {
+      std::cerr << "pbtnas bench-scale: cannot make the folder " << dir << " (" << e.what()
+                << "); pass a writable folder with --out\n";
+      transport.abort(2);
+    }
+  }
+  transport.barrier();
+  int rc = 0;
+  if (me == 0) {
+    std::ostringstream quiet_out, quiet_err;
+    Logger quiet(0, quiet_out, quiet_err);
+    const SearchSpace space = task_space(cfg);
+    io::H5RunStore store(dir, cfg, space, quiet);
+    CollectingReport report;
+    rc = run_coordinator(transport, cfg, space, store, report, nullptr);
+    print_size(n, R, rc, report, csv);
+  } else {
+    Logger log(me);
+    std::unique_ptr<Task> task = make_task(cfg);
+    Worker worker(transport, cfg, task.get(), "", torch::kCPU, 1, log);
+    rc = worker.run();
+  }
+  transport.barrier();
+  if (me == 0 && !o.keep) fs::remove_all(dir);
+  return rc;
+}
+
 }  // namespace
 
 int bench_scale_command(int argc, char** argv, const BenchScaleOptions& o) {
@@ -219,62 +281,12 @@ int bench_scale_command(int argc, char** argv, const BenchScaleOptions& o) {
       if (fresh) csv << csv_header() << "\n";
     }
   }
-  std::ostringstream quiet_out, quiet_err;
   for (int n : o.members) {
     if (n < R - 1) {  // every worker owns at least one member (Layout)
       if (me == 0) std::printf("\nN = %d members: skipped, fewer than the %d workers\n", n, R - 1);
       continue;
     }
-    const std::string dir = o.out + "/R" + std::to_string(R) + "_N" + std::to_string(n);
-    RunConfig cfg = parse_run_config(config_text(n, o), "bench-scale");
-    if (me == 0) {
-      try {
-        fs::remove_all(dir);  // never resume an earlier measurement
-        fs::create_directories(dir);
-      } catch (const std::exception& e) {
-        std::cerr << "pbtnas bench-scale: cannot make the folder " << dir << " (" << e.what()
-                  << "); pass a writable folder with --out\n";
-        transport.abort(2);
-      }
-    }
-    transport.barrier();
-    int rc = 0;
-    if (me == 0) {
-      Logger quiet(0, quiet_out, quiet_err);
-      const SearchSpace space = task_space(cfg);
-      io::H5RunStore store(dir, cfg, space, quiet);
-      CollectingReport report;
-      rc = run_coordinator(transport, cfg, space, store, report, nullptr);
-      std::vector<Row> rows;
-      for (const auto& s : report.generations) rows.push_back(row_of(s, R, n));
-      std::printf("\nN = %d members on %d workers (exit %d)\n", n, R - 1, rc);
-      std::printf("  gen   plan ms  train-phase s  exploit s  ckpt s (files)  total s  children  MiB sent  rank0 MiB  "
-                  "worker MiB  worker PSS MiB\n");
-      for (const auto& r : rows) {
-        std::printf("  %3lld  %8.3f  %13.4f  %9.4f  %6.3f (%5.3f)  %7.3f  %8zu  %8.2f  %9.0f  %10.0f  %14.0f\n",
-                    static_cast<long long>(r.generation), r.plan_ms, r.train_overhead_s, r.exploit_s, r.checkpoint_s,
-                    r.write_s, r.overhead_s, r.children, r.mib_sent, r.rank0_mib, r.worker_mib, r.worker_pss_mib);
-        if (csv) csv << csv_line(r) << "\n";
-      }
-      if (!rows.empty()) {
-        const Row m = medians(rows);
-        std::printf("  median (generations after the first; plan and exploit: those with an exploit): plan %.3f ms, non-training %.3f s per generation "
-                    "(train phase %.4f, exploit %.4f, checkpoint %.3f of which the slowest worker's files %.3f); peak memory rank 0 %.0f MiB, a worker %.0f MiB "
-                    "(PSS %.0f MiB)\n",
-                    m.plan_ms, m.overhead_s, m.train_overhead_s, m.exploit_s, m.checkpoint_s, m.write_s, m.rank0_mib,
-                    m.worker_mib,
-                    m.worker_pss_mib);
-      }
-      for (const auto& w : report.warnings) std::printf("  warning: %s\n", w.c_str());
-      std::fflush(stdout);
-    } else {
-      Logger log(me);
-      std::unique_ptr<Task> task = make_task(cfg);
-      Worker worker(transport, cfg, task.get(), "", torch::kCPU, 1, log);
-      rc = worker.run();
-    }
-    transport.barrier();
-    if (me == 0 && !o.keep) fs::remove_all(dir);
+    const int rc = bench_size(transport, n, o, csv);
     if (rc != 0) return rc;
   }
   return 0;

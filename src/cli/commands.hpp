@@ -20,7 +20,47 @@ void install_crash_handler();
 // threads otherwise spin on cores that other ranks use). Returns true when OpenBLAS was found.
 bool set_compute_threads(int threads);
 
-int run_command(int argc, char** argv, const std::string& config, const std::string& out);
+// The subcommand closest to a mistyped `word` ("" when none is close): "did you mean" hints.
+std::string closest_subcommand(const std::string& word, const std::vector<std::string>& names);
+
+// A benchmark's Python mirror script given relative to the repository (jobs/bench/...): the path
+// itself when it exists from the working folder, else the same path relative to the folder above
+// the executable's (build/pbtnas in a checkout), or PREFIX/share/pbtnas/ (an install). Absolute
+// paths are returned as they are.
+std::string find_script(const std::string& script);
+
+// Why a file cannot be written at `path` ("" when it can): its folder is missing or not writable,
+// or `path` is a folder. Creates nothing.
+std::string writable_file_problem(const std::string& path);
+
+// `pbtnas run CONFIG --out DIR [--set KEY=VALUE ...]`.
+struct RunOptions {
+  std::string config;
+  std::string out;
+  std::vector<std::string> sets;  // --set overrides, recorded in the run's stored config
+};
+int run_command(int argc, char** argv, const RunOptions& options);
+
+// `pbtnas check CONFIG`: everything a run checks before it starts (config, ranks, output folder,
+// device, the task with its data), without MPI and without training; `print_config`: the
+// effective config with every default instead. 0, or 2 with a message.
+struct CheckOptions {
+  std::string config;
+  std::vector<std::string> sets;
+  int ranks = 0;            // > 0: check the population against this rank count
+  std::string out;          // "": do not check an output folder
+  bool print_config = false;
+};
+int check_command(const CheckOptions& options);
+
+// `pbtnas status OUT` (also `pbtnas inspect OUT` on a folder): a run folder's config, progress,
+// best member and whether it resumes (with `config`: whether that config may resume it).
+struct StatusOptions {
+  std::string out;
+  std::string config;
+  std::vector<std::string> sets;
+};
+int status_command(const StatusOptions& options);
 // One search on an MPI session that is up (`transport` spans every rank; all ranks call it with
 // the same validated config): rank 0 coordinates, the others work. Returns this rank's exit code
 // (0, 2, 3); errors in the middle of a generation end the job with MPI_Abort. Used by `run` and,
@@ -50,7 +90,8 @@ struct StudyReportOptions {
 // One folder: study_report_command(dirs[0]); --pooled: the pooled signed-rank tests over the
 // folders (docs/study.md), written to OUT/pooled.md and OUT/pooled.json.
 int study_report_command(const StudyReportOptions& options);
-int inspect_command(const std::string& file);
+// `pbtnas inspect FILE` (a folder: status_command). `tensors`: every tensor, not a summary.
+int inspect_command(const std::string& file, bool tensors);
 // `pbtnas soup OUT`: the greedy model soup of the run's newest committed population (docs/algorithm.md,
 // "Model soups"); OUT/soup.json (+ OUT/soup.h5). 0, or 2 with a message.
 int soup_command(const std::string& out);

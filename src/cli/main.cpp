@@ -1,14 +1,8 @@
-// pbtnas command line: run, study, study-report, inspect, soup, report, export, bench-exchange, bench-gan, bench-rl,
-// bench-scale.
+// pbtnas command line: run, check, status, study, study-report, inspect, soup, report, export,
+// bench-exchange, bench-gan, bench-rl, bench-scale. Each subcommand's options are declared by one
+// add_* function below; main parses and hands over to the subcommand's function (commands.hpp).
 #include <CLI/CLI.hpp>
 
-#include <dlfcn.h>
-#include <execinfo.h>
-#include <torch/torch.h>
-#include <unistd.h>
-
-#include <csignal>
-#include <cstring>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -18,179 +12,247 @@
 
 namespace {
 
-// On a crash, print the signal and a raw backtrace to stderr before dying (async-signal-safe
-// calls only), so that a failure on a cluster node leaves something to act on.
-void on_fatal_signal(int sig) {
-  const char* head = "pbtnas: fatal signal ";
-  (void)!write(STDERR_FILENO, head, std::strlen(head));
-  const char* name = strsignal(sig);
-  (void)!write(STDERR_FILENO, name, std::strlen(name));
-  (void)!write(STDERR_FILENO, "; backtrace:\n", 13);
-  void* frames[64];
-  const int n = backtrace(frames, 64);
-  backtrace_symbols_fd(frames, n, STDERR_FILENO);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
+using namespace pbtnas::cli;
+
+// Every subcommand's parsed options.
+struct Parsed {
+  RunOptions run;
+  CheckOptions check;
+  StatusOptions status;
+  StudyOptions study;
+  StudyReportOptions study_report;
+  CLI::Option* study_report_out = nullptr;
+  std::string inspect_file;
+  bool inspect_tensors = false;
+  std::string soup_out;
+  std::string report_out, report_html;
+  ExportOptions export_opts;
+  std::string bench_config;
+  int bench_reps = 5;
+  BenchGanOptions gan;
+  BenchRlOptions rl;
+  BenchScaleOptions scale;
+};
+
+void add_run(CLI::App& app, Parsed& p) {
+  auto* run = app.add_subcommand("run", "Run (or resume) a search: mpirun -n R pbtnas run CONFIG --out DIR");
+  run->add_option("config", p.run.config, "YAML config (examples in jobs/configs/)")->required();
+  run->add_option("--out", p.run.out, "Output folder: checkpoints, metrics.jsonl, summary.json (docs/outputs.md). A "
+                                      "folder that holds a committed generation of this run is resumed.")
+      ->required();
+  run->add_option("--set", p.run.sets, "KEY=VALUE: override a config key for this run (e.g. max_epochs=20, "
+                                       "classify.lr=0.05); recorded in the run's stored config")
+      ->allow_extra_args(false);
+}
+
+void add_check_and_status(CLI::App& app, Parsed& p) {
+  auto* check = app.add_subcommand(
+      "check", "Check a config as a run would (config, ranks, output folder, device, data) without training; "
+               "--print-config prints the effective config with every default");
+  check->add_option("config", p.check.config, "YAML config")->required();
+  check->add_option("--set", p.check.sets, "KEY=VALUE overrides, as for run")->allow_extra_args(false);
+  check->add_option("--ranks", p.check.ranks, "the rank count of the run (mpirun -n R): check the population "
+                                              "against it (0: not checked)")->check(CLI::Range(0, 1 << 20));
+  check->add_option("--out", p.check.out, "the run's output folder: check that it can be used or resumed");
+  check->add_flag("--print-config", p.check.print_config,
+                  "print the effective config (every key with its value or default) and nothing else");
+
+  auto* status = app.add_subcommand(
+      "status", "A run folder: its config, progress, best member, and whether it is finished or resumes");
+  status->add_option("out", p.status.out, "the --out folder of a pbtnas run")->required();
+  status->add_option("--config", p.status.config, "also say whether this config (with --set) may resume the run");
+  status->add_option("--set", p.status.sets, "KEY=VALUE overrides of --config")->allow_extra_args(false);
+}
+
+void add_study(CLI::App& app, Parsed& p) {
+  auto* study = app.add_subcommand(
+      "study", "Run (or resume) a study: every (variant, seed) of STUDY as an ordinary run, one after another, then "
+               "study-report. mpirun -n R pbtnas study STUDY --out DIR (docs/study.md)");
+  study->add_option("study", p.study.study, "study file (examples in jobs/studies/)")->required();
+  study->add_option("--out", p.study.out, "Study folder: DIR/<variant>/seed_<seed>/ per run. Finished runs are "
+                                          "skipped, interrupted ones resumed.")->required();
+  study->add_option("--only", p.study.only, "Run only run I (0-based, see --list; a SLURM array task), no report "
+                                            "(-1: every run)")->check(CLI::Range(-1, 1 << 30));
+  study->add_flag("--list", p.study.list, "Print the runs (index, variant, seed, folder, state) and run nothing");
+  auto* report = app.add_subcommand(
+      "study-report", "Aggregate a study folder: DIR/study.json, DIR/study.md, DIR/study.png (mean, std, rank-sum and "
+                      "signed-rank tests); with --pooled, one report over several study folders (settings)");
+  report->add_option("dir", p.study_report.dirs, "the --out of pbtnas study (several with --pooled)")->required();
+  report->add_flag("--pooled", p.study_report.pooled,
+                   "One signed-rank test per variant over all folders, paired by (setting, seed), as the paper's "
+                   "tests: OUT/pooled.md, OUT/pooled.json");
+  p.study_report_out = report->add_option("--out", p.study_report.out,
+                                          "--pooled: the folder for pooled.md and pooled.json");
+}
+
+void add_results(CLI::App& app, Parsed& p) {
+  auto* inspect = app.add_subcommand("inspect", "Print a checkpoint (population, lineage, a summary of the tensors) "
+                                                "or, given a run folder, its status");
+  inspect->add_option("file", p.inspect_file, "index.h5 (a generation), member_NNN.h5, or a run folder")->required();
+  inspect->add_flag("--tensors", p.inspect_tensors, "list every tensor (name, dtype, shape, statistics)");
+
+  auto* soup = app.add_subcommand(
+      "soup", "After a run: the greedy model soup of its final population (members sharing the best member's "
+              "architecture), evaluated next to the best member; OUT/soup.json, OUT/soup.h5 (docs/algorithm.md)");
+  soup->add_option("out", p.soup_out, "the --out folder of a pbtnas run")->required();
+
+  auto* report = app.add_subcommand(
+      "report", "Write OUT/report.html (one self-contained page: fitness, lineage, gene provenance, architecture, "
+                "samples, timings, config) and OUT/report/*.png of a run (docs/report.md)");
+  report->add_option("out", p.report_out, "the --out folder of a pbtnas run (finished or not)")->required();
+  report->add_option("--html", p.report_html, "write the page here instead of OUT/report.html");
+
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write a member's network for plain PyTorch: DIR/model.pt (state dict), DIR/architecture.json, "
+                "DIR/example.pt (inputs and pbtnas's outputs); rebuild it with jobs/tools/pbtnas_models.py (docs/export.md)");
+  export_cmd->add_option("file", p.export_opts.file,
+                         "member file: OUT/best_ever.h5 or OUT/checkpoints/gen_NNNNNN/member_NNN.h5")->required();
+  export_cmd->add_option("--out", p.export_opts.out, "folder to write (created if needed)")->required();
+  export_cmd->add_option("--config", p.export_opts.config,
+                         "the run's YAML config (\"\": the config stored in the run's index.h5)");
+  export_cmd->add_option("--examples", p.export_opts.examples, "inputs in example.pt")->check(CLI::Range(1, 10000));
+}
+
+void add_bench_gan_rl(CLI::App& app, Parsed& p) {
+  auto* gan = app.add_subcommand(
+      "bench-gan", "Benchmark: ms per GAN iteration and s per FID at a config's sizes, vs the same step in Python PyTorch");
+  gan->add_option("config", p.gan.config, "YAML config with task: gan (e.g. jobs/configs/fmnist_ganhard.yaml)")->required();
+  gan->add_option("--iters", p.gan.iters, "iterations per timed epoch")->check(CLI::Range(1, 1000000));
+  gan->add_option("--reps", p.gan.reps, "timed epochs")->check(CLI::Range(1, 100000));
+  gan->add_option("--threads", p.gan.threads, "torch threads (both sides)");
+  gan->add_option("--device", p.gan.device, "cpu, cuda or cuda:N (both sides; the FID network too)");
+  gan->add_option("--python", p.gan.python, "Python with torch for the comparison (\"\" to skip)");
+  gan->add_option("--script", p.gan.script, "the Python mirror of the GAN step (relative: from the working folder, "
+                                            "else from the checkout or install of this pbtnas)");
+
+  auto* rl = app.add_subcommand(
+      "bench-rl", "Benchmark: ms per RL agent update at a config's sizes vs the same update in Python PyTorch, and "
+                  "environment frames/s vs mujoco-testspeed");
+  rl->add_option("config", p.rl.config, "YAML config with task: rl (e.g. jobs/configs/smoke_rl.yaml)")->required();
+  rl->add_option("--iters", p.rl.iters, "updates per timed block (and in the warm-up block)")->check(CLI::Range(1, 1000000));
+  rl->add_option("--reps", p.rl.reps, "timed blocks (best of; also for the environment timings)")->check(CLI::Range(1, 100000));
+  rl->add_option("--threads", p.rl.threads, "torch threads (both sides)");
+  rl->add_flag("--expensive", p.rl.expensive, "also time the most expensive genome (every layer residual_2, "
+                                              "feature dim 150, swish, spectral norm on)");
+  rl->add_option("--part", p.rl.part, "both, update or env");
+  rl->add_option("--frames", p.rl.frames, "frames per timed environment block");
+  rl->add_flag("--all-envs", p.rl.all_envs, "time every registered environment, not only the config's");
+  rl->add_option("--ctrlnoise", p.rl.ctrlnoise, "mujoco-testspeed's control noise");
+  rl->add_option("--python", p.rl.python, "Python with torch for the comparison (\"\" to skip)");
+  rl->add_option("--script", p.rl.script, "the Python mirror of the RL update (relative: from the working folder, "
+                                          "else from the checkout or install of this pbtnas)");
+  rl->add_option("--testspeed", p.rl.testspeed, "MuJoCo's testspeed sample (\"\" to skip)");
+}
+
+void add_bench_mpi(CLI::App& app, Parsed& p) {
+  auto* exchange = app.add_subcommand("bench-exchange",
+                                      "Benchmark (mpirun -n 3): exploit transfer of a real member state vs raw MPI_Send");
+  exchange->add_option("config", p.bench_config, "YAML config whose task builds the members")->required();
+  exchange->add_option("--reps", p.bench_reps, "repetitions per measurement")->check(CLI::Range(1, 100000));
+
+  auto* scale = app.add_subcommand(
+      "bench-scale", "Benchmark (mpirun -n R): protocol, exploit and checkpoint time per generation and memory per "
+                     "rank at population sizes N, with the data-free toy task; --plot CSV draws the scaling curve");
+  BenchScaleOptions& s = p.scale;
+  scale->add_option("--members", s.members, "population sizes N, e.g. --members 16 64 256 1024")
+      ->check(CLI::Range(4, 65536));
+  scale->add_option("--generations", s.generations, "generations per population size")->check(CLI::Range(1, 1000));
+  scale->add_option("--steps-per-epoch", s.steps_per_epoch, "toy training steps per member and generation")
+      ->check(CLI::Range(0, 100000));
+  scale->add_option("--seed", s.seed, "run seed");
+  scale->add_option("--out", s.out, "folder for the runs (each removed after its measurement)");
+  scale->add_flag("--keep", s.keep, "keep the run folders");
+  scale->add_option("--csv", s.csv, "append the per-generation rows to this CSV file");
+  scale->add_option("--plot", s.plot_csv, "no MPI: draw the figures from this CSV (rows of several rank counts)");
+  scale->add_option("--png", s.png, "with --plot: the overhead figure (the plan-time figure gets _plan.png)");
+}
+
+int report_command(const std::string& out, const std::string& html) {
+  try {
+    pbtnas::report::ReportOptions options;
+    options.html_path = html;
+    options.task_words = [](const std::string& task) {
+      const pbtnas::TaskEntry& entry = pbtnas::find_task(task);
+      return pbtnas::report::TaskWords{entry.name, entry.fitness_label};
+    };
+    if (!html.empty()) {
+      // Refuse a page path that cannot be written before anything (figures) is written.
+      const std::string why = writable_file_problem(html);
+      if (!why.empty()) throw std::runtime_error("--html " + html + ": " + why);
+    }
+    const auto files = pbtnas::report::write_run_report(out, options);
+    for (const auto& note : files.notes) std::cout << "note: " << note << "\n";
+    std::cout << "report: " << files.html << "\n";
+    for (const auto& f : files.figures) std::cout << "figure: " << f << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "pbtnas report: " << e.what() << std::endl;
+    return 2;
+  }
+}
+
+int dispatch(CLI::App& app, Parsed& p, int argc, char** argv) {
+  const std::string name = app.get_subcommands().front()->get_name();
+  if (name == "run") return run_command(argc, argv, p.run);
+  if (name == "check") return check_command(p.check);
+  if (name == "status") return status_command(p.status);
+  if (name == "study") return study_command(argc, argv, p.study);
+  if (name == "study-report") {
+    p.study_report.out_given = p.study_report_out->count() > 0;
+    return study_report_command(p.study_report);
+  }
+  if (name == "inspect") return inspect_command(p.inspect_file, p.inspect_tensors);
+  if (name == "soup") return soup_command(p.soup_out);
+  if (name == "report") return report_command(p.report_out, p.report_html);
+  if (name == "export") return export_command(p.export_opts);
+  if (name == "bench-exchange") return bench_exchange_command(argc, argv, p.bench_config, p.bench_reps);
+  if (name == "bench-gan") {
+    p.gan.script = find_script(p.gan.script);
+    return bench_gan_command(p.gan);
+  }
+  if (name == "bench-rl") {
+    p.rl.script = find_script(p.rl.script);
+    return bench_rl_command(p.rl);
+  }
+  if (name == "bench-scale") return bench_scale_command(argc, argv, p.scale);
+  return 1;
+}
+
+// `pbtnas runn`: CLI11 would say "A subcommand is required"; say which one was meant.
+int unknown_subcommand(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return 0;
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    names.push_back(sub->get_name());
+    if (sub->get_name() == argv[1]) return 0;
+  }
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  const std::string near = closest_subcommand(argv[1], names);
+  std::cerr << "pbtnas: '" << argv[1] << "' is not a subcommand"
+            << (near.empty() ? std::string() : " (did you mean '" + near + "'?)") << "; subcommands: " << list
+            << " (pbtnas --help)" << std::endl;
+  return static_cast<int>(CLI::ExitCodes::ExtrasError);
 }
 
 }  // namespace
 
-bool pbtnas::cli::set_compute_threads(int threads) {
-  torch::set_num_threads(threads);
-  using SetThreads = void (*)(int);
-  auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (set_blas) set_blas(threads);
-  return set_blas != nullptr;
-}
-
-void pbtnas::cli::install_crash_handler() {
-  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, on_fatal_signal);
-}
-
 int main(int argc, char** argv) {
-  pbtnas::cli::install_crash_handler();
+  install_crash_handler();
   pbtnas::io::install_hdf5_array_reader();  // classify.data.format: hdf5 (the tasks include no HDF5)
   CLI::App app{"pbtnas: neural architecture search by Population Based Training (PBT-NAS) over MPI.\n"
                "Rank 0 coordinates; ranks 1..R-1 train members. Start runs with mpirun/srun."};
   app.set_version_flag("--version", std::string("pbtnas ") + PBTNAS_VERSION);
+  app.option_defaults()->always_capture_default();  // every --help shows the defaults
   app.require_subcommand(1);
-
-  std::string config, out, file;
-  auto* run = app.add_subcommand("run", "Run (or resume) a search: mpirun -n R pbtnas run CONFIG --out DIR");
-  run->add_option("config", config, "YAML config (examples in jobs/configs/)")->required();
-  run->add_option("--out", out, "Output folder: checkpoints, metrics.jsonl, summary.json. A folder that "
-                                "holds a committed generation of the same config is resumed.")->required();
-
-  pbtnas::cli::StudyOptions study_opts;
-  auto* study = app.add_subcommand(
-      "study", "Run (or resume) a study: every (variant, seed) of STUDY as an ordinary run, one after another, then "
-               "study-report. mpirun -n R pbtnas study STUDY --out DIR (docs/study.md)");
-  study->add_option("study", study_opts.study, "study file (examples in jobs/studies/)")->required();
-  study->add_option("--out", study_opts.out, "Study folder: DIR/<variant>/seed_<seed>/ per run. Finished runs are "
-                                             "skipped, interrupted ones resumed.")->required();
-  study->add_option("--only", study_opts.only, "Run only run I (0-based, see --list; a SLURM array task), no report")
-      ->check(CLI::NonNegativeNumber);
-  study->add_flag("--list", study_opts.list, "Print the runs (index, variant, seed, folder, state) and run nothing");
-  pbtnas::cli::StudyReportOptions report_opts;
-  auto* study_report = app.add_subcommand(
-      "study-report", "Aggregate a study folder: DIR/study.json, DIR/study.md, DIR/study.png (mean, std, rank-sum and "
-                      "signed-rank tests); with --pooled, one report over several study folders (settings)");
-  study_report->add_option("dir", report_opts.dirs, "the --out of pbtnas study (several with --pooled)")->required();
-  study_report->add_flag("--pooled", report_opts.pooled,
-                         "One signed-rank test per variant over all folders, paired by (setting, seed), as the paper's "
-                         "tests: OUT/pooled.md, OUT/pooled.json");
-  auto* report_out_opt = study_report->add_option("--out", report_opts.out,
-                                              "--pooled: the folder for pooled.md and pooled.json (default: the current folder)");
-
-  auto* inspect = app.add_subcommand("inspect", "Print a checkpoint: population, lineage, tensors");
-  inspect->add_option("file", file, "index.h5 (a generation) or member_NNN.h5")->required();
-
-  std::string soup_out;
-  auto* soup = app.add_subcommand(
-      "soup", "After a run: the greedy model soup of its final population (members sharing the best member's "
-              "architecture), evaluated next to the best member; OUT/soup.json, OUT/soup.h5 (docs/algorithm.md)");
-  soup->add_option("out", soup_out, "the --out folder of a pbtnas run")->required();
-
-  std::string report_out, report_html;
-  auto* report = app.add_subcommand(
-      "report", "Write OUT/report.html (one self-contained page: fitness, lineage, gene provenance, architecture, "
-                "samples, timings, config) and OUT/report/*.png of a run (docs/report.md)");
-  report->add_option("out", report_out, "the --out folder of a pbtnas run (finished or not)")->required();
-  report->add_option("--html", report_html, "write the page here instead of OUT/report.html");
-
-  pbtnas::cli::ExportOptions export_opts;
-  auto* export_cmd = app.add_subcommand(
-      "export", "Write a member's network for plain PyTorch: DIR/model.pt (state dict), DIR/architecture.json, "
-                "DIR/example.pt (inputs and pbtnas's outputs); rebuild it with jobs/tools/pbtnas_models.py (docs/export.md)");
-  export_cmd->add_option("file", export_opts.file, "member file: OUT/best_ever.h5 or OUT/checkpoints/gen_NNNNNN/member_NNN.h5")
-      ->required();
-  export_cmd->add_option("--out", export_opts.out, "folder to write (created if needed)")->required();
-  export_cmd->add_option("--config", export_opts.config,
-                         "the run's YAML config (default: the config stored in the run's index.h5)");
-  export_cmd->add_option("--examples", export_opts.examples, "inputs in example.pt")->check(CLI::Range(1, 10000));
-
-  int bench_reps = 5;
-  auto* bench = app.add_subcommand("bench-exchange",
-                                   "Benchmark (mpirun -n 3): exploit transfer of a real member state vs raw MPI_Send");
-  bench->add_option("config", config, "YAML config whose task builds the members")->required();
-  bench->add_option("--reps", bench_reps, "repetitions per measurement")->check(CLI::Range(1, 100000));
-
-  pbtnas::cli::BenchGanOptions gan;
-  auto* bench_gan = app.add_subcommand(
-      "bench-gan", "Benchmark: ms per GAN iteration and s per FID at a config's sizes, vs the same step in Python PyTorch");
-  bench_gan->add_option("config", gan.config, "YAML config with task: gan (e.g. jobs/configs/fmnist_ganhard.yaml)")->required();
-  bench_gan->add_option("--iters", gan.iters, "iterations per timed epoch")->check(CLI::Range(1, 1000000));
-  bench_gan->add_option("--reps", gan.reps, "timed epochs")->check(CLI::Range(1, 100000));
-  bench_gan->add_option("--threads", gan.threads, "torch threads (both sides)");
-  bench_gan->add_option("--device", gan.device, "cpu, cuda or cuda:N (both sides; the FID network too)");
-  bench_gan->add_option("--python", gan.python, "Python with torch for the comparison (\"\" to skip)");
-  bench_gan->add_option("--script", gan.script, "the Python mirror of the GAN step");
-
-  pbtnas::cli::BenchRlOptions rlb;
-  auto* bench_rl = app.add_subcommand(
-      "bench-rl", "Benchmark: ms per RL agent update at a config's sizes vs the same update in Python PyTorch, and "
-                  "environment frames/s vs mujoco-testspeed");
-  bench_rl->add_option("config", rlb.config, "YAML config with task: rl (e.g. jobs/configs/smoke_rl.yaml)")->required();
-  bench_rl->add_option("--iters", rlb.iters, "updates per timed block (and in the warm-up block)")->check(CLI::Range(1, 1000000));
-  bench_rl->add_option("--reps", rlb.reps, "timed blocks (best of; also for the environment timings)")->check(CLI::Range(1, 100000));
-  bench_rl->add_option("--threads", rlb.threads, "torch threads (both sides)");
-  bench_rl->add_flag("--expensive", rlb.expensive, "also time the most expensive genome (every layer residual_2, "
-                                                   "feature dim 150, swish, spectral norm on)");
-  bench_rl->add_option("--part", rlb.part, "both, update or env");
-  bench_rl->add_option("--frames", rlb.frames, "frames per timed environment block");
-  bench_rl->add_flag("--all-envs", rlb.all_envs, "time every registered environment, not only the config's");
-  bench_rl->add_option("--ctrlnoise", rlb.ctrlnoise, "mujoco-testspeed's control noise");
-  bench_rl->add_option("--python", rlb.python, "Python with torch for the comparison (\"\" to skip)");
-  bench_rl->add_option("--script", rlb.script, "the Python mirror of the RL update");
-  bench_rl->add_option("--testspeed", rlb.testspeed, "MuJoCo's testspeed sample (\"\" to skip)");
-
-  pbtnas::cli::BenchScaleOptions scale;
-  auto* bench_scale = app.add_subcommand(
-      "bench-scale", "Benchmark (mpirun -n R): protocol, exploit and checkpoint time per generation and memory per "
-                     "rank at population sizes N, with the data-free toy task; --plot CSV draws the scaling curve");
-  bench_scale->add_option("--members", scale.members, "population sizes N, e.g. --members 16 64 256 1024")
-      ->check(CLI::Range(4, 65536));
-  bench_scale->add_option("--generations", scale.generations, "generations per population size")->check(CLI::Range(1, 1000));
-  bench_scale->add_option("--steps-per-epoch", scale.steps_per_epoch, "toy training steps per member and generation")
-      ->check(CLI::Range(0, 100000));
-  bench_scale->add_option("--seed", scale.seed, "run seed");
-  bench_scale->add_option("--out", scale.out, "folder for the runs (each removed after its measurement)");
-  bench_scale->add_flag("--keep", scale.keep, "keep the run folders");
-  bench_scale->add_option("--csv", scale.csv, "append the per-generation rows to this CSV file");
-  bench_scale->add_option("--plot", scale.plot_csv, "no MPI: draw the figures from this CSV (rows of several rank counts)");
-  bench_scale->add_option("--png", scale.png, "with --plot: the overhead figure (the plan-time figure gets _plan.png)");
-
+  Parsed p;
+  add_run(app, p);
+  add_check_and_status(app, p);
+  add_study(app, p);
+  add_results(app, p);
+  add_bench_mpi(app, p);
+  add_bench_gan_rl(app, p);
+  if (const int rc = unknown_subcommand(app, argc, argv)) return rc;
   CLI11_PARSE(app, argc, argv);
-  if (*bench_scale) return pbtnas::cli::bench_scale_command(argc, argv, scale);
-  if (*bench_gan) return pbtnas::cli::bench_gan_command(gan);
-  if (*bench_rl) return pbtnas::cli::bench_rl_command(rlb);
-  if (*run) return pbtnas::cli::run_command(argc, argv, config, out);
-  if (*study) return pbtnas::cli::study_command(argc, argv, study_opts);
-  if (*study_report) {
-    report_opts.out_given = report_out_opt->count() > 0;
-    return pbtnas::cli::study_report_command(report_opts);
-  }
-  if (*inspect) return pbtnas::cli::inspect_command(file);
-  if (*soup) return pbtnas::cli::soup_command(soup_out);
-  if (*export_cmd) return pbtnas::cli::export_command(export_opts);
-  if (*report) {
-    try {
-      pbtnas::report::ReportOptions options;
-      options.html_path = report_html;
-      options.task_words = [](const std::string& task) {
-        const pbtnas::TaskEntry& entry = pbtnas::find_task(task);
-        return pbtnas::report::TaskWords{entry.name, entry.fitness_label};
-      };
-      const auto files = pbtnas::report::write_run_report(report_out, options);
-      for (const auto& note : files.notes) std::cout << "note: " << note << "\n";
-      std::cout << "report: " << files.html << "\n";
-      for (const auto& f : files.figures) std::cout << "figure: " << f << "\n";
-      return 0;
-    } catch (const std::exception& e) {
-      std::cerr << "pbtnas report: " << e.what() << std::endl;
-      return 2;
-    }
-  }
-  if (*bench) return pbtnas::cli::bench_exchange_command(argc, argv, config, bench_reps);
-  return 1;
+  return dispatch(app, p, argc, argv);
 }

@@ -11,11 +11,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/run_checks.hpp"
+#include "cli/run_support.hpp"
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/inspect.hpp"
@@ -150,20 +153,23 @@ void install_stop_handler() {
   for (int sig : {SIGUSR1, SIGINT, SIGTERM}) sigaction(sig, &action, nullptr);
 }
 
-int run_command(int argc, char** argv, const std::string& config_path, const std::string& out) {
+int run_command(int argc, char** argv, const RunOptions& o) {
   MpiSession mpi(&argc, &argv);
   install_crash_handler();
   install_stop_handler();
   MpiTransport transport;
   RunConfig cfg;
   try {
-    cfg = load_run_config(config_path);
+    // Every rank checks the inputs (nothing is created here), so that all of them stop together.
+    cfg = load_config_with(o.config, o.sets);
     Layout check(cfg.selection.population_size, transport.size());
+    const std::string why = out_folder_problem(o.out);
+    if (!why.empty()) throw std::invalid_argument(why);
   } catch (const std::exception& e) {
     if (transport.rank() == 0) std::cerr << "pbtnas: " << e.what() << std::endl;
     return 2;
   }
-  return run_search(transport, cfg, out);
+  return run_search(transport, cfg, o.out);
 }
 
 // Whether rank 0 redraws its progress line in place: PBTNAS_PROGRESS=redraw or lines; by default
@@ -186,7 +192,10 @@ int run_search(MpiTransport& transport, const RunConfig& cfg, const std::string&
   if (transport.rank() == 0) {
     try {
       const SearchSpace space = task_space(cfg);
-      return run_coordinator_on_disk(transport, cfg, space, out, log, &g_stop_requests, &hooks);
+      const io::ConfigCheck check = [&cfg](const std::string& stored_yaml, int next_epoch) {
+        return resume_verdict(cfg, stored_yaml, next_epoch);
+      };
+      return run_coordinator_on_disk(transport, cfg, space, out, log, &g_stop_requests, &hooks, check);
     } catch (const WorkerTimeout& e) {
       // The silent worker will not finish by itself: end the whole job.
       log.warn(std::string("error: ") + e.what());
@@ -218,9 +227,10 @@ int run_search(MpiTransport& transport, const RunConfig& cfg, const std::string&
   }
 }
 
-int inspect_command(const std::string& file) {
+int inspect_command(const std::string& file, bool tensors) {
+  if (std::filesystem::is_directory(file)) return status_command(StatusOptions{file, "", {}});
   try {
-    io::inspect(file, std::cout);
+    io::inspect(file, std::cout, tensors);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "pbtnas inspect: " << e.what() << std::endl;

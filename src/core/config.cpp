@@ -149,8 +149,12 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
     return true;
   };
   pair("shrink_perturb", c.shrink, c.perturb);
+  s.note_text("shrink_perturb", "[" + shortest_number(c.shrink) + ", " + shortest_number(c.perturb) + "]", false);
   c.shrink_perturb_always.enabled =
       pair("shrink_perturb_always", c.shrink_perturb_always.shrink, c.shrink_perturb_always.perturb);
+  if (c.shrink_perturb_always.enabled)
+    s.note_text("shrink_perturb_always", "[" + shortest_number(c.shrink_perturb_always.shrink) + ", " +
+                                             shortest_number(c.shrink_perturb_always.perturb) + "]", false);
   s.get("mix_with_itself", c.mix_with_itself);
   s.get("final_soup", c.final_soup);
   s.get("max_epochs", c.max_epochs);
@@ -236,10 +240,12 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
     check_range("population_size", sel.population_size, 4, kMaxPopulation,
                 "an integer >= 4 and <= " + std::to_string(kMaxPopulation));
     if (sel.n_children < 0) sel.n_children = sel.population_size - sel.n_elites();
+    s.note("n_children", sel.n_children);
     c.validate();
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument("config " + origin + ": " + e.what());
   }
+  c.effective = s.recorded();
   return c;
 }
 
@@ -265,6 +271,126 @@ std::string read_config_file(const std::string& path) {
     throw std::invalid_argument("config '" + path + "' is empty (no keys); pass a YAML file with the run's keys "
                                 "(examples: jobs/configs/*.yaml; docs/config.md)");
   return text;
+}
+
+}  // namespace pbtnas
+
+namespace pbtnas {
+namespace {
+
+std::vector<std::string> split_key(const std::string& key) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = key.find('.', start);
+    parts.push_back(key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return parts;
+}
+
+// An ordered tree of the effective keys, written as nested YAML mappings.
+struct KeyTree {
+  const EffectiveKey* leaf = nullptr;
+  std::vector<std::pair<std::string, KeyTree>> children;
+  KeyTree& child(const std::string& name) {
+    for (auto& c : children)
+      if (c.first == name) return c.second;
+    children.emplace_back(name, KeyTree{});
+    return children.back().second;
+  }
+  void emit(YAML::Emitter& out) const {
+    if (leaf) {
+      if (leaf->is_string) out << leaf->value;  // quoted by the emitter where YAML needs it
+      else out << YAML::Load(leaf->value);
+      return;
+    }
+    out << YAML::BeginMap;
+    for (const auto& c : children) {
+      out << YAML::Key << c.first << YAML::Value;
+      c.second.emit(out);
+    }
+    out << YAML::EndMap;
+  }
+};
+
+}  // namespace
+
+std::string apply_overrides(const std::string& yaml_text, const std::vector<std::string>& overrides) {
+  if (overrides.empty()) return yaml_text;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument(std::string("the config is not valid YAML (") + e.what() + ")");
+  }
+  if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw std::invalid_argument("--set '" + o + "' is not KEY=VALUE; write e.g. --set max_epochs=20 or --set "
+                                  "checkpoint.keep=0");
+    const std::string key = o.substr(0, eq), text = o.substr(eq + 1);
+    YAML::Node value;
+    try {
+      value = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      throw std::invalid_argument("--set " + o + ": the value is not valid YAML (" + e.what() + ")");
+    }
+    const auto parts = split_key(key);
+    std::vector<YAML::Node> path{root};
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+      YAML::Node next = path.back()[parts[i]];
+      if (!next || next.IsNull()) {
+        path.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+        next = path.back()[parts[i]];
+      }
+      if (!next.IsMap())
+        throw std::invalid_argument("--set " + o + ": '" + parts[i] + "' is not a section of the config");
+      path.push_back(next);
+    }
+    path.back()[parts.back()] = value;
+  }
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
+std::string effective_yaml(const std::vector<EffectiveKey>& keys) {
+  KeyTree tree;
+  for (const auto& k : keys) {
+    KeyTree* node = &tree;
+    for (const auto& part : split_key(k.key)) node = &node->child(part);
+    node->leaf = &k;
+  }
+  YAML::Emitter out;
+  tree.emit(out);
+  return std::string(out.c_str()) + "\n";
+}
+
+bool changes_on_resume(const std::string& key) {
+  auto under = [&key](const char* section) { return key.rfind(section, 0) == 0; };
+  return key == "max_epochs" || key == "checkpoint.keep" || key == "final_soup" || under("runtime.") ||
+         under("testing.");
+}
+
+std::vector<ConfigChange> config_changes(const std::vector<EffectiveKey>& before,
+                                         const std::vector<EffectiveKey>& after) {
+  auto find = [](const std::vector<EffectiveKey>& keys, const std::string& key) -> const EffectiveKey* {
+    for (const auto& k : keys)
+      if (k.key == key) return &k;
+    return nullptr;
+  };
+  std::vector<ConfigChange> changes;
+  for (const auto& a : after) {
+    const EffectiveKey* b = find(before, a.key);
+    if (!b) changes.push_back({a.key, "(absent)", a.value});
+    else if (b->value != a.value) changes.push_back({a.key, b->value, a.value});
+  }
+  for (const auto& b : before)
+    if (!find(after, b.key)) changes.push_back({b.key, b.value, "(absent)"});
+  return changes;
 }
 
 }  // namespace pbtnas

@@ -1,6 +1,9 @@
 #include "pbtnas/core/config_section.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -38,6 +41,45 @@ std::string show(T v) {
 
 }  // namespace
 
+std::string shortest_number(double value) {
+  if (std::isnan(value)) return ".nan";
+  if (std::isinf(value)) return value > 0 ? ".inf" : "-.inf";
+  char buf[64];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, value);
+    if (std::strtod(buf, nullptr) == value) break;
+  }
+  std::string s = buf;
+  // A whole number stays a number of a floating-point key when read back ("1.0", not "1").
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string closest_key(const std::string& key, const std::vector<std::string>& known) {
+  auto distance = [](const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+      std::size_t diagonal = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= b.size(); ++j) {
+        const std::size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        diagonal = up;
+      }
+    }
+    return row[b.size()];
+  };
+  const std::size_t limit = std::max<std::size_t>(2, key.size() / 3);
+  std::string best;
+  std::size_t best_distance = limit + 1;
+  for (const auto& k : known) {
+    const std::size_t d = distance(key, k);
+    if (d < best_distance) best = k, best_distance = d;
+  }
+  return best;
+}
+
 ConfigSection ConfigSection::root(const std::string& yaml_text, const std::string& origin) {
   YAML::Node root;
   try {
@@ -46,11 +88,12 @@ ConfigSection ConfigSection::root(const std::string& yaml_text, const std::strin
     throw std::invalid_argument("config " + origin + ": not valid YAML (" + std::string(e.what()) + ")");
   }
   reject_duplicates(root, "", origin);
-  return ConfigSection(root, "", origin);
+  return ConfigSection(root, "", origin, std::make_shared<std::vector<EffectiveKey>>());
 }
 
-ConfigSection::ConfigSection(YAML::Node node, std::string path, std::string origin)
-    : node_(std::move(node)), path_(std::move(path)), origin_(std::move(origin)) {
+ConfigSection::ConfigSection(YAML::Node node, std::string path, std::string origin,
+                             std::shared_ptr<std::vector<EffectiveKey>> record)
+    : node_(std::move(node)), path_(std::move(path)), origin_(std::move(origin)), record_(std::move(record)) {
   if (node_ && !node_.IsNull() && !node_.IsMap())
     fail(path_.empty() ? "the file" : path_, "must be a mapping of keys");
 }
@@ -61,7 +104,33 @@ void ConfigSection::fail(const std::string& key, const std::string& what) const 
 
 ConfigSection ConfigSection::sub(const std::string& k) {
   seen_[k] = true;
-  return ConfigSection(node_ ? node_[k] : YAML::Node(), key(k), origin_);
+  return ConfigSection(node_ ? node_[k] : YAML::Node(), key(k), origin_, record_);
+}
+
+void ConfigSection::note(const std::string& k, double value) { note_text(k, shortest_number(value), false); }
+
+void ConfigSection::note_text(const std::string& k, const std::string& text, bool is_string) {
+  if (!record_) return;
+  const std::string full = key(k);
+  for (auto& e : *record_)
+    if (e.key == full) {
+      e.value = text;
+      e.is_string = is_string;
+      return;
+    }
+  record_->push_back({full, text, is_string});
+}
+
+std::vector<EffectiveKey> ConfigSection::recorded() const {
+  return record_ ? *record_ : std::vector<EffectiveKey>{};
+}
+
+bool ConfigSection::is_integer_literal(const std::string& s) {
+  std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  if (i >= s.size()) return false;
+  for (; i < s.size(); ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return true;
 }
 
 YAML::Node ConfigSection::raw(const std::string& k) {
@@ -85,8 +154,14 @@ void ConfigSection::reject_unknown(const std::string& hint) const {
     const std::string k = kv.first.as<std::string>();
     if (seen_.count(k)) continue;
     std::string known;
-    for (const auto& s : seen_) known += (known.empty() ? "" : ", ") + s.first;
-    fail(key(k), "is not a known key; valid keys here: " + known + hint + " (see docs/config.md)");
+    std::vector<std::string> names;
+    for (const auto& s : seen_) {
+      known += (known.empty() ? "" : ", ") + s.first;
+      names.push_back(s.first);
+    }
+    const std::string near = closest_key(k, names);
+    fail(key(k), "is not a known key" + (near.empty() ? std::string() : " (did you mean '" + key(near) + "'?)") +
+                     "; valid keys here: " + known + hint + " (see docs/config.md)");
   }
 }
 

@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <fstream>
 
 #include "pbtnas/index/file_util.hpp"
 #include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/inspect.hpp"
 #include "pbtnas/io/member_file.hpp"
+#include "pbtnas/index/run_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -110,13 +112,14 @@ std::string shorten(const std::string& s, std::size_t width) {
   return s.substr(0, head) + "..." + s.substr(s.size() - (width - 3 - head));
 }
 
-void print_tensors(std::ostream& out, const MemberFile& m) {
+// The tensors by group; with `all`, every tensor with its whole name (the lines may be wider
+// than 100 columns then).
+void print_tensors(std::ostream& out, const MemberFile& m, bool all, const std::string& path) {
   std::size_t bytes = 0, name_w = 4;
   for (const auto& nt : m.state) {
     bytes += nt.tensor.numel() * nt.tensor.element_size();
     name_w = std::max(name_w, nt.name.size());
   }
-  name_w = std::min<std::size_t>(name_w, 36);
   // One line per group: the networks, the averaged copy (EMA generator or target critic), the
   // optimizer state and each kind of task state (extra.<name>, e.g. an RL replay buffer).
   std::vector<std::pair<std::string, std::pair<std::size_t, std::int64_t>>> groups;
@@ -134,6 +137,11 @@ void print_tensors(std::ostream& out, const MemberFile& m) {
                      : g == "optim" ? "optimizer state" : "task state";
     out << fmt("  %-16s %4zu tensors %12s  %s\n", g.c_str(), n.first, bytes_text(static_cast<double>(n.second)).c_str(), what);
   }
+  if (!all) {
+    out << "tensors: " << m.state.size() << ", " << bytes_text(static_cast<double>(bytes))
+        << " (pbtnas inspect --tensors " << path << " lists them)\n";
+    return;
+  }
   out << "\n";
   out << "tensors (" << m.state.size() << ", " << bytes_text(static_cast<double>(bytes)) << ")\n";
   out << fmt("  %-*s %-8s %-12s %9s  %s\n", static_cast<int>(name_w), "name", "dtype", "shape",
@@ -141,15 +149,15 @@ void print_tensors(std::ostream& out, const MemberFile& m) {
   for (const auto& nt : m.state) {
     const torch::Tensor& t = nt.tensor;
     const std::string row =
-        fmt("  %-*s %-8s %-12s %9lld  ", static_cast<int>(name_w), shorten(nt.name, name_w).c_str(),
+        fmt("  %-*s %-8s %-12s %9lld  ", static_cast<int>(name_w), nt.name.c_str(),
             dtype_name(t.scalar_type()).c_str(), shorten(shape_text(t.sizes().vec()), 12).c_str(),
             static_cast<long long>(t.numel()));
     const std::string stats = stats_text(t);
-    if (row.size() + stats.size() <= kWidth)
+    if (row.size() + stats.size() <= std::max(kWidth, name_w + 60))
       out << row << stats << "\n";
     else  // very long statistics (extreme int64 values): right-aligned on the next line
       out << row << "\n"
-          << std::string(kWidth - std::min(kWidth, stats.size()), ' ') << stats << "\n";
+          << std::string(row.size() - std::min(row.size(), stats.size()), ' ') << stats << "\n";
   }
 }
 
@@ -200,7 +208,7 @@ std::string chain_text(const std::vector<int>& ids, std::size_t width) {
   return s.empty() ? "-" : s;
 }
 
-void inspect_index(const std::string& path, std::ostream& out) {
+void inspect_index(const std::string& path, std::ostream& out, bool tensors) {
   const GenerationIndex idx = read_index(path);
   const fs::path dir = fs::path(path).parent_path();
   out << "pbtnas generation index  " << path << "\n";
@@ -245,7 +253,8 @@ void inspect_index(const std::string& path, std::ostream& out) {
     if (!best || m.last_fitness() > best->last_fitness()) best = &m;
     std::vector<std::string> arch;
     for (std::size_t g = 0; g < m.genome.size(); ++g)
-      arch.push_back(option_name(idx, g, m.genome[g]));
+      arch.push_back((g < idx.gene_names.size() ? idx.gene_names[g] + "=" : std::string()) +
+                     option_name(idx, g, m.genome[g]));
     const std::string row =
         fmt("  %3d  %-9s %-40s %-9s ", m.id, fitness_text(m.last_fitness()).c_str(),
             recent_fitness(m.fitness, 5, 40).c_str(), parents_text(idx, m).c_str());
@@ -266,26 +275,47 @@ void inspect_index(const std::string& path, std::ostream& out) {
     if (g < idx.gene_names.size()) gene_w = std::max(gene_w, idx.gene_names[g].size());
     opt_w = std::max(opt_w, option_name(idx, g, best->genome[g]).size());
   }
-  gene_w = std::min<std::size_t>(gene_w, 24);
   opt_w = std::min<std::size_t>(opt_w, 16);
   for (std::size_t g = 0; g < best->genome.size(); ++g) {
     const std::string gene = g < idx.gene_names.size() ? idx.gene_names[g] : std::to_string(g);
     const std::vector<int> ids = g < best->lineage.size() ? best->lineage[g] : std::vector<int>{};
     std::string row =
-        fmt("  %-*s %-*s ", static_cast<int>(gene_w), shorten(gene, gene_w).c_str(),
+        fmt("  %-*s %-*s ", static_cast<int>(gene_w), gene.c_str(),
             static_cast<int>(opt_w), shorten(option_name(idx, g, best->genome[g]), opt_w).c_str());
     out << row << chain_text(ids, kWidth - row.size()) << "\n";
   }
   if (!file) return;
   out << "\n";
   try {
-    print_tensors(out, read_member_file((dir / file->file).string()));
+    print_tensors(out, read_member_file((dir / file->file).string()), tensors, (dir / file->file).string());
   } catch (const CheckpointError& e) {
     print_wrapped(out, "  cannot list tensors: ", e.what());
   }
 }
 
-void inspect_member(const std::string& path, std::ostream& out) {
+// The gene names of a member file's search space: from the index of its generation folder, or,
+// for OUT/best_ever.h5 (or a soup), from the run's newest committed generation. Empty when
+// neither is there.
+std::vector<std::string> gene_names_near(const std::string& path) {
+  const fs::path dir = fs::path(path).parent_path();
+  std::vector<fs::path> candidates{dir / "index.h5"};
+  const fs::path latest_file = dir / "checkpoints" / "LATEST";
+  if (fs::exists(latest_file)) {
+    std::ifstream in(latest_file);
+    long long latest = -1;
+    if (in >> latest && latest >= 0) candidates.push_back(index_file_path(dir.string(), latest));
+  }
+  for (const auto& c : candidates) {
+    if (!fs::exists(c)) continue;
+    try {
+      return read_index(c.string()).gene_names;
+    } catch (const CheckpointError&) {
+    }
+  }
+  return {};
+}
+
+void inspect_member(const std::string& path, std::ostream& out, bool tensors) {
   const MemberFile m = read_member_file(path);
   out << "pbtnas member file  " << path << "\n";
   out << fmt("  member %d   generation %lld   train seed %llu   format version %d\n", m.id,
@@ -293,8 +323,11 @@ void inspect_member(const std::string& path, std::ostream& out) {
              m.format_version);
   std::vector<std::string> genome;
   for (int v : m.genome) genome.push_back(std::to_string(v));
-  print_wrapped(out,
-                "  architecture: ", m.genome_options.empty() ? "-" : join(m.genome_options, " "));
+  const std::vector<std::string> genes = gene_names_near(path);
+  std::vector<std::string> arch;
+  for (std::size_t g = 0; g < m.genome_options.size(); ++g)
+    arch.push_back((genes.size() == m.genome_options.size() ? genes[g] + "=" : std::string()) + m.genome_options[g]);
+  print_wrapped(out, "  architecture: ", arch.empty() ? "-" : join(arch, " "));
   print_wrapped(out, "  genome: ", genome.empty() ? "-" : join(genome, " "));
   out << "  fitness (" << m.fitness.size() << " values): " << recent_fitness(m.fitness, 8, 60)
       << "\n";
@@ -304,7 +337,7 @@ void inspect_member(const std::string& path, std::ostream& out) {
     out << "\n";
   }
   out << "\n";
-  print_tensors(out, m);
+  print_tensors(out, m, tensors, path);
 }
 
 // A task's population-wide state (pool.h5). For a replay pool ("shared.<name>.state" =
@@ -351,16 +384,16 @@ void inspect_shared(const std::string& path, std::ostream& out) {
 
 }  // namespace
 
-void inspect(const std::string& path, std::ostream& out) {
+void inspect(const std::string& path, std::ostream& out, bool tensors) {
   h5::Lock lock(h5::library_mutex());
   std::string format;
   { detail::open_checkpoint(path, "", &format); }
   if (format == kIndexFormat)
-    inspect_index(path, out);
+    inspect_index(path, out, tensors);
   else if (format == kSharedFormat)
     inspect_shared(path, out);
   else
-    inspect_member(path, out);
+    inspect_member(path, out, tensors);
 }
 
 }  // namespace pbtnas::io

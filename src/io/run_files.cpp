@@ -9,6 +9,8 @@
 #include <sstream>
 #include <system_error>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "pbtnas/index/generation_index.hpp"
@@ -44,26 +46,52 @@ std::string duration(double seconds) {
 
 }  // namespace
 
+std::string run_folder_problem(const std::string& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(out, ec)) {
+    if (!fs::is_directory(out, ec))
+      return "--out " + out + " is a file, not a folder; pass a folder path, new or holding this run";
+    if (access(out.c_str(), W_OK) != 0)
+      return "--out " + out + " is not writable; pass a folder that you can write";
+    return "";
+  }
+  // The nearest existing parent must be a writable folder, so that the run folder can be created.
+  fs::path parent = fs::absolute(fs::path(out), ec).parent_path();
+  while (!parent.empty() && !fs::exists(parent, ec) && parent != parent.root_path()) parent = parent.parent_path();
+  if (!fs::is_directory(parent, ec))
+    return "cannot create the run folder --out " + out + ": " + parent.string() +
+           " is not a folder; pass a folder path that can be created";
+  if (access(parent.c_str(), W_OK) != 0)
+    return "cannot create the run folder --out " + out + ": " + parent.string() +
+           " is not writable; pass a folder path that can be created";
+  return "";
+}
+
 // ---------------------------------------------------------------- H5RunStore
 
-H5RunStore::H5RunStore(std::string out, const RunConfig& cfg, const SearchSpace& space, Logger& log)
-    : out_(std::move(out)), cfg_(cfg), space_(space), log_(log) {
+H5RunStore::H5RunStore(std::string out, const RunConfig& cfg, const SearchSpace& space, Logger& log,
+                       ConfigCheck check)
+    : out_(std::move(out)), cfg_(cfg), space_(space), log_(log), check_(std::move(check)) {
   if (out_.empty()) throw std::runtime_error("--out is empty; pass the run folder (created if needed)");
-  std::error_code ec;
-  std::filesystem::create_directories(out_, ec);
-  if (!std::filesystem::is_directory(out_))
-    throw std::runtime_error("--out " + out_ + " cannot be the run folder (" +
-                             (std::filesystem::exists(out_) ? std::string("it is a file") : ec.message()) +
-                             "); pass a folder path, new or holding this run");
+  // Nothing is created before the workers are ready (LogRunReport::started creates the folder).
+  const std::string why = run_folder_problem(out_);
+  if (!why.empty()) throw std::runtime_error(why);
 }
 
 std::optional<CommittedState> H5RunStore::resume() {
+  if (!std::filesystem::exists(out_)) return std::nullopt;
   const auto g = resume_generation(out_, [this](std::int64_t, const std::string& why) { log_.info("resume: " + why); });
   if (!g) return std::nullopt;
   const GenerationIndex idx = read_index(index_file_path(out_, *g));
-  if (idx.config_yaml != cfg_.source_text)
-    throw std::runtime_error(out_ + " holds a run made with another config (see pbtnas inspect " + index_file_path(out_, *g) +
+  if (check_) {
+    const ConfigVerdict v = check_(idx.config_yaml, idx.next_epoch);
+    if (!v.refusal.empty()) throw std::runtime_error(out_ + " " + v.refusal + " (pbtnas status " + out_ + ")");
+    if (!v.note.empty()) log_.info("resume: " + v.note);
+  } else if (idx.config_yaml != cfg_.source_text) {
+    throw std::runtime_error(out_ + " holds a run made with another config (pbtnas status " + out_ +
                              "); use a new --out, or the same config to resume it");
+  }
   restore_best_ever(idx);
   CommittedState s;
   s.generation = *g;
@@ -129,7 +157,21 @@ void H5RunStore::join_pruner() {
   pruner_error_.clear();
 }
 
-void H5RunStore::discard_after(std::int64_t generation) { discard_uncommitted(out_, generation); }
+void H5RunStore::discard_after(std::int64_t generation) {
+  if (std::filesystem::exists(out_)) discard_uncommitted(out_, generation);
+}
+
+bool H5RunStore::finished() const {
+  // A summary whose final evaluation failed (an "error" under best_ever or soup) does not count:
+  // running the run again redoes that evaluation (a study relies on it).
+  std::ifstream in(out_ + "/summary.json");
+  if (!in) return false;
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object()) return false;
+  for (const char* key : {"best_ever", "soup"})
+    if (j.contains(key) && j[key].is_object() && j[key].contains("error")) return false;
+  return true;
+}
 
 void H5RunStore::keep_best_ever(std::int64_t generation, int member) {
   copy_file_atomic(member_file_path(out_, generation, member), best_ever_file_path(out_));
@@ -190,6 +232,11 @@ LogRunReport::LogRunReport(std::string out, const RunConfig& cfg, const SearchSp
     : out_(std::move(out)), cfg_(cfg), space_(space), log_(log) {}
 
 void LogRunReport::started(const RunStart& s) {
+  std::error_code ec;
+  std::filesystem::create_directories(out_, ec);
+  if (!std::filesystem::is_directory(out_))
+    throw std::runtime_error("cannot create the run folder --out " + out_ + " (" + ec.message() +
+                             "); pass a folder path that can be created");
   metrics_ = std::make_unique<MetricsLog>(out_ + "/metrics.jsonl", s.resumed_after);
   workers_ = std::make_unique<MetricsLog>(out_ + "/workers.jsonl", s.resumed_after);
   // A run folder without generations.jsonl (a fork: a generation directory copied by hand) gets
@@ -320,6 +367,15 @@ void LogRunReport::generation(const GenerationSummary& s) {
   }
 }
 
+// A path in summary.json: relative to the run folder when it lies inside it, so that the summary
+// stays right when the folder is copied or moved.
+std::string LogRunReport::in_run(const std::string& path) const {
+  const std::filesystem::path p = std::filesystem::path(path).lexically_normal();
+  const std::filesystem::path rel = p.lexically_relative(std::filesystem::path(out_).lexically_normal());
+  if (rel.empty() || *rel.begin() == "..") return path;
+  return rel.string();
+}
+
 void LogRunReport::finished(const RunResult& r) {
   const FinalReport& f = r.final_report;
   // The final population's best member in the task's words (Task::final_scores).
@@ -340,13 +396,17 @@ void LogRunReport::finished(const RunResult& r) {
   j["scores"] = scores;
   j["parameters"] = f.parameters;
   j["architecture"] = space_.option_names(r.genome);
+  nlohmann::json genes = nlohmann::json::object();
+  const auto options = space_.option_names(r.genome);
+  for (std::size_t g = 0; g < options.size() && g < space_.size(); ++g) genes[space_.gene(g).name] = options[g];
+  j["genes"] = genes;  // the architecture by gene name (nlohmann::json sorts the names)
   j["genome"] = r.genome;
   j["fitness_history"] = r.fitness_history;
   j["best_ever"] = {{"fitness", r.best_ever.fitness}, {"member", r.best_ever.member}, {"generation", r.best_ever.generation}};
   if (r.has_best_ever_report) {
     const BestEverReport& be = r.best_ever_report;
     nlohmann::json& b = j["best_ever"];
-    b["file"] = r.best_ever_file;
+    b["file"] = in_run(r.best_ever_file);
     if (!be.error.empty()) {
       b["error"] = be.error;
       log_.warn("final evaluation of " + r.best_ever_file + " failed: " + be.error);
@@ -361,7 +421,7 @@ void LogRunReport::finished(const RunResult& r) {
       b["evaluation"] = metrics;
       b["parameters"] = be.parameters;
       if (!be.preview.empty()) {
-        b["samples"] = be.preview;
+        b["samples"] = in_run(be.preview);
         line += "  samples " + be.preview;
       }
       log_.info(line);
@@ -399,7 +459,7 @@ void LogRunReport::finished(const RunResult& r) {
           line += "  " + sr.metric_names[i] + " " + fmt("%.6g", sr.best_values[i]);
         so["evaluation"] = soup;
         so["best_member_evaluation"] = best;
-        so["file"] = sr.file;
+        so["file"] = in_run(sr.file);
         line += "\n  weights: " + sr.file;
       } else {
         line += "; no other member improved it, so the soup is that member";
@@ -416,7 +476,7 @@ void LogRunReport::finished(const RunResult& r) {
                        {"busy_share", total > 0.0 ? w.busy_seconds / total : 0.0}});
   }
   j["workers"] = workers;  // training-phase utilisation over the run's generations (workers.jsonl)
-  j["checkpoint"] = r.checkpoint;
+  j["checkpoint"] = in_run(r.checkpoint);
   j["algorithm"] = to_string(cfg_.algorithm);
   j["seed"] = cfg_.seed;
   write_text_file_atomic(out_ + "/summary.json", j.dump(2) + "\n");

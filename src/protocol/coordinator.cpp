@@ -24,7 +24,7 @@ class Coordinator {
         layout_(cfg.selection.population_size, t.size()), stop_(stop), points_(points) {}
 
   int run() {
-    if (!start()) return kExitError;
+    if (!start()) return start_exit_;
     for (std::int64_t g = last_committed_ + 1; g < cfg_.n_steps(); ++g) {
       const auto t0 = Clock::now();
       GenerationSummary s = train(g);
@@ -44,6 +44,7 @@ class Coordinator {
 
  private:
   bool start();
+  bool already_finished();
   GenerationSummary train(std::int64_t g);
   void rank(GenerationSummary& s);
   void exploit(GenerationSummary& s);
@@ -51,6 +52,8 @@ class Coordinator {
   int stop_after(std::int64_t g);
   int finish();
   std::vector<int> next_owners(const GenerationSummary& s) const;
+
+  int start_exit_ = kExitError;  // run()'s exit code when start() returns false
 
   bool stop_requested(std::int64_t g) const {
     return cfg_.stop_after_generation == g || (stop_ && stop_->load() > 0);
@@ -154,6 +157,19 @@ std::string Coordinator::silence_message(const std::vector<int>& ranks, double l
          "; run the same command to resume (the sbatch templates requeue this exit code)";
 }
 
+// A run whose newest committed generation is its last and whose final evaluation was written is
+// finished: it is not evaluated again (docs/config.md, "Resuming").
+bool Coordinator::already_finished() {
+  if (last_committed_ + 1 < cfg_.n_steps() || !store_.finished()) return false;
+  broadcast_to_workers(t_, StartOrder::abort(0));
+  report_.info("the run in " + store_.location() + " is finished: its last generation " +
+               std::to_string(last_committed_) + " [" + std::to_string(last_committed_ + 1) + "/" +
+               std::to_string(cfg_.n_steps()) + "] is committed and its final evaluation written (summary.json); "
+               "nothing to do. To train it further, raise max_epochs; to evaluate it again, delete summary.json");
+  start_exit_ = 0;
+  return true;
+}
+
 bool Coordinator::start() {
   StartOrder order;
   try {
@@ -161,6 +177,7 @@ bool Coordinator::start() {
       pop_ = Population(state->members, state->history);
       best_ever_ = state->best_ever;
       last_committed_ = state->generation;
+      if (already_finished()) return false;
       order = StartOrder::resume(store_.location(), last_committed_);
     } else {
       pop_ = Population(space_, cfg_.selection.population_size, cfg_.seed);

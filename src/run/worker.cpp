@@ -84,7 +84,10 @@ Worker::Worker(Transport& transport, const RunConfig& cfg, const Task* task, std
 
 bool Worker::start() {
   const auto order = receive_message<StartOrder>(transport_, 0);
-  if (order.stop) return false;
+  if (order.stop) {
+    stop_exit_code_ = order.exit_code;
+    return false;
+  }
   started_ = true;
   out_dir_ = order.out_dir;
   WorkerReady ready;
@@ -295,7 +298,7 @@ void Worker::final_report(int id) {
 int Worker::run() {
   started_ = false;
   const bool ok = start();
-  if (!ok && !started_) return 2;
+  if (!ok && !started_) return stop_exit_code_;
   for (;;) {
     const auto order = receive_message<Order>(transport_, 0);
     if (order.kind == Order::Kind::Stop) return ok ? order.exit_code : 2;

@@ -23,11 +23,16 @@ const std::vector<TaskEntry>& task_registry() {
 const TaskEntry& find_task(const std::string& name) {
   if (name.empty()) return task_registry().front();
   std::string names;
+  std::vector<std::string> known;
   for (const auto& e : task_registry()) {
     if (e.name == name) return e;
     names += (names.empty() ? "" : ", ") + e.name;
+    known.push_back(e.name);
   }
-  throw std::invalid_argument("'task' = '" + name + "' is not a task; valid tasks: " + names);
+  const std::string near = closest_key(name, known);
+  throw std::invalid_argument("'task' = '" + name + "' is not a task" +
+                              (near.empty() ? std::string() : " (did you mean '" + near + "'?)") +
+                              "; valid tasks: " + names);
 }
 
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& origin) {
@@ -43,6 +48,7 @@ RunConfig parse_run_config(const std::string& yaml_text, const std::string& orig
     const TaskEntry& entry = find_task(cfg.task);
     ConfigSection root = ConfigSection::root(yaml_text, origin);
     cfg.task_options = entry.parse(root.sub(cfg.task));
+    for (auto& k : root.recorded()) cfg.effective.push_back(std::move(k));
   } catch (const std::invalid_argument& e) {
     const std::string what = e.what();
     if (what.rfind("config ", 0) == 0) throw;

@@ -22,7 +22,7 @@ after=$(cd "$WORK/orig" && find . -type f -exec md5sum {} + | sort)
 [[ "$before" == "$after" ]] || fail "the original run directory changed"
 
 # A fork with another config is refused (the run directory pins its config).
-other=$(make_config other $'max_epochs: 5')
+other=$(make_config other $'seed: 12345')
 fork2="$WORK/fork2"
 mkdir -p "$fork2/checkpoints"
 cp -r "$WORK/orig/checkpoints/gen_000001" "$fork2/checkpoints/"

@@ -7,6 +7,8 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "pbtnas/core/selection.hpp"
 
@@ -48,6 +50,15 @@ struct SignalHook {
   int rank = 0;                // raise_signal: the raising rank, -1: every rank
   double timeout_seconds = 300.0;  // wait_for_signal
   bool enabled() const { return generation >= 0; }
+};
+
+// One key of the effective config: every key a parser read, with its value after the read (the
+// default when the file does not give it). `key` is dotted ("checkpoint.keep", "classify.lr");
+// `value` is YAML text (numbers in their shortest exact form, so that equal values compare equal).
+struct EffectiveKey {
+  std::string key;
+  std::string value;
+  bool is_string = false;  // a string value (written quoted when YAML would read it otherwise)
 };
 
 struct CheckpointConfig {
@@ -125,6 +136,9 @@ struct RunConfig {
   }
 
   std::string source_text;          // the YAML as read, stored in every checkpoint
+  // Every key with its effective value, in the order the parsers read them: the search keys
+  // (parse_config), then the task's section (parse_run_config). Compared on resume.
+  std::vector<EffectiveKey> effective;
 
   int n_steps() const { return max_epochs / epochs_step; }
   // The silence allowed to a worker (runtime.worker_timeout): the key when > 0; when 0,
@@ -143,5 +157,26 @@ struct RunConfig {
 RunConfig parse_config(const std::string& yaml_text, const std::string& origin);
 // The file's text; throws std::invalid_argument when it cannot be read.
 std::string read_config_file(const std::string& path);
+
+// `--set key=value` overrides: `yaml_text` with each dotted key set to its value (YAML: a
+// number, a word, a list "[0.4, 0.1]"). Sections are created as needed; the result is YAML text
+// (comments are not kept). Throws std::invalid_argument for an override without '=' or a key
+// whose parent is not a mapping. Unknown keys are left to the parser ("not a known key").
+std::string apply_overrides(const std::string& yaml_text, const std::vector<std::string>& overrides);
+
+// The effective config as YAML, every default included (`pbtnas check --print-config`).
+std::string effective_yaml(const std::vector<EffectiveKey>& keys);
+
+// Keys that may differ between a run and its resume (docs/config.md, "Resuming"): the run's
+// length (max_epochs), how it runs (runtime.*), what is kept (checkpoint.keep), the final soup
+// and the testing hooks. Every other key must be equal.
+bool changes_on_resume(const std::string& key);
+struct ConfigChange {
+  std::string key, before, after;  // "(absent)" where one side lacks the key
+};
+// The keys whose effective values differ between `before` and `after`, in `after`'s order
+// (then keys only `before` has).
+std::vector<ConfigChange> config_changes(const std::vector<EffectiveKey>& before,
+                                         const std::vector<EffectiveKey>& after);
 
 }  // namespace pbtnas

@@ -5,12 +5,17 @@
 // struct checks its own ranges once, in its validate() (check_range below), so that the same
 // rules apply to values from a file and values set in code.
 #include <cstdint>
+#include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 #include <type_traits>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
+
+#include "pbtnas/core/config.hpp"  // EffectiveKey
 
 namespace pbtnas {
 
@@ -20,20 +25,46 @@ class ConfigSection {
   // holds a key twice in one mapping (anywhere in the file).
   static ConfigSection root(const std::string& yaml_text, const std::string& origin);
 
-  ConfigSection(YAML::Node node, std::string path, std::string origin);
+  // `record`: where get() notes every key it reads with its value after the read (the default when
+  // the key is absent): the effective config (null: not recorded).
+  ConfigSection(YAML::Node node, std::string path, std::string origin,
+                std::shared_ptr<std::vector<EffectiveKey>> record = nullptr);
 
   // Reads `key` into `out` when present (out keeps its default otherwise).
   template <typename T>
   void get(const std::string& key, T& out) {
     seen_[key] = true;
-    if (!node_ || !node_[key]) return;
-    const YAML::Node v = node_[key];
-    try {
-      out = v.as<T>();
-    } catch (const YAML::Exception&) {
-      fail(this->key(key), "has value '" + YAML::Dump(v) + "' of the wrong type (expected " + type_name<T>() + ")");
+    if (node_ && node_[key]) {
+      const YAML::Node v = node_[key];
+      try {
+        out = v.as<T>();
+      } catch (const YAML::Exception&) {
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+          // An integer that does not fit the key's type: a range error, not a type error.
+          if (v.IsScalar() && is_integer_literal(v.Scalar()))
+            fail(this->key(key), "= " + v.Scalar() + " is out of range; expected an integer in [" +
+                                     std::to_string(std::numeric_limits<T>::min()) + ", " +
+                                     std::to_string(std::numeric_limits<T>::max()) + "] (docs/config.md gives "
+                                     "the key's own range)");
+        }
+        fail(this->key(key), "has value '" + YAML::Dump(v) + "' of the wrong type (expected " + type_name<T>() + ")");
+      }
     }
+    note(key, out);
   }
+  // Records `key` of this mapping with `value` in the effective config (replacing an earlier
+  // value of the same key); get() does this itself.
+  void note(const std::string& key, bool value) { note_text(key, value ? "true" : "false", false); }
+  void note(const std::string& key, const std::string& value) { note_text(key, value, true); }
+  void note(const std::string& key, double value);
+  template <typename I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  void note(const std::string& key, I value) {
+    note_text(key, std::to_string(value), false);
+  }
+  // A value that is not a scalar (e.g. "[0.4, 0.1]"), as YAML text.
+  void note_text(const std::string& key, const std::string& text, bool is_string);
+  // The effective config recorded so far by this section and every section made from it.
+  std::vector<EffectiveKey> recorded() const;
   ConfigSection sub(const std::string& key);  // a nested mapping (empty when absent)
   YAML::Node raw(const std::string& key);     // the node itself, marked as read
   bool has(const std::string& key) const { return node_ && node_[key]; }
@@ -57,10 +88,19 @@ class ConfigSection {
     else if constexpr (std::is_integral_v<T>) return "an integer";
     else return "a number";
   }
+  static bool is_integer_literal(const std::string& s);
   YAML::Node node_;
   std::string path_, origin_;
   std::map<std::string, bool> seen_;
+  std::shared_ptr<std::vector<EffectiveKey>> record_;
 };
+
+// The keys of `known` closest to `key` (edit distance at most 2, or a third of the key), for
+// "did you mean" hints; empty when none is close.
+std::string closest_key(const std::string& key, const std::vector<std::string>& known);
+
+// Shortest decimal text that reads back as exactly `value` (0.1, not 0.10000000000000001).
+std::string shortest_number(double value);
 
 // Range checks used by the options structs' validate(): throw std::invalid_argument
 // "'key' = value is out of range; expected <what>" when value lies outside [lo, hi] (or is not

@@ -35,17 +35,19 @@
 namespace pbtnas {
 
 // Sent once. A fresh run carries the initial genomes (the coordinator draws them); a resumed run
-// names the committed generation the workers load; `stop`: the run cannot start, exit at once.
+// names the committed generation the workers load; `stop`: the run does not start, exit at once
+// with `exit_code` (2: it cannot start; 0: there is nothing to do, a finished run).
 struct StartOrder {
   std::int64_t resume_generation = -1;
   std::string out_dir;
   bool stop = false;
   std::vector<Genome> genomes;  // fresh run: one per member, by id
+  int exit_code = 2;            // with stop
 
   static StartOrder fresh(std::string out, std::vector<Genome> genomes) { return {-1, std::move(out), false, std::move(genomes)}; }
   static StartOrder resume(std::string out, std::int64_t generation) { return {generation, std::move(out), false, {}}; }
-  static StartOrder abort() { return {-1, "", true, {}}; }
-  template <class A> void serialize(A& a, unsigned) { a& resume_generation& out_dir& stop& genomes; }
+  static StartOrder abort(int exit_code = 2) { return {-1, "", true, {}, exit_code}; }
+  template <class A> void serialize(A& a, unsigned) { a& resume_generation& out_dir& stop& genomes& exit_code; }
 };
 
 struct WorkerReady {

@@ -9,11 +9,13 @@
 
 namespace pbtnas::io {
 
-// Human-readable summary (fits 100 columns). On an index.h5: header, verification status,
-// population table, the best member's lineage and the tensors of its file (read from the member
-// file next to the index). On a member file: header and per-tensor listing. Throws
-// CheckpointError on anything else.
-void inspect(const std::string& path, std::ostream& out);
+// Human-readable summary (fits 100 columns, but for whole tensor names). On an index.h5: header,
+// verification status, population table (architectures as gene=option), the best member's
+// lineage and a summary of the tensors of its file (read from the member file next to the index).
+// On a member file: header (gene names from its generation's or run's index when found) and the
+// tensors by group. `tensors`: every tensor with its whole name, dtype, shape and statistics.
+// Throws CheckpointError on anything else.
+void inspect(const std::string& path, std::ostream& out, bool tensors = false);
 
 // "float32", "int64", ... as stored in the `dtype` attribute; throws CheckpointError for dtypes
 // that checkpoints do not support.

@@ -5,6 +5,7 @@
 //   LogRunReport: rank 0's lines through the Logger, OUT/metrics.jsonl (one row per member per
 //               generation), OUT/workers.jsonl (one row per worker per generation: busy and
 //               waiting seconds), OUT/summary.json.
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,10 +21,25 @@
 
 namespace pbtnas::io {
 
+// Whether a committed run may go on under the config at hand: given the config text stored in its
+// newest committed generation and the epoch that generation reached, a refusal ("" to go on;
+// worded to follow "OUT ") and a note for the log (e.g. the keys that changed).
+struct ConfigVerdict {
+  std::string refusal;
+  std::string note;
+};
+using ConfigCheck = std::function<ConfigVerdict(const std::string& stored_yaml, int next_epoch)>;
+
+// Why `out` cannot become a run folder ("" when it can): it is a file, or its nearest existing
+// parent is not a writable folder. Creates nothing.
+std::string run_folder_problem(const std::string& out);
+
 class H5RunStore : public RunStore {
  public:
-  // Creates `out` when absent. `log` receives the lines of skipped, uncommitted generations.
-  H5RunStore(std::string out, const RunConfig& cfg, const SearchSpace& space, Logger& log);
+  // Creates nothing (LogRunReport::started creates `out`); throws when `out` cannot become a run
+  // folder. `log` receives the lines of skipped, uncommitted generations. `check` decides whether
+  // a committed run may resume under `cfg` (empty: the config text must be the same).
+  H5RunStore(std::string out, const RunConfig& cfg, const SearchSpace& space, Logger& log, ConfigCheck check = {});
   ~H5RunStore() override;  // waits for the pruned generations' deletion
   std::string location() const override { return out_; }
   // Refuses a directory that holds a run of another config, and a newest committed generation
@@ -37,12 +53,15 @@ class H5RunStore : public RunStore {
   void commit(const GenerationCommit& commit) override;
   std::string best_ever_file() const override;
   std::string describe(std::int64_t generation) const override;
+  // OUT/summary.json exists and holds no failed evaluation: the run's final evaluation was written.
+  bool finished() const override;
 
  private:
   std::string out_;
   const RunConfig& cfg_;
   const SearchSpace& space_;
   Logger& log_;
+  ConfigCheck check_;
   std::thread pruner_;
   std::string pruner_error_;  // set by pruner_, reported by the next commit
   void join_pruner();
@@ -64,6 +83,7 @@ class LogRunReport : public RunReport {
   void finished(const RunResult& r) override;
 
  private:
+  std::string in_run(const std::string& path) const;
   std::string out_;
   const RunConfig& cfg_;
   const SearchSpace& space_;

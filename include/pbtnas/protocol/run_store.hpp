@@ -54,6 +54,9 @@ class RunStore {
   virtual std::string best_ever_file() const = 0;
   // How a user opens a committed generation (e.g. its index file).
   virtual std::string describe(std::int64_t generation) const = 0;
+  // Whether the run's final evaluation was written (checked when the newest committed generation
+  // is the run's last: such a run is finished and not evaluated again).
+  virtual bool finished() const { return false; }
 };
 
 }  // namespace pbtnas

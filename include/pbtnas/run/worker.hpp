@@ -52,6 +52,7 @@ class Worker {
   std::unique_ptr<SharedState> shared_;
   std::string out_dir_;
   bool started_ = false;  // a StartOrder without stop arrived (the coordinator expects Ready)
+  int stop_exit_code_ = 2;  // a StartOrder with stop: its exit code
 };
 
 }  // namespace pbtnas

@@ -11,9 +11,9 @@ using pbtnas::test::TempDir;
 
 namespace {
 
-std::string inspect_text(const std::string& path) {
+std::string inspect_text(const std::string& path, bool tensors = true) {
   std::ostringstream s;
-  io::inspect(path, s);
+  io::inspect(path, s, tensors);
   return s.str();
 }
 
@@ -42,6 +42,31 @@ TEST_CASE("inspect of a member file lists its header and tensors", "[io][inspect
                        R"([\s\S]*model\.stem\.conv\.weight +float32 +8x1x3x3 +72  mean [\s\S]*)"));
   CHECK_THAT(text, Catch::Matches(R"([\s\S]*optim\.0\.count +int64 +scalar +1  value 2\n[\s\S]*)"));
   check_width(text);
+
+  // By default: the groups and a count, and how to list them all.
+  const std::string summary = inspect_text(path, false);
+  CAPTURE(summary);
+  CHECK_THAT(summary, Catch::Contains("groups") && Catch::Contains("tensors: 8,") &&
+                          Catch::Contains("pbtnas inspect --tensors " + path));
+  CHECK_THAT(summary, !Catch::Contains("model.stem.conv.weight"));
+}
+
+TEST_CASE("inspect prints whole tensor names, however long", "[io][inspect]") {
+  TempDir tmp;
+  const std::string path = tmp / "member_000.h5";
+  io::MemberFile m = test::make_member(0, 0);
+  const std::string name = "model.cells.12.mixed_operation.branches.3.depthwise_separable.pointwise.weight";
+  m.state.push_back({name, torch::zeros({2, 2})});
+  io::write_member_file(path, m);
+  CHECK_THAT(inspect_text(path), Catch::Contains(name + " "));
+}
+
+TEST_CASE("inspect of a member file next to its index names the genes", "[io][inspect]") {
+  TempDir out;
+  test::write_generation(out.str(), 0, 2, 0);
+  const std::string text = inspect_text(io::member_file_path(out.str(), 0, 1), false);
+  CAPTURE(text);
+  CHECK_THAT(text, Catch::Contains("architecture: cell0.op=sep5x5 cell1.op=sep5x5 cell2.op=skip"));
 }
 
 TEST_CASE("inspect of an index shows the population, lineage and best tensors", "[io][inspect]") {
@@ -74,9 +99,9 @@ TEST_CASE("inspect of an index shows the population, lineage and best tensors", 
   CHECK_THAT(
       text,
       Catch::Matches(
-          R"([\s\S]*\n +2 +0\.95 +\.\.\. 0\.3 0\.4 0\.5 0\.6 0\.95 +mix 0\+3 +skip sep5x5 skip\n[\s\S]*)"));
+          R"([\s\S]*\n +2 +0\.95 +\.\.\. 0\.3 0\.4 0\.5 0\.6 0\.95 +mix 0\+3 +cell0\.op=skip cell1\.op=sep5x5\n +cell2\.op=skip\n[\s\S]*)"));
   CHECK_THAT(text, Catch::Matches(
-                       R"([\s\S]*\n +0 +0\.6 +0\.5 0\.6 +initial +conv3x3 sep5x5 skip\n[\s\S]*)"));
+                       R"([\s\S]*\n +0 +0\.6 +0\.5 0\.6 +initial +cell0\.op=conv3x3 cell1\.op=sep5x5\n +cell2\.op=skip\n[\s\S]*)"));
   CHECK_THAT(text, Catch::Contains("best member 2 (fitness 0.95), file member_002.h5"));
   CHECK_THAT(text, Catch::Matches(R"([\s\S]*cell0\.op +skip +0 -> 3 -> 2\n[\s\S]*)"));
   CHECK_THAT(text, Catch::Contains("model.cells.0.op.weight"));

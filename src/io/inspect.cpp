@@ -342,7 +342,7 @@ void inspect_member(const std::string& path, std::ostream& out, bool tensors) {
 
 // A task's population-wide state (pool.h5). For a replay pool ("shared.<name>.state" =
 // {next, stored, capacity}, ".member", ".first"): how many steps and episodes of each member it holds.
-void inspect_shared(const std::string& path, std::ostream& out) {
+void inspect_shared(const std::string& path, std::ostream& out, bool tensors) {
   const SharedFile f = read_shared_file(path);
   out << "pbtnas shared state file  " << path << "\n";
   out << fmt("  name %s   generation %lld   format version %d\n", f.name.c_str(),
@@ -379,7 +379,7 @@ void inspect_shared(const std::string& path, std::ostream& out) {
   out << "\n";
   MemberFile as_member;
   as_member.state = f.state;
-  print_tensors(out, as_member);
+  print_tensors(out, as_member, tensors, path);
 }
 
 }  // namespace
@@ -391,7 +391,7 @@ void inspect(const std::string& path, std::ostream& out, bool tensors) {
   if (format == kIndexFormat)
     inspect_index(path, out, tensors);
   else if (format == kSharedFormat)
-    inspect_shared(path, out);
+    inspect_shared(path, out, tensors);
   else
     inspect_member(path, out, tensors);
 }

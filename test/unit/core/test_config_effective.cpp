@@ -82,7 +82,7 @@ TEST_CASE("only the keys that extend or operate a run may change on resume") {
     CHECK_FALSE(changes_on_resume(key));
 }
 
-TEST_CASE("--set overrides set nested keys and keep the others") {
+TEST_CASE("overrides (--set) set nested keys and keep the others") {
   const std::string text = "population_size: 8  # a comment\nmax_epochs: 4\nepochs_step: 2\n";
   const std::string set = apply_overrides(text, {"max_epochs=8", "checkpoint.keep=0", "shrink_perturb=[1, 0]"});
   const RunConfig c = parse_config(set, "set");

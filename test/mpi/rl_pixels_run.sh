@@ -33,6 +33,6 @@ PYEOF
 "$PBTNAS" inspect "$WORK/w2/checkpoints/gen_000001/index.h5" >"$WORK/index.txt" 2>&1 || { cat "$WORK/index.txt"; fail "inspect failed"; }
 grep -q "search space rl_normact (36 genes)" "$WORK/index.txt" || { cat "$WORK/index.txt"; fail "inspect does not show the 36-gene space"; }
 grep -q "encoder.convnet.1.op" "$WORK/index.txt" || { cat "$WORK/index.txt"; fail "inspect does not show the encoder genes"; }
-"$PBTNAS" inspect "$WORK/w2/checkpoints/gen_000001/member_000.h5" >"$WORK/inspect.txt" 2>&1 || { cat "$WORK/inspect.txt"; fail "inspect failed"; }
+"$PBTNAS" inspect --tensors "$WORK/w2/checkpoints/gen_000001/member_000.h5" >"$WORK/inspect.txt" 2>&1 || { cat "$WORK/inspect.txt"; fail "inspect failed"; }
 grep -q "model.encoder.convnet.0" "$WORK/inspect.txt" || { cat "$WORK/inspect.txt"; fail "inspect does not list the encoder's layers"; }
 pass "inspect shows the encoder genes and layers"

@@ -64,7 +64,7 @@ assert checked > 0, "no mixed child found in the log"
 print(f"ok: {checked} mixed children started with their donor's replay buffer")
 PYEOF
 
-"$PBTNAS" inspect "$WORK/w2/checkpoints/gen_000003/member_000.h5" >"$WORK/inspect.txt" 2>&1 || { cat "$WORK/inspect.txt"; fail "inspect failed"; }
+"$PBTNAS" inspect --tensors "$WORK/w2/checkpoints/gen_000003/member_000.h5" >"$WORK/inspect.txt" 2>&1 || { cat "$WORK/inspect.txt"; fail "inspect failed"; }
 grep -q "extra.replay.obs" "$WORK/inspect.txt" || fail "inspect does not list the replay buffer"
 grep -q "average.critic.Q1" "$WORK/inspect.txt" || fail "inspect does not list the target critic"
 pass "inspect lists the replay buffer and the target critic"

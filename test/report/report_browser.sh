@@ -46,7 +46,7 @@ set +e
 code=$?
 set -e
 [[ $code -eq 2 ]] || { cat "$WORK/bad_html.log"; fail "report --html FOLDER exited $code, not 2"; }
-grep -q "is a folder; pass the path of the HTML file" "$WORK/bad_html.log" || { cat "$WORK/bad_html.log"; fail "report --html FOLDER: no clear message"; }
+grep -q "is a folder; name a file" "$WORK/bad_html.log" || { cat "$WORK/bad_html.log"; fail "report --html FOLDER: no clear message"; }
 [[ ! -e "$WORK/a_folder.tmp" ]] || fail "report --html FOLDER left a temporary file"
 for f in report/fitness.png report/lineage.png; do
   [[ -s "$RUN/$f" ]] || fail "$RUN/$f is missing"

@@ -11,7 +11,7 @@
 #include <map>
 #include <thread>
 
-#include "cli/bench_util.hpp"
+#include "pbtnas/util/clock.hpp"
 #include "cli/commands.hpp"
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/core/mixing.hpp"

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "cli/commands.hpp"
+#include "pbtnas/nn/compute_threads.hpp"
 #include "pbtnas/core/resources.hpp"
 #include "pbtnas/io/run_files.hpp"
 #include "pbtnas/mpi/mpi_transport.hpp"

@@ -1,8 +1,6 @@
-// Process-wide helpers of the command line: the crash handler, compute threads, subcommand hints,
+// Process-wide helpers of the command line: the crash handler, subcommand hints,
 // and where the benchmarks find their Python mirror scripts.
-#include <dlfcn.h>
 #include <execinfo.h>
-#include <torch/torch.h>
 #include <unistd.h>
 
 #include <climits>
@@ -32,14 +30,6 @@ void on_fatal_signal(int sig) {
 }
 
 }  // namespace
-
-bool set_compute_threads(int threads) {
-  torch::set_num_threads(threads);
-  using SetThreads = void (*)(int);
-  auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (set_blas) set_blas(threads);
-  return set_blas != nullptr;
-}
 
 void install_crash_handler() {
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, on_fatal_signal);

@@ -1,6 +1,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,11 +15,6 @@ namespace pbtnas::cli {
 // Prints a backtrace on SIGSEGV/SIGBUS/SIGFPE/SIGILL (re-installed after MPI_Init, which sets
 // handlers of its own).
 void install_crash_handler();
-
-// Sets LibTorch's intra-op threads and, when the BLAS behind it is OpenBLAS, OpenBLAS's own
-// thread count to `threads` (torch::set_num_threads does not reach OpenBLAS, whose extra
-// threads otherwise spin on cores that other ranks use). Returns true when OpenBLAS was found.
-bool set_compute_threads(int threads);
 
 // The subcommand closest to a mistyped `word` ("" when none is close): "did you mean" hints.
 std::string closest_subcommand(const std::string& word, const std::vector<std::string>& names);
@@ -97,32 +93,15 @@ int inspect_command(const std::string& file, bool tensors);
 int soup_command(const std::string& out);
 int bench_exchange_command(int argc, char** argv, const std::string& config, int reps);
 
-struct BenchGanOptions {
+// `pbtnas bench-TASK CONFIG [--FLAG VALUE ...]`: the benchmark of a task that has one (its registry
+// entry's TaskEntry::bench, tasks/bench.hpp); `values` holds every flag the task declares. 0, or 2
+// with a message.
+struct BenchTaskOptions {
   std::string config;
-  int iters = 20;         // iterations per timed epoch
-  int reps = 3;           // timed epochs (C++: best of; Python: iters * reps iterations)
-  int threads = 1;
-  std::string device = "cpu";  // cpu, cuda or cuda:N (both sides)
-  std::string python = "/usr/bin/python3";  // "" = skip the Python comparison
-  std::string script = "jobs/bench/gan_step.py";
+  std::map<std::string, std::string> values;
+  std::map<std::string, bool> switches;
 };
-int bench_gan_command(const BenchGanOptions& options);
-
-struct BenchRlOptions {
-  std::string config;
-  int iters = 20;          // updates per timed block (and in the warm-up block)
-  int reps = 3;            // timed blocks, best of (both sides; also for the environment timings)
-  int threads = 1;         // torch (and OpenBLAS) threads, both sides
-  bool expensive = false;  // also time the most expensive genome (residual_2, feature 150, SN on)
-  std::string part = "both";  // both | update | env
-  int frames = 10000;      // frames per timed environment block
-  bool all_envs = false;   // time every registered environment, not only the config's
-  double ctrlnoise = 1.0;  // mujoco-testspeed's control noise
-  std::string python = "/usr/bin/python3";  // "" = skip the Python comparison
-  std::string script = "jobs/bench/rl_update.py";
-  std::string testspeed = "mujoco-testspeed";  // "" = skip the MuJoCo comparison
-};
-int bench_rl_command(const BenchRlOptions& options);
+int bench_task_command(const std::string& task, const BenchTaskOptions& options);
 
 // `pbtnas bench-scale` (docs/performance.md, "Scale"): under `mpirun -n R`, the real coordinator
 // and workers on the data-free toy task at each population size, printing per generation the

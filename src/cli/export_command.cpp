@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "pbtnas/nn/compute_threads.hpp"
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/index/checkpoint.hpp"
 #include "pbtnas/index/generation_index.hpp"

@@ -1,9 +1,10 @@
 // pbtnas command line: run, check, status, study, study-report, inspect, soup, report, export,
-// bench-exchange, bench-gan, bench-rl, bench-scale. Each subcommand's options are declared by one
-// add_* function below; main parses and hands over to the subcommand's function (commands.hpp).
+// bench-exchange, bench-scale, and bench-TASK for each task with a benchmark (bench-gan, bench-rl).
+// Each subcommand's options are declared by one add_* function below; main parses and hands over to the subcommand's function (commands.hpp).
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <map>
 
 #include "cli/commands.hpp"
 #include "pbtnas/index/h5_array.hpp"
@@ -29,8 +30,7 @@ struct Parsed {
   ExportOptions export_opts;
   std::string bench_config;
   int bench_reps = 5;
-  BenchGanOptions gan;
-  BenchRlOptions rl;
+  std::map<std::string, BenchTaskOptions> task_bench;  // by task name (bench-TASK)
   BenchScaleOptions scale;
 };
 
@@ -113,35 +113,24 @@ void add_results(CLI::App& app, Parsed& p) {
   export_cmd->add_option("--examples", p.export_opts.examples, "inputs in example.pt")->check(CLI::Range(1, 10000));
 }
 
-void add_bench_gan_rl(CLI::App& app, Parsed& p) {
-  auto* gan = app.add_subcommand(
-      "bench-gan", "Benchmark: ms per GAN iteration and s per FID at a config's sizes, vs the same step in Python PyTorch");
-  gan->add_option("config", p.gan.config, "YAML config with task: gan (e.g. jobs/configs/fmnist_ganhard.yaml)")->required();
-  gan->add_option("--iters", p.gan.iters, "iterations per timed epoch")->check(CLI::Range(1, 1000000));
-  gan->add_option("--reps", p.gan.reps, "timed epochs")->check(CLI::Range(1, 100000));
-  gan->add_option("--threads", p.gan.threads, "torch threads (both sides)");
-  gan->add_option("--device", p.gan.device, "cpu, cuda or cuda:N (both sides; the FID network too)");
-  gan->add_option("--python", p.gan.python, "Python with torch for the comparison (\"\" to skip)");
-  gan->add_option("--script", p.gan.script, "the Python mirror of the GAN step (relative: from the working folder, "
-                                            "else from the checkout or install of this pbtnas)");
-
-  auto* rl = app.add_subcommand(
-      "bench-rl", "Benchmark: ms per RL agent update at a config's sizes vs the same update in Python PyTorch, and "
-                  "environment frames/s vs mujoco-testspeed");
-  rl->add_option("config", p.rl.config, "YAML config with task: rl (e.g. jobs/configs/smoke_rl.yaml)")->required();
-  rl->add_option("--iters", p.rl.iters, "updates per timed block (and in the warm-up block)")->check(CLI::Range(1, 1000000));
-  rl->add_option("--reps", p.rl.reps, "timed blocks (best of; also for the environment timings)")->check(CLI::Range(1, 100000));
-  rl->add_option("--threads", p.rl.threads, "torch threads (both sides)");
-  rl->add_flag("--expensive", p.rl.expensive, "also time the most expensive genome (every layer residual_2, "
-                                              "feature dim 150, swish, spectral norm on)");
-  rl->add_option("--part", p.rl.part, "both, update or env");
-  rl->add_option("--frames", p.rl.frames, "frames per timed environment block");
-  rl->add_flag("--all-envs", p.rl.all_envs, "time every registered environment, not only the config's");
-  rl->add_option("--ctrlnoise", p.rl.ctrlnoise, "mujoco-testspeed's control noise");
-  rl->add_option("--python", p.rl.python, "Python with torch for the comparison (\"\" to skip)");
-  rl->add_option("--script", p.rl.script, "the Python mirror of the RL update (relative: from the working folder, "
-                                          "else from the checkout or install of this pbtnas)");
-  rl->add_option("--testspeed", p.rl.testspeed, "MuJoCo's testspeed sample (\"\" to skip)");
+// bench-TASK for every registered task with a benchmark (TaskEntry::bench), with the options it declares.
+void add_task_benches(CLI::App& app, Parsed& p) {
+  for (const pbtnas::TaskEntry& entry : pbtnas::task_registry()) {
+    if (!entry.bench.run) continue;
+    BenchTaskOptions& o = p.task_bench[entry.name];
+    auto* sub = app.add_subcommand("bench-" + entry.name, entry.bench.help);
+    sub->add_option("config", o.config, "YAML config with task: " + entry.name + " (e.g. " +
+                                            entry.bench.example_config + ")")
+        ->required();
+    for (const pbtnas::BenchFlag& f : entry.bench.flags) {
+      if (f.is_switch) {
+        sub->add_flag("--" + f.name, o.switches[f.name], f.help);
+      } else {
+        o.values[f.name] = f.default_value;
+        sub->add_option("--" + f.name, o.values[f.name], f.help);
+      }
+    }
+  }
 }
 
 void add_bench_mpi(CLI::App& app, Parsed& p) {
@@ -206,14 +195,8 @@ int dispatch(CLI::App& app, Parsed& p, int argc, char** argv) {
   if (name == "report") return report_command(p.report_out, p.report_html);
   if (name == "export") return export_command(p.export_opts);
   if (name == "bench-exchange") return bench_exchange_command(argc, argv, p.bench_config, p.bench_reps);
-  if (name == "bench-gan") {
-    p.gan.script = find_script(p.gan.script);
-    return bench_gan_command(p.gan);
-  }
-  if (name == "bench-rl") {
-    p.rl.script = find_script(p.rl.script);
-    return bench_rl_command(p.rl);
-  }
+  if (name.rfind("bench-", 0) == 0 && p.task_bench.count(name.substr(6)))
+    return bench_task_command(name.substr(6), p.task_bench[name.substr(6)]);
   if (name == "bench-scale") return bench_scale_command(argc, argv, p.scale);
   return 1;
 }
@@ -251,7 +234,7 @@ int main(int argc, char** argv) {
   add_study(app, p);
   add_results(app, p);
   add_bench_mpi(app, p);
-  add_bench_gan_rl(app, p);
+  add_task_benches(app, p);
   if (const int rc = unknown_subcommand(app, argc, argv)) return rc;
   CLI11_PARSE(app, argc, argv);
   return dispatch(app, p, argc, argv);

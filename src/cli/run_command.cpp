@@ -26,6 +26,7 @@
 #include "pbtnas/core/layout.hpp"
 #include "pbtnas/core/log.hpp"
 #include "pbtnas/mpi/mpi_transport.hpp"
+#include "pbtnas/nn/compute_threads.hpp"
 #include "pbtnas/io/run_files.hpp"
 #include "pbtnas/run/coordinator_on_disk.hpp"
 #include "pbtnas/protocol/coordinator.hpp"

@@ -242,6 +242,7 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
     if (sel.n_children < 0) sel.n_children = sel.population_size - sel.n_elites();
     s.note("n_children", sel.n_children);
     c.validate();
+    s.check_overflows();
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument("config " + origin + ": " + e.what());
   }

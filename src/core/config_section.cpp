@@ -32,6 +32,24 @@ void reject_duplicates(const YAML::Node& node, const std::string& path, const st
   }
 }
 
+// Integers that did not fit their key's type, by full key: the literal and the type's range. Held
+// between ConfigSection::get() and the check_range() of the same key (one parse at a time per thread).
+struct Overflow {
+  std::string literal, type_range;
+};
+std::map<std::string, Overflow>& overflows() {
+  thread_local std::map<std::string, Overflow> held;
+  return held;
+}
+
+void throw_if_overflowed(const std::string& key, const std::string& what) {
+  auto it = overflows().find(key);
+  if (it == overflows().end()) return;
+  const std::string literal = it->second.literal;
+  overflows().erase(it);
+  throw std::invalid_argument("'" + key + "' = " + literal + " is out of range; expected " + what);
+}
+
 template <typename T>
 std::string show(T v) {
   std::ostringstream os;
@@ -88,6 +106,7 @@ ConfigSection ConfigSection::root(const std::string& yaml_text, const std::strin
     throw std::invalid_argument("config " + origin + ": not valid YAML (" + std::string(e.what()) + ")");
   }
   reject_duplicates(root, "", origin);
+  overflows().clear();
   return ConfigSection(root, "", origin, std::make_shared<std::vector<EffectiveKey>>());
 }
 
@@ -165,8 +184,22 @@ void ConfigSection::reject_unknown(const std::string& hint) const {
   }
 }
 
+void ConfigSection::hold_overflow(const std::string& key, const std::string& literal, const std::string& type_range) {
+  overflows()[key] = Overflow{literal, type_range};
+}
+
+void ConfigSection::check_overflows() const {
+  for (auto it = overflows().begin(); it != overflows().end(); ++it)
+    if (path_.empty() || it->first.rfind(path_ + ".", 0) == 0) {
+      const std::string k = it->first, message = "= " + it->second.literal + " is out of range; expected " + it->second.type_range;
+      overflows().erase(it);
+      throw std::invalid_argument("'" + k + "' " + message);  // the caller names the file, as for validate()
+    }
+}
+
 void check_int_range(const std::string& key, std::int64_t value, std::int64_t lo, std::int64_t hi,
                      const std::string& what) {
+  throw_if_overflowed(key, what);
   if (value < lo || value > hi)
     throw std::invalid_argument("'" + key + "' = " + show(value) + " is out of range; expected " + what);
 }

@@ -385,15 +385,15 @@ void LogRunReport::finished(const RunResult& r) {
     done += "  " + f.score_names[i] + " " + fmt("%.4g", f.score_values[i]);
     scores[f.score_names[i]] = number_or_null(f.score_values[i]);
   }
-  if (f.score_names.empty()) done += "  validation " + fmt("%.4f", f.fitness) + "  test " + fmt("%.4f", f.test_score);
+  if (f.score_names.empty()) done += "  fitness " + fmt("%.4f", f.fitness) + "  test score " + fmt("%.4f", f.test_score);
   log_.info(done + "  parameters " + std::to_string(f.parameters));
   log_.info("  architecture: " + space_.describe(r.genome));
   log_.info("  checkpoint:   " + r.checkpoint + "   (pbtnas inspect " + r.checkpoint + ")");
   nlohmann::json j;
   j["best_member"] = r.best_member;
-  j["validation"] = f.fitness;
-  j["test"] = f.test_score;
-  j["scores"] = scores;
+  j["scores"] = scores;          // in the task's words (Task::final_scores)
+  j["fitness"] = number_or_null(f.fitness);        // the same two under the Task interface's names
+  j["test_score"] = number_or_null(f.test_score);
   j["parameters"] = f.parameters;
   j["architecture"] = space_.option_names(r.genome);
   nlohmann::json genes = nlohmann::json::object();

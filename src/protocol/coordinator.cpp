@@ -11,6 +11,7 @@
 #include "pbtnas/core/resources.hpp"
 #include "pbtnas/core/selection.hpp"
 #include "pbtnas/protocol/training_progress.hpp"
+#include "pbtnas/protocol/worker_watch.hpp"
 #include "pbtnas/util/clock.hpp"
 
 namespace pbtnas {
@@ -61,7 +62,7 @@ class Coordinator {
   template <class M>
   std::vector<M> from_each_worker(std::int64_t g, const char* step) {
     std::vector<M> out;
-    Watch watch(*this, g, step);
+    WorkerWatch watch = watch_workers(g, step);
     for (int r = 1; r < t_.size(); ++r) watch.owes(r, 1);
     for (int i = 1; i < t_.size(); ++i) {
       int from = 0;
@@ -74,46 +75,13 @@ class Coordinator {
     return out;
   }
 
-  // The workers that owe rank 0 messages in one step, and when each was last heard from: a worker
-  // that owes something and stays silent for the worker timeout ends the wait (WorkerTimeout).
-  class Watch {
-   public:
-    Watch(const Coordinator& c, std::int64_t g, const char* step)
-        : c_(c), g_(g), step_(step), owed_(static_cast<std::size_t>(c.t_.size()), 0),
-          heard_(static_cast<std::size_t>(c.t_.size()), Clock::now()),
-          limit_(c.cfg_.worker_timeout_seconds(c.longest_generation_)) {}
-    void owes(int rank, int n) { owed_.at(static_cast<std::size_t>(rank)) += n; }
-    void paid(int rank) { --owed_.at(static_cast<std::size_t>(rank)); }
-    template <class M>
-    M receive(int* from) {
-      for (;;) {
-        double wait = -1.0;
-        if (limit_ >= 0.0) {
-          wait = limit_;
-          for (std::size_t r = 1; r < owed_.size(); ++r)
-            if (owed_[r] > 0) wait = std::min(wait, std::max(0.0, limit_ - since(heard_[r])));
-        }
-        int src = 0;
-        if (auto m = receive_message_for<M>(c_.t_, wait, kAnySource, &src)) {
-          heard_.at(static_cast<std::size_t>(src)) = Clock::now();
-          *from = src;
-          return std::move(*m);
-        }
-        std::vector<int> silent;
-        for (std::size_t r = 1; r < owed_.size(); ++r)
-          if (owed_[r] > 0 && since(heard_[r]) >= limit_) silent.push_back(static_cast<int>(r));
-        if (!silent.empty()) throw WorkerTimeout(c_.silence_message(silent, limit_, g_, step_));
-      }
-    }
-
-   private:
-    const Coordinator& c_;
-    std::int64_t g_;
-    const char* step_;
-    std::vector<int> owed_;
-    std::vector<Clock::time_point> heard_;
-    double limit_;
-  };
+  // A wait for the workers in one step of generation g (protocol/worker_watch.hpp).
+  WorkerWatch watch_workers(std::int64_t g, const char* step) const {
+    const double limit = cfg_.worker_timeout_seconds(longest_generation_);
+    return WorkerWatch(t_, limit, [this, limit, g, step](const std::vector<int>& silent) {
+      return silence_message(silent, limit, g, step);
+    });
+  }
   std::string silence_message(const std::vector<int>& ranks, double limit, std::int64_t g, const char* step) const;
 
   Transport& t_;
@@ -237,7 +205,7 @@ GenerationSummary Coordinator::train(std::int64_t g) {
   // reports), from which the live progress is shown.
   TrainingTracker tracker(g, s.steps, pop_.size(), generations_run_ > 0 ? seconds_run_ / generations_run_ : 0.0);
   auto shown = t0;
-  Watch watch(*this, g, "while training");
+  WorkerWatch watch = watch_workers(g, "while training");
   for (int r = 1; r < t_.size(); ++r) watch.owes(r, static_cast<int>(layout_.members_of(r).size()));
   for (int i = 0; i < pop_.size();) {
     int from = 0;
@@ -324,7 +292,7 @@ void Coordinator::checkpoint(GenerationSummary& s) {
   GenerationCommit c;
   s.worker_peak_rss_bytes.assign(static_cast<std::size_t>(t_.size() - 1), 0);
   s.worker_pss_bytes.assign(static_cast<std::size_t>(t_.size() - 1), 0);
-  Watch watch(*this, s.generation, "while writing checkpoints");
+  WorkerWatch watch = watch_workers(s.generation, "while writing checkpoints");
   for (int r = 1; r < t_.size(); ++r) watch.owes(r, 1);
   for (int i = 1; i < t_.size(); ++i) {
     int from = 0;
@@ -402,50 +370,6 @@ int Coordinator::finish() {
 }
 
 }  // namespace
-
-std::string describe_ready_workers(const std::vector<ReadyWorker>& workers) {
-  std::vector<ReadyWorker> sorted = workers;
-  std::sort(sorted.begin(), sorted.end(), [](const ReadyWorker& a, const ReadyWorker& b) { return a.rank < b.rank; });
-  std::vector<std::string> hosts;  // in order of their first rank
-  for (const auto& w : sorted)
-    if (std::find(hosts.begin(), hosts.end(), w.host) == hosts.end()) hosts.push_back(w.host);
-  auto join_unique = [](const std::vector<std::string>& items) {
-    std::vector<std::string> seen;
-    for (const auto& x : items)
-      if (std::find(seen.begin(), seen.end(), x) == seen.end()) seen.push_back(x);
-    std::string out;
-    for (const auto& x : seen) out += (out.empty() ? "" : ", ") + x;
-    return out;
-  };
-  std::string out = std::to_string(sorted.size()) + " on " + std::to_string(hosts.size()) +
-                    (hosts.size() == 1 ? " host: " : " hosts: ");
-  for (std::size_t h = 0; h < hosts.size(); ++h) {
-    std::vector<int> ranks;
-    std::vector<std::string> devices;
-    int lo = 0, hi = 0;
-    for (const auto& w : sorted) {
-      if (w.host != hosts[h]) continue;
-      ranks.push_back(w.rank);
-      devices.push_back(w.device);
-      lo = lo == 0 ? w.threads : std::min(lo, w.threads);
-      hi = std::max(hi, w.threads);
-    }
-    std::string rank_text;
-    for (std::size_t i = 0; i < ranks.size();) {
-      std::size_t j = i;
-      while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
-      rank_text += (rank_text.empty() ? "" : ",") + std::to_string(ranks[i]) +
-                   (j > i ? "-" + std::to_string(ranks[j]) : "");
-      i = j + 1;
-    }
-    const std::string threads = lo == hi ? std::to_string(lo) + (lo == 1 ? " thread" : " threads")
-                                         : std::to_string(lo) + "-" + std::to_string(hi) + " threads";
-    out += (h ? ", " : "") + (hosts[h].empty() ? std::string("?") : hosts[h]) +
-           (ranks.size() == 1 ? " rank " : " ranks ") + rank_text + " (" + join_unique(devices) + " x " +
-           threads + ")";
-  }
-  return out;
-}
 
 int run_coordinator(Transport& transport, const RunConfig& cfg, const SearchSpace& space, RunStore& store,
                     RunReport& report, const std::atomic<int>* stop_requested, RunPoints* points) {

@@ -12,6 +12,7 @@
 
 #include "html_sections.hpp"
 #include "pbtnas/report/lineage.hpp"
+#include "pbtnas/util/files.hpp"
 
 #ifndef PBTNAS_CHART_JS
 #define PBTNAS_CHART_JS "/usr/share/javascript/chart.js/chart.min.js"
@@ -31,7 +32,7 @@ std::string read_file(const std::string& path) {
 }
 
 void write_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temporary_name(path);  // util/files.hpp: one temporary name for every atomic write
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << text;

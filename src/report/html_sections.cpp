@@ -114,7 +114,7 @@ std::string section_overview(const ReportContext& c) {
     if (sm.parameters >= 0) s << row("parameters", std::to_string(sm.parameters));
     std::string scores;
     for (const auto& [k, v] : sm.scores) scores += ", " + html_escape(k) + " " + num(v, 6);
-    if (sm.scores.empty()) scores = ": validation " + num(sm.validation, 6) + ", test " + num(sm.test, 6);
+    if (sm.scores.empty()) scores = ": fitness " + num(sm.fitness, 6) + ", test score " + num(sm.test_score, 6);
     else scores = ":" + scores.substr(1);
     s << row("final population's best", "member " + std::to_string(sm.best_member) + scores);
     if (sm.has_soup) {

@@ -135,8 +135,9 @@ Summary parse_summary(const std::string& json_text) {
   if (j.is_discarded() || !j.is_object()) return s;
   s.present = true;
   s.best_member = j.value("best_member", -1);
-  s.validation = number(j, "validation");
-  s.test = number(j, "test");
+  // "fitness"/"test_score"; summaries written before they were renamed say "validation"/"test".
+  s.fitness = number(j, j.contains("fitness") ? "fitness" : "validation");
+  s.test_score = number(j, j.contains("test_score") ? "test_score" : "test");
   if (j.contains("scores") && j["scores"].is_object())
     for (const auto& [k, v] : j["scores"].items()) s.scores.emplace_back(k, v.is_number() ? v.get<double>() : kMissing);
   if (j.contains("parameters") && j["parameters"].is_number()) s.parameters = j["parameters"].get<long long>();

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "pbtnas/util/files.hpp"
 #include "pbtnas/util/png.hpp"
 
 namespace pbtnas {
@@ -51,7 +52,7 @@ void write_png(const std::string& path, int width, int height, int channels,
       fail(path, "cannot create the parent directory " + parent.string() +
                      (ec ? " (" + ec.message() + ")" : " (it exists but is not a directory)"));
   }
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temporary_name(path);  // util/files.hpp: one temporary name for every atomic write
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(tmp.c_str(), "wb"));
   if (!file)
     fail(path, "cannot open " + tmp + " for writing (" + errno_text(errno) +

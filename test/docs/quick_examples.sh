@@ -3,32 +3,12 @@
 # is "bash quick". They run from a folder laid out like the repository (jobs/, build/pbtnas),
 # against a tiny finished run in out/fmnist (the toy task, 2 generations), one line at a time;
 # every line must exit 0. Usage: quick_examples.sh PBTNAS SOURCE_DIR
-set -euo pipefail
-PBTNAS=$(realpath "$1")
-SRC=$(realpath "$2")
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pbtnas-quick.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export PBTNAS_PROGRESS=lines
-if [[ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
-  echo "SKIPPED: /usr/share/datasets/fashion-mnist is absent (install dataset-fashion-mnist)"
-  exit 77
-fi
+source "$(dirname "$0")/../mpi/lib.sh" "$(realpath "$1")" "$(realpath "$2")"  # WORK, MPI settings, skip without Fashion-MNIST
 
 ln -s "$SRC/jobs" "$WORK/jobs"
 mkdir -p "$WORK/build" "$WORK/out"
 ln -s "$PBTNAS" "$WORK/build/pbtnas"
-cat >"$WORK/toy.yaml" <<'YAML'
-population_size: 4
-parents_fraction: 0.5
-max_epochs: 2
-epochs_step: 1
-task: toy
-checkpoint:
-  keep: 0
-runtime:
-  threads_per_rank: 1
-YAML
+toy_config >"$WORK/toy.yaml"
 (cd "$WORK" && mpirun -n 3 build/pbtnas run toy.yaml --out out/fmnist >run.log 2>&1) ||
   { cat "$WORK/run.log"; echo "FAIL: the tiny run failed"; exit 1; }
 

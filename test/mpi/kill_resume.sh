@@ -6,19 +6,8 @@ source "$(dirname "$0")/lib.sh"
 cfg=$(make_long_config long)
 run_pbtnas 3 "$cfg" "$WORK/full"; [[ $rc -eq 0 ]] || { cat "$WORK/full.log"; fail "uninterrupted run exited $rc"; }
 
-kcfg="$WORK/crash.yaml"
-{ cat "$cfg"; printf 'testing:\n  crash_after_commit: 1\n'; } >"$kcfg"
 out="$WORK/killed"
-run_pbtnas 3 "$kcfg" "$out"
-[[ $rc -ne 0 ]] || { cat "$out.log"; fail "the run with crash_after_commit: 1 exited 0"; }
-grep -q "testing.crash_after_commit" "$out.log" || { cat "$out.log"; fail "the crash hook did not fire"; }
-[[ -f "$out/checkpoints/gen_000001/index.h5" ]] || fail "generation 2 (index 1) is not committed"
-[[ ! -e "$out/checkpoints/gen_000002/index.h5" ]] || fail "generation 3 was committed after the crash point"
-[[ ! -f "$out/summary.json" ]] || fail "the run finished although rank 0 was killed"
-
-run_pbtnas 3 "$kcfg" "$out"   # the same command: resumes after generation 2; the hook stays behind
-[[ $rc -eq 0 ]] || { cat "$out.log"; fail "resumed run exited $rc"; }
-grep -qF "resuming from committed generation 1 [2/" "$out.log" || { cat "$out.log"; fail "the second run did not resume after generation 2"; }
+crash_and_resume "$cfg" "$out" 3
 fingerprint "$WORK/full" >"$WORK/a.txt"
 fingerprint "$out" >"$WORK/b.txt"
 diff "$WORK/a.txt" "$WORK/b.txt" || fail "resumed run differs from the uninterrupted run"

@@ -24,6 +24,64 @@ if [[ "${PBTNAS_TEST_NEEDS_FASHION_MNIST:-1}" == 1 && ! -f /usr/share/datasets/f
   skip "/usr/share/datasets/fashion-mnist is absent (install dataset-fashion-mnist)"
 fi
 
+# crash_and_resume CONFIG OUT RANKS [RESUME_RANKS]: runs CONFIG with testing.crash_after_commit: 1
+# (rank 0 is killed right after generation 2, index 1, is committed), checks that the crash came
+# there, then runs the same command again (on RESUME_RANKS ranks, default RANKS) and checks that it
+# resumed after generation 2 and finished. Fails the test otherwise.
+crash_and_resume() {
+  local cfg=$1 out=$2 ranks=$3 again=${4:-$3}
+  local kcfg="$WORK/$(basename "$out")-crash.yaml"
+  { cat "$cfg"; printf 'testing:\n  crash_after_commit: 1\n'; } >"$kcfg"
+  run_pbtnas "$ranks" "$kcfg" "$out"
+  [[ $rc -ne 0 ]] || { cat "$out.log"; fail "the run with crash_after_commit: 1 exited 0"; }
+  grep -q "testing.crash_after_commit" "$out.log" || { cat "$out.log"; fail "the crash hook did not fire"; }
+  [[ -f "$out/checkpoints/gen_000001/index.h5" ]] || { cat "$out.log"; fail "generation 2 (index 1) is not committed"; }
+  [[ ! -e "$out/checkpoints/gen_000002/index.h5" ]] || fail "generation 3 was committed after the crash point"
+  [[ ! -f "$out/summary.json" ]] || fail "the run finished although rank 0 was killed"
+  run_pbtnas "$again" "$kcfg" "$out"  # the same command: resumes after generation 2; the hook stays behind
+  [[ $rc -eq 0 ]] || { cat "$out.log"; fail "the resumed run exited $rc"; }
+  grep -qF "resuming from committed generation 1 [2/" "$out.log" || { cat "$out.log"; fail "the second run did not resume after generation 2"; }
+}
+
+# same_with_2_and_3_workers CONFIG WHAT: runs CONFIG with 2 and 3 workers into $WORK/w2 and
+# $WORK/w3, checks that the search made a mixing exchange and that both end with the same
+# fingerprint ($WORK/a.txt: the 2-worker one).
+same_with_2_and_3_workers() {
+  local cfg=$1 what=$2
+  run_pbtnas 3 "$cfg" "$WORK/w2"; [[ $rc -eq 0 ]] || { cat "$WORK/w2.log"; fail "2-worker $what run exited $rc"; }
+  run_pbtnas 4 "$cfg" "$WORK/w3"; [[ $rc -eq 0 ]] || { cat "$WORK/w3.log"; fail "3-worker $what run exited $rc"; }
+  grep -q " <- .*mix" "$WORK/w2.log" || fail "the run made no mixing exchange, so the test would prove little"
+  fingerprint "$WORK/w2" >"$WORK/a.txt"
+  fingerprint "$WORK/w3" >"$WORK/b.txt"
+  diff "$WORK/a.txt" "$WORK/b.txt" || fail "$what results differ between 2 and 3 workers"
+}
+
+# with_keys NAME 'runtime lines' 'testing lines': a copy of the config "$base" with lines added to
+# its runtime section and a testing section appended; prints its path.
+with_keys() {
+  local f="$WORK/$1.yaml"
+  cp "$base" "$f"
+  grep -q '^runtime:' "$f" || fail "the smoke config has no runtime section"
+  sed -i "/^runtime:/a\\$2" "$f"
+  printf 'testing:\n%s\n' "$3" >>"$f"
+  echo "$f"
+}
+
+# A tiny search of the data-free toy task (4 members, 2 generations), on stdout.
+toy_config() {
+  cat <<'YAML'
+population_size: 4
+parents_fraction: 0.5
+max_epochs: 2
+epochs_step: 1
+task: toy
+checkpoint:
+  keep: 0
+runtime:
+  threads_per_rank: 1
+YAML
+}
+
 # run_pbtnas RANKS CONFIG OUT [extra args] -> exit code in $rc, output in $OUT.log
 run_pbtnas() {
   local ranks=$1 config=$2 out=$3
@@ -68,7 +126,7 @@ rows = [json.loads(l) for l in open(out + "/metrics.jsonl") if l.strip()]
 for r in sorted(rows, key=lambda r: (r["generation"], r["member"])):
     print(r["generation"], r["member"], r["fitness"], r["train_loss"], r["architecture"])
 s = json.load(open(out + "/summary.json"))
-print("best", s["best_member"], s["validation"], s["test"], s["genome"], s["fitness_history"])
+print("best", s["best_member"], s["fitness"], s["test_score"], s["genome"], s["fitness_history"])
 PYEOF
 }
 

@@ -31,13 +31,9 @@ for path in sorted(glob.glob(out + "/checkpoints/gen_*/pool.h5")):
 PYEOF
 }
 
-run_pbtnas 3 "$cfg" "$WORK/w2"; [[ $rc -eq 0 ]] || { cat "$WORK/w2.log"; fail "2-worker run exited $rc"; }
-run_pbtnas 4 "$cfg" "$WORK/w3"; [[ $rc -eq 0 ]] || { cat "$WORK/w3.log"; fail "3-worker run exited $rc"; }
-grep -q " <- .*mix" "$WORK/w2.log" || fail "the run made no mixing exchange, so the test would prove little"
-fingerprint "$WORK/w2" >"$WORK/a.txt"; pools "$WORK/w2" >"$WORK/a.pool"
-fingerprint "$WORK/w3" >"$WORK/b.txt"; pools "$WORK/w3" >"$WORK/b.pool"
+same_with_2_and_3_workers "$cfg" shared-pool
+pools "$WORK/w2" >"$WORK/a.pool"; pools "$WORK/w3" >"$WORK/b.pool"
 [[ $(grep -c shared.pool.obs "$WORK/a.pool") -eq 3 ]] || { cat "$WORK/a.pool"; fail "not one pool.h5 per generation"; }
-diff "$WORK/a.txt" "$WORK/b.txt" || fail "shared-pool results differ between 2 and 3 workers"
 diff "$WORK/a.pool" "$WORK/b.pool" || fail "the pools differ between 2 and 3 workers"
 pass "identical results and pools with 2 and 3 workers"
 
@@ -71,15 +67,9 @@ print("ok")
 PYEOF
 pass "every generation's index lists its pool.h5, members carry no buffer, the pool is FIFO in member order"
 
-kcfg="$WORK/crash.yaml"
-{ cat "$cfg"; printf 'testing:\n  crash_after_commit: 1\n'; } >"$kcfg"
 out="$WORK/killed"
-run_pbtnas 3 "$kcfg" "$out"
-[[ $rc -ne 0 ]] || { cat "$out.log"; fail "the run with crash_after_commit: 1 exited 0"; }
-[[ -f "$out/checkpoints/gen_000001/pool.h5" && ! -f "$out/summary.json" ]] || fail "the crash did not happen after generation 2"
-run_pbtnas 4 "$kcfg" "$out"
-[[ $rc -eq 0 ]] || { cat "$out.log"; fail "resumed run (3 workers) exited $rc"; }
-grep -qF "resuming from committed generation 1 [2/" "$out.log" || { cat "$out.log"; fail "the second run did not resume"; }
+crash_and_resume "$cfg" "$out" 3 4  # killed with 2 workers, resumed with 3
+[[ -f "$out/checkpoints/gen_000001/pool.h5" ]] || fail "generation 2 was committed without its pool.h5"
 fingerprint "$out" >"$WORK/c.txt"; pools "$out" >"$WORK/c.pool"
 diff "$WORK/a.txt" "$WORK/c.txt" || fail "the resumed run differs from the uninterrupted one"
 diff "$WORK/a.pool" "$WORK/c.pool" || fail "the resumed run's pools differ from the uninterrupted one"

@@ -10,23 +10,11 @@ cfg="$WORK/rl.yaml"
 sed -e 's/^max_epochs: .*/max_epochs: 4/' "$SRC/jobs/configs/smoke_rl.yaml" >"$cfg"
 grep -q '^max_epochs: 4' "$cfg" || fail "smoke_rl.yaml layout changed"
 
-run_pbtnas 3 "$cfg" "$WORK/w2"; [[ $rc -eq 0 ]] || { cat "$WORK/w2.log"; fail "2-worker run exited $rc"; }
-run_pbtnas 4 "$cfg" "$WORK/w3"; [[ $rc -eq 0 ]] || { cat "$WORK/w3.log"; fail "3-worker run exited $rc"; }
-grep -q " <- .*mix" "$WORK/w2.log" || fail "the run made no mixing exchange, so the test would prove little"
-fingerprint "$WORK/w2" >"$WORK/a.txt"
-fingerprint "$WORK/w3" >"$WORK/b.txt"
-diff "$WORK/a.txt" "$WORK/b.txt" || fail "RL results differ between 2 and 3 workers"
+same_with_2_and_3_workers "$cfg" RL
 pass "identical RL results with 2 and 3 workers"
 
-kcfg="$WORK/crash.yaml"
-{ cat "$cfg"; printf 'testing:\n  crash_after_commit: 1\n'; } >"$kcfg"
 out="$WORK/killed"
-run_pbtnas 3 "$kcfg" "$out"
-[[ $rc -ne 0 ]] || { cat "$out.log"; fail "the run with crash_after_commit: 1 exited 0"; }
-[[ -f "$out/checkpoints/gen_000001/index.h5" && ! -f "$out/summary.json" ]] || fail "the crash did not happen after generation 2"
-run_pbtnas 3 "$kcfg" "$out"
-[[ $rc -eq 0 ]] || { cat "$out.log"; fail "resumed RL run exited $rc"; }
-grep -qF "resuming from committed generation 1 [2/" "$out.log" || { cat "$out.log"; fail "the second run did not resume"; }
+crash_and_resume "$cfg" "$out" 3
 fingerprint "$out" >"$WORK/c.txt"
 diff "$WORK/a.txt" "$WORK/c.txt" || fail "the resumed RL run differs from the uninterrupted one"
 pass "killed and resumed RL run equals the uninterrupted one"
@@ -68,3 +56,17 @@ PYEOF
 grep -q "extra.replay.obs" "$WORK/inspect.txt" || fail "inspect does not list the replay buffer"
 grep -q "average.critic.Q1" "$WORK/inspect.txt" || fail "inspect does not list the target critic"
 pass "inspect lists the replay buffer and the target critic"
+
+# summary.json gives the final scores in the task's words: the return (the search fitness) and,
+# with rl.final_eval_episodes, the return over that many episodes (the held-out score).
+"$PY" - "$WORK/w2/summary.json" <<'PYEOF' || fail "summary.json does not give the returns in the task's words"
+import json, sys
+s = json.load(open(sys.argv[1]))
+scores = s["scores"]
+assert scores["return"] == s["fitness"], s
+held_out = [k for k in scores if k.startswith("return over ")]
+assert held_out == ["return over 2 episodes"] and scores[held_out[0]] == s["test_score"], scores  # smoke_rl: final_eval_episodes 2
+assert "validation" not in s and "test" not in s, "the generic names are fitness and test_score"
+print("ok: scores", scores)
+PYEOF
+pass "summary.json: returns under the task's words"

@@ -11,14 +11,6 @@ source "$(dirname "$0")/../mpi/lib.sh"
 SIM="$(dirname "$0")/sim_nodes.sh"
 base=$(make_long_config faults)   # 5 generations
 
-with_keys() {  # with_keys NAME 'runtime lines' 'testing lines'
-  local f="$WORK/$1.yaml"
-  cp "$base" "$f"
-  grep -q '^runtime:' "$f" || fail "the smoke config has no runtime section"
-  sed -i "/^runtime:/a\\$2" "$f"
-  printf 'testing:\n%s\n' "$3" >>"$f"
-  echo "$f"
-}
 
 sim_run() {  # sim_run NAME NODES RANKS CONFIG OUT: rc in $rc, seconds in $secs, log in $WORK/NAME.log
   local name=$1 nodes=$2 ranks=$3 config=$4 out=$5 t0

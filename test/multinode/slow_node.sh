@@ -15,14 +15,6 @@ SIM="$(dirname "$0")/sim_nodes.sh"
 base=$(make_config base)   # the smoke config: 3 generations; a member trains 8 batches per generation
 timeout_s=25
 
-with_keys() {  # with_keys NAME 'runtime lines' 'testing lines'
-  local f="$WORK/$1.yaml"
-  cp "$base" "$f"
-  grep -q '^runtime:' "$f" || fail "the smoke config has no runtime section"
-  sed -i "/^runtime:/a\\$2" "$f"
-  printf 'testing:\n%s\n' "$3" >>"$f"
-  echo "$f"
-}
 
 sim_run() {  # sim_run NAME CONFIG: 3 + 2 ranks on 2 nodes; rc in $rc, log in $WORK/NAME.log
   local name=$1 config=$2

@@ -40,12 +40,19 @@ class ConfigSection {
         out = v.as<T>();
       } catch (const YAML::Exception&) {
         if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-          // An integer that does not fit the key's type: a range error, not a type error.
-          if (v.IsScalar() && is_integer_literal(v.Scalar()))
-            fail(this->key(key), "= " + v.Scalar() + " is out of range; expected an integer in [" +
-                                     std::to_string(std::numeric_limits<T>::min()) + ", " +
-                                     std::to_string(std::numeric_limits<T>::max()) + "] (docs/config.md gives "
-                                     "the key's own range)");
+          // An integer that does not fit the key's type: a range error, not a type error. The
+          // key's own range is known only to its options' validate(): hold the nearest value of
+          // the type and let check_range() name the range with the literal the user wrote
+          // (check_overflows() reports the type's range for a key that no check_range() reads).
+          if (v.IsScalar() && is_integer_literal(v.Scalar())) {
+            const bool negative = v.Scalar()[0] == '-';
+            out = negative ? std::numeric_limits<T>::min() : std::numeric_limits<T>::max();
+            hold_overflow(this->key(key), v.Scalar(),
+                          "an integer in [" + std::to_string(std::numeric_limits<T>::min()) + ", " +
+                              std::to_string(std::numeric_limits<T>::max()) + "]");
+            note(key, out);
+            return;
+          }
         }
         fail(this->key(key), "has value '" + YAML::Dump(v) + "' of the wrong type (expected " + type_name<T>() + ")");
       }
@@ -74,6 +81,11 @@ class ConfigSection {
   // Throws for every key of this mapping that no get/sub/raw read. `hint` is appended.
   void reject_unknown(const std::string& hint = "") const;
 
+  // Throws "'key' = LITERAL is out of range; expected <the type's range>" for an integer of this
+  // section (or below) that did not fit its type and that no check_range() has reported yet. Call
+  // it after the options' validate().
+  void check_overflows() const;
+
   // "path.key" for messages.
   std::string key(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
   const std::string& path() const { return path_; }
@@ -89,6 +101,7 @@ class ConfigSection {
     else return "a number";
   }
   static bool is_integer_literal(const std::string& s);
+  static void hold_overflow(const std::string& key, const std::string& literal, const std::string& type_range);
   YAML::Node node_;
   std::string path_, origin_;
   std::map<std::string, bool> seen_;

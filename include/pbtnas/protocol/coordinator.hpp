@@ -57,7 +57,7 @@ struct ReadyWorker {
   std::string host, device;
   int threads = 1;
 };
-// "4 on 2 hosts: nodea ranks 1-2 (cpu x 1 thread), nodeb ranks 3-4 (cuda:0, cuda:1 x 8 threads)":
+// (worker_watch.cpp) "4 on 2 hosts: nodea ranks 1-2 (cpu x 1 thread), nodeb ranks 3-4 (cuda:0, cuda:1 x 8 threads)":
 // the hosts in order of their first rank, each with its ranks (runs of consecutive ranks as
 // ranges), its devices and its thread counts.
 std::string describe_ready_workers(const std::vector<ReadyWorker>& workers);

@@ -49,7 +49,7 @@ struct Summary {
   std::string evaluation_error;
   long long parameters = -1;
   int best_member = -1;  // of the final population
-  double validation = kMissing, test = kMissing;
+  double fitness = kMissing, test_score = kMissing;  // Task::fitness / Task::test_score of best_member
   std::vector<std::pair<std::string, double>> scores;  // the same in the task's words ("scores")
   std::vector<std::string> architecture;  // of best_member
   // "soup" (final_soup): the greedy soup of the final population, next to its best member.

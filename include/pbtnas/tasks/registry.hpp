@@ -12,6 +12,7 @@
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/core/log.hpp"
 #include "pbtnas/core/search_space.hpp"
+#include "pbtnas/tasks/bench.hpp"
 #include "pbtnas/tasks/task.hpp"
 
 namespace pbtnas {
@@ -41,6 +42,8 @@ struct TaskEntry {
   // tensors) with `examples` example inputs; null: the task's networks are not exported.
   ExportedNetwork (*export_member)(const TaskOptions& options, const Genome& genome, const NamedState& state,
                                    int examples) = nullptr;
+  // `pbtnas bench-<name> CONFIG` (tasks/bench.hpp): its options and body; run empty = none.
+  TaskBench bench;
 };
 
 // The registered tasks; the first is the default (a config without `task:`).

@@ -80,6 +80,7 @@ ClassifyConfig ClassifyConfig::parse(ConfigSection s) {
   d.reject_unknown();
   s.reject_unknown();
   c.validate();
+  s.check_overflows();
   return c;
 }
 

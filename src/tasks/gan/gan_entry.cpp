@@ -71,6 +71,7 @@ TaskEntry gan_task_entry() {
     return std::vector<std::string>{"fid", "fid_samples", "inception_score", "inception_score_std"};
   };
   e.export_member = export_generator;
+  e.bench = gan_bench();
   return e;
 }
 

@@ -117,6 +117,7 @@ GanTaskConfig GanTaskConfig::parse(ConfigSection s) {
     if (!stl_projections_given) t.model.stl_projections = t.space == "gan_easy";
   }
   t.validate();
+  s.check_overflows();
   return t;
 }
 

@@ -115,6 +115,7 @@ RlTaskConfig RlTaskConfig::parse(ConfigSection s) {
   s.get("sn_init_quirk", c.sn_init_quirk);
   s.reject_unknown("(docs/config.md lists the rl keys)");
   c.validate();
+  s.check_overflows();
   return c;
 }
 

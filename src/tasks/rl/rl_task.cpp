@@ -277,6 +277,7 @@ TaskEntry rl_task_entry() {
   TaskEntry e;
   e.name = "rl";
   e.fitness_label = "episode return";
+  e.bench = rl_bench();
   e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
     return std::make_shared<RlTaskConfig>(RlTaskConfig::parse(std::move(s)));
   };

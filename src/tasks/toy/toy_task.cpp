@@ -53,6 +53,7 @@ ToyOptions ToyOptions::parse(ConfigSection s) {
   s.get("steps_per_epoch", o.steps_per_epoch);
   s.reject_unknown();
   o.validate();
+  s.check_overflows();
   return o;
 }
 

@@ -102,9 +102,15 @@ TEST_CASE("overrides (--set) set nested keys and keep the others") {
 TEST_CASE("integers that do not fit their key are range errors, not type errors") {
   CHECK_THROWS_WITH(parse_config("seed: -5\n", "f"),
                     Catch::Contains("'seed' = -5 is out of range") && Catch::Contains("[0, 18446744073709551615]"));
+  // The key's own range, with the literal as written (not the type's range, not a clamped value).
   CHECK_THROWS_WITH(parse_config("checkpoint:\n  keep: 100000000000\n", "f"),
-                    Catch::Contains("'checkpoint.keep' = 100000000000 is out of range") &&
-                        Catch::Contains("[-2147483648, 2147483647]"));
+                    Catch::Contains("'checkpoint.keep' = 100000000000 is out of range; expected 0 (keep all) or the "
+                                    "number of generations to keep"));
+  CHECK_THROWS_WITH(parse_config("checkpoint:\n  keep: -100000000000\n", "f"),
+                    Catch::Contains("'checkpoint.keep' = -100000000000 is out of range; expected 0 (keep all)"));
+  CHECK_THROWS_WITH(parse_config("population_size: 99999999999999\n", "f"),
+                    Catch::Contains("'population_size' = 99999999999999 is out of range; expected an integer >= 4 "
+                                    "and <= 65536"));
   CHECK_THROWS_WITH(parse_config("checkpoint:\n  keep: -3\n", "f"),
                     Catch::Contains("'checkpoint.keep' = -3 is out of range"));
   CHECK_THROWS_WITH(parse_config("seed: abc\n", "f"), Catch::Contains("wrong type"));

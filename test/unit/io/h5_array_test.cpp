@@ -10,44 +10,18 @@
 #include "pbtnas/core/seed.hpp"
 #include "pbtnas/index/h5_array.hpp"
 #include "pbtnas/tasks/classify/classify.hpp"
+#include "support/synthetic_images.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace pbtnas;
 using pbtnas::test::TempDir;
+using pbtnas::test::require_error;
+using pbtnas::test::synthetic_images;
+using pbtnas::test::SyntheticImages;
 
 namespace {
 
-template <typename Fn>
-void require_error(Fn f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    FAIL("expected std::runtime_error");
-  } catch (const std::runtime_error& e) {
-    const std::string msg = e.what();
-    INFO(msg);
-    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
-  }
-}
-
-// A learnable RGB data set: class k's images are bright in channel k % 3, with a little noise.
-struct Synthetic {
-  std::vector<std::uint8_t> nhwc;  // N x H x W x 3
-  std::vector<std::int64_t> labels;
-};
-Synthetic synthetic(int n, int h, int w, int classes, std::uint64_t seed) {
-  Synthetic s;
-  Rng rng(seed);
-  for (int i = 0; i < n; ++i) {
-    const int k = i % classes;
-    s.labels.push_back(k);
-    for (int p = 0; p < h * w; ++p)
-      for (int c = 0; c < 3; ++c)
-        s.nhwc.push_back(static_cast<std::uint8_t>((c == k % 3 ? 160 + 20 * (k / 3) : 40) + static_cast<int>(rng.below(31))));
-  }
-  return s;
-}
-
-void write_h5(const std::string& path, const Synthetic& s, int n, int h, int w, std::int64_t label_rows = -1,
+void write_h5(const std::string& path, const SyntheticImages& s, int n, int h, int w, std::int64_t label_rows = -1,
               const char* images = "images") {
   hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   REQUIRE(f >= 0);
@@ -84,7 +58,7 @@ ClassifyConfig h5_config(const std::string& train, const std::string& test) {
 
 TEST_CASE("h5 array: a dataset with a row limit, element types", "[io][h5_array]") {
   TempDir dir;
-  const Synthetic s = synthetic(10, 4, 5, 3, 1);
+  const SyntheticImages s = synthetic_images(10, 4, 5, 3, 1);
   write_h5(dir / "d.h5", s, 10, 4, 5);
   const RawArray a = io::read_h5_array(dir / "d.h5", "images", 3);
   CHECK(a.type == ElementType::U8);
@@ -99,7 +73,7 @@ TEST_CASE("h5 array: a dataset with a row limit, element types", "[io][h5_array]
 TEST_CASE("h5 array: a classify task on an HDF5 data set (h5py layout) with a separate test file", "[io][h5_array]") {
   io::install_hdf5_array_reader();
   TempDir dir;
-  const Synthetic train = synthetic(50, 6, 6, 5, 4), test = synthetic(20, 6, 6, 5, 5);
+  const SyntheticImages train = synthetic_images(50, 6, 6, 5, 4), test = synthetic_images(20, 6, 6, 5, 5);
   write_h5(dir / "train.h5", train, 50, 6, 6);
   write_h5(dir / "test.h5", test, 20, 6, 6);
   ClassifyConfig cfg = h5_config(dir / "train.h5", dir / "test.h5");
@@ -131,7 +105,7 @@ TEST_CASE("h5 array: a classify task on an HDF5 data set (h5py layout) with a se
     require_error([&] { ClassifyTask(cfg, 1); }, {"absent.h5", "does not exist"});
   }
   SECTION("test images of another size") {
-    write_h5(dir / "test8.h5", synthetic(20, 8, 8, 5, 5), 20, 8, 8);
+    write_h5(dir / "test8.h5", synthetic_images(20, 8, 8, 5, 5), 20, 8, 8);
     cfg.data.test = dir / "test8.h5";
     require_error([&] { ClassifyTask(cfg, 1); }, {"train.h5:images", "test8.h5:images", "one size"});
   }

@@ -107,7 +107,7 @@ void make_run(const std::string& out) {
   write(out + "/metrics.jsonl", metrics);
   write(out + "/workers.jsonl", "{\"busy_seconds\":1.5,\"generation\":0,\"rank\":1,\"wait_seconds\":0.5}\n"
                                 "{\"busy_seconds\":2.5,\"generation\":0,\"rank\":2,\"wait_seconds\":0.0}\n");
-  write(out + "/summary.json", R"({"best_member":0,"validation":0.9,"test":0.85,"parameters":1234,
+  write(out + "/summary.json", R"({"best_member":0,"fitness":0.9,"test_score":0.85,"parameters":1234,
     "best_ever":{"fitness":0.9,"member":0,"generation":1,"evaluation":{"fid":12.5,"inception_score":null}}})");
 }
 
@@ -234,6 +234,12 @@ TEST_CASE("parse_summary and parse_config_keys", "[report]") {
   REQUIRE(s.evaluation.size() == 2);
   CHECK(s.evaluation[0] == std::make_pair(std::string("fid"), 3.5));
   CHECK(std::isnan(s.evaluation[1].second));
+  // A summary written before the generic keys were renamed: "validation"/"test" are read as fitness/test_score.
+  CHECK(s.fitness == 0.8);
+  CHECK(s.test_score == 0.7);
+  const Summary renamed = parse_summary(R"({"best_member":1,"fitness":-26.5,"test_score":null,"scores":{"FID":26.5}})");
+  CHECK(renamed.fitness == -26.5);
+  CHECK(std::isnan(renamed.test_score));
   CHECK_FALSE(parse_summary("{broken").present);
   std::string task;
   int steps = -1;
@@ -270,7 +276,8 @@ TEST_CASE("read_run: the newest committed index and the JSON files", "[report]")
   REQUIRE(run.timings.size() == 1);
   CHECK(run.timings[0].train_phase_seconds() == 2.5);
   CHECK(run.summary.present);
-  CHECK(run.summary.test == 0.85);
+  CHECK(run.summary.fitness == 0.9);
+  CHECK(run.summary.test_score == 0.85);
   REQUIRE(run.notes.size() == 2);
   CHECK(run.notes[0].find("generation 2 has no index.h5") != std::string::npos);
   const FitnessSeries s = fitness_series(run);

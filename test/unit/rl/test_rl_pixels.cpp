@@ -6,6 +6,7 @@
 #include <set>
 
 #include "pbtnas/nn/child.hpp"
+#include "rl_child_util.hpp"
 #include "pbtnas/tasks/rl/agent.hpp"
 #include "pbtnas/tasks/rl/replay.hpp"
 #include "pbtnas/tasks/rl/rl_task.hpp"
@@ -158,18 +159,10 @@ TEST_CASE("rl pixels: a mixed child's encoder layers are shrink-perturbed donor 
   REQUIRE(p1.optimizers.size() == 3);
   const NamedState s1 = export_member_state(p1), s2 = export_member_state(p2);
 
-  ChildPlan plan;
-  plan.kind = ChildKind::Mix;
-  plan.parent1 = 0;
-  plan.parent2 = 1;
-  plan.swapped_genes = {space.index_of("encoder.convnet.2.op"), space.index_of("encoder.norm")};
-  plan.genome = g1;
-  for (int g : plan.swapped_genes) plan.genome[static_cast<std::size_t>(g)] = g2[static_cast<std::size_t>(g)];
-  plan.fresh_seed = 99;
-  const NamedState fresh = export_member_state(task.create(plan.genome, plan.fresh_seed, torch::kCPU));
-  const ShrinkPerturb sp{0.4, 0.1};
-  const NamedState donor = donor_tensors(space, plan.swapped_genes, s2, task.extra_state());
-  const NamedState child = assemble_child(space, plan, s1, donor, fresh, sp, task.extra_state());
+  const test::AssembledChild made = test::assemble_rl_child(
+      task, g1, s1, g2, s2, {space.index_of("encoder.convnet.2.op"), space.index_of("encoder.norm")});
+  const ChildPlan& plan = made.plan;
+  const NamedState &fresh = made.fresh, &child = made.child;
   int swapped = 0, kept_encoder = 0;
   for (const auto& nt : child) {
     CHECK(!starts_with(nt.name, "average.encoder"));  // the target critic has no encoder

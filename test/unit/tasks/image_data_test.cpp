@@ -20,6 +20,8 @@
 using namespace pbtnas;
 using pbtnas::test::TempDir;
 using pbtnas::test::require_error;
+using pbtnas::test::synthetic_images;
+using pbtnas::test::SyntheticImages;
 
 namespace {
 
@@ -91,24 +93,6 @@ std::vector<unsigned char> zip_bytes(const std::vector<std::pair<std::string, st
   return out;
 }
 
-// A learnable RGB data set: class k's images are bright in channel k % 3, with a little noise.
-struct Synthetic {
-  std::vector<std::uint8_t> nhwc;  // N x H x W x 3
-  std::vector<std::int64_t> labels;
-};
-Synthetic synthetic(int n, int h, int w, int classes, std::uint64_t seed) {
-  Synthetic s;
-  Rng rng(seed);
-  for (int i = 0; i < n; ++i) {
-    const int k = i % classes;
-    s.labels.push_back(k);
-    for (int p = 0; p < h * w; ++p)
-      for (int c = 0; c < 3; ++c)
-        s.nhwc.push_back(static_cast<std::uint8_t>((c == k % 3 ? 160 + 20 * (k / 3) : 40) + static_cast<int>(rng.below(31))));
-  }
-  return s;
-}
-
 void write_png(const std::string& path, int w, int h, int channels, std::uint8_t value) {
   std::vector<std::uint8_t> px(static_cast<std::size_t>(w * h * channels), value);
   const std::string bytes = encode_png(w, h, channels, px.data());
@@ -140,7 +124,7 @@ ClassifyConfig small_config(const std::string& format, const std::string& train,
 
 TEST_CASE("image data: npy arrays (uint8 NHWC, int64 labels, big-endian float, limit)", "[classify][data]") {
   TempDir dir;
-  const Synthetic s = synthetic(6, 5, 7, 3, 1);
+  const SyntheticImages s = synthetic_images(6, 5, 7, 3, 1);
   test::write_file(dir / "images.npy", npy_bytes("|u1", {6, 5, 7, 3}, s.nhwc.data(), s.nhwc.size()));
   test::write_file(dir / "labels.npy", npy_bytes("<i8", {6}, s.labels.data(), s.labels.size() * 8));
   const RawArray a = read_npy(dir / "images.npy");
@@ -169,7 +153,7 @@ TEST_CASE("image data: npy arrays (uint8 NHWC, int64 labels, big-endian float, l
 
 TEST_CASE("image data: npz archives, stored and compressed", "[classify][data]") {
   TempDir dir;
-  const Synthetic s = synthetic(8, 4, 4, 2, 2);
+  const SyntheticImages s = synthetic_images(8, 4, 4, 2, 2);
   const auto images = npy_bytes("|u1", {8, 4, 4, 3}, s.nhwc.data(), s.nhwc.size());
   const auto labels = npy_bytes("<i8", {8}, s.labels.data(), s.labels.size() * 8);
   for (bool compressed : {false, true}) {
@@ -188,7 +172,7 @@ TEST_CASE("image data: npz archives, stored and compressed", "[classify][data]")
 TEST_CASE("image data: a task on numpy data (npz, and a folder of .npy files) infers classes and channels",
           "[classify][data]") {
   TempDir dir;
-  const Synthetic s = synthetic(60, 8, 8, 4, 3);
+  const SyntheticImages s = synthetic_images(60, 8, 8, 4, 3);
   const auto images = npy_bytes("|u1", {60, 8, 8, 3}, s.nhwc.data(), s.nhwc.size());
   const auto labels = npy_bytes("<i8", {60}, s.labels.data(), s.labels.size() * 8);
   test::write_file(dir / "train.npz", zip_bytes({{"images.npy", images}, {"labels.npy", labels}}, true));
@@ -271,7 +255,7 @@ TEST_CASE("image data: image folders (PNG and JPEG), classes from folder names",
 TEST_CASE("image data: normalisation statistics computed once and cached with the node-shared data",
           "[classify][data]") {
   TempDir dir;
-  const Synthetic s = synthetic(40, 6, 6, 4, 6);
+  const SyntheticImages s = synthetic_images(40, 6, 6, 4, 6);
   std::filesystem::create_directories(dir / "d");
   test::write_file(dir / "d/images.npy", npy_bytes("|u1", {40, 6, 6, 3}, s.nhwc.data(), s.nhwc.size()));
   test::write_file(dir / "d/labels.npy", npy_bytes("<i8", {40}, s.labels.data(), s.labels.size() * 8));

@@ -31,6 +31,9 @@ TEST_CASE("the registry's entries give what the outer layers ask of a task") {
   CHECK_THROWS_WITH(parse_run_config("gan: {d_batch: 8}\n", "f"),
                     Catch::Contains("'gan' is not a known key") && Catch::Contains("set task: NAME"));
   CHECK_THROWS_WITH(parse_run_config("populaton_size: 8\n", "f"), Catch::Contains("'populaton_size' is not a known key"));
+  // An integer too large for its key's type, in a task's section: the key's own range, as written.
+  CHECK_THROWS_WITH(parse_run_config("classify: {batch_size: 99999999999}\n", "f"),
+                    Catch::Contains("'classify.batch_size' = 99999999999 is out of range; expected an integer in [1, 1048576]"));
   CHECK_THROWS_WITH(parse_run_config("classify: {}\ngan: {}\n", "f"), Catch::Contains("is not a known key"));
   // The report's fitness words, and which tasks `pbtnas export` covers.
   CHECK(find_task("classify").fitness_label == "validation accuracy");

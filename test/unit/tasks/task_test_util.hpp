@@ -12,6 +12,7 @@
 
 #include "pbtnas/tasks/classify/classify_options.hpp"
 #include "pbtnas/core/seed.hpp"
+#include "support/synthetic_images.hpp"  // require_error
 #include "support/temp_dir.hpp"
 
 namespace pbtnas::test {
@@ -41,19 +42,6 @@ inline void write_file(const std::string& path, const std::vector<unsigned char>
     std::ofstream f(path, std::ios::binary);
     f.write(reinterpret_cast<const char*>(bytes.data()),
             static_cast<std::streamsize>(bytes.size()));
-  }
-}
-
-// Expects `f` to throw std::runtime_error whose message contains every string in `parts`.
-template <typename Fn>
-inline void require_error(Fn f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    FAIL("expected std::runtime_error");
-  } catch (const std::runtime_error& e) {
-    const std::string msg = e.what();
-    INFO(msg);
-    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
   }
 }
 

@@ -15,6 +15,9 @@ namespace pbtnas::gan {
 
 TaskEntry gan_task_entry();
 
+// `pbtnas bench-gan` (TaskEntry::bench, gan_bench.cpp).
+TaskBench gan_bench();
+
 // `pbtnas export` of a member (TaskEntry::export_member, tasks/export.hpp): the EMA generator.
 ExportedNetwork export_generator(const TaskOptions& options, const Genome& genome, const NamedState& state,
                                  int examples);

@@ -19,6 +19,8 @@
 namespace pbtnas::rl {
 
 TaskEntry rl_task_entry();
+// `pbtnas bench-rl` (TaskEntry::bench, rl_bench.cpp).
+TaskBench rl_bench();
 
 // The agent's parts inside a member made by RlTask::create (throws std::logic_error otherwise).
 AgentParts agent_parts(Member& member);

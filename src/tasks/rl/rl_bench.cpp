@@ -1,4 +1,4 @@
-// `pbtnas bench-rl CONFIG`: (a) milliseconds per agent update (rl::update: critic step, actor
+// The RL task's benchmark, `pbtnas bench-rl CONFIG` (TaskEntry::bench): (a) milliseconds per agent update (rl::update: critic step, actor
 // step, target soft update) at the config's sizes, and the same update in Python PyTorch
 // (jobs/bench/rl_update.py, Debian's python3-torch) timed in the same run on the same
 // architecture; (b) environment frames per second through Env::step with random actions (physics,
@@ -22,9 +22,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/bench_util.hpp"
-#include "cli/commands.hpp"
 #include "pbtnas/core/config.hpp"
+#include "pbtnas/nn/compute_threads.hpp"
+#include "pbtnas/util/clock.hpp"
+#include "pbtnas/util/shell.hpp"
 #include "pbtnas/core/seed.hpp"
 #include "pbtnas/nn/member.hpp"
 #include "pbtnas/tasks/registry.hpp"
@@ -34,8 +35,22 @@
 #include "pbtnas/tasks/rl/rl_space.hpp"
 #include "pbtnas/tasks/rl/rl_task.hpp"
 
-namespace pbtnas::cli {
+namespace pbtnas::rl {
 namespace {
+
+struct BenchRlOptions {
+  int iters = 0;           // updates per timed block (and in the warm-up block)
+  int reps = 0;            // timed blocks, best of (both sides; also for the environment timings)
+  int threads = 0;         // torch (and OpenBLAS) threads, both sides
+  bool expensive = false;  // also time the most expensive genome (residual_2, feature 150, SN on)
+  std::string part;        // both | update | env
+  int frames = 0;          // frames per timed environment block
+  bool all_envs = false;   // time every registered environment, not only the config's
+  double ctrlnoise = 1.0;  // mujoco-testspeed's control noise
+  std::string python;      // "" = skip the Python comparison
+  std::string script;
+  std::string testspeed;   // "" = skip the MuJoCo comparison
+};
 
 // One architecture of the benchmark: the same op / activation / norm on every searchable layer of
 // the actor and both Q networks, as a genome of the RL space.
@@ -264,52 +279,77 @@ void bench_env(const BenchRlOptions& o, const std::string& name) {
   std::fflush(stdout);
 }
 
-}  // namespace
+void run_bench(const BenchRequest& r) {
+  BenchRlOptions o;
+  o.iters = static_cast<int>(r.integer("iters", 1, 1000000));
+  o.reps = static_cast<int>(r.integer("reps", 1, 100000));
+  o.threads = static_cast<int>(r.integer("threads", 1, 4096));
+  o.expensive = r.on("expensive");
+  o.part = r.text("part");
+  o.frames = static_cast<int>(r.integer("frames", 1, 1000000000));
+  o.all_envs = r.on("all-envs");
+  o.ctrlnoise = r.number("ctrlnoise");
+  o.python = r.text("python");
+  o.script = r.find_file(r.text("script"));
+  o.testspeed = r.text("testspeed");
+  if (o.part != "both" && o.part != "update" && o.part != "env")
+    throw std::invalid_argument("--part must be both, update or env, got '" + o.part + "'");
+  const RunConfig& cfg = *r.config;
+  const rl::RlTaskConfig tc = cfg.options<rl::RlTaskConfig>();
+  const bool openblas = set_compute_threads(o.threads);
+  int obs_dim = 0, action_dim = 0;
+  {
+    const auto env = rl::make_env(tc.env, 0);
+    obs_dim = tc.pixels() ? static_cast<int>(rl::EncoderImpl::repr_dim(tc.image_size)) : env->obs_dim();
+    action_dim = env->action_dim();
+  }
+  std::cout << "bench-rl: " << r.config_path << "  env " << tc.env << " (obs " << obs_dim << ", action " << action_dim
+            << ")  hidden " << tc.hidden_dim << "  batch " << tc.batch_size << "  threads " << o.threads
+            << (openblas ? " (OpenBLAS capped too)" : "") << "\n";
 
-int bench_rl_command(const BenchRlOptions& o) {
-  try {
-    if (o.iters < 1 || o.reps < 1 || o.threads < 1 || o.frames < 1)
-      throw std::invalid_argument("--iters, --reps, --threads and --frames must be >= 1");
-    if (o.part != "both" && o.part != "update" && o.part != "env")
-      throw std::invalid_argument("--part must be both, update or env, got '" + o.part + "'");
-    RunConfig cfg = load_run_config(o.config);
-    if (cfg.task != "rl")
-      throw std::invalid_argument("bench-rl needs a config with task: rl (e.g. jobs/configs/smoke_rl.yaml), got task '" +
-                                  cfg.task + "' in " + o.config + "; for task: gan use bench-gan");
-    const rl::RlTaskConfig tc = cfg.options<rl::RlTaskConfig>();
-    const bool openblas = set_compute_threads(o.threads);
-    int obs_dim = 0, action_dim = 0;
-    {
-      const auto env = rl::make_env(tc.env, 0);
-      obs_dim = tc.pixels() ? static_cast<int>(rl::EncoderImpl::repr_dim(tc.image_size)) : env->obs_dim();
-      action_dim = env->action_dim();
+  if (o.part != "env") {
+    std::cout << "agent update (rl::update: critic step, actor step, target soft update; random batches, the "
+                 "replay sampling is not timed):\n";
+    bench_update(o, cfg, tc, {"fixed", "linear", "relu", 50, false}, obs_dim, action_dim);
+    if (o.expensive)
+      bench_update(o, cfg, tc, {"most expensive genome", "residual_2", "swish", 150, true, "residual_7"}, obs_dim,
+                   action_dim);
+  }
+  if (o.part != "update") {
+    std::cout << "environment steps (random actions in [-1, 1], 1 thread; Env::step = physics + observation + "
+                 "reward, mujoco-testspeed = raw physics only):\n";
+    if (o.all_envs) {
+      for (const auto& e : rl::env_registry()) bench_env(o, e.name);
+    } else {
+      bench_env(o, tc.env);
     }
-    std::cout << "bench-rl: " << o.config << "  env " << tc.env << " (obs " << obs_dim << ", action " << action_dim
-              << ")  hidden " << tc.hidden_dim << "  batch " << tc.batch_size << "  threads " << o.threads
-              << (openblas ? " (OpenBLAS capped too)" : "") << "\n";
-
-    if (o.part != "env") {
-      std::cout << "agent update (rl::update: critic step, actor step, target soft update; random batches, the "
-                   "replay sampling is not timed):\n";
-      bench_update(o, cfg, tc, {"fixed", "linear", "relu", 50, false}, obs_dim, action_dim);
-      if (o.expensive)
-        bench_update(o, cfg, tc, {"most expensive genome", "residual_2", "swish", 150, true, "residual_7"}, obs_dim,
-                     action_dim);
-    }
-    if (o.part != "update") {
-      std::cout << "environment steps (random actions in [-1, 1], 1 thread; Env::step = physics + observation + "
-                   "reward, mujoco-testspeed = raw physics only):\n";
-      if (o.all_envs) {
-        for (const auto& e : rl::env_registry()) bench_env(o, e.name);
-      } else {
-        bench_env(o, tc.env);
-      }
-    }
-    return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "pbtnas bench-rl: " << e.what() << std::endl;
-    return 2;
   }
 }
 
-}  // namespace pbtnas::cli
+}  // namespace
+
+TaskBench rl_bench() {
+  TaskBench b;
+  b.help = "Benchmark: ms per RL agent update at a config's sizes vs the same update in Python PyTorch, and "
+           "environment frames/s vs mujoco-testspeed";
+  b.example_config = "jobs/configs/smoke_rl.yaml";
+  b.flags = {{"iters", "20", "updates per timed block (and in the warm-up block)"},
+             {"reps", "3", "timed blocks (best of; also for the environment timings)"},
+             {"threads", "1", "torch threads (both sides)"},
+             {"expensive", "false",
+              "also time the most expensive genome (every layer residual_2, feature dim 150, swish, spectral norm on)",
+              true},
+             {"part", "both", "both, update or env"},
+             {"frames", "10000", "frames per timed environment block"},
+             {"all-envs", "false", "time every registered environment, not only the config's", true},
+             {"ctrlnoise", "1", "mujoco-testspeed's control noise"},
+             {"python", "/usr/bin/python3", "Python with torch for the comparison (\"\" to skip)"},
+             {"script", "jobs/bench/rl_update.py",
+              "the Python mirror of the RL update (relative: from the working folder, else from the checkout or "
+              "install of this pbtnas)"},
+             {"testspeed", "mujoco-testspeed", "MuJoCo's testspeed sample (\"\" to skip)"}};
+  b.run = run_bench;
+  return b;
+}
+
+}  // namespace pbtnas::rl

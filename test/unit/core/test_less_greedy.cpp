@@ -8,6 +8,7 @@
 
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/core/population.hpp"
+#include "pbtnas/core/study.hpp"
 #include "support/seed.hpp"
 
 using namespace pbtnas;
@@ -38,7 +39,7 @@ std::set<int> slots_of(const ExploitPlan& plan) {
 
 }  // namespace
 
-TEST_CASE("multi_frequency: sub-population k exploits every frequencies[k]-th exploit step") {
+TEST_CASE("multi_frequency: sub-population k exploits at every f_k-th exploit step") {
   SelectionConfig s;
   s.scheme = "multi_frequency";
   s.frequencies = {1, 2, 4};
@@ -133,4 +134,21 @@ TEST_CASE("multi_frequency: sub-populations too small to select in are refused w
                                 "  migration: false\n", "t.yaml");
   CHECK(cfg.selection.frequencies == std::vector<int>{1, 3});
   CHECK_FALSE(cfg.selection.migration);
+}
+
+TEST_CASE("multi_frequency and objectives: the committed study files parse with every derived config") {
+  const std::vector<std::pair<std::string, std::size_t>> studies{
+      {"objectives", 12}, {"less_greedy", 10}, {"objectives_cluster", 30}, {"less_greedy_cluster", 20}};
+  for (const auto& [name, runs] : studies) {
+    INFO(name);
+    const Study st = load_study(std::string(PBTNAS_SOURCE_DIR) + "/jobs/studies/" + name + ".yaml");
+    CHECK(st.runs.size() == runs);
+    bool changed = false;
+    for (const auto& run : st.runs) {
+      const RunConfig cfg = parse_config(run.config_text, name);  // the search keys (the mpi study test lists them all)
+      CHECK_NOTHROW(cfg.selection.validate());
+      changed = changed || cfg.selection.multi_objective() || cfg.selection.multi_frequency();
+    }
+    CHECK(changed);
+  }
 }

@@ -92,7 +92,7 @@ TEST_CASE("objectives: with fitness alone the ranking is rank_by_fitness (ties, 
   }
 }
 
-TEST_CASE("objectives: a plan by [fitness, -parameters] keeps the front and replaces dominated members") {
+TEST_CASE("objectives: a plan by fitness and -parameters keeps the front and replaces dominated members") {
   RunConfig cfg;
   cfg.seed = test::test_seed();
   cfg.selection.population_size = 8;

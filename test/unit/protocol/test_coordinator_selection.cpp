@@ -79,7 +79,7 @@ void check_same_end(const MemoryStore& a, const MemoryStore& b) {
 
 }  // namespace
 
-TEST_CASE("coordinator selection: the final Pareto front of [fitness, -parameters] is non-dominated") {
+TEST_CASE("coordinator selection: the final Pareto front of fitness and -parameters is non-dominated") {
   const RunConfig cfg = variants()[0];
   MemoryStore store;
   MemoryReport report;

@@ -97,7 +97,7 @@ TEST_CASE("multi_frequency: a better member of another sub-population migrates i
   for (const auto& c : best.plan(cfg, space, 0).children) CHECK(c.parent1 % 3 == 0);
 }
 
-TEST_CASE("multi_frequency: plans are pure in the seed and the generation; the exploit count follows mix_schedule") {
+TEST_CASE("multi_frequency: plans are pure in the seed and the generation, and the exploit count follows mix_schedule") {
   const auto space = two_genes();
   RunConfig cfg = mf_config(12, {1, 2});
   cfg.mix_schedule = {4, 100};  // exploit after epochs 4, 8, ...: generation 3 is exploit step 0

@@ -338,7 +338,7 @@ TEST_CASE("write_run_report: one self-contained page and the figures", "[report]
   CHECK_THROWS_WITH(write_run_report(out, opt), Catch::Contains("apt-get install libjs-chart.js"));
 }
 
-TEST_CASE("write_run_report: with measured costs, a Pareto front scatter; without, none", "[report]") {
+TEST_CASE("write_run_report: with measured costs a Pareto front scatter, without them none", "[report]") {
   test::TempDir dir;
   const std::string out = dir / "run";
   make_run(out);

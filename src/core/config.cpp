@@ -133,6 +133,7 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   s.get("survive_fraction", sel.survive_fraction);
   sel.n_children = -1;
   s.get("n_children", sel.n_children);
+  parse_selection_section(s, sel);
   s.get("swap_probability", c.swap_probability);
   // [lambda, gamma] pairs: shrink_perturb, and the ablation's shrink_perturb_always.
   auto pair = [&s](const char* key, double& lambda, double& gamma) {

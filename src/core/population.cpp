@@ -1,5 +1,6 @@
 #include "pbtnas/core/population.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -67,6 +68,75 @@ void Population::record_fitness(const std::vector<double>& fitness) {
     members_[i].fitness.push_back(std::isnan(fitness[i]) ? kFitnessDiverged : fitness[i]);
 }
 
+void Population::record_costs(const std::vector<MemberCosts>& costs) {
+  if (costs.size() != members_.size())
+    throw std::invalid_argument("record_costs: got " + std::to_string(costs.size()) + " values for " +
+                                std::to_string(members_.size()) + " members");
+  costs_ = costs;
+}
+
+std::vector<int> Population::ranked(const SelectionConfig& sel) const {
+  if (!sel.multi_objective()) return rank_by_fitness(last_fitness());
+  std::vector<int> ids(members_.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>(i);
+  return rank_by_objectives(objective_points(sel.objectives, last_fitness(), costs_), ids);
+}
+
+std::vector<int> Population::pareto_front(const SelectionConfig& sel) const {
+  if (costs_.size() != members_.size()) return {};
+  return ::pbtnas::pareto_front(objective_points(sel.objectives, last_fitness(), costs_));
+}
+
+namespace {
+
+// Parent pairs are ordered by `key` (higher is better): the fitness with one objective (the
+// paper), else the members' positions in the ranking.
+std::vector<double> order_key(const SelectionConfig& sel, const std::vector<double>& fitness,
+                              const std::vector<int>& ranked) {
+  if (!sel.multi_objective()) return fitness;
+  std::vector<double> key(fitness.size(), -INFINITY);
+  for (std::size_t i = 0; i < ranked.size(); ++i) key[static_cast<std::size_t>(ranked[i])] = -static_cast<double>(i);
+  return key;
+}
+
+// The exploit steps before the one after `generation` (mix_after is pure in the generation).
+int exploit_index(const RunConfig& cfg, std::int64_t generation) {
+  int n = 0;
+  for (std::int64_t g = 0; g < generation; ++g)
+    if (cfg.mix_after(static_cast<int>((g + 1) * cfg.epochs_step))) ++n;
+  return n;
+}
+
+}  // namespace
+
+ChildPlan Population::child(const RunConfig& cfg, const SearchSpace& space, std::int64_t generation, int mix_index,
+                            const ParentPair& pp) const {
+  ChildPlan c;
+  // No-mixing ablation: both parents are the first draw, a uniform member of the top set (the
+  // released code overrides the donor before it orders the pair; docs/algorithm.md).
+  const bool itself = cfg.algorithm == Algorithm::PbtNas && cfg.mix_with_itself;
+  c.parent1 = itself ? pp.first : pp.better;
+  const Genome& g1 = members_[c.parent1].genome;
+  if (cfg.algorithm == Algorithm::PbtNas) {
+    c.kind = ChildKind::Mix;
+    c.parent2 = itself ? pp.first : pp.worse;
+    Rng mix_rng(derive_seed(cfg.seed, generation, mix_index, Purpose::Mixing));
+    c.swapped_genes = draw_swapped_genes(space.size(), cfg.swap_probability, mix_rng);
+    c.genome = mix_genomes(g1, members_[c.parent2].genome, c.swapped_genes);
+  } else {  // SEARL-like mutation: the better of the two is the single parent
+    c.parent2 = pp.better;
+    Rng mut_rng(derive_seed(cfg.seed, generation, mix_index, Purpose::Mutation));
+    const MutationDraw d = draw_mutation(space, g1, mut_rng);
+    c.kind = d.kind;
+    c.genome = g1;
+    if (d.kind == ChildKind::ArchMutation) {
+      c.genome[d.gene] = d.new_option;
+      c.swapped_genes = {d.gene};
+    }
+  }
+  return c;
+}
+
 ExploitPlan Population::plan(const RunConfig& cfg, const SearchSpace& space, std::int64_t generation) const {
   ExploitPlan plan;
   plan.generation = generation;
@@ -76,40 +146,19 @@ ExploitPlan Population::plan(const RunConfig& cfg, const SearchSpace& space, std
   if (sel.population_size != size())
     throw std::invalid_argument("plan: population_size " + std::to_string(sel.population_size) +
                                 " does not match the population (" + std::to_string(size()) + ")");
+  if (sel.multi_objective() && costs_.size() != members_.size())
+    throw std::logic_error("plan: selection.objectives needs the members' costs (record_costs) of this generation");
+  if (sel.multi_frequency()) return plan_subpopulations(cfg, space, generation);
   const auto fitness = last_fitness();
-  const auto ranked = rank_by_fitness(fitness);
+  const auto ranked = this->ranked(sel);
+  const auto key = order_key(sel, fitness, ranked);
   const std::vector<int> top(ranked.begin(), ranked.begin() + sel.top_size());
-  const std::vector<int> slots = replaced_slots(fitness, sel.n_elites());
+  std::vector<int> slots(ranked.begin() + sel.n_elites(), ranked.end());
+  std::sort(slots.begin(), slots.end());
 
   Rng select_rng(derive_seed(cfg.seed, generation, -1, Purpose::Selection));
   std::vector<ChildPlan> children;
-  for (int k = 0; k < sel.n_children; ++k) {
-    const ParentPair pp = draw_parents(top, fitness, select_rng);
-    ChildPlan c;
-    // No-mixing ablation: both parents are the first draw, a uniform member of the top set (the
-    // released code overrides the donor before it orders the pair; docs/algorithm.md).
-    const bool itself = cfg.algorithm == Algorithm::PbtNas && cfg.mix_with_itself;
-    c.parent1 = itself ? pp.first : pp.better;
-    const Genome& g1 = members_[c.parent1].genome;
-    if (cfg.algorithm == Algorithm::PbtNas) {
-      c.kind = ChildKind::Mix;
-      c.parent2 = itself ? pp.first : pp.worse;
-      Rng mix_rng(derive_seed(cfg.seed, generation, k, Purpose::Mixing));
-      c.swapped_genes = draw_swapped_genes(space.size(), cfg.swap_probability, mix_rng);
-      c.genome = mix_genomes(g1, members_[c.parent2].genome, c.swapped_genes);
-    } else {  // SEARL-like mutation: the better of the two is the single parent
-      c.parent2 = pp.better;
-      Rng mut_rng(derive_seed(cfg.seed, generation, k, Purpose::Mutation));
-      const MutationDraw d = draw_mutation(space, g1, mut_rng);
-      c.kind = d.kind;
-      c.genome = g1;
-      if (d.kind == ChildKind::ArchMutation) {
-        c.genome[d.gene] = d.new_option;
-        c.swapped_genes = {d.gene};
-      }
-    }
-    children.push_back(std::move(c));
-  }
+  for (int k = 0; k < sel.n_children; ++k) children.push_back(child(cfg, space, generation, k, draw_parents(top, key, select_rng)));
   // Children are permuted, then placed into the freed slots in ascending order (docs/algorithm.md,
   // "Parents, survivors and slots").
   std::vector<int> perm(children.size());
@@ -121,6 +170,65 @@ ExploitPlan Population::plan(const RunConfig& cfg, const SearchSpace& space, std
     c.fresh_seed = derive_seed(cfg.seed, generation, c.slot, Purpose::FreshInit);
     plan.children.push_back(std::move(c));
   }
+  return plan;
+}
+
+// selection.scheme multi_frequency (docs/algorithm.md, "Beyond the paper: a less greedy
+// selection"): each sub-population due at this exploit step selects within itself as the paper
+// does; with migration, its lowest-ranked replaced slot takes instead a child of the best member
+// of the other sub-populations (parent1) and a member of its own top set (donor), when that member
+// ranks above the sub-population's best. A sub-population is ordered as the whole population is
+// ranked, so that a migrant is never replaced in the same step.
+ExploitPlan Population::plan_subpopulations(const RunConfig& cfg, const SearchSpace& space,
+                                            std::int64_t generation) const {
+  const SelectionConfig& sel = cfg.selection;
+  ExploitPlan plan;
+  plan.generation = generation;
+  const auto fitness = last_fitness();
+  const auto all_ranked = ranked(sel);
+  const auto key = order_key(sel, fitness, all_ranked);
+  std::vector<int> position(fitness.size());
+  for (std::size_t i = 0; i < all_ranked.size(); ++i) position[static_cast<std::size_t>(all_ranked[i])] = static_cast<int>(i);
+  for (int k : evolving_subpopulations(sel, exploit_index(cfg, generation))) {
+    const std::vector<int> ids = sel.subpopulation(k);
+    std::vector<int> order = ids;  // within the sub-population, as ranked in the whole population
+    std::sort(order.begin(), order.end(), [&](int a, int b) { return position[a] < position[b]; });
+    const int n = static_cast<int>(ids.size());
+    const std::vector<int> top(order.begin(), order.begin() + sel.subpopulation_top(n));
+    const std::vector<int> replaced(order.begin() + sel.subpopulation_elites(n), order.end());
+    Rng rng(derive_seed(cfg.seed, generation, -2 - k, Purpose::Selection));
+    std::vector<ChildPlan> children;
+    std::vector<int> slots = replaced;
+    int migrant = -1;
+    if (sel.migration)
+      for (int m : all_ranked)
+        if (m % sel.subpopulations() != k) {
+          if (position[m] < position[order[0]]) migrant = m;
+          break;
+        }
+    if (migrant >= 0) {
+      const ParentPair own = draw_parents(top, key, rng);
+      ChildPlan c = child(cfg, space, generation, replaced.back(), {migrant, own.first, migrant});
+      c.slot = replaced.back();
+      children.push_back(std::move(c));
+      slots.pop_back();
+    }
+    std::sort(slots.begin(), slots.end());
+    std::vector<ChildPlan> drawn;
+    for (int slot : slots) drawn.push_back(child(cfg, space, generation, slot, draw_parents(top, key, rng)));
+    std::vector<int> perm(drawn.size());
+    for (std::size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int>(i);
+    rng.shuffle(perm);
+    for (std::size_t j = 0; j < slots.size(); ++j) {
+      ChildPlan c = drawn[perm[j]];
+      c.slot = slots[j];
+      children.push_back(std::move(c));
+    }
+    for (ChildPlan& c : children) c.fresh_seed = derive_seed(cfg.seed, generation, c.slot, Purpose::FreshInit);
+    plan.children.insert(plan.children.end(), children.begin(), children.end());
+  }
+  std::sort(plan.children.begin(), plan.children.end(),
+            [](const ChildPlan& a, const ChildPlan& b) { return a.slot < b.slot; });
   return plan;
 }
 

@@ -39,6 +39,67 @@ void SelectionConfig::validate() const {
          "population_size) = " + std::to_string(population_size) + " - " + std::to_string(elites) + " = " +
          std::to_string(replaced) + "; set n_children to " + std::to_string(replaced) +
          " (or leave it out: it defaults to that value)");
+  validate_beyond_paper();
+}
+
+void SelectionConfig::validate_beyond_paper() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("selection config: " + what); };
+  if (objectives.empty() || objectives[0] != Objective::Fitness)
+    fail("selection.objectives must begin with fitness, e.g. [fitness, -parameters] or [fitness, -latency_ms]");
+  for (std::size_t i = 0; i < objectives.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (objectives[i] == objectives[j])
+        fail(std::string("selection.objectives names ") + to_string(objectives[i]) + " twice; name each once");
+  if (latency_repeats < 1 || latency_repeats > 10000)
+    fail("selection.latency_repeats = " + std::to_string(latency_repeats) + "; expected an integer in [1, 10000]");
+  if (scheme != "greedy" && scheme != "multi_frequency")
+    fail("selection.scheme = '" + scheme + "' is not valid; expected greedy (the paper) or multi_frequency");
+  if (!multi_frequency()) return;
+  if (subpopulations() < 2 || subpopulations() > population_size)
+    fail("selection.frequencies has " + std::to_string(subpopulations()) +
+         " entries; multi_frequency needs one per sub-population, at least 2 (e.g. [1, 2, 4])");
+  for (int f : frequencies)
+    if (f < 1 || f > 1000000)
+      fail("selection.frequencies holds " + std::to_string(f) + "; each must be an integer >= 1 (exploit steps "
+           "between two exploits of its sub-population)");
+  for (int k = 0; k < subpopulations(); ++k) {
+    const int n = static_cast<int>(subpopulation(k).size());
+    const int elites = subpopulation_elites(n);
+    if (elites < 2 || n - elites < 1 || subpopulation_top(n) > elites)
+      fail("population_size " + std::to_string(population_size) + " split into " +
+           std::to_string(subpopulations()) + " sub-populations (selection.frequencies) gives sub-population " +
+           std::to_string(k) + " " + std::to_string(n) + " members, of which int(survive_fraction * " +
+           std::to_string(n) + ") = " + std::to_string(elites) +
+           " survive; each needs at least 2 survivors, 1 replaced member and a top set of 2 within the "
+           "survivors: raise population_size or name fewer frequencies");
+  }
+}
+
+bool SelectionConfig::needs(Objective o) const {
+  for (Objective x : objectives)
+    if (x == o) return true;
+  return false;
+}
+
+std::vector<int> SelectionConfig::subpopulation(int k) const {
+  std::vector<int> ids;
+  for (int i = k; i < population_size; i += subpopulations()) ids.push_back(i);
+  return ids;
+}
+
+int SelectionConfig::subpopulation_elites(int n) const {
+  return static_cast<int>(std::floor(survive_fraction * n + 1e-9));
+}
+
+int SelectionConfig::subpopulation_top(int n) const {
+  return std::max(2, static_cast<int>(std::floor(parents_fraction * n + 1e-9)));
+}
+
+std::vector<int> evolving_subpopulations(const SelectionConfig& sel, int exploit_index) {
+  std::vector<int> ks;
+  for (int k = 0; k < sel.subpopulations(); ++k)
+    if ((exploit_index + 1) % sel.frequencies[static_cast<std::size_t>(k)] == 0) ks.push_back(k);
+  return ks;
 }
 
 std::vector<int> rank_by_fitness(const std::vector<double>& last_fitness) {

@@ -74,6 +74,8 @@ void MetricsLog::append(const MetricsRow& row) {
   j["train_seconds"] = row.train_seconds;
   j["diverged"] = row.diverged;
   j["architecture"] = row.architecture;
+  if (row.parameters >= 0) j["parameters"] = row.parameters;
+  if (row.latency_ms >= 0.0) j["latency_ms"] = row.latency_ms;
   append_json(j.dump());
 }
 

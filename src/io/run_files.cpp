@@ -274,6 +274,8 @@ void LogRunReport::scored(const GenerationSummary& s) {
     MetricsRow row{s.generation, s.next_epoch, r.member, r.fitness, r.train_loss, r.samples, r.train_seconds, r.diverged, ""};
     for (const auto& o : space_.option_names(s.genomes.at(static_cast<std::size_t>(r.member))))
       row.architecture += (row.architecture.empty() ? "" : " ") + o;
+    if (cfg_.selection.needs(Objective::Parameters)) row.parameters = r.parameters;
+    if (cfg_.selection.needs(Objective::LatencyMs)) row.latency_ms = r.latency_ms;
     if (metrics_) metrics_->append(row);
     if (r.diverged)
       log_.info("  member " + std::to_string(r.member) + " diverged (non-finite loss): fitness -inf, it will be replaced");
@@ -479,6 +481,19 @@ void LogRunReport::finished(const RunResult& r) {
   j["checkpoint"] = in_run(r.checkpoint);
   j["algorithm"] = to_string(cfg_.algorithm);
   j["seed"] = cfg_.seed;
+  if (!r.pareto_front.empty()) {
+    // The final population's first non-dominated front (selection.objectives; docs/outputs.md).
+    nlohmann::json front = nlohmann::json::array();
+    for (const auto& m : r.pareto_front) {
+      nlohmann::json e = {{"member", m.member},
+                          {"fitness", number_or_null(m.fitness)},
+                          {"file", in_run(member_file_path(out_, r.front_generation, m.member))}};
+      if (cfg_.selection.needs(Objective::Parameters)) e["parameters"] = m.parameters;
+      if (cfg_.selection.needs(Objective::LatencyMs)) e["latency_ms"] = m.latency_ms;
+      front.push_back(e);
+    }
+    j["pareto_front"] = {{"objectives", r.objectives}, {"members", front}};
+  }
   write_text_file_atomic(out_ + "/summary.json", j.dump(2) + "\n");
 }
 

@@ -242,6 +242,11 @@ void Coordinator::rank(GenerationSummary& s) {
   std::vector<double> fitness;
   for (const auto& r : s.reports) fitness.push_back(r.fitness);
   pop_.record_fitness(fitness);
+  if (cfg_.selection.multi_objective()) {
+    std::vector<MemberCosts> costs;
+    for (const auto& r : s.reports) costs.push_back({static_cast<double>(r.parameters), r.latency_ms});
+    pop_.record_costs(costs);
+  }
   const auto ranked = rank_by_fitness(pop_.last_fitness());
   s.best_member = ranked[0];
   s.best_fitness = fitness[static_cast<std::size_t>(ranked[0])];
@@ -347,6 +352,15 @@ int Coordinator::finish() {
   result.best_ever = best_ever_;
   result.best_ever_file = best_ever_.member >= 0 ? store_.best_ever_file() : "";
   result.checkpoint = store_.describe(last_committed_);
+  if (cfg_.selection.multi_objective()) {
+    for (Objective o : cfg_.selection.objectives) result.objectives.push_back(to_string(o));
+    result.front_generation = last_committed_;
+    for (int id : pop_.pareto_front(cfg_.selection)) {
+      const auto& c = pop_.costs()[static_cast<std::size_t>(id)];
+      result.pareto_front.push_back({id, pop_.members()[static_cast<std::size_t>(id)].last_fitness(),
+                                     static_cast<std::int64_t>(c.parameters), c.latency_ms});
+    }
+  }
   broadcast_to_workers(t_, Order::finish());
   broadcast_to_workers(t_, FinalOrder{result.best_member, result.best_ever_file, last_committed_});
   result.final_report = receive_message<FinalReport>(t_, layout_.owner(result.best_member));

@@ -31,6 +31,9 @@ std::string section_architecture(const ReportContext& c);  // diagram + gene pro
 std::string section_options(const ReportContext& c);       // option frequencies per generation
 std::string section_samples(const ReportContext& c);       // GAN sample grids ("" for other tasks)
 std::string section_timings(const ReportContext& c);
+// Several objectives: the last generation's fitness against each measured cost, the Pareto front
+// highlighted ("" when the run measured no cost).
+std::string section_front(const ReportContext& c);
 std::string section_config(const ReportContext& c);
 // The JSON the page's script draws from (fitness series, exploit events, timings).
 std::string chart_data_json(const ReportContext& c);

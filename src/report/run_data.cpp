@@ -96,6 +96,8 @@ std::vector<MemberRow> parse_metrics(const std::string& jsonl, std::vector<Gener
     r.diverged = j.value("diverged", false);
     r.train_loss = number(j, "train_loss");
     r.train_seconds = number(j, "train_seconds");
+    r.parameters = number(j, "parameters");
+    r.latency_ms = number(j, "latency_ms");
     if (j.contains("architecture") && j["architecture"].is_string())
       r.architecture = split_words(j["architecture"].get<std::string>());
     if (r.member >= 0) rows.push_back(std::move(r));

@@ -17,6 +17,7 @@
 #include "pbtnas/run/build_child.hpp"
 #include "pbtnas/run/exchange.hpp"
 #include "pbtnas/run/final_soup.hpp"
+#include "pbtnas/run/member_costs.hpp"
 #include "pbtnas/run/shared_exchange.hpp"
 #include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/util/clock.hpp"
@@ -176,6 +177,7 @@ void Worker::train(const Order& order) {
         r.fitness = kFitnessDiverged;
       }
       if (!r.diverged) task_->write_preview(member, io::sample_grid_path(out_dir_, order.generation, id));
+      measure_costs(cfg_, *task_, member, r);
     } catch (const std::exception& e) {
       r.error = "member " + std::to_string(id) + ": " + e.what();
     }

@@ -60,6 +60,13 @@ inline double scripted_fitness(const Genome& g, std::int64_t generation) {
   return f + 0.001 * static_cast<double>(generation);
 }
 
+// A deterministic cost of a genome (selection.objectives): larger options hold more parameters.
+inline std::int64_t scripted_parameters(const Genome& g) {
+  std::int64_t p = 100;
+  for (std::size_t i = 0; i < g.size(); ++i) p += 10 * g[i] * static_cast<std::int64_t>(i + 1);
+  return p;
+}
+
 struct ScriptedFaults {
   std::string start_error;       // reported in WorkerReady
   std::int64_t fail_train_at = -1;  // a FitnessReport with an error in this generation
@@ -97,6 +104,8 @@ inline int scripted_worker(Transport& t, const RunConfig& cfg, const std::vector
       r.member = m;
       r.generation = order.generation;
       r.fitness = scripted_fitness(g, order.generation);
+      r.parameters = scripted_parameters(g);
+      r.latency_ms = 0.01 * static_cast<double>(r.parameters);
       if (cfg.nan_member == m && cfg.nan_generation == order.generation) {
         r.diverged = true;
         r.fitness = kFitnessDiverged;

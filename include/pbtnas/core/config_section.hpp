@@ -112,6 +112,10 @@ class ConfigSection {
 // "did you mean" hints; empty when none is close.
 std::string closest_key(const std::string& key, const std::vector<std::string>& known);
 
+// The `selection:` section (objectives, latency_repeats, scheme, frequencies, migration) into
+// `sel`; ranges are checked by SelectionConfig::validate.
+void parse_selection_section(ConfigSection& root, SelectionConfig& sel);
+
 // Shortest decimal text that reads back as exactly `value` (0.1, not 0.10000000000000001).
 std::string shortest_number(double value);
 

@@ -93,8 +93,13 @@ struct FitnessReport {
   std::string error;          // non-empty: the worker failed (not a divergence); the run stops
   bool partial = false;       // a progress note: only member, generation, samples, total_samples
   std::int64_t total_samples = 0;  // partial: the step's samples (0: unknown)
+  // Measured only when selection.objectives names them (0 otherwise): the member's scalar
+  // parameters, and the median milliseconds of selection.latency_repeats forward passes of a batch.
+  std::int64_t parameters = 0;
+  double latency_ms = 0.0;
   template <class A> void serialize(A& a, unsigned) {
-    a& member& generation& fitness& train_loss& samples& train_seconds& diverged& error& partial& total_samples;
+    a& member& generation& fitness& train_loss& samples& train_seconds& diverged& error& partial& total_samples&
+        parameters& latency_ms;
   }
 };
 

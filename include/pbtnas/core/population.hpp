@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "pbtnas/core/objectives.hpp"
 #include "pbtnas/core/records.hpp"
 #include "pbtnas/core/plan.hpp"
 #include "pbtnas/core/seed.hpp"
+#include "pbtnas/core/selection.hpp"
 
 namespace pbtnas {
 
@@ -32,6 +34,15 @@ class Population {
   // Appends one fitness value per member (NaN is stored as -inf: a diverged member).
   void record_fitness(const std::vector<double>& fitness);
 
+  // The costs each member was measured with in the generation just recorded (selection.objectives
+  // other than fitness). Not checkpointed: every generation measures them again before its exploit.
+  void record_costs(const std::vector<MemberCosts>& costs);
+  const std::vector<MemberCosts>& costs() const { return costs_; }
+  // Member ids best first, by the fitness (the paper) or by selection.objectives (objectives.hpp).
+  std::vector<int> ranked(const SelectionConfig& sel) const;
+  // The first non-dominated front of the recorded generation (ids ascending; empty without costs).
+  std::vector<int> pareto_front(const SelectionConfig& sel) const;
+
   // The exploit plan after `generation` has been evaluated; pure: depends only on the records,
   // the config and derived seeds. Empty for the random-search baseline.
   ExploitPlan plan(const RunConfig& cfg, const SearchSpace& space, std::int64_t generation) const;
@@ -41,8 +52,13 @@ class Population {
   void apply(const ExploitPlan& plan);
 
  private:
+  ChildPlan child(const RunConfig& cfg, const SearchSpace& space, std::int64_t generation, int mix_index,
+                  const ParentPair& parents) const;
+  ExploitPlan plan_subpopulations(const RunConfig& cfg, const SearchSpace& space, std::int64_t generation) const;
+
   std::vector<MemberRecord> members_;
   std::vector<Incarnation> history_;
+  std::vector<MemberCosts> costs_;  // of the last recorded generation
 };
 
 }  // namespace pbtnas

@@ -21,6 +21,10 @@ struct MetricsRow {
   double train_seconds = 0.0;
   bool diverged = false;
   std::string architecture;  // option names, space separated
+  // Written only when measured (selection.objectives): scalar parameters (-1: not measured) and
+  // the forward pass's median milliseconds (< 0: not measured).
+  std::int64_t parameters = -1;
+  double latency_ms = -1.0;
 };
 
 class MetricsLog {

@@ -62,6 +62,14 @@ struct TrainingProgress {
   double eta_run_seconds = -1.0;         // until the run's training ends; < 0: not known yet
 };
 
+// A member of the final population's Pareto front (selection.objectives).
+struct FrontMember {
+  int member = 0;
+  double fitness = 0.0;
+  std::int64_t parameters = 0;
+  double latency_ms = 0.0;
+};
+
 struct RunResult {
   int best_member = 0;                 // of the final population
   Genome genome;
@@ -74,6 +82,11 @@ struct RunResult {
   bool has_soup_report = false;        // final_soup
   SoupReport soup_report;
   std::string checkpoint;              // RunStore::describe(last committed generation)
+  // With several selection.objectives: their names, and the final population's first
+  // non-dominated front (empty otherwise).
+  std::vector<std::string> objectives;
+  std::vector<FrontMember> pareto_front;
+  std::int64_t front_generation = -1;  // the committed generation whose member files hold the front
 };
 
 class RunReport {

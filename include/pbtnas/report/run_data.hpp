@@ -25,6 +25,8 @@ struct MemberRow {
   double train_loss = kMissing;
   double train_seconds = kMissing;
   std::vector<std::string> architecture;  // option name of each gene
+  // Costs measured for selection.objectives (NaN: not measured).
+  double parameters = kMissing, latency_ms = kMissing;
 };
 
 // Time and traffic of one generation. Train / exploit / checkpoint seconds and bytes come from a

@@ -46,6 +46,13 @@ class Task {
   }
   // Fitness used for selection (higher is better; validation split only).
   virtual double fitness(Member& member) const = 0;
+  // One forward pass of a batch through the member's network as it is used after the search (the
+  // network selection.objectives' -latency_ms times; the worker sets eval mode and no gradients).
+  // Returns its output; an undefined tensor when the task has no such pass (the default).
+  virtual torch::Tensor forward_batch(Member& member) const {
+    (void)member;
+    return {};
+  }
   // Held-out score reported for the final best member, never used for selection.
   virtual double test_score(Member& member) const = 0;
   virtual std::string fitness_name() const = 0;  // e.g. "val_acc"

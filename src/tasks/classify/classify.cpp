@@ -199,6 +199,12 @@ double ClassifyTask::accuracy(Member& member, const torch::Tensor& x,
   return n > 0 ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
 }
 
+torch::Tensor ClassifyTask::forward_batch(Member& member) const {
+  // The first eval_batch_size validation images (copied to the member's device inside the pass).
+  const std::int64_t n = std::min<std::int64_t>(val_x_.size(0), cfg_.eval_batch_size);
+  return net_of(member)->forward(val_x_.slice(0, 0, n).to(member.device));
+}
+
 double ClassifyTask::fitness(Member& member) const { return accuracy(member, val_x_, val_y_); }
 
 double ClassifyTask::test_score(Member& member) const { return accuracy(member, test_x_, test_y_); }

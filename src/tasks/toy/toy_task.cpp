@@ -113,6 +113,10 @@ StepStats ToyTask::train(Member& m, int epoch_begin, int epochs, std::uint64_t s
   return s;
 }
 
+torch::Tensor ToyTask::forward_batch(Member& m) const {
+  return dynamic_cast<ToyNetImpl*>(m.model.get())->forward(val_x_.to(m.device));
+}
+
 double ToyTask::error(Member& m, const torch::Tensor& x) const {
   torch::NoGradGuard no_grad;
   auto* net = dynamic_cast<ToyNetImpl*>(m.model.get());

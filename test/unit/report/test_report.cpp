@@ -12,6 +12,7 @@
 #include "pbtnas/report/html_report.hpp"
 #include "pbtnas/report/lineage.hpp"
 #include "pbtnas/report/run_data.hpp"
+#include "support/skip.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace pbtnas;
@@ -342,4 +343,34 @@ TEST_CASE("write_run_report: one self-contained page and the figures", "[report]
     CHECK(std::filesystem::file_size(out + "/" + f) > 100);
   opt.chart_js = dir / "missing.js";
   CHECK_THROWS_WITH(write_run_report(out, opt), Catch::Contains("apt-get install libjs-chart.js"));
+}
+
+TEST_CASE("write_run_report: with measured costs a Pareto front scatter, without them none", "[report]") {
+  test::TempDir dir;
+  const std::string out = dir / "run";
+  make_run(out);
+  write(dir / "chart.js", "window.Chart = function () {};\n");
+  ReportOptions opt;
+  opt.chart_js = dir / "chart.js";
+  opt.html_path = dir / "plain.html";
+  if (find_program("dot").empty()) PBTNAS_SKIP("Graphviz dot is not installed (apt-get install graphviz)");
+  CHECK(read(write_run_report(out, opt).html).find("id=\"front\"") == std::string::npos);
+  // Generation 1 (the committed one): fitness 0.7, 0.4, 0.5, 0.6 against 400, 100, 300, 200
+  // parameters: the front is members 0, 1 and 3 (2 is dominated by 3).
+  std::string metrics;
+  const double fitness[] = {0.7, 0.4, 0.5, 0.6};
+  const int params[] = {400, 100, 300, 200};
+  for (int m = 0; m < 4; ++m)
+    metrics += "{\"architecture\":\"conv tanh none\",\"diverged\":false,\"epoch\":4,\"fitness\":" +
+               std::to_string(fitness[m]) + ",\"generation\":1,\"member\":" + std::to_string(m) +
+               ",\"parameters\":" + std::to_string(params[m]) + ",\"samples\":10,\"train_loss\":1.0,"
+               "\"train_seconds\":0.5}\n";
+  write(out + "/metrics.jsonl", metrics);
+  opt.html_path = dir / "front.html";
+  const std::string html = read(write_run_report(out, opt).html);
+  CHECK(html.find("id=\"front\"") != std::string::npos);
+  CHECK(html.find("Front (3 of 4): members 0 1 3.") != std::string::npos);
+  CHECK(html.find("member 2: fitness 0.5, parameters 300</title>") != std::string::npos);
+  CHECK(html.find("member 3: fitness 0.6, parameters 200 (Pareto front)</title>") != std::string::npos);
+  CHECK(html.find("latency") == std::string::npos);  // not measured: no latency plot
 }

@@ -33,7 +33,8 @@ class ClassifyTask : public Task {
   const SearchSpace& space() const override { return space_; }
   Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;
   StepStats train(Member& member, int epoch_begin, int epochs, std::uint64_t seed) const override;
-  double fitness(Member& member) const override;     // validation accuracy in [0, 1]
+  double fitness(Member& member) const override;
+  torch::Tensor forward_batch(Member& member) const override;     // validation accuracy in [0, 1]
   double test_score(Member& member) const override;  // test accuracy in [0, 1]
   std::string fitness_name() const override { return "val_acc"; }
   std::vector<Metric> final_scores(double fitness, double test_score) const override {

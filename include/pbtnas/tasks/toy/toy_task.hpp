@@ -63,6 +63,7 @@ class ToyTask : public Task {
   double fitness(Member& m) const override { return -error(m, val_x_); }
   double test_score(Member& m) const override { return -error(m, test_x_); }
   std::string fitness_name() const override { return "neg_mse"; }
+  torch::Tensor forward_batch(Member& m) const override;
   std::vector<ExtraState> extra_state() const override { return {{"trace", trace_rule_}}; }
 
  private:

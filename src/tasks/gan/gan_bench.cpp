@@ -70,7 +70,7 @@ void run_bench(const BenchRequest& r) {
   o.device = r.text("device");
   o.python = r.text("python");
   o.script = r.find_file(r.text("script"));
-  GanTaskConfig tc = cfg.options<GanTaskConfig>();
+  GanOptions tc = cfg.options<GanOptions>();
   if (o.iters % tc.n_critic != 0)
     throw std::invalid_argument("--iters must be a multiple of gan.n_critic (" + std::to_string(tc.n_critic) +
                                 ") so that both sides run the same number of G steps");

@@ -1,9 +1,9 @@
 #pragma once
-// Hyperparameter genes (docs/algorithm.md, "Hyperparameter genes"): numeric genes appended to a
-// task's architecture genes, declared in the config (`hyperparameters:`), each a grid of values
-// over [min, max] on a log or linear scale. They are weightless genes of the search space, so
-// they are drawn, mixed, stored and resumed like categorical genes; the `mutation` algorithm
-// also explores them the PBT way (perturb by a factor, or resample).
+// Hyperparameter genes (docs/algorithm.md, "Beyond the paper: hyperparameter genes"): numeric
+// genes appended to a task's architecture genes, declared in the config (`hyperparameters:`),
+// each a grid of values over [min, max] on a log or linear scale. They are weightless genes of
+// the search space, so they are drawn, mixed, stored and resumed like categorical genes; the
+// `mutation` algorithm also explores them the PBT way (perturb by a factor, or resample).
 #include <optional>
 #include <string>
 #include <vector>

@@ -60,7 +60,7 @@ class GanTask : public Task {
   const SearchSpace& space() const override { return space_; }
   // Appends hyperparameter genes to the space: "g_lr", "d_lr" (the learning rates of G's and D's
   // Adam) and "beta1" (both), set from the member's genes before each step; gan.lr / gan.beta1
-  // where a gene is absent (docs/algorithm.md, "Hyperparameter genes").
+  // where a gene is absent (docs/algorithm.md, "Beyond the paper: hyperparameter genes").
   // Throws std::invalid_argument for a beta1 range that reaches 1.
   void add_hyper_genes(const std::vector<HyperParameter>& hyper);
   // GanNet (init_gan_net(seed)), average = GanEma holding an exact copy of the generator,

@@ -31,7 +31,8 @@ class RlTask : public Task {
   const SearchSpace& space() const override { return space_; }
   // Appends hyperparameter genes to the space: "lr" (every Adam of the agent) and "stddev_end"
   // (the end of the exploration sigma schedule), set from the member's genes before each step;
-  // rl.lr / rl.stddev_end where a gene is absent (docs/algorithm.md, "Hyperparameter genes").
+  // rl.lr / rl.stddev_end where a gene is absent (docs/algorithm.md, "Beyond the paper:
+  // hyperparameter genes").
   void add_hyper_genes(const std::vector<HyperParameter>& hyper) { space_ = with_hyper_genes(space_, hyper); }
   Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;
   // epochs * frames_per_epoch frames on a fresh environment seeded from `seed`, continuing the

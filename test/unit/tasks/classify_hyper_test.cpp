@@ -13,7 +13,7 @@ using pbtnas::test::TempDir;
 
 TEST_CASE("classify task: hyperparameter genes set AdamW's lr and weight decay, the moments continue", "[classify][task]") {
   TempDir dir;
-  ClassifyConfig cfg = test::synthetic_classify_config(dir, 100, 20, 3);
+  ClassifyOptions cfg = test::synthetic_classify_config(dir, 100, 20, 3);
   cfg.samples_per_epoch = 32;
   cfg.batch_size = 16;
   HyperParameter lr, wd;

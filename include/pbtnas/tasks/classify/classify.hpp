@@ -13,7 +13,7 @@
 #include "pbtnas/tasks/registry.hpp"
 #include "pbtnas/tasks/task.hpp"
 
-namespace pbtnas {
+namespace pbtnas::classify {
 
 // Per-pixel statistics of the 60,000 Fashion-MNIST training images (pixel / 255); checked
 // against the data by the test "classify: normalisation constants match the data".
@@ -30,7 +30,7 @@ class ClassifyTask : public Task {
   // unreadable data and std::invalid_argument for unusable settings.
   // `hyper`: hyperparameter genes appended to the space ("lr", "weight_decay": AdamW's, set from the
   // member's genes before each step; classify.lr / classify.weight_decay where a gene is absent).
-  ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed, const std::vector<HyperParameter>& hyper = {});
+  ClassifyTask(const ClassifyOptions& cfg, std::uint64_t run_seed, const std::vector<HyperParameter>& hyper = {});
 
   const SearchSpace& space() const override { return space_; }
   Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;
@@ -44,7 +44,7 @@ class ClassifyTask : public Task {
 
   static std::int64_t parameter_count(const Member& member);
 
-  const ClassifyConfig& config() const { return cfg_; }
+  const ClassifyOptions& config() const { return cfg_; }
   std::int64_t train_size() const { return train_rows_.size(0); }
   std::int64_t val_size() const { return val_x_.size(0); }
   std::int64_t test_size() const { return test_x_.size(0); }
@@ -60,7 +60,7 @@ class ClassifyTask : public Task {
   double accuracy(Member& member, const torch::Tensor& x, const torch::Tensor& y) const;
 
  private:
-  ClassifyConfig cfg_;
+  ClassifyOptions cfg_;
   SearchSpace space_;
   // x_all_: the normalised training images (all train_limit of them; with data.share a view of a
   // read-only mapping shared by the ranks of a node); the training split is x_all_[train_rows_].
@@ -76,4 +76,4 @@ TaskEntry classify_task_entry();
 ExportedNetwork export_classifier(const TaskOptions& options, const Genome& genome, const NamedState& state,
                                   int examples);
 
-}  // namespace pbtnas
+}  // namespace pbtnas::classify

@@ -248,7 +248,8 @@ int export_command(const ExportOptions& o) {
     check_out_dir(o.out);
     ExportedNetwork e;
     try {
-      e = entry.export_member(*cfg.task_options, m.genome, m.state, o.examples);
+      // The network is the architecture genes' (hyperparameter genes train it, they do not shape it).
+      e = entry.export_member(*cfg.task_options, architecture_genome(space, m.genome), m.state, o.examples);
     } catch (const std::invalid_argument& err) {
       throw ExportError(err.what());
     }

@@ -69,6 +69,8 @@ void RunConfig::validate() const {
   if (max_epochs % epochs_step != 0)
     throw std::invalid_argument("'max_epochs' = " + std::to_string(max_epochs) + " is not a multiple of epochs_step = " +
                                 std::to_string(epochs_step) + "; make it one (e.g. 300 and 10)");
+  for (const HyperParameter& h : hyperparameters) h.validate();
+  if (!hyperparameters.empty()) hyperparameter_mutation.validate();
   check_range("mix_schedule.every", mix_schedule.every, 0, kMaxCount, "0 (mix after every step) or a number of epochs");
   check_range("mix_schedule.until", mix_schedule.until, 0, kMaxCount, "an epoch >= 0");
   check_range("checkpoint.keep", checkpoint.keep, 0, kMaxCount, "0 (keep all) or the number of generations to keep");
@@ -164,6 +166,7 @@ RunConfig parse_config(const std::string& yaml_text, const std::string& origin) 
   ms.get("every", c.mix_schedule.every);
   ms.get("until", c.mix_schedule.until);
   ms.reject_unknown();
+  parse_hyperparameters(s, c.hyperparameters, c.hyperparameter_mutation);
 
   // Absent: "" (the task registry's default, parse_run_config). The task's own section is parsed
   // by the task (tasks/registry.hpp).

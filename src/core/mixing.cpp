@@ -27,7 +27,7 @@ MutationDraw draw_mutation(const SearchSpace& space, const Genome& parent, Rng& 
     d.kind = ChildKind::WeightMutation;
     return d;
   }
-  d.gene = static_cast<int>(rng.below(space.size()));
+  d.gene = static_cast<int>(rng.below(space.architecture_size()));  // never a hyperparameter gene
   const int n = static_cast<int>(space.gene(d.gene).options.size());
   if (n < 2) {  // nothing else to pick: the child stays a clone
     d.gene = -1;

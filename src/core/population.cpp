@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "pbtnas/core/config.hpp"
+#include "pbtnas/core/hyper_genes.hpp"
 #include "pbtnas/core/mixing.hpp"
 #include "pbtnas/core/selection.hpp"
 
@@ -132,6 +133,11 @@ ChildPlan Population::child(const RunConfig& cfg, const SearchSpace& space, std:
     if (d.kind == ChildKind::ArchMutation) {
       c.genome[d.gene] = d.new_option;
       c.swapped_genes = {d.gene};
+    }
+    if (!cfg.hyperparameters.empty()) {  // PBT explore of the hyperparameter genes (weightless)
+      Rng hyper_rng(derive_seed(cfg.seed, generation, mix_index, Purpose::HyperMutation));
+      for (int g : explore_hyper_genes(space, c.genome, cfg.hyperparameters, cfg.hyperparameter_mutation, hyper_rng))
+        c.swapped_genes.push_back(g);
     }
   }
   return c;

@@ -1,6 +1,7 @@
 #include "pbtnas/core/search_space.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -35,6 +36,33 @@ SearchSpace::SearchSpace(std::string name, std::vector<Gene> genes)
     for (const auto& p : gene.prefixes)
       if (p.empty() || p.front() == '.' || p.back() == '.')
         fail(where + " has module prefix '" + p + "'; prefixes are dotted module names such as 'cells.3'");
+  }
+}
+
+SearchSpace::SearchSpace(std::string name, std::vector<Gene> genes, const std::vector<NumericGene>& numeric)
+    : SearchSpace(std::move(name), [&] {
+        for (const NumericGene& n : numeric) {
+          Gene g;
+          g.name = n.name;
+          g.weightless = true;
+          char buf[32];
+          for (double v : n.values) {
+            std::snprintf(buf, sizeof buf, "%.6g", v);
+            g.options.push_back(buf);
+          }
+          genes.push_back(std::move(g));
+        }
+        return std::move(genes);
+      }()) {
+  for (const NumericGene& n : numeric) {
+    if (n.values.size() < 2)
+      throw std::invalid_argument("search space '" + name_ + "': numeric gene '" + n.name +
+                                  "' has fewer than 2 values; give its range at least 2 levels");
+    for (std::size_t i = 1; i < n.values.size(); ++i)
+      if (!(n.values[i] > n.values[i - 1]))
+        throw std::invalid_argument("search space '" + name_ + "': the values of numeric gene '" + n.name +
+                                    "' are not strictly ascending; widen its range or use fewer levels");
+    numeric_values_.push_back(n.values);
   }
 }
 

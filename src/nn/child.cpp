@@ -135,9 +135,11 @@ NamedState assemble_child(const SearchSpace& space, const ChildPlan& plan, const
   if (plan.kind == ChildKind::Initial)
     a.fail("an initial member has no parents; initialise it instead of assembling it");
   if (plan.kind == ChildKind::Clone || plan.kind == ChildKind::WeightMutation) {
-    if (!plan.swapped_genes.empty())
-      a.fail("a clone or weight-mutation child swaps no genes, but the plan lists " +
-             std::to_string(plan.swapped_genes.size()) + "; fix the exploit plan");
+    // Only weightless genes (hyperparameter genes the mutation changed) may be listed: no tensor moves.
+    for (int g : plan.swapped_genes)
+      if (g < 0 || static_cast<std::size_t>(g) >= space.size() || !space.gene(static_cast<std::size_t>(g)).weightless)
+        a.fail("a clone or weight-mutation child swaps no layers, but the plan lists gene " + std::to_string(g) +
+               ", which is not a weightless gene of search space '" + space.name() + "'; fix the exploit plan");
     out.reserve(parent1.size());
     for (const auto& nt : parent1)
       if (!starts_with(nt.name, kExtra)) out.push_back({nt.name, copy_of(nt.tensor)});

@@ -245,7 +245,7 @@ ReportFiles write_run_report(const std::string& out, const ReportOptions& option
     << (run.has_samples() ? "<a href=\"#samples\">samples</a>" : "")
     << "<a href=\"#timings\">timings</a><a href=\"#config\">config</a></nav>\n<main>\n<p id=\"js-errors\"></p>\n"
     << section_overview(ctx) << section_fitness(ctx) << section_front(ctx) << section_lineage(ctx) << section_architecture(ctx)
-    << section_samples(ctx) << section_options(ctx) << section_timings(ctx) << section_config(ctx)
+    << section_samples(ctx) << section_options(ctx) << section_hyperparameters(ctx) << section_timings(ctx) << section_config(ctx)
     << "</main>\n<script type=\"application/json\" id=\"report-data\">" << script_safe(chart_data_json(ctx))
     << "</script>\n<script>" << kScript << "</script>\n</body></html>\n";
   write_file(files.html, h.str());

@@ -29,6 +29,7 @@ std::string section_fitness(const ReportContext& c);  // canvas + per-generation
 std::string section_lineage(const ReportContext& c);
 std::string section_architecture(const ReportContext& c);  // diagram + gene provenance
 std::string section_options(const ReportContext& c);       // option frequencies per generation
+std::string section_hyperparameters(const ReportContext& c);  // values per slot and generation ("" without them)
 std::string section_samples(const ReportContext& c);       // GAN sample grids ("" for other tasks)
 std::string section_timings(const ReportContext& c);
 // Several objectives: the last generation's fitness against each measured cost, the Pareto front

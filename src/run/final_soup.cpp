@@ -1,5 +1,7 @@
 #include "pbtnas/run/final_soup.hpp"
 
+#include "pbtnas/core/hyper_genes.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -32,7 +34,8 @@ FinalSoup make_final_soup(const std::string& out, std::int64_t generation, const
   r.fitness_name = task.fitness_name();
   const io::GenerationIndex idx = io::read_index(io::index_file_path(out, generation));
 
-  // Candidates: the members sharing the best member's genome, best first (ties: lower id).
+  // Candidates: the members sharing the best member's architecture (hyperparameter genes may
+  // differ: they shape the training, not the network), best first (ties: lower id).
   std::vector<int> order;
   for (const auto& m : idx.members) order.push_back(m.id);
   auto fitness_of = [&](int id) { return idx.members.at(static_cast<std::size_t>(id)).last_fitness(); };
@@ -40,8 +43,10 @@ FinalSoup make_final_soup(const std::string& out, std::int64_t generation, const
   r.best_member = order.front();
   r.best_fitness_search = fitness_of(r.best_member);
   const Genome& genome = idx.members.at(static_cast<std::size_t>(r.best_member)).genome;
+  const Genome arch = architecture_genome(task.space(), genome);
   for (int id : order)
-    if (idx.members.at(static_cast<std::size_t>(id)).genome == genome && std::isfinite(fitness_of(id)))
+    if (architecture_genome(task.space(), idx.members.at(static_cast<std::size_t>(id)).genome) == arch &&
+        std::isfinite(fitness_of(id)))
       r.candidates.push_back(id);
   if (r.candidates.empty())
     throw std::runtime_error("generation " + std::to_string(generation) + " of " + out +

@@ -48,6 +48,10 @@ RunConfig parse_run_config(const std::string& yaml_text, const std::string& orig
     const TaskEntry& entry = find_task(cfg.task);
     ConfigSection root = ConfigSection::root(yaml_text, origin);
     cfg.task_options = entry.parse(root.sub(cfg.task));
+    check_hyperparameter_names(cfg.hyperparameters,
+                               entry.hyperparameter_names ? entry.hyperparameter_names(*cfg.task_options)
+                                                          : std::vector<std::string>{},
+                               cfg.task);
     for (auto& k : root.recorded()) cfg.effective.push_back(std::move(k));
   } catch (const std::invalid_argument& e) {
     const std::string what = e.what();
@@ -69,7 +73,7 @@ std::shared_ptr<const TaskOptions> bound_options(const RunConfig& cfg) {
 }  // namespace
 
 SearchSpace task_space(const RunConfig& cfg) {
-  return find_task(cfg.task).space(*bound_options(cfg));
+  return with_hyper_genes(find_task(cfg.task).space(*bound_options(cfg)), cfg.hyperparameters);
 }
 
 std::vector<std::string> final_evaluation_names(const RunConfig& cfg) {
@@ -81,7 +85,7 @@ std::vector<std::string> final_evaluation_names(const RunConfig& cfg) {
 }
 
 std::unique_ptr<Task> make_task(const RunConfig& cfg, torch::Device device, Logger* log) {
-  return find_task(cfg.task).make(*bound_options(cfg), TaskContext{cfg.seed, device, log});
+  return find_task(cfg.task).make(*bound_options(cfg), TaskContext{cfg.seed, device, log, cfg.hyperparameters});
 }
 
 }  // namespace pbtnas

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "pbtnas/core/hyper_genes.hpp"
 #include "pbtnas/core/selection.hpp"
 
 namespace pbtnas {
@@ -87,6 +88,10 @@ struct RunConfig {
   int max_epochs = 300;
   int epochs_step = 10;
   MixSchedule mix_schedule;
+  // Hyperparameter genes (off while empty; core/hyper_genes.hpp), sorted by name, and how the
+  // `mutation` algorithm explores them.
+  std::vector<HyperParameter> hyperparameters;
+  HyperMutation hyperparameter_mutation;
   std::string task;  // the registered task ("" until parse_run_config names the default; docs/config.md)
   // Without `task:`, the name of the one task section the config has ("" none): parse_run_config
   // checks that it belongs to the default task.

@@ -19,7 +19,8 @@ Genome mix_genomes(const Genome& parent1, const Genome& parent2, const std::vect
 
 // SEARL-like mutation of one child (parent == parent1 == parent2 in the plan):
 // r < 1/3 clone, r < 2/3 weight mutation, else one gene gets a different option
-// (a gene with a single option cannot change: then the child is a clone).
+// (a gene with a single option cannot change: then the child is a clone). The gene is an
+// architecture gene: hyperparameter genes are explored separately (core/hyper_genes.hpp).
 struct MutationDraw {
   ChildKind kind = ChildKind::Clone;
   int gene = -1;       // ArchMutation only

@@ -18,6 +18,7 @@ enum class Purpose : std::uint32_t {
   Train = 6,           // a member's training in one step (init weights at step 0, batches)
   WeightMutation = 7,  // element draws of SEARL weight mutation
   DataSplit = 8,       // train/validation split of a dataset
+  HyperMutation = 9,   // explore step of the hyperparameter genes (algorithm mutation)
 };
 
 // A 64-bit seed from (run_seed, generation, member, purpose), mixed with splitmix64 finalisers.

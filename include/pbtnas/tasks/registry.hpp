@@ -25,6 +25,9 @@ struct TaskContext {
   std::uint64_t run_seed = 0;
   torch::Device device = torch::kCPU;
   Logger* log = nullptr;  // may be null; progress lines (e.g. a feature network training)
+  // Hyperparameter genes of the run (RunConfig::hyperparameters): the task appends them to its
+  // space (with_hyper_genes) and applies their values when it trains (docs/algorithm.md).
+  std::vector<HyperParameter> hyperparameters;
 };
 
 struct TaskEntry {
@@ -42,6 +45,9 @@ struct TaskEntry {
   // tensors) with `examples` example inputs; null: the task's networks are not exported.
   ExportedNetwork (*export_member)(const TaskOptions& options, const Genome& genome, const NamedState& state,
                                    int examples) = nullptr;
+  // The names the task accepts under `hyperparameters:` (hyperparameter genes, applied by its
+  // Task when it trains); null: none (a config that declares any is refused).
+  std::vector<std::string> (*hyperparameter_names)(const TaskOptions& options) = nullptr;
   // `pbtnas bench-<name> CONFIG` (tasks/bench.hpp): its options and body; run empty = none.
   TaskBench bench;
 };
@@ -57,7 +63,8 @@ const TaskEntry& find_task(const std::string& name);
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& origin);
 RunConfig load_run_config(const std::string& path);
 
-// The coordinator needs only the search space; workers build the whole task (which loads data
+// The coordinator needs only the search space (the task's, with the run's hyperparameter genes
+// appended); workers build the whole task (which loads data
 // and, for the GAN task, its feature network). Both bind the options from cfg.source_text when
 // cfg.task_options is null.
 SearchSpace task_space(const RunConfig& cfg);

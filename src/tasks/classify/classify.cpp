@@ -1,5 +1,7 @@
 #include "pbtnas/tasks/classify/classify.hpp"
 
+#include "pbtnas/tasks/hyper_apply.hpp"
+
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
@@ -33,8 +35,8 @@ torch::Tensor index_tensor(const std::vector<std::int64_t>& v, std::size_t begin
 
 }  // namespace
 
-ClassifyTask::ClassifyTask(const ClassifyOptions& cfg, std::uint64_t run_seed)
-    : cfg_(cfg), space_(classify_search_space(cfg)) {
+ClassifyTask::ClassifyTask(const ClassifyOptions& cfg, std::uint64_t run_seed, const std::vector<HyperParameter>& hyper)
+    : cfg_(cfg), space_(with_hyper_genes(classify_search_space(cfg), hyper)) {
   cfg_.validate();
   const DataConfig& d = cfg.data;
   ClassifyData data = load_classify_data(d);
@@ -112,7 +114,8 @@ ClassifyTask::ClassifyTask(const ClassifyOptions& cfg, std::uint64_t run_seed)
 Member ClassifyTask::create(const Genome& genome, std::uint64_t init_seed,
                             torch::Device device) const {
   space_.validate(genome);
-  auto net = std::make_shared<ClassifyNetImpl>(genome, cfg_, classes_, static_cast<int>(input_channels_));
+  auto net = std::make_shared<ClassifyNetImpl>(architecture_genome(space_, genome), cfg_, classes_,
+                                               static_cast<int>(input_channels_));
   init_classify_net(*net, init_seed);
   net->to(device);
   Member member;
@@ -121,7 +124,8 @@ Member ClassifyTask::create(const Genome& genome, std::uint64_t init_seed,
   member.average = nullptr;
   member.device = device;
   member.optimizers.push_back(std::make_unique<torch::optim::AdamW>(
-      net->parameters(), torch::optim::AdamWOptions(cfg_.lr).weight_decay(cfg_.weight_decay)));
+      net->parameters(), torch::optim::AdamWOptions(hyper_or(space_, genome, "lr", cfg_.lr))
+                             .weight_decay(hyper_or(space_, genome, "weight_decay", cfg_.weight_decay))));
   return member;
 }
 
@@ -133,6 +137,9 @@ StepStats ClassifyTask::train(Member& member, int epoch_begin, int epochs,
         "classify task: the member has no optimizer; create members "
         "with ClassifyTask::create");
   torch::optim::Optimizer& opt = *member.optimizers.front();
+  // Hyperparameter genes: this generation's values; the AdamW moments are kept.
+  if (const auto lr = hyper_value(space_, member.genome, "lr")) set_learning_rate(opt, *lr);
+  if (const auto wd = hyper_value(space_, member.genome, "weight_decay")) set_weight_decay(opt, *wd);
   net->train();
 
   // The training samples form one stream: permutation k of the training split (drawn from
@@ -222,8 +229,9 @@ TaskEntry classify_task_entry() {
   };
   e.space = [](const TaskOptions& o) { return classify_search_space(options_as<ClassifyOptions>(o, "classify")); };
   e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
-    return std::make_unique<ClassifyTask>(options_as<ClassifyOptions>(o, "classify"), ctx.run_seed);
+    return std::make_unique<ClassifyTask>(options_as<ClassifyOptions>(o, "classify"), ctx.run_seed, ctx.hyperparameters);
   };
+  e.hyperparameter_names = [](const TaskOptions&) { return std::vector<std::string>{"lr", "weight_decay"}; };
   e.final_metric_names = [](const TaskOptions&) { return std::vector<std::string>{"val_acc", "test"}; };  // Task's default
   e.export_member = export_classifier;
   return e;

@@ -64,8 +64,11 @@ TaskEntry gan_task_entry() {
     GanOptions cfg = options_as<GanOptions>(o, "gan");
     GanData data = load_gan_data(cfg);
     auto features = make_feature_net(cfg, data, ctx.device, ctx.log);
-    return std::make_unique<GanTask>(std::move(cfg), ctx.run_seed, std::move(features), std::move(data));
+    auto task = std::make_unique<GanTask>(std::move(cfg), ctx.run_seed, std::move(features), std::move(data));
+    task->add_hyper_genes(ctx.hyperparameters);
+    return task;
   };
+  e.hyperparameter_names = [](const TaskOptions&) { return std::vector<std::string>{"beta1", "d_lr", "g_lr"}; };
   e.final_metric_names = [](const TaskOptions& o) {  // GanTask::final_metrics (IS: when the network has logits)
     if (options_as<GanOptions>(o, "gan").final_fid_samples == 0) return std::vector<std::string>{};
     return std::vector<std::string>{"fid", "fid_samples", "inception_score", "inception_score_std"};

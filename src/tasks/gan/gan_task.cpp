@@ -1,6 +1,8 @@
 // The GAN task: settings, member creation and training (hinge loss, n_critic, EMA).
 #include "pbtnas/tasks/gan/gan_task.hpp"
 
+#include "pbtnas/tasks/hyper_apply.hpp"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
@@ -158,6 +160,14 @@ GanTask::GanTask(GanOptions cfg, std::uint64_t run_seed, std::shared_ptr<Feature
   grid_z_ = at::normal(0.0, 1.0, {std::max(1, cfg_.grid_samples), cfg_.model.latent_dim}, grid_gen);
 }
 
+void GanTask::add_hyper_genes(const std::vector<HyperParameter>& hyper) {
+  for (const HyperParameter& h : hyper)
+    if (h.name == "beta1" && !(h.max < 1.0))
+      throw std::invalid_argument("'hyperparameters.beta1.max' = " + std::to_string(h.max) +
+                                  " is out of range; Adam's beta1 must stay below 1 (gan.beta1: [0, 1))");
+  space_ = with_hyper_genes(space_, hyper);
+}
+
 std::int64_t GanTask::iterations_per_epoch() const {
   const std::int64_t n = train_x_.size(0);
   return cfg_.iterations_per_epoch > 0 ? cfg_.iterations_per_epoch
@@ -166,10 +176,11 @@ std::int64_t GanTask::iterations_per_epoch() const {
 
 Member GanTask::create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const {
   space_.validate(genome);
-  auto net = std::make_shared<GanNetImpl>(kind_, genome, cfg_.model);
+  const Genome arch = architecture_genome(space_, genome);
+  auto net = std::make_shared<GanNetImpl>(kind_, arch, cfg_.model);
   init_gan_net(*net, init_seed);
   auto ema = std::make_shared<GanEmaImpl>(
-      std::make_shared<GanGeneratorImpl>(kind_, genome, cfg_.model));
+      std::make_shared<GanGeneratorImpl>(kind_, arch, cfg_.model));
   {
     torch::NoGradGuard no_grad;
     load_module_state(*ema->generator, module_state(*net->generator));  // exact deep copy
@@ -184,15 +195,16 @@ Member GanTask::create(const Genome& genome, std::uint64_t init_seed, torch::Dev
   member.model = net;
   member.average = ema;
   member.device = device;
-  auto adam = [&](const std::vector<torch::Tensor>& params) {
+  const double beta1 = hyper_or(space_, genome, "beta1", cfg_.beta1);
+  auto adam = [&](const std::vector<torch::Tensor>& params, const char* lr_gene) {
     return std::make_unique<torch::optim::Adam>(
-        params, torch::optim::AdamOptions(cfg_.lr)
-                    .betas({cfg_.beta1, cfg_.beta2})
+        params, torch::optim::AdamOptions(hyper_or(space_, genome, lr_gene, cfg_.lr))
+                    .betas({beta1, cfg_.beta2})
                     .eps(cfg_.eps)
                     .weight_decay(0.0));
   };
-  member.optimizers.push_back(adam(net->generator->parameters()));
-  member.optimizers.push_back(adam(net->discriminator->parameters()));
+  member.optimizers.push_back(adam(net->generator->parameters(), "g_lr"));
+  member.optimizers.push_back(adam(net->discriminator->parameters(), "d_lr"));
   member.extra.push_back({kStoredFitness, torch::full({}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble)});
   return member;
 }
@@ -205,6 +217,13 @@ StepStats GanTask::train(Member& member, int epoch_begin, int epochs, std::uint6
         "gan task: the member needs two optimizers (G, D); create members with GanTask::create");
   torch::optim::Optimizer& opt_g = *member.optimizers[0];
   torch::optim::Optimizer& opt_d = *member.optimizers[1];
+  // Hyperparameter genes: this generation's values; the Adam moments are kept.
+  if (const auto lr = hyper_value(space_, member.genome, "g_lr")) set_learning_rate(opt_g, *lr);
+  if (const auto lr = hyper_value(space_, member.genome, "d_lr")) set_learning_rate(opt_d, *lr);
+  if (const auto b1 = hyper_value(space_, member.genome, "beta1")) {
+    set_beta1(opt_g, *b1);
+    set_beta1(opt_d, *b1);
+  }
   const auto pairs = ema_pairs(*ema, *net->generator);
   net->train();
   DefaultGeneratorScope dropout_rng(member.device);

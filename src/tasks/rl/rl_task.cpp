@@ -1,5 +1,7 @@
 #include "pbtnas/tasks/rl/rl_task.hpp"
 
+#include "pbtnas/tasks/hyper_apply.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -105,7 +107,7 @@ Member RlTask::create(const Genome& genome, std::uint64_t init_seed, torch::Devi
   m.device = device;
   auto adam = [&](const std::vector<torch::Tensor>& params) {
     return std::make_unique<torch::optim::Adam>(
-        params, torch::optim::AdamOptions(cfg_.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.0));
+        params, torch::optim::AdamOptions(hyper_or(space_, genome, "lr", cfg_.lr)).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.0));
   };
   m.optimizers.push_back(adam(nets->actor->parameters()));
   m.optimizers.push_back(adam(nets->critic->parameters()));
@@ -162,6 +164,11 @@ StepStats RlTask::train_shared(Member& member, int epoch_begin, int epochs, std:
 StepStats RlTask::run_step(Member& member, int epoch_begin, int epochs, std::uint64_t seed,
                            const ReplayPool* pool) const {
   AgentParts parts = agent_parts(member);
+  // Hyperparameter genes: the member's learning rate (Adam moments kept) and sigma-schedule end.
+  RlOptions agent_cfg = cfg_;
+  if (const auto end = hyper_value(space_, member.genome, "stddev_end")) agent_cfg.stddev_end = *end;
+  if (const auto lr = hyper_value(space_, member.genome, "lr"))
+    for (auto& opt : member.optimizers) set_learning_rate(*opt, *lr);
   ReplayBuffer buffer(member.extra);
   auto env = make_env(cfg_.env, mix(seed, 1));
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix(seed, 2));
@@ -192,8 +199,8 @@ StepStats RlTask::run_step(Member& member, int epoch_begin, int epochs, std::uin
       store(nullptr, 0.0, true);
     }
     const std::vector<float> a =
-        pixels ? act_pixels(cfg_, parts.nets->encoder, parts.nets->actor, pixels->stacked(), step, false, gen, rng)
-               : act(cfg_, parts.nets->actor, env->observation(), step, false, gen, rng);
+        pixels ? act_pixels(agent_cfg, parts.nets->encoder, parts.nets->actor, pixels->stacked(), step, false, gen, rng)
+               : act(agent_cfg, parts.nets->actor, env->observation(), step, false, gen, rng);
     // Shared: the pool as committed before this step, then the member's own steps so far.
     const bool due = step >= seed_steps && step % cfg_.update_every_steps == 0;
     std::vector<RowRing> rings;
@@ -201,7 +208,7 @@ StepStats RlTask::run_step(Member& member, int epoch_begin, int epochs, std::uin
     if (due && (pool ? candidate_rows(rings, cfg_.nstep) > 0 : buffer.size() > cfg_.nstep)) {
       const Batch batch = pool ? sample_rings(rings, cfg_.batch_size, cfg_.nstep, cfg_.discount, rng, frame_stack)
                                : buffer.sample(cfg_.batch_size, cfg_.nstep, cfg_.discount, rng, frame_stack);
-      const UpdateStats u = update(cfg_, parts, batch, step, gen);
+      const UpdateStats u = update(agent_cfg, parts, batch, step, gen);
       if (!std::isfinite(u.critic_loss) || !std::isfinite(u.actor_loss)) {
         stats.train_loss = std::numeric_limits<double>::quiet_NaN();
         stats.diverged = true;
@@ -285,8 +292,11 @@ TaskEntry rl_task_entry() {
     return options_as<RlOptions>(o, "rl").pixels() ? rl_pixel_space() : rl_state_space();
   };
   e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
-    return std::make_unique<RlTask>(options_as<RlOptions>(o, "rl"), ctx.run_seed);
+    auto task = std::make_unique<RlTask>(options_as<RlOptions>(o, "rl"), ctx.run_seed);
+    task->add_hyper_genes(ctx.hyperparameters);
+    return task;
   };
+  e.hyperparameter_names = [](const TaskOptions&) { return std::vector<std::string>{"lr", "stddev_end"}; };
   e.final_metric_names = [](const TaskOptions& o) {  // RlTask::final_metrics
     const int episodes = options_as<RlOptions>(o, "rl").final_eval_episodes;
     std::vector<std::string> names{"return"};

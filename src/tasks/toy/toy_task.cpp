@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "pbtnas/core/config_section.hpp"
+#include "pbtnas/tasks/hyper_apply.hpp"
 #include "pbtnas/tasks/registry.hpp"
 
 namespace pbtnas::toy {
@@ -61,8 +62,8 @@ ExtraInherit ToyOptions::rule() const {
   return trace_rule == "donor" ? ExtraInherit::Donor : trace_rule == "fresh" ? ExtraInherit::Fresh : ExtraInherit::Parent1;
 }
 
-ToyTask::ToyTask(ExtraInherit trace_rule, int steps_per_epoch)
-    : space_(toy_space()), trace_rule_(trace_rule), steps_per_epoch_(steps_per_epoch) {
+ToyTask::ToyTask(ExtraInherit trace_rule, int steps_per_epoch, const std::vector<HyperParameter>& hyper)
+    : space_(with_hyper_genes(toy_space(), hyper)), trace_rule_(trace_rule), steps_per_epoch_(steps_per_epoch) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(7);
   map_ = at::normal(0.0, 1.0, {kToyWidth, 2}, gen);
   val_x_ = at::normal(0.0, 1.0, {64, kToyWidth}, gen);
@@ -74,7 +75,8 @@ Member ToyTask::create(const Genome& genome, std::uint64_t init_seed, torch::Dev
   Member m;
   m.genome = genome;
   m.device = device;
-  ToyNet net(genome), avg(genome);
+  const Genome arch = architecture_genome(space_, genome);
+  ToyNet net(arch), avg(arch);
   {
     torch::NoGradGuard no_grad;
     for (auto& p : net->parameters()) p.copy_(at::normal(0.0, 0.5, p.sizes(), gen));
@@ -83,7 +85,8 @@ Member ToyTask::create(const Genome& genome, std::uint64_t init_seed, torch::Dev
   }
   m.model = net.ptr();
   m.average = avg.ptr();
-  m.optimizers.push_back(std::make_unique<torch::optim::AdamW>(net->parameters(), torch::optim::AdamWOptions(1e-2)));
+  m.optimizers.push_back(
+      std::make_unique<torch::optim::AdamW>(net->parameters(), torch::optim::AdamWOptions(hyper_or(space_, genome, "lr", 1e-2))));
   m.extra.push_back({"trace.origin", torch::scalar_tensor(static_cast<std::int64_t>(init_seed & 0xffffffffu), torch::kLong)});
   m.extra.push_back({"trace.steps", torch::scalar_tensor(static_cast<std::int64_t>(0), torch::kLong)});
   return m;
@@ -94,6 +97,8 @@ StepStats ToyTask::train(Member& m, int epoch_begin, int epochs, std::uint64_t s
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   auto* net = dynamic_cast<ToyNetImpl*>(m.model.get());
   net->train();
+  if (const auto lr = hyper_value(space_, m.genome, "lr"))  // the gene's value this generation
+    for (auto& opt : m.optimizers) set_learning_rate(*opt, *lr);
   StepStats s;
   double total = 0.0;
   for (int e = 0; e < epochs; ++e)
@@ -134,10 +139,11 @@ TaskEntry toy_task_entry() {
     return std::make_shared<ToyOptions>(ToyOptions::parse(std::move(s)));
   };
   e.space = [](const TaskOptions&) { return toy_space(); };
-  e.make = [](const TaskOptions& o, const TaskContext&) -> std::unique_ptr<Task> {
+  e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
     const auto& t = options_as<ToyOptions>(o, "toy");
-    return std::make_unique<ToyTask>(t.rule(), t.steps_per_epoch);
+    return std::make_unique<ToyTask>(t.rule(), t.steps_per_epoch, ctx.hyperparameters);
   };
+  e.hyperparameter_names = [](const TaskOptions&) { return std::vector<std::string>{"lr"}; };
   e.final_metric_names = [](const TaskOptions&) { return std::vector<std::string>{"neg_mse", "test"}; };  // Task's default
   return e;
 }

@@ -71,8 +71,8 @@ void write(const std::string& path, const std::string& text) {
 }
 
 // A run folder with a committed generation 1 (index only), an uncommitted generation 2 and the
-// JSON files a run writes.
-void make_run(const std::string& out) {
+// JSON files a run writes; `hyper`: with a hyperparameter gene "hyper.lr" as the last gene.
+void make_run(const std::string& out, bool hyper = false) {
   io::GenerationIndex idx;
   idx.generation = 1;
   idx.next_epoch = 2;
@@ -82,12 +82,17 @@ void make_run(const std::string& out) {
   idx.config_yaml = "# </pre><script>alert('x')</script> & more\nseed: 7\ntask: gan\nmax_epochs: 6\nepochs_step: 2\n";
   idx.gene_names = {"cell0.op", "cell0.act", "cell1.op"};
   idx.gene_options = {{"conv", "skip"}, {"relu", "tanh"}, {"conv", "none"}};
+  if (hyper) {
+    idx.gene_names.push_back("hyper.lr");
+    idx.gene_options.push_back({"0.001", "0.00316228", "0.01"});
+  }
   const auto h = history();
   idx.history = h;
   for (int slot = 0; slot < 4; ++slot) {
     MemberRecord m;
     m.id = slot;
     m.genome = {slot % 2, 1, 0};
+    if (hyper) m.genome.push_back(slot % 3);
     m.fitness = {0.1 * slot, 0.2 * slot};
     m.lineage = {{slot}, {slot}, {slot}};
     m.incarnation = slot < 2 ? 6 + slot : 4 + (slot - 2);
@@ -101,7 +106,8 @@ void make_run(const std::string& out) {
   std::string metrics;
   for (int g = 0; g <= 2; ++g)
     for (int m = 0; m < 4; ++m)
-      metrics += "{\"architecture\":\"conv tanh none\",\"diverged\":false,\"epoch\":" + std::to_string(2 * g + 2) +
+      metrics += "{\"architecture\":\"conv tanh none" + std::string(hyper ? (m == 2 ? " 0.01" : " 0.001") : "") +
+                 "\",\"diverged\":false,\"epoch\":" + std::to_string(2 * g + 2) +
                  ",\"fitness\":" + std::to_string(0.1 * m + 0.3 * g + (g == 1 && m == 0 ? 0.4 : 0.0)) +
                  ",\"generation\":" + std::to_string(g) + ",\"member\":" + std::to_string(m) +
                  ",\"samples\":10,\"train_loss\":1.0,\"train_seconds\":0.5}\n";
@@ -373,4 +379,25 @@ TEST_CASE("write_run_report: with measured costs a Pareto front scatter, without
   CHECK(html.find("member 2: fitness 0.5, parameters 300</title>") != std::string::npos);
   CHECK(html.find("member 3: fitness 0.6, parameters 200 (Pareto front)</title>") != std::string::npos);
   CHECK(html.find("latency") == std::string::npos);  // not measured: no latency plot
+}
+
+TEST_CASE("write_run_report: the trajectories of hyperparameter genes, only for runs with them", "[report]") {
+  test::TempDir dir;
+  if (find_program("dot").empty()) PBTNAS_SKIP("Graphviz (dot) is not installed: apt-get install graphviz");
+  write(dir / "chart.js", "window.Chart = function () {};\n");
+  ReportOptions opt;
+  opt.chart_js = dir / "chart.js";
+  make_run(dir / "plain");
+  opt.html_path = dir / "plain.html";
+  CHECK(read(write_run_report(dir / "plain", opt).html).find("id=\"hyperparameters\"") == std::string::npos);
+  make_run(dir / "hyper", true);
+  opt.html_path = dir / "hyper.html";
+  const std::string html = read(write_run_report(dir / "hyper", opt).html);
+  const auto at = html.find("<section id=\"hyperparameters\"><h2>Hyperparameter genes</h2>");
+  REQUIRE(at != std::string::npos);
+  const std::string section = html.substr(at, html.find("</section>", at) - at);
+  CHECK(section.find("<summary>lr: 4 slots") != std::string::npos);
+  CHECK(section.find(">0.01</td>") != std::string::npos);   // slot 2's value in each generation
+  CHECK(section.find(">0.001</td>") != std::string::npos);
+  CHECK(section.find("\u2605") != std::string::npos);        // the best-ever member
 }

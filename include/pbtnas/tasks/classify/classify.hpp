@@ -28,7 +28,9 @@ class ClassifyTask : public Task {
   // round(test_fraction * N_train) as the test set), chosen by a permutation drawn from
   // Rng(derive_seed(run_seed, 0, 0, Purpose::DataSplit)). Throws std::runtime_error for
   // unreadable data and std::invalid_argument for unusable settings.
-  ClassifyTask(const ClassifyOptions& cfg, std::uint64_t run_seed);
+  // `hyper`: hyperparameter genes appended to the space ("lr", "weight_decay": AdamW's, set from the
+  // member's genes before each step; classify.lr / classify.weight_decay where a gene is absent).
+  ClassifyTask(const ClassifyOptions& cfg, std::uint64_t run_seed, const std::vector<HyperParameter>& hyper = {});
 
   const SearchSpace& space() const override { return space_; }
   Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;

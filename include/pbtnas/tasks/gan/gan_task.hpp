@@ -16,6 +16,7 @@
 #include "pbtnas/tasks/gan/fid.hpp"
 #include "pbtnas/tasks/gan/gan_options.hpp"
 #include "pbtnas/tasks/gan/gan_models.hpp"
+#include "pbtnas/core/hyper_genes.hpp"
 #include "pbtnas/tasks/task.hpp"
 
 namespace pbtnas::gan {
@@ -57,6 +58,11 @@ class GanTask : public Task {
           GanData data);
 
   const SearchSpace& space() const override { return space_; }
+  // Appends hyperparameter genes to the space: "g_lr", "d_lr" (the learning rates of G's and D's
+  // Adam) and "beta1" (both), set from the member's genes before each step; gan.lr / gan.beta1
+  // where a gene is absent (docs/algorithm.md, "Beyond the paper: hyperparameter genes").
+  // Throws std::invalid_argument for a beta1 range that reaches 1.
+  void add_hyper_genes(const std::vector<HyperParameter>& hyper);
   // GanNet (init_gan_net(seed)), average = GanEma holding an exact copy of the generator,
   // optimizers[0] = Adam(generator), optimizers[1] = Adam(discriminator).
   Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;

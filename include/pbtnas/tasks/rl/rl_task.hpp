@@ -14,6 +14,7 @@
 #include "pbtnas/tasks/rl/agent.hpp"
 #include "pbtnas/tasks/rl/env.hpp"
 #include "pbtnas/tasks/rl/rl_options.hpp"
+#include "pbtnas/core/hyper_genes.hpp"
 #include "pbtnas/tasks/task.hpp"
 
 namespace pbtnas::rl {
@@ -30,6 +31,11 @@ class RlTask : public Task {
   RlTask(RlOptions cfg, std::uint64_t run_seed);
 
   const SearchSpace& space() const override { return space_; }
+  // Appends hyperparameter genes to the space: "lr" (every Adam of the agent) and "stddev_end"
+  // (the end of the exploration sigma schedule), set from the member's genes before each step;
+  // rl.lr / rl.stddev_end where a gene is absent (docs/algorithm.md, "Beyond the paper:
+  // hyperparameter genes").
+  void add_hyper_genes(const std::vector<HyperParameter>& hyper) { space_ = with_hyper_genes(space_, hyper); }
   Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;
   // epochs * frames_per_epoch frames on a fresh environment seeded from `seed`, continuing the
   // global step from epoch_begin; then the fitness: the mean return of eval_episodes episodes of

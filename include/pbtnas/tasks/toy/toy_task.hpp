@@ -55,7 +55,9 @@ struct ToyOptions : TaskOptions {
 
 class ToyTask : public Task {
  public:
-  explicit ToyTask(ExtraInherit trace_rule = ExtraInherit::Donor, int steps_per_epoch = 4);
+  // `hyper`: hyperparameter genes appended to the space; the toy task knows "lr" (AdamW, default 1e-2).
+  explicit ToyTask(ExtraInherit trace_rule = ExtraInherit::Donor, int steps_per_epoch = 4,
+                   const std::vector<HyperParameter>& hyper = {});
 
   const SearchSpace& space() const override { return space_; }
   Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;

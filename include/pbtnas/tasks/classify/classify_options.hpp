@@ -6,9 +6,11 @@
 
 #include "pbtnas/core/config.hpp"
 
-namespace pbtnas::classify {
-
+namespace pbtnas {
 class ConfigSection;
+}
+
+namespace pbtnas::classify {
 
 // docs/tasks.md, "Data formats", describes each format and its keys.
 struct DataConfig {

@@ -46,6 +46,83 @@ void load_checkpoint(SharedState& shared, const std::string& out_dir, std::int64
   shared.import_state(io::read_shared_file(io::shared_file_path(out_dir, generation, shared.name())).state);
 }
 
+// What a node's workers need to place the state: the context of the start protocol.
+struct NodeStart {
+  Transport& t;
+  SharedState& shared;
+  const std::string& host;
+  const std::string& out_dir;
+  std::int64_t resume_generation;
+  Logger& log;
+  std::size_t bytes;  // the region's size
+};
+
+// The leader: creates the region (removing the run's stale ones first); "" when it cannot.
+std::string create_region(const NodeStart& n, SharedPlacement& p) {
+  try {
+    const std::string dir = node_scratch_dir("TMPDIR");
+    const std::string prefix = region_prefix(dir, n.shared.name(), n.out_dir, n.host);
+    if (const int stale = remove_stale_regions(dir, prefix.substr(dir.size() + 1)); stale > 0)
+      n.log.warn("shared " + n.shared.name() + ": removed " + std::to_string(stale) +
+                 " stale shared-memory file(s) of this run on node " + n.host + " (left by a crash)");
+    char gen[32];
+    std::snprintf(gen, sizeof gen, "from_gen_%06lld", static_cast<long long>(n.resume_generation));
+    const std::string path = prefix + (n.resume_generation < 0 ? std::string("fresh") : std::string(gen));
+    p.region = SharedRegion::create(path, n.bytes);
+    n.shared.place(p.region);
+    return path;
+  } catch (const std::exception& e) {
+    p.region.reset();
+    n.log.warn("shared " + n.shared.name() + ": no shared memory on node " + n.host + " (" + e.what() +
+               "); every worker of this node keeps its own copy");
+    return "";
+  }
+}
+
+// The leader: makes the node's copy, loads it, tells the node's other workers where it is and
+// removes its name once they have answered. Throws (after that) when the checkpoint cannot be read.
+void lead_node(const NodeStart& n, const std::vector<int>& node, SharedPlacement& p) {
+  const std::string path = create_region(n, p);
+  std::string load_error;  // reported after the readers have had their answer
+  try {
+    load_checkpoint(n.shared, n.out_dir, n.resume_generation);
+  } catch (const std::exception& e) {
+    load_error = e.what();
+  }
+  const std::string note = path.empty() ? std::string("R") : "P" + path;
+  for (int r : node) n.t.post_send(r, kTagSharedNode, note.data(), note.size());
+  int mapped = 0;
+  for (int r : node) mapped += n.t.recv(r, kTagSharedNode) == "A" ? 1 : 0;  // or keeping a replica
+  n.t.wait_all();
+  if (p.region) {
+    p.region->unlink();  // the mappings live on; a crash from now on leaves no file
+    n.log.info("shared " + n.shared.name() + ": one copy in shared memory on node " + n.host + " (" +
+               std::to_string(n.bytes >> 20) + " MiB reserved, pages used as it fills), written by rank " +
+               std::to_string(n.t.rank()) + ", read by " + std::to_string(mapped) + " other worker(s)");
+  }
+  if (!load_error.empty()) throw std::runtime_error(load_error);
+}
+
+// Another worker of the node: maps the leader's copy read-only, or keeps (and loads) its own.
+void read_node(const NodeStart& n, int leader, SharedPlacement& p) {
+  const std::string note = n.t.recv(leader, kTagSharedNode);
+  std::string answer = "R";
+  if (!note.empty() && note[0] == 'P') {
+    try {
+      p.region = SharedRegion::open(note.substr(1), n.bytes);
+      n.shared.place(p.region);
+      answer = "A";
+    } catch (const std::exception& e) {
+      p.region.reset();
+      n.log.warn("shared " + n.shared.name() + ": cannot map the node's copy (" + e.what() +
+                 "); this worker keeps its own copy");
+    }
+  }
+  n.t.post_send(leader, kTagSharedNode, answer.data(), answer.size());
+  n.t.wait_all();
+  if (!p.region) load_checkpoint(n.shared, n.out_dir, n.resume_generation);
+}
+
 }  // namespace
 
 std::vector<int> SharedPlacement::readers_of(int rank) const {
@@ -78,64 +155,14 @@ SharedPlacement place_shared_state(Transport& t, SharedState* shared, const std:
   std::vector<int> node;  // the other workers of this node
   for (std::size_t r = 1; r < hosts.size(); ++r)
     if (p.leader[r] == leader && static_cast<int>(r) != me) node.push_back(static_cast<int>(r));
+  const NodeStart n{t, *shared, host, out_dir, resume_generation, log, bytes};
   try {
-    if (bytes == 0) {  // 1. per rank by choice
+    if (bytes == 0)  // 1. per rank by choice
       load_checkpoint(*shared, out_dir, resume_generation);
-    } else if (leader == me) {
-      std::string path;
-      try {
-        std::string dir = node_scratch_dir("TMPDIR");
-        const std::string prefix = region_prefix(dir, shared->name(), out_dir, host);
-        if (const int stale = remove_stale_regions(dir, prefix.substr(dir.size() + 1)); stale > 0)
-          log.warn("shared " + shared->name() + ": removed " + std::to_string(stale) +
-                   " stale shared-memory file(s) of this run on node " + host + " (left by a crash)");
-        char gen[32];
-        std::snprintf(gen, sizeof gen, "from_gen_%06lld", static_cast<long long>(std::max<std::int64_t>(resume_generation, -1)));
-        path = prefix + (resume_generation < 0 ? std::string("fresh") : std::string(gen));
-        p.region = SharedRegion::create(path, bytes);
-        shared->place(p.region);
-      } catch (const std::exception& e) {
-        p.region.reset();
-        path.clear();
-        log.warn("shared " + shared->name() + ": no shared memory on node " + host + " (" + e.what() +
-                 "); every worker of this node keeps its own copy");
-      }
-      std::string load_error;  // reported after the readers have had their answer
-      try {
-        load_checkpoint(*shared, out_dir, resume_generation);
-      } catch (const std::exception& e) {
-        load_error = e.what();
-      }
-      const std::string note = path.empty() ? std::string("R") : "P" + path;
-      for (int r : node) t.post_send(r, kTagSharedNode, note.data(), note.size());
-      int mapped = 0;
-      for (int r : node) mapped += t.recv(r, kTagSharedNode) == "A" ? 1 : 0;  // or keeping a replica
-      t.wait_all();
-      if (p.region) {
-        p.region->unlink();  // the mappings live on; a crash from now on leaves no file
-        log.info("shared " + shared->name() + ": one copy in shared memory on node " + host + " (" +
-                 std::to_string(bytes >> 20) + " MiB reserved, pages used as it fills), written by rank " +
-                 std::to_string(me) + ", read by " + std::to_string(mapped) + " other worker(s)");
-      }
-      if (!load_error.empty()) throw std::runtime_error(load_error);
-    } else {
-      const std::string note = t.recv(leader, kTagSharedNode);
-      std::string answer = "R";
-      if (!note.empty() && note[0] == 'P') {
-        try {
-          p.region = SharedRegion::open(note.substr(1), bytes);
-          shared->place(p.region);
-          answer = "A";
-        } catch (const std::exception& e) {
-          p.region.reset();
-          log.warn("shared " + shared->name() + ": cannot map the node's copy (" + e.what() +
-                   "); this worker keeps its own copy");
-        }
-      }
-      t.post_send(leader, kTagSharedNode, answer.data(), answer.size());
-      t.wait_all();
-      if (!p.region) load_checkpoint(*shared, out_dir, resume_generation);
-    }
+    else if (leader == me)  // 1. and 2.
+      lead_node(n, node, p);
+    else
+      read_node(n, leader, p);
   } catch (const std::exception& e) {
     error = e.what();
   }

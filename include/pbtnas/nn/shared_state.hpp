@@ -1,8 +1,9 @@
 #pragma once
 // Population-wide state of a task (e.g. the RL task's shared replay pool, docs/rl.md "Shared
-// replay pool"): state that belongs to no member. Every worker holds one replica, made by
-// Task::make_shared_state. It changes only at the end of a generation, the same way on every
-// worker: each member's contribution of the generation (what it collected while it trained) is
+// replay pool"): state that belongs to no member. Every worker has an object of it, made by
+// Task::make_shared_state, whose data lives once per node in shared memory (region_bytes, place:
+// run/shared_node.hpp) or in the worker's own memory. It changes only at the end of a generation,
+// the same way on every copy: each member's contribution of the generation (what it collected while it trained) is
 // taken out of the member on its worker, the contributions of the whole population are exchanged
 // between the workers (run/shared_exchange.hpp) and committed in member order. So during
 // generation g every member sees the state as committed at the end of generation g-1 (plus what it

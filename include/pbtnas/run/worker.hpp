@@ -48,8 +48,8 @@ class Worker {
   RunPoints* points_;
   Layout layout_;
   std::map<int, Member> members_;
-  // The task's population-wide state (e.g. the RL shared replay pool), one replica per worker;
-  // null when the task has none. Advanced by exchange_shared_state after each training phase.
+  // The task's population-wide state (e.g. the RL shared replay pool): this worker's view of its
+  // node's copy, or its own copy (placement_); null when the task has none. Advanced by exchange_shared_state after each training phase.
   std::unique_ptr<SharedState> shared_;
   SharedPlacement placement_;  // where its copies live (run/shared_node.hpp)
   std::string out_dir_;

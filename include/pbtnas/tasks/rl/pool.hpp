@@ -1,8 +1,8 @@
 #pragma once
 // The RL task's shared replay pool (rl.replay: shared; docs/rl.md, "Shared replay pool"): one
 // FIFO ring of time steps for the whole population, as the paper's Walker and Humanoid runs
-// share one. Every worker holds a replica; it changes only at the end of a generation, when the
-// workers have exchanged the generation's new steps of every member and append them episode by
+// share one. It lives once per node in shared memory or once per worker (below); it changes only
+// at the end of a generation, when the workers have exchanged the generation's new steps of every member and append them episode by
 // episode, round-robin in member order (SharedState, nn/shared_state.hpp). While a member trains in generation g it samples
 // from the pool as committed at the end of g-1 and from its own steps of g, which it keeps in
 // its replay entries (replay.hpp) until its worker takes them out as its contribution.

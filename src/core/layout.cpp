@@ -105,6 +105,19 @@ std::vector<Transfer> all_transfers(const std::vector<ChildTransfers>& per_child
   return out;
 }
 
+std::vector<int> node_leaders(const std::vector<std::string>& hosts) {
+  std::vector<int> leader(hosts.size(), 0);
+  for (std::size_t r = 1; r < hosts.size(); ++r) {
+    leader[r] = static_cast<int>(r);
+    for (std::size_t q = 1; q < r; ++q)
+      if (hosts[q] == hosts[r]) {
+        leader[r] = static_cast<int>(q);
+        break;
+      }
+  }
+  return leader;
+}
+
 int gpu_for_local_rank(int local_rank, int gpus) {
   if (local_rank < 0 || gpus < 0)
     throw std::invalid_argument("gpu_for_local_rank: local rank " + std::to_string(local_rank) + " and GPU count " +

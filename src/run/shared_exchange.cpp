@@ -34,24 +34,67 @@ void add_payload(const NamedState& payload, int from, std::map<int, NamedState>&
   }
 }
 
+// Every worker's members' outlines (member -> sizes) to every other worker, as int64 values
+// {member, count, sizes...}: posted first, then received, so no send waits for a receive.
+std::map<int, std::vector<std::int64_t>> exchange_outlines(Transport& transport, const SharedState& shared,
+                                                          const std::map<int, NamedState>& taken) {
+  std::map<int, std::vector<std::int64_t>> outlines;
+  std::vector<std::int64_t> mine{0};  // a leading 0, so that the message is never empty
+  for (const auto& [id, c] : taken) {
+    std::vector<std::int64_t> o = shared.outline(c);
+    mine.push_back(id);
+    mine.push_back(static_cast<std::int64_t>(o.size()));
+    mine.insert(mine.end(), o.begin(), o.end());
+    outlines[id] = std::move(o);
+  }
+  const int me = transport.rank();
+  for (int r = 1; r < transport.size(); ++r)
+    if (r != me) transport.post_send(r, kTagSharedOutline, mine.data(), mine.size() * sizeof(std::int64_t));
+  for (int r = 1; r < transport.size(); ++r) {
+    if (r == me) continue;
+    const std::string bytes = transport.recv(r, kTagSharedOutline);
+    std::vector<std::int64_t> v(bytes.size() / sizeof(std::int64_t));
+    std::memcpy(v.data(), bytes.data(), v.size() * sizeof(std::int64_t));
+    for (std::size_t i = 1; i + 1 < v.size();) {
+      const auto n = static_cast<std::size_t>(v[i + 1]);
+      if (v[i + 1] < 0 || i + 2 + n > v.size())
+        throw std::runtime_error("shared state exchange: rank " + std::to_string(r) + " sent a damaged outline");
+      outlines[static_cast<int>(v[i])].assign(v.begin() + static_cast<std::ptrdiff_t>(i + 2),
+                                              v.begin() + static_cast<std::ptrdiff_t>(i + 2 + n));
+      i += 2 + n;
+    }
+  }
+  transport.wait_all();
+  return outlines;
+}
+
 }  // namespace
 
-SharedExchangeStats exchange_shared_state(Transport& transport, std::map<int, Member>& members, SharedState& shared) {
+SharedExchangeStats exchange_shared_state(Transport& transport, std::map<int, Member>& members, SharedState& shared,
+                                          const SharedPlacement& placement) {
   SharedExchangeStats stats;
   const auto t0 = Clock::now();
   const int me = transport.rank();
   std::map<int, NamedState> by_member;
-  NamedState mine;
+  std::map<int, NamedState> taken;
   for (auto& [id, member] : members) {
     NamedState c = shared.take_contribution(member);
-    for (auto& nt : c) mine.push_back({"m" + std::to_string(id) + "." + nt.name, nt.tensor});
-    if (!c.empty()) by_member[id] = std::move(c);
+    if (!c.empty()) taken[id] = std::move(c);
   }
-  // 1. Post this worker's payload to every other worker (one encoding, sent W - 1 times): the head
-  // on the header tag, then the inline block and the direct tensors on the payload tag.
+  // 1. Every member's outline to every worker, so that each can leave out the rows that the
+  // commit would overwrite anyway (SharedState::trim).
+  const std::map<int, std::vector<std::int64_t>> outlines = exchange_outlines(transport, shared, taken);
+  NamedState mine;
+  for (auto& [id, c] : taken) {
+    c = shared.trim(std::move(c), id, outlines);
+    for (auto& nt : c) mine.push_back({"m" + std::to_string(id) + "." + nt.name, nt.tensor});
+    if (placement.holds(me)) by_member[id] = std::move(c);
+  }
+  // 2. Post this worker's payload to every other worker that writes a copy (one encoding, sent to
+  // each): the head on the header tag, then the inline block and the direct tensors.
   const OutgoingPayload out = encode_payload(mine);
   for (int r = 1; r < transport.size(); ++r) {
-    if (r == me) continue;
+    if (r == me || !placement.holds(r)) continue;
     transport.post_send(r, kTagSharedHeader, out.head.data(), out.head.size());
     if (out.inline_block.defined() && out.inline_block.numel() > 0)
       transport.post_send(r, kTagSharedPayload, out.inline_block.data_ptr(),
@@ -60,9 +103,9 @@ SharedExchangeStats exchange_shared_state(Transport& transport, std::map<int, Me
       transport.post_send(r, kTagSharedPayload, t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
     stats.bytes_sent += out.message_bytes();
   }
-  // 2. Receive every other worker's payload into its final tensors.
+  // 3. A writer receives every other worker's payload into its final tensors.
   std::map<int, IncomingPayload> incoming;
-  for (int r = 1; r < transport.size(); ++r) {
+  for (int r = 1; placement.holds(me) && r < transport.size(); ++r) {
     if (r == me) continue;
     const std::string what = "the shared state's new rows from rank " + std::to_string(r);
     std::string head = transport.recv(r, kTagSharedHeader);
@@ -78,12 +121,21 @@ SharedExchangeStats exchange_shared_state(Transport& transport, std::map<int, Me
     stats.bytes_received += in.message_bytes();
   }
   transport.wait_all();
-  for (auto& [rank, in] : incoming) add_payload(in.finish(), rank, by_member);
-  // 3. Commit in member order.
-  std::vector<Contribution> all;
-  for (auto& [id, state] : by_member) all.push_back({id, std::move(state)});
-  shared.commit(all);
-  stats.contributions = static_cast<int>(all.size());
+  if (placement.holds(me)) {
+    // 4. Commit in member order; a node's writer then tells its readers, which wait for it.
+    for (auto& [rank, in] : incoming) add_payload(in.finish(), rank, by_member);
+    std::vector<Contribution> all;
+    for (auto& [id, state] : by_member) all.push_back({id, std::move(state)});
+    shared.commit(all);
+    stats.contributions = static_cast<int>(all.size());
+    static const std::string committed = "c";
+    for (int r : placement.readers_of(me)) transport.post_send(r, kTagSharedNode, committed.data(), committed.size());
+    transport.wait_all();
+  } else {
+    transport.recv(placement.writer_of(me), kTagSharedNode);
+    shared.refresh();
+    stats.contributions = static_cast<int>(outlines.size());
+  }
   stats.seconds = since(t0);
   return stats;
 }

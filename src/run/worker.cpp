@@ -19,6 +19,7 @@
 #include "pbtnas/run/final_soup.hpp"
 #include "pbtnas/run/member_costs.hpp"
 #include "pbtnas/run/shared_exchange.hpp"
+#include "pbtnas/run/shared_node.hpp"
 #include "pbtnas/tasks/progress.hpp"
 #include "pbtnas/util/clock.hpp"
 
@@ -97,15 +98,22 @@ bool Worker::start() {
   ready.error = task_error_;
   char host[256] = {};
   ready.host = ::gethostname(host, sizeof host - 1) == 0 ? host : "?";
+  std::unique_ptr<SharedState> shared;
+  if (ready.error.empty()) try {
+      shared = task_->make_shared_state();
+    } catch (const std::exception& e) {
+      ready.error = e.what();
+    }
+  // The shared state's copies (one per node, or per rank), loaded from the checkpoint on resume.
+  // Every worker takes part, also one that failed, so that none waits for it (shared_node.hpp).
+  std::string placement_error;
+  placement_ = place_shared_state(transport_, ready.error.empty() ? shared.get() : nullptr, ready.host,
+                                  order.out_dir, order.resume_generation, log_, placement_error);
+  shared_ = std::move(shared);
+  if (ready.error.empty()) ready.error = placement_error;
   if (ready.error.empty()) {
     try {
       const auto mine = layout_.members_of(transport_.rank());
-      shared_ = task_->make_shared_state();
-      if (shared_ && order.resume_generation >= 0) {
-        // Every worker loads the same committed state, whatever the number of ranks that wrote it.
-        const std::string path = io::shared_file_path(order.out_dir, order.resume_generation, shared_->name());
-        shared_->import_state(io::read_shared_file(path).state);
-      }
       if (order.resume_generation < 0) {
         if (order.genomes.size() != static_cast<std::size_t>(cfg_.selection.population_size))
           throw std::runtime_error("the start order carries " + std::to_string(order.genomes.size()) +
@@ -316,7 +324,7 @@ int Worker::run() {
     ExploitDone done;
     try {
       if (shared_) {  // the generation's contributions of every member, on every worker, in member order
-        const auto x = exchange_shared_state(transport_, members_, *shared_);
+        const auto x = exchange_shared_state(transport_, members_, *shared_, placement_);
         done.seconds += x.seconds;
         done.bytes_sent += x.bytes_sent;
         if (transport_.rank() == 1) {

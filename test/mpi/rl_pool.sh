@@ -9,7 +9,11 @@
 #   - every generation's pool.h5 is listed in its index.h5; members carry no replay buffer;
 #   - the pool holds every member's episodes in member order and is FIFO (the round-robin over
 #     several episodes per member is tested in test/unit/rl/test_rl_pool.cpp);
-#   - `pbtnas inspect` shows the pool (steps, capacity, steps and episodes per member).
+#   - `pbtnas inspect` shows the pool (steps, capacity, steps and episodes per member);
+#   - one copy per node in shared memory (rl.pool_memory: node, the default), a replica per rank
+#     (rl.pool_memory: rank) and the fallback where no shared memory can be made give the same
+#     results and pools; a crash leaves no shared-memory file, and a stale one is removed at the
+#     next start.
 PBTNAS_TEST_NEEDS_FASHION_MNIST=0 source "$(dirname "$0")/lib.sh"
 cfg="$WORK/pool.yaml"
 sed -e 's/^max_epochs: .*/max_epochs: 3/' \
@@ -36,6 +40,23 @@ pools "$WORK/w2" >"$WORK/a.pool"; pools "$WORK/w3" >"$WORK/b.pool"
 [[ $(grep -c shared.pool.obs "$WORK/a.pool") -eq 3 ]] || { cat "$WORK/a.pool"; fail "not one pool.h5 per generation"; }
 diff "$WORK/a.pool" "$WORK/b.pool" || fail "the pools differ between 2 and 3 workers"
 pass "identical results and pools with 2 and 3 workers"
+
+grep -q "one copy in shared memory on node" "$WORK/w2.log" || { cat "$WORK/w2.log"; fail "the pool was not placed in node memory"; }
+rcfg="$WORK/rank.yaml"
+sed -e 's/^  replay: shared/  replay: shared\n  pool_memory: rank/' "$cfg" >"$rcfg"
+run_pbtnas 4 "$rcfg" "$WORK/rank"; [[ $rc -eq 0 ]] || { cat "$WORK/rank.log"; fail "pool_memory: rank run exited $rc"; }
+! grep -q "one copy in shared memory" "$WORK/rank.log" || fail "rl.pool_memory: rank placed the pool in node memory"
+# Node scratch that cannot be made (SLURM_TMPDIR comes first): every worker keeps its own copy.
+SLURM_TMPDIR=/proc/pbtnas-no-scratch run_pbtnas 3 "$cfg" "$WORK/fallback"
+[[ $rc -eq 0 ]] || { cat "$WORK/fallback.log"; fail "the run without node scratch exited $rc"; }
+grep -q "no shared memory on node .*every worker of this node keeps its own copy" "$WORK/fallback.log" ||
+  { cat "$WORK/fallback.log"; fail "no log line for the fallback to per-rank copies"; }
+for run in rank fallback; do
+  fingerprint "$WORK/$run" >"$WORK/$run.txt"; pools "$WORK/$run" >"$WORK/$run.pool"
+  diff "$WORK/a.txt" "$WORK/$run.txt" || fail "results differ between node and $run copies"
+  diff "$WORK/a.pool" "$WORK/$run.pool" || fail "pools differ between node and $run copies"
+done
+pass "one copy per node, a copy per rank and the fallback give identical results and pools"
 
 # Each generation commits with its pool; members hold no replay buffer.
 PYTHONPATH="$SRC/jobs/tools" "$PY" - "$WORK/w2" <<'PYEOF' || fail "pool files or member files are wrong"
@@ -68,8 +89,29 @@ PYEOF
 pass "every generation's index lists its pool.h5, members carry no buffer, the pool is FIFO in member order"
 
 out="$WORK/killed"
-crash_and_resume "$cfg" "$out" 3 4  # killed with 2 workers, resumed with 3
-[[ -f "$out/checkpoints/gen_000001/pool.h5" ]] || fail "generation 2 was committed without its pool.h5"
+kcfg="$WORK/crash.yaml"
+{ cat "$cfg"; printf 'testing:\n  crash_after_commit: 1\n'; } >"$kcfg"
+scratch="$WORK/scratch"
+SLURM_TMPDIR="$scratch" run_pbtnas 3 "$kcfg" "$out"
+[[ $rc -ne 0 ]] || { cat "$out.log"; fail "the run with crash_after_commit: 1 exited 0"; }
+[[ -f "$out/checkpoints/gen_000001/pool.h5" && ! -f "$out/summary.json" ]] || fail "the crash did not happen after generation 2"
+[[ -z "$(ls -A "$scratch/pbtnas" 2>/dev/null)" ]] || { ls -l "$scratch/pbtnas"; fail "the crash left a shared-memory file"; }
+# A file as a crash between creating the region and mapping it on every worker would leave it.
+stale=$("$PY" - "$out" "$(hostname)" <<'PYEOF'
+import os, re, sys
+h = 0xcbf29ce484222325
+for b in os.path.normpath(os.path.abspath(sys.argv[1])).encode():
+    h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+print(f"pool-{h:016x}-" + re.sub(r"[^A-Za-z0-9.-]", "_", sys.argv[2]) + "-from_gen_000000")
+PYEOF
+)
+mkdir -p "$scratch/pbtnas" && echo stale >"$scratch/pbtnas/$stale"
+SLURM_TMPDIR="$scratch" run_pbtnas 4 "$kcfg" "$out"
+[[ $rc -eq 0 ]] || { cat "$out.log"; fail "resumed run (3 workers) exited $rc"; }
+[[ ! -e "$scratch/pbtnas/$stale" ]] && grep -q "removed 1 stale shared-memory file" "$out.log" ||
+  { cat "$out.log"; fail "the stale shared-memory file $stale was not removed at the next start"; }
+[[ -z "$(ls -A "$scratch/pbtnas")" ]] || { ls -l "$scratch/pbtnas"; fail "the finished run left a shared-memory file"; }
+grep -qF "resuming from committed generation 1 [2/" "$out.log" || { cat "$out.log"; fail "the second run did not resume"; }
 fingerprint "$out" >"$WORK/c.txt"; pools "$out" >"$WORK/c.pool"
 diff "$WORK/a.txt" "$WORK/c.txt" || fail "the resumed run differs from the uninterrupted one"
 diff "$WORK/a.pool" "$WORK/c.pool" || fail "the resumed run's pools differ from the uninterrupted one"

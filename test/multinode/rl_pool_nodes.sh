@@ -2,7 +2,8 @@
 # The RL search with a shared replay pool (rl.replay: shared) on simulated nodes
 # (test/multinode/sim_nodes.sh): 1 node x 3 ranks and 2 nodes (1 + 2 ranks, so the two workers are
 # on different nodes and every generation's new steps cross between the nodes) give identical
-# results and identical pools in every generation.
+# results and identical pools in every generation; each node keeps one copy of the pool in shared
+# memory (on one node, the two workers share one).
 # Usage: rl_pool_nodes.sh PBTNAS_BINARY SOURCE_DIR. Exit code 77 (skipped) without namespaces.
 PBTNAS_TEST_NEEDS_FASHION_MNIST=0 source "$(dirname "$0")/../mpi/lib.sh"
 SIM="$(dirname "$0")/sim_nodes.sh"
@@ -40,6 +41,11 @@ PYEOF
 sim_run one nodea:3 3
 sim_run two nodea:2,nodeb:1 3
 grep -q "nodeb" "$WORK/two.log" || { cat "$WORK/two.log"; fail "no rank ran on nodeb"; }
+# One copy of the pool per node in each node's own scratch (one node: a writer and one reader).
+grep -q "one copy in shared memory on node nodea .*read by 0 other worker" "$WORK/two.log" &&
+  grep -q "one copy in shared memory on node nodeb .*read by 0 other worker" "$WORK/two.log" &&
+  grep -q "one copy in shared memory on node nodea .*read by 1 other worker" "$WORK/one.log" ||
+  { cat "$WORK/one.log" "$WORK/two.log"; fail "not one pool per node in shared memory"; }
 for run in one two; do
   fingerprint "$WORK/$run" >"$WORK/$run.txt"
   pools "$WORK/$run" >"$WORK/$run.pool"

@@ -1,6 +1,7 @@
 #pragma once
 // Who owns which member, and which worker-to-worker transfers an exploit plan needs. Pure: every
 // rank computes the same answer from (population size, world size, plan).
+#include <string>
 #include <vector>
 
 #include "pbtnas/core/plan.hpp"
@@ -25,6 +26,11 @@ class Layout {
   int population_, workers_;
   std::vector<int> owners_;  // rank per member
 };
+
+// Nodes of the workers (one per host name): `hosts[r]` is worker rank r's host (index 0, the
+// coordinator, is ignored). Returns, per rank, its node's leader: the lowest worker rank with the
+// same host (0 at index 0). Every rank computes the same answer from the same names.
+std::vector<int> node_leaders(const std::vector<std::string>& hosts);
 
 // Where a worker computes (docs/slurm.md, "Multiple nodes"): with `gpus` > 0 GPUs on its node,
 // the GPU numbered (rank among the node's processes) mod `gpus`; -1 (the CPU) when the node has

@@ -228,6 +228,10 @@ constexpr int kMaxTransfers = 14000;
 // every other worker: the size header, then the payload (one of each per pair of workers).
 constexpr int kTagSharedHeader = 31000;
 constexpr int kTagSharedPayload = 31001;
+// The node-shared copy of that state (run/shared_node.hpp): host names and placements at the
+// start, each generation's outlines of the new rows, and the node writer's "committed" notes.
+constexpr int kTagSharedOutline = 31002;
+constexpr int kTagSharedNode = 31003;
 
 template <class M>
 std::string encode(const M& message) {

@@ -1,16 +1,23 @@
 #pragma once
 // The end of a generation for a task with population-wide state (nn/shared_state.hpp, e.g. the RL
-// task's shared replay pool): every worker takes its members' contributions out of them, sends
-// them to every other worker and receives theirs, and commits all of them in member order into
-// its replica, so that every worker holds the same state whatever the placement of the members.
-//   1. each worker packs its members' contributions into one payload (tensor names
-//      "m<id>.<field>", the payload codec of an exploit) and posts it to every other worker: a
-//      16-byte size header on tag kTagSharedHeader, the buffer on tag kTagSharedPayload;
-//   2. it receives the other workers' headers, preallocates, posts the receives, waits for all;
-//   3. it commits the contributions of all members, ascending by id.
+// task's shared replay pool): every worker takes its members' contributions out of them and sends
+// them to every worker that writes a copy of the state (run/shared_node.hpp: one per node in
+// shared memory, or every worker with per-rank copies); the writers commit all of them in member
+// order, so that every copy is the same whatever the placement of the members.
+//   1. every worker sends its members' outlines (SharedState::outline, a few values per member) to
+//      every other worker (tag kTagSharedOutline), and trims each contribution to what the commit
+//      keeps (SharedState::trim: at most the capacity's rows per generation cross the network);
+//   2. it packs the trimmed contributions into one payload (tensor names "m<id>.<field>", the
+//      payload codec of an exploit) and posts it to every other writer: a 16-byte size header on
+//      tag kTagSharedHeader, the buffer on tag kTagSharedPayload;
+//   3. a writer receives the other workers' headers, preallocates, posts the receives, waits;
+//   4. it commits the contributions of all members, ascending by id; a node's writer then sends
+//      "committed" to the node's readers (kTagSharedNode), which wait for it and refresh().
 // Written against Transport; run by the workers only (once the exploit plan has arrived, before
-// the exploit's transfers); the coordinator takes no part in it. Traffic per worker and generation: its members' new rows
-// to each of the other workers (W - 1 copies).
+// the exploit's transfers); the coordinator takes no part in it. A reader takes part only after
+// it has trained all its members, and a writer commits only once every worker's payload has
+// arrived, so nobody reads the node's copy while it is written. Traffic per worker and generation:
+// its members' (trimmed) new rows to each writer but itself (one copy per node with node copies).
 #include <cstdint>
 #include <map>
 
@@ -18,6 +25,7 @@
 #include "pbtnas/core/transport.hpp"
 #include "pbtnas/nn/member.hpp"
 #include "pbtnas/nn/shared_state.hpp"
+#include "pbtnas/run/shared_node.hpp"
 
 namespace pbtnas {
 
@@ -29,6 +37,8 @@ struct SharedExchangeStats {
 };
 
 // `members`: this worker's members (by id); their contributions are taken out of them.
-SharedExchangeStats exchange_shared_state(Transport& transport, std::map<int, Member>& members, SharedState& shared);
+// `placement`: who writes a copy (run/shared_node.hpp); only those receive the new rows.
+SharedExchangeStats exchange_shared_state(Transport& transport, std::map<int, Member>& members, SharedState& shared,
+                                          const SharedPlacement& placement);
 
 }  // namespace pbtnas

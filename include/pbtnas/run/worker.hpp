@@ -14,6 +14,7 @@
 #include "pbtnas/core/log.hpp"
 #include "pbtnas/nn/member.hpp"
 #include "pbtnas/protocol/run_points.hpp"
+#include "pbtnas/run/shared_node.hpp"
 #include "pbtnas/tasks/task.hpp"
 #include "pbtnas/core/transport.hpp"
 
@@ -47,9 +48,10 @@ class Worker {
   RunPoints* points_;
   Layout layout_;
   std::map<int, Member> members_;
-  // The task's population-wide state (e.g. the RL shared replay pool), one replica per worker;
-  // null when the task has none. Advanced by exchange_shared_state after each training phase.
+  // The task's population-wide state (e.g. the RL shared replay pool): this worker's view of its
+  // node's copy, or its own copy (placement_); null when the task has none. Advanced by exchange_shared_state after each training phase.
   std::unique_ptr<SharedState> shared_;
+  SharedPlacement placement_;  // where its copies live (run/shared_node.hpp)
   std::string out_dir_;
   bool started_ = false;  // a StartOrder without stop arrived (the coordinator expects Ready)
   int stop_exit_code_ = 2;  // a StartOrder with stop: its exit code

@@ -34,7 +34,8 @@ class Task {
   // Trains for `epochs` epochs starting at epoch `epoch_begin`; all randomness from `seed`.
   virtual StepStats train(Member& member, int epoch_begin, int epochs, std::uint64_t seed) const = 0;
   // Population-wide state (nn/shared_state.hpp; e.g. the RL task's shared replay pool), one
-  // replica per worker, empty: null when the task (with its options) has none.
+  // object per worker, empty (its data placed by run/shared_node.hpp): null when the task (with its
+  // options) has none.
   virtual std::unique_ptr<SharedState> make_shared_state() const { return nullptr; }
   // train() for a task with shared state: the member reads `shared` (as committed at the end of the
   // previous generation, never changed while members train) and keeps its own contribution in

@@ -96,7 +96,8 @@ Batch sample_rings(const std::vector<RowRing>& rings, int batch, int nstep, doub
   return gather_transitions(rows, drawn, nstep, gamma, frame_stack);
 }
 
-ReplayPool::ReplayPool(std::int64_t capacity, const NamedState& layout) : capacity_(capacity) {
+ReplayPool::ReplayPool(std::int64_t capacity, const NamedState& layout, bool node_memory)
+    : capacity_(capacity), node_memory_(node_memory) {
   if (capacity < 1) throw std::invalid_argument("replay pool: capacity must be at least 1");
   const RowRing r = buffer_rows(layout);
   obs_ = r.obs.narrow(0, 0, 0).clone();
@@ -108,10 +109,10 @@ ReplayPool::ReplayPool(std::int64_t capacity, const NamedState& layout) : capaci
 
 RowRing ReplayPool::rows() const {
   RowRing r;
-  r.obs = obs_;
-  r.action = action_;
-  r.reward = reward_;
-  r.first = first_;
+  r.obs = used(obs_);
+  r.action = used(action_);
+  r.reward = used(reward_);
+  r.first = used(first_);
   r.next = next_;
   r.size = size_;
   r.capacity = capacity_;
@@ -145,10 +146,12 @@ NamedState ReplayPool::take_contribution(Member& member) {
 }
 
 void ReplayPool::reserve(std::int64_t rows) {
-  const std::int64_t have = obs_.size(0);
+  const std::int64_t have = allocated_;
   if (rows <= have) return;
   const std::int64_t chunk = std::max<std::int64_t>(capacity_ / 16, 1024);
   const std::int64_t n = std::min(capacity_, std::max(rows, have + chunk));
+  allocated_ = n;
+  if (placed()) return;  // the region holds C zero rows already
   auto grown = [&](const torch::Tensor& t) {
     std::vector<std::int64_t> s(t.sizes().begin(), t.sizes().end());
     s[0] = n;
@@ -176,6 +179,7 @@ void ReplayPool::append(const NamedState& c, int member) {
                              ", the pool " + row_text(obs_) + " / " + row_text(action_));
   // Only the newest `capacity` rows of a long contribution can survive.
   std::int64_t from = std::max<std::int64_t>(0, n - capacity_);
+  skip(from);
   while (from < n) {
     const std::int64_t k = std::min(n - from, capacity_ - next_);
     reserve(next_ + k);
@@ -190,23 +194,43 @@ void ReplayPool::append(const NamedState& c, int member) {
   }
 }
 
+void ReplayPool::skip(std::int64_t rows) {
+  next_ = (next_ + rows) % capacity_;
+  size_ = std::min(size_ + rows, capacity_);
+}
+
 void ReplayPool::commit(const std::vector<Contribution>& contributions) {
+  if (region_ && !region_->writable()) throw std::logic_error("replay pool: a reader of the node's pool commits");
   // Episode by episode, round-robin over the members in the given (member) order: the first
   // episode of every member, then the second of every member, ... So the pool's order follows
   // the members' time as concurrent writers would fill it, and FIFO drops the oldest episodes
   // of all members alike (not whole members) when a generation brings more than the capacity.
+  // A trimmed contribution (trim()) starts `skip` = {rows, whole episodes} later: its rows left out
+  // come first in the commit order, so they are skipped first, and its episodes keep their rounds.
   struct Episodes {
     int member;
-    const NamedState* rows;
+    NamedState rows;
+    std::size_t round0;                                         // the round of its first span
     std::vector<std::pair<std::int64_t, std::int64_t>> spans;  // [begin, end) rows
   };
   std::vector<Episodes> all;
   std::size_t rounds = 0;
+  std::int64_t skipped = 0;
   for (const Contribution& c : contributions) {
     if (c.state.empty()) continue;
+    Episodes e{c.member, {}, 0, {}};
+    for (const auto& nt : c.state) {
+      if (nt.name != "skip") {
+        e.rows.push_back(nt);
+        continue;
+      }
+      const torch::Tensor k = nt.tensor.to(torch::kLong).contiguous();
+      if (k.numel() != 2) throw std::runtime_error("replay pool: a contribution's skip must hold 2 values");
+      skipped += k.data_ptr<std::int64_t>()[0];
+      e.round0 = static_cast<std::size_t>(k.data_ptr<std::int64_t>()[1]);
+    }
     const torch::Tensor first =
-        field(c.state, "first", "the contribution of member " + std::to_string(c.member)).contiguous();
-    Episodes e{c.member, &c.state, {}};
+        field(e.rows, "first", "the contribution of member " + std::to_string(c.member)).contiguous();
     const std::uint8_t* f = first.data_ptr<std::uint8_t>();
     const std::int64_t n = first.size(0);
     std::int64_t begin = 0;
@@ -216,26 +240,29 @@ void ReplayPool::commit(const std::vector<Contribution>& contributions) {
         begin = i;
       }
     if (n == 0) continue;
-    rounds = std::max(rounds, e.spans.size());
+    rounds = std::max(rounds, e.round0 + e.spans.size());
     all.push_back(std::move(e));
   }
+  skip(skipped);
+  if (skipped > 0) reserve(capacity_);  // the rows left out would have filled the ring
   for (std::size_t k = 0; k < rounds; ++k)
     for (const Episodes& e : all) {
-      if (k >= e.spans.size()) continue;
-      const auto [b, end] = e.spans[k];
+      if (k < e.round0 || k - e.round0 >= e.spans.size()) continue;
+      const auto [b, end] = e.spans[k - e.round0];
       NamedState rows;
-      for (const auto& nt : *e.rows) rows.push_back({nt.name, nt.tensor.narrow(0, b, end - b)});
+      for (const auto& nt : e.rows) rows.push_back({nt.name, nt.tensor.narrow(0, b, end - b)});
       append(rows, e.member);
     }
+  publish();
 }
 
 NamedState ReplayPool::export_state() const {
   const std::string p = kPrefix;
-  return {{p + "obs", obs_},
-          {p + "action", action_},
-          {p + "reward", reward_},
-          {p + "first", first_},
-          {p + "member", member_},
+  return {{p + "obs", used(obs_)},
+          {p + "action", used(action_)},
+          {p + "reward", used(reward_)},
+          {p + "first", used(first_)},
+          {p + "member", used(member_)},
           {p + "state", torch::tensor({next_, size_, capacity_}, torch::kLong)}};
 }
 
@@ -264,13 +291,25 @@ void ReplayPool::import_state(const NamedState& state) {
       (s[1] < capacity_ && s[0] != s[1]))
     throw std::runtime_error(what + " is inconsistent (state " + std::to_string(s[0]) + ", " + std::to_string(s[1]) +
                              ", " + std::to_string(s[2]) + " with " + std::to_string(rows) + " rows)");
-  obs_ = obs.clone();
-  action_ = action.clone();
-  reward_ = reward.clone();
-  first_ = first.clone();
-  member_ = member.clone();
+  if (region_ && !region_->writable()) throw std::logic_error("replay pool: a reader of the node's pool imports");
+  if (placed()) {
+    const std::int64_t old = allocated_;
+    for (auto [dst, src] : {std::pair{&obs_, &obs}, {&action_, &action}, {&reward_, &reward}, {&first_, &first},
+                            {&member_, &member}}) {
+      dst->narrow(0, 0, rows).copy_(*src);
+      if (old > rows) dst->narrow(0, rows, old - rows).zero_();
+    }
+  } else {
+    obs_ = obs.clone();
+    action_ = action.clone();
+    reward_ = reward.clone();
+    first_ = first.clone();
+    member_ = member.clone();
+  }
+  allocated_ = rows;
   next_ = s[0];
   size_ = s[1];
+  publish();
 }
 
 std::vector<std::pair<std::string, std::int64_t>> ReplayPool::facts() const {

@@ -278,6 +278,8 @@ Renderer::~Renderer() {
   }
 }
 
+void Renderer::make_current() { ctx_->make_current(); }
+
 void Renderer::render(const mjModel* model, mjData* data, int camera, std::uint8_t* out) {
   if (camera < 0 || camera >= model->ncam)
     throw std::invalid_argument("rendering: camera " + std::to_string(camera) + " is not one of the model's " +

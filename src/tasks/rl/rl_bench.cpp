@@ -31,6 +31,8 @@
 #include "pbtnas/tasks/registry.hpp"
 #include "pbtnas/tasks/rl/agent.hpp"
 #include "pbtnas/tasks/rl/env.hpp"
+#include "pbtnas/tasks/rl/render_bench.hpp"
+#include "pbtnas/tasks/rl/render_bench.hpp"
 #include "pbtnas/tasks/rl/rl_options.hpp"
 #include "pbtnas/tasks/rl/rl_space.hpp"
 #include "pbtnas/tasks/rl/rl_task.hpp"
@@ -323,6 +325,10 @@ void run_bench(const BenchRequest& r) {
     } else {
       bench_env(o, tc.env);
     }
+    if (tc.pixels())  // frames/s of the pixel observations against a plain MuJoCo render loop
+      std::cout << rl::render_bench_line(rl::bench_render(tc.env, tc.image_size, tc.pixel_camera(),
+                                                          rl::parse_gl_backend(tc.render), std::min(o.frames, 300), o.reps))
+                << std::endl;
   }
 }
 

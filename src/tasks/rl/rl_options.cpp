@@ -60,6 +60,7 @@ void RlOptions::validate() const {
   if (pool_capacity <= nstep)
     throw std::invalid_argument("'rl.pool_capacity' = " + std::to_string(pool_capacity) +
                                 " must exceed rl.nstep = " + std::to_string(nstep));
+  check_choice("rl.pool_memory", pool_memory, {"node", "rank"});
   check_range("rl.stddev_start", stddev_start, 0.0, 100.0, "a value in [0, 100] (paper: 1.0)");
   check_range("rl.stddev_end", stddev_end, 0.0, 100.0, "a value in [0, 100] (paper: 0.1)");
   check_range("rl.stddev_steps", stddev_steps, 1, kMaxCount, "an agent-step count (paper: 500000)");
@@ -100,8 +101,12 @@ RlOptions RlOptions::parse(ConfigSection s) {
     throw std::invalid_argument("'rl.pool_capacity' sizes the shared pool, which exists only with rl.replay: shared "
                                 "(rl.replay is '" + c.replay + "'); set rl.replay: shared, or size each member's "
                                 "buffer with rl.replay_capacity");
+  if (c.replay != "shared" && s.has("pool_memory"))
+    throw std::invalid_argument("'rl.pool_memory' places the shared pool, which exists only with rl.replay: shared "
+                                "(rl.replay is '" + c.replay + "'); set rl.replay: shared, or remove rl.pool_memory");
   s.get("replay_capacity", c.replay_capacity);
   s.get("pool_capacity", c.pool_capacity);
+  s.get("pool_memory", c.pool_memory);
   s.get("stddev_start", c.stddev_start);
   s.get("stddev_end", c.stddev_end);
   s.get("stddev_steps", c.stddev_steps);

@@ -132,7 +132,7 @@ NamedState RlTask::empty_buffer(std::int64_t capacity) const {
 
 std::unique_ptr<SharedState> RlTask::make_shared_state() const {
   if (!cfg_.shared_replay()) return nullptr;
-  return std::make_unique<ReplayPool>(cfg_.pool_capacity, empty_buffer(1));
+  return std::make_unique<ReplayPool>(cfg_.pool_capacity, empty_buffer(1), cfg_.pool_memory == "node");
 }
 
 StepStats RlTask::train(Member& member, int epoch_begin, int epochs, std::uint64_t seed) const {

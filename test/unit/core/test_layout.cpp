@@ -125,3 +125,9 @@ TEST_CASE("threads per worker: fixed, or the node's cores divided among its work
   CHECK(threads_for_worker(0, 2, 4) == 1);    // never 0
   CHECK(threads_for_worker(0, 0, 0) == 1);
 }
+
+TEST_CASE("workers are grouped into nodes by host name, led by their lowest rank", "[layout]") {
+  CHECK(pbtnas::node_leaders({"", "a", "a", "a"}) == std::vector<int>{0, 1, 1, 1});
+  CHECK(pbtnas::node_leaders({"", "a", "b", "a", "b", "c"}) == std::vector<int>{0, 1, 2, 1, 2, 5});
+  CHECK(pbtnas::node_leaders({"coordinator"}) == std::vector<int>{0});
+}

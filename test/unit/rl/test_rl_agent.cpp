@@ -229,6 +229,11 @@ TEST_CASE("bad rl config values are rejected with the key named", "[rl][config]"
   CHECK_THROWS_WITH(parse("rl:\n  replay: shared\n  pool_capacity: 3\n  nstep: 3\n"),
                     Catch::Contains("'rl.pool_capacity'"));
   CHECK_NOTHROW(parse("rl:\n  replay: shared\n  pool_capacity: 1000\n"));
+  CHECK_THROWS_WITH(parse("rl:\n  replay: shared\n  pool_memory: disk\n"), Catch::Contains("'rl.pool_memory'"));
+  CHECK_THROWS_WITH(parse("rl:\n  pool_memory: rank\n"),
+                    Catch::Contains("'rl.pool_memory'") && Catch::Contains("rl.replay: shared"));
+  CHECK(parse("rl:\n  replay: shared\n").pool_memory == "node");
+  CHECK_NOTHROW(parse("rl:\n  replay: shared\n  pool_memory: rank\n"));
 }
 
 TEST_CASE("the RL paper configs hold the paper's settings", "[rl][config]") {

@@ -44,6 +44,9 @@ class Renderer {
   // Renders `data`'s current state from camera `camera` (an id of the model's cameras) into `out`,
   // 3 x height x width bytes, channel-major (C, H, W), top row first.
   void render(const mjModel* model, mjData* data, int camera, std::uint8_t* out);
+  // Makes this renderer's OpenGL context current in the calling thread (render() does it itself;
+  // for code that draws with MuJoCo's own calls in this context, e.g. render_bench.hpp).
+  void make_current();
 
  private:
   struct Context;

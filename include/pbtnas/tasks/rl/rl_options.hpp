@@ -35,6 +35,9 @@ struct RlOptions : TaskOptions {
   std::string replay = "member";
   std::int64_t replay_capacity = 100000;  // replay: member: steps per member, FIFO (paper Quadruped: 100 k)
   std::int64_t pool_capacity = 1000000;   // replay: shared: steps in the pool, FIFO (paper: 1 M)
+  // replay: shared: node: one pool per node in shared memory, read by the node's workers
+  // (falls back to rank where shared memory cannot be made); rank: a replica in every worker rank.
+  std::string pool_memory = "node";
   double stddev_start = 1.0;              // exploration sigma: linear(start -> end over steps)
   double stddev_end = 0.1;
   std::int64_t stddev_steps = 500000;     // agent steps (paper: 500 k; Humanoid 2 M)

@@ -6,6 +6,7 @@
 //               generation), OUT/workers.jsonl (one row per worker per generation: busy and
 //               waiting seconds), OUT/summary.json.
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -64,8 +65,11 @@ class H5RunStore : public RunStore {
   ConfigCheck check_;
   std::thread pruner_;
   std::string pruner_error_;  // set by pruner_, reported by the next commit
+  std::int64_t committed_generation_ = -1;                 // the last commit of this process
+  std::map<int, MemberLocation> committed_locations_;     // and where it placed each member
   void join_pruner();
   void restore_best_ever(const GenerationIndex& idx);
+  void copy_best_ever(std::int64_t generation, const MemberLocation& where, bool check_crc);
 };
 
 class LogRunReport : public RunReport {

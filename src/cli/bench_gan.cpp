@@ -62,7 +62,7 @@ int bench_gan_command(const BenchGanOptions& o) {
     RunConfig cfg = load_run_config(o.config);
     if (cfg.task != "gan") throw std::invalid_argument("bench-gan needs a config with task: gan, got '" + cfg.task + "'");
     if (o.iters < 1 || o.reps < 1 || o.threads < 1) throw std::invalid_argument("--iters, --reps and --threads must be >= 1");
-    gan::GanTaskConfig tc = cfg.options<gan::GanTaskConfig>();
+    gan::GanOptions tc = cfg.options<gan::GanOptions>();
     if (o.iters % tc.n_critic != 0)
       throw std::invalid_argument("--iters must be a multiple of gan.n_critic (" + std::to_string(tc.n_critic) +
                                   ") so that both sides run the same number of G steps");

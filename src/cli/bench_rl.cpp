@@ -71,7 +71,7 @@ Genome genome_of(const SearchSpace& space, const BenchArch& a) {
 
 // A pool of random batches at the config's sizes (the update's input; sampling the replay buffer
 // is not part of rl::update and is not timed). The Python mirror builds its pool the same way.
-std::vector<rl::Batch> random_batches(const rl::RlTaskConfig& tc, std::int64_t obs_dim, std::int64_t action_dim,
+std::vector<rl::Batch> random_batches(const rl::RlOptions& tc, std::int64_t obs_dim, std::int64_t action_dim,
                                       int n) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(2);
   const std::int64_t b = tc.batch_size;
@@ -94,7 +94,7 @@ std::vector<rl::Batch> random_batches(const rl::RlTaskConfig& tc, std::int64_t o
   return out;
 }
 
-void bench_update(const BenchRlOptions& o, const RunConfig& cfg, const rl::RlTaskConfig& tc, const BenchArch& arch,
+void bench_update(const BenchRlOptions& o, const RunConfig& cfg, const rl::RlOptions& tc, const BenchArch& arch,
                   int obs_dim, int action_dim) {
   const rl::RlTask task(tc, cfg.seed);
   const Genome genome = genome_of(task.space(), arch);
@@ -276,7 +276,7 @@ int bench_rl_command(const BenchRlOptions& o) {
     if (cfg.task != "rl")
       throw std::invalid_argument("bench-rl needs a config with task: rl (e.g. jobs/configs/smoke_rl.yaml), got task '" +
                                   cfg.task + "' in " + o.config + "; for task: gan use bench-gan");
-    const rl::RlTaskConfig tc = cfg.options<rl::RlTaskConfig>();
+    const rl::RlOptions tc = cfg.options<rl::RlOptions>();
     const bool openblas = set_compute_threads(o.threads);
     int obs_dim = 0, action_dim = 0;
     {

@@ -12,7 +12,7 @@ namespace pbtnas {
 
 const std::vector<TaskEntry>& task_registry() {
   static const std::vector<TaskEntry> entries{
-      classify_task_entry(),
+      classify::classify_task_entry(),
       gan::gan_task_entry(),
       rl::rl_task_entry(),
       toy::toy_task_entry(),

@@ -24,7 +24,7 @@ struct MixSchedule {
   int until = 0;
 };
 
-// Base of every task's options struct (e.g. ClassifyConfig, gan::GanTaskConfig): the parsed and
+// Base of every task's options struct (e.g. ClassifyOptions, gan::GanOptions): the parsed and
 // validated task section, held by RunConfig without the core knowing its type.
 struct TaskOptions {
   virtual ~TaskOptions() = default;

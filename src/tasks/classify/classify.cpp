@@ -12,7 +12,7 @@
 #include "pbtnas/tasks/node_cache.hpp"
 #include "pbtnas/util/paths.hpp"
 
-namespace pbtnas {
+namespace pbtnas::classify {
 namespace {
 
 std::shared_ptr<ClassifyNetImpl> net_of(const Member& member) {
@@ -33,7 +33,7 @@ torch::Tensor index_tensor(const std::vector<std::int64_t>& v, std::size_t begin
 
 }  // namespace
 
-ClassifyTask::ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed)
+ClassifyTask::ClassifyTask(const ClassifyOptions& cfg, std::uint64_t run_seed)
     : cfg_(cfg), space_(classify_search_space(cfg)) {
   cfg_.validate();
   const DataConfig& d = cfg.data;
@@ -214,15 +214,15 @@ TaskEntry classify_task_entry() {
   e.name = "classify";
   e.fitness_label = "validation accuracy";
   e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
-    return std::make_shared<ClassifyConfig>(ClassifyConfig::parse(std::move(s)));
+    return std::make_shared<ClassifyOptions>(ClassifyOptions::parse(std::move(s)));
   };
-  e.space = [](const TaskOptions& o) { return classify_search_space(options_as<ClassifyConfig>(o, "classify")); };
+  e.space = [](const TaskOptions& o) { return classify_search_space(options_as<ClassifyOptions>(o, "classify")); };
   e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
-    return std::make_unique<ClassifyTask>(options_as<ClassifyConfig>(o, "classify"), ctx.run_seed);
+    return std::make_unique<ClassifyTask>(options_as<ClassifyOptions>(o, "classify"), ctx.run_seed);
   };
   e.final_metric_names = [](const TaskOptions&) { return std::vector<std::string>{"val_acc", "test"}; };  // Task's default
   e.export_member = export_classifier;
   return e;
 }
 
-}  // namespace pbtnas
+}  // namespace pbtnas::classify

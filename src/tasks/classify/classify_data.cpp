@@ -11,7 +11,7 @@
 #include "pbtnas/util/paths.hpp"
 #include "pbtnas/util/raw_array.hpp"
 
-namespace pbtnas {
+namespace pbtnas::classify {
 namespace {
 
 [[noreturn]] void fail(const std::string& msg) { throw std::runtime_error("classify task: " + msg); }
@@ -232,4 +232,4 @@ torch::Tensor normalise_images(const torch::Tensor& images, const InputNormalisa
   return x.sub_(mean).div_(std).contiguous();
 }
 
-}  // namespace pbtnas
+}  // namespace pbtnas::classify

@@ -7,7 +7,7 @@
 #include "pbtnas/tasks/classify/classify_model.hpp"
 #include "pbtnas/tasks/export.hpp"
 
-namespace pbtnas {
+namespace pbtnas::classify {
 
 namespace {
 
@@ -26,7 +26,7 @@ std::pair<int, int> classifier_io(const NamedState& state) {
 
 ExportedNetwork export_classifier(const TaskOptions& options, const Genome& genome, const NamedState& state,
                                   int examples) {
-  const auto& cc = options_as<ClassifyConfig>(options, "classify");
+  const auto& cc = options_as<ClassifyOptions>(options, "classify");
   const auto [classes, channels] = classifier_io(state);
   auto net = std::make_shared<ClassifyNetImpl>(genome, cc, classes, channels);
   load_exported_model(*net, state);
@@ -61,4 +61,4 @@ ExportedNetwork export_classifier(const TaskOptions& options, const Genome& geno
   return e;
 }
 
-}  // namespace pbtnas
+}  // namespace pbtnas::classify

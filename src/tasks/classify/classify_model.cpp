@@ -6,7 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
-namespace pbtnas {
+namespace pbtnas::classify {
 namespace {
 
 namespace F = torch::nn::functional;
@@ -108,7 +108,7 @@ const std::vector<std::string>& cell_act_names() {
   return names;
 }
 
-SearchSpace classify_search_space(const ClassifyConfig& cfg) {
+SearchSpace classify_search_space(const ClassifyOptions& cfg) {
   cfg.validate();
   std::vector<Gene> genes;
   const int n_cells = 3 * cfg.cells_per_stage;
@@ -156,7 +156,7 @@ torch::Tensor ConvBnImpl::forward(const torch::Tensor& x) {
   return torch::relu(bn_->forward(conv_->forward(x)));
 }
 
-ClassifyNetImpl::ClassifyNetImpl(const Genome& genome, const ClassifyConfig& cfg, int n_classes, int in_channels)
+ClassifyNetImpl::ClassifyNetImpl(const Genome& genome, const ClassifyOptions& cfg, int n_classes, int in_channels)
     : cells_per_stage_(cfg.cells_per_stage) {
   const int n_cells = 3 * cfg.cells_per_stage;
   if (static_cast<int>(genome.size()) != 3 * n_cells)
@@ -226,4 +226,4 @@ void init_classify_net(torch::nn::Module& net, std::uint64_t init_seed) {
                            " parameters; a module kind is missing from the initialiser");
 }
 
-}  // namespace pbtnas
+}  // namespace pbtnas::classify

@@ -5,9 +5,9 @@
 #include <stdexcept>
 #include <vector>
 
-namespace pbtnas {
+namespace pbtnas::classify {
 
-void ClassifyConfig::validate() const {
+void ClassifyOptions::validate() const {
   const std::string w = "an integer in [1, " + std::to_string(kMaxWidth) + "]";
   check_range("classify.channels", channels, 1, kMaxWidth, w);
   check_range("classify.cells_per_stage", cells_per_stage, 1, 64, "an integer in [1, 64]");
@@ -49,8 +49,8 @@ void ClassifyConfig::validate() const {
                                 "dataset or array names (default images and labels)");
 }
 
-ClassifyConfig ClassifyConfig::parse(ConfigSection s) {
-  ClassifyConfig c;
+ClassifyOptions ClassifyOptions::parse(ConfigSection s) {
+  ClassifyOptions c;
   s.get("channels", c.channels);
   s.get("cells_per_stage", c.cells_per_stage);
   s.get("batch_size", c.batch_size);
@@ -83,4 +83,4 @@ ClassifyConfig ClassifyConfig::parse(ConfigSection s) {
   return c;
 }
 
-}  // namespace pbtnas
+}  // namespace pbtnas::classify

@@ -32,11 +32,11 @@ namespace {
 // The training images in [-1, 1], once per node when gan.share_data (docs/performance.md,
 // "Memory per rank"), in the features' cache folder.
 // Node-local scratch unless gan.features.cache_dir names a folder (docs/slurm.md, "Multiple nodes").
-std::string shared_images_dir(const GanTaskConfig& cfg) {
+std::string shared_images_dir(const GanOptions& cfg) {
   return cfg.features.cache_dir.empty() ? node_scratch_dir("gan.features.cache_dir") : cfg.features.cache_dir;
 }
 
-torch::Tensor shared_images(const GanTaskConfig& cfg, const std::string& name, const std::vector<std::string>& files,
+torch::Tensor shared_images(const GanOptions& cfg, const std::string& name, const std::vector<std::string>& files,
                             std::int64_t n, const std::function<torch::Tensor()>& compute) {
   if (!cfg.share_data) return compute();
   const std::string dir = shared_images_dir(cfg);
@@ -49,7 +49,7 @@ torch::Tensor shared_images(const GanTaskConfig& cfg, const std::string& name, c
 }
 }  // namespace
 
-std::vector<std::string> gan_image_files(const GanTaskConfig& cfg) {
+std::vector<std::string> gan_image_files(const GanOptions& cfg) {
   if (cfg.dataset == "fashion_mnist") return {join_path(cfg.data_dir, cfg.train_images)};
   std::vector<std::string> files;
   if (cfg.dataset == "cifar10")
@@ -58,7 +58,7 @@ std::vector<std::string> gan_image_files(const GanTaskConfig& cfg) {
   return files;
 }
 
-GanData load_gan_data(const GanTaskConfig& cfg) {
+GanData load_gan_data(const GanOptions& cfg) {
   GanData data;
   torch::Tensor raw;  // uint8 N x C x 32 x 32 (CIFAR-10) or N x 28 x 28 (Fashion-MNIST)
   std::string origin;

@@ -12,12 +12,12 @@
 
 namespace pbtnas::gan {
 
-std::string feature_cache_dir(const GanTaskConfig& cfg) {
+std::string feature_cache_dir(const GanOptions& cfg) {
   if (!cfg.features.cache_dir.empty()) return cfg.features.cache_dir;
   return default_cache_dir("gan.features.cache_dir");  // util/files.hpp: names the key when it throws
 }
 
-std::shared_ptr<FeatureNet> make_feature_net(const GanTaskConfig& cfg, const GanData& data,
+std::shared_ptr<FeatureNet> make_feature_net(const GanOptions& cfg, const GanData& data,
                                              torch::Device device, Logger* log) {
   if (!cfg.features.torchscript.empty())
     return std::make_shared<TorchScriptFeatures>(cfg.features.torchscript, device);
@@ -54,20 +54,20 @@ TaskEntry gan_task_entry() {
   e.name = "gan";
   e.fitness_label = "-FID";
   e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
-    return std::make_shared<GanTaskConfig>(GanTaskConfig::parse(std::move(s)));
+    return std::make_shared<GanOptions>(GanOptions::parse(std::move(s)));
   };
   e.space = [](const TaskOptions& o) {
-    return gan_space_kind(options_as<GanTaskConfig>(o, "gan").space) == GanSpaceKind::Easy ? gan_easy_space()
+    return gan_space_kind(options_as<GanOptions>(o, "gan").space) == GanSpaceKind::Easy ? gan_easy_space()
                                                                                           : gan_hard_space();
   };
   e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
-    GanTaskConfig cfg = options_as<GanTaskConfig>(o, "gan");
+    GanOptions cfg = options_as<GanOptions>(o, "gan");
     GanData data = load_gan_data(cfg);
     auto features = make_feature_net(cfg, data, ctx.device, ctx.log);
     return std::make_unique<GanTask>(std::move(cfg), ctx.run_seed, std::move(features), std::move(data));
   };
   e.final_metric_names = [](const TaskOptions& o) {  // GanTask::final_metrics (IS: when the network has logits)
-    if (options_as<GanTaskConfig>(o, "gan").final_fid_samples == 0) return std::vector<std::string>{};
+    if (options_as<GanOptions>(o, "gan").final_fid_samples == 0) return std::vector<std::string>{};
     return std::vector<std::string>{"fid", "fid_samples", "inception_score", "inception_score_std"};
   };
   e.export_member = export_generator;

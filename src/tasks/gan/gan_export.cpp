@@ -12,7 +12,7 @@ namespace pbtnas::gan {
 
 ExportedNetwork export_generator(const TaskOptions& options, const Genome& genome, const NamedState& state,
                                  int examples) {
-  const auto& gc = options_as<GanTaskConfig>(options, "gan");
+  const auto& gc = options_as<GanOptions>(options, "gan");
   auto net = std::make_shared<GanNetImpl>(gan_space_kind(gc.space), genome, gc.model);
   load_exported_model(*net, state);
   // As pbtnas samples (GanTask::sample_ema): the EMA parameters ("average.generator.*") in the

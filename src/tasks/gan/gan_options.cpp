@@ -22,7 +22,7 @@ void validate_model_config(const GanModelConfig& m) {
                                 " is odd; gan.stl_projections splits z in halves (paper: 120)");
 }
 
-void GanTaskConfig::validate() const {
+void GanOptions::validate() const {
   validate_model_config(model);
   check_choice("gan.space", space, {"gan_easy", "gan_hard"});
   check_choice("gan.dataset", dataset, {"fashion_mnist", "cifar10", "stl10"});
@@ -58,8 +58,8 @@ void GanTaskConfig::validate() const {
   check_range("gan.features.classifier_epochs", features.classifier_epochs, 1, 1000, "an integer in [1, 1000]");
 }
 
-GanTaskConfig GanTaskConfig::parse(ConfigSection s) {
-  GanTaskConfig t;
+GanOptions GanOptions::parse(ConfigSection s) {
+  GanOptions t;
   s.get("dataset", t.dataset);
   std::string data_dir;
   s.get("data_dir", data_dir);

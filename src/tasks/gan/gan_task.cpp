@@ -40,7 +40,7 @@ namespace {
 // network's own cache (feature_cache_dir), keyed by a fingerprint of everything they depend on,
 // so that every worker and every later run loads them instead. Only for networks with a cache
 // key (the built-in classifier, a TorchScript file), never for test stand-ins.
-std::string reference_stats_cache_file(const GanTaskConfig& cfg, const FeatureNet& features, std::int64_t n_ref) {
+std::string reference_stats_cache_file(const GanOptions& cfg, const FeatureNet& features, std::int64_t n_ref) {
   const std::string net_key = features.cache_key();
   if (net_key.empty()) return "";
   // The image files by absolute path, size and modification time: another data set under the same
@@ -108,10 +108,10 @@ void save_reference_stats(const std::string& path, const FeatureStats& s) {
 
 }  // namespace
 
-GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features)
+GanTask::GanTask(GanOptions cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features)
     : GanTask(cfg, run_seed, std::move(features), load_gan_data(cfg)) {}
 
-GanTask::GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features,
+GanTask::GanTask(GanOptions cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features,
                  GanData data)
     : cfg_(std::move(cfg)), features_(std::move(features)), run_seed_(run_seed) {
   kind_ = gan_space_kind(cfg_.space);

@@ -19,14 +19,14 @@ torch::Tensor clipped_sample(const torch::Tensor& mu, double sigma, double clip,
 }
 }  // namespace
 
-double stddev_at(const RlTaskConfig& cfg, std::int64_t step) {
+double stddev_at(const RlOptions& cfg, std::int64_t step) {
   const double mix = std::clamp(static_cast<double>(step) / static_cast<double>(cfg.stddev_steps), 0.0, 1.0);
   return (1.0 - mix) * cfg.stddev_start + mix * cfg.stddev_end;
 }
 
 namespace {
 // The action from the actor's mean `mu` [1, A] (see act()).
-std::vector<float> finish_action(const RlTaskConfig& cfg, const torch::Tensor& mu, std::int64_t step, bool eval,
+std::vector<float> finish_action(const RlOptions& cfg, const torch::Tensor& mu, std::int64_t step, bool eval,
                                  at::Generator& gen, Rng& rng);
 }  // namespace
 
@@ -53,7 +53,7 @@ torch::Tensor random_shift(const torch::Tensor& x, int pad, at::Generator& gen) 
   return shift_images(x, pad, shifts.to(x.device()));
 }
 
-std::vector<float> act_pixels(const RlTaskConfig& cfg, Encoder& encoder, Actor& actor, const torch::Tensor& frames,
+std::vector<float> act_pixels(const RlOptions& cfg, Encoder& encoder, Actor& actor, const torch::Tensor& frames,
                               std::int64_t step, bool eval, at::Generator& gen, Rng& rng) {
   torch::NoGradGuard ng;
   const bool enc_training = encoder->is_training(), actor_training = actor->is_training();
@@ -66,7 +66,7 @@ std::vector<float> act_pixels(const RlTaskConfig& cfg, Encoder& encoder, Actor& 
   return finish_action(cfg, mu, step, eval, gen, rng);
 }
 
-std::vector<float> act(const RlTaskConfig& cfg, Actor& actor, const std::vector<double>& obs,
+std::vector<float> act(const RlOptions& cfg, Actor& actor, const std::vector<double>& obs,
                        std::int64_t step, bool eval, at::Generator& gen, Rng& rng) {
   const auto n = static_cast<std::int64_t>(obs.size());
   torch::NoGradGuard ng;
@@ -81,7 +81,7 @@ std::vector<float> act(const RlTaskConfig& cfg, Actor& actor, const std::vector<
 }
 
 namespace {
-std::vector<float> finish_action(const RlTaskConfig& cfg, const torch::Tensor& mu, std::int64_t step, bool eval,
+std::vector<float> finish_action(const RlOptions& cfg, const torch::Tensor& mu, std::int64_t step, bool eval,
                                  at::Generator& gen, Rng& rng) {
   torch::Tensor a;
   if (eval) {
@@ -106,7 +106,7 @@ void soft_update(torch::nn::Module& target, const torch::nn::Module& source, dou
   }
 }
 
-UpdateStats update(const RlTaskConfig& cfg, AgentParts& parts, const Batch& batch, std::int64_t step,
+UpdateStats update(const RlOptions& cfg, AgentParts& parts, const Batch& batch, std::int64_t step,
                    at::Generator& gen) {
   const torch::Device device = parts.nets->parameters().front().device();
   torch::Tensor obs = batch.obs.to(device), next_obs = batch.next_obs.to(device);

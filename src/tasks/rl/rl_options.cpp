@@ -7,7 +7,7 @@
 
 namespace pbtnas::rl {
 
-void RlTaskConfig::validate() const {
+void RlOptions::validate() const {
   std::string names;
   bool known = false;
   for (const auto& e : env_registry()) {
@@ -72,10 +72,10 @@ void RlTaskConfig::validate() const {
   check_range("rl.final_eval_episodes", final_eval_episodes, 0, 100000, "0 (off) or an episode count");
 }
 
-int RlTaskConfig::pixel_camera() const { return camera >= 0 ? camera : env_entry(env).pixel_camera; }
+int RlOptions::pixel_camera() const { return camera >= 0 ? camera : env_entry(env).pixel_camera; }
 
-RlTaskConfig RlTaskConfig::parse(ConfigSection s) {
-  RlTaskConfig c;
+RlOptions RlOptions::parse(ConfigSection s) {
+  RlOptions c;
   s.get("env", c.env);
   s.get("input", c.input);
   s.get("frame_stack", c.frame_stack);

@@ -46,7 +46,7 @@ namespace {
 // keeps the last frame_stack of them (DrQ-v2's frame stack: at a reset, the first frame repeated).
 class PixelObs {
  public:
-  PixelObs(const RlTaskConfig& cfg, Env& env)
+  PixelObs(const RlOptions& cfg, Env& env)
       : env_(env), size_(cfg.image_size), camera_(cfg.pixel_camera()), backend_(parse_gl_backend(cfg.render)),
         k_(cfg.frame_stack), frame_(3 * static_cast<std::size_t>(size_) * size_),
         stack_(torch::zeros({3 * k_, size_, size_}, torch::kUInt8)) {}
@@ -75,7 +75,7 @@ class PixelObs {
 };
 }  // namespace
 
-RlTask::RlTask(RlTaskConfig cfg, std::uint64_t run_seed)
+RlTask::RlTask(RlOptions cfg, std::uint64_t run_seed)
     : cfg_(std::move(cfg)), run_seed_(run_seed), space_(cfg_.pixels() ? rl_pixel_space() : rl_state_space()) {
   cfg_.validate();
   auto env = make_env(cfg_.env, 0);
@@ -278,16 +278,16 @@ TaskEntry rl_task_entry() {
   e.name = "rl";
   e.fitness_label = "episode return";
   e.parse = [](ConfigSection s) -> std::shared_ptr<const TaskOptions> {
-    return std::make_shared<RlTaskConfig>(RlTaskConfig::parse(std::move(s)));
+    return std::make_shared<RlOptions>(RlOptions::parse(std::move(s)));
   };
   e.space = [](const TaskOptions& o) {
-    return options_as<RlTaskConfig>(o, "rl").pixels() ? rl_pixel_space() : rl_state_space();
+    return options_as<RlOptions>(o, "rl").pixels() ? rl_pixel_space() : rl_state_space();
   };
   e.make = [](const TaskOptions& o, const TaskContext& ctx) -> std::unique_ptr<Task> {
-    return std::make_unique<RlTask>(options_as<RlTaskConfig>(o, "rl"), ctx.run_seed);
+    return std::make_unique<RlTask>(options_as<RlOptions>(o, "rl"), ctx.run_seed);
   };
   e.final_metric_names = [](const TaskOptions& o) {  // RlTask::final_metrics
-    const int episodes = options_as<RlTaskConfig>(o, "rl").final_eval_episodes;
+    const int episodes = options_as<RlOptions>(o, "rl").final_eval_episodes;
     std::vector<std::string> names{"return"};
     if (episodes > 0) names.push_back("final_return_" + std::to_string(episodes) + "ep");
     return names;

@@ -57,8 +57,8 @@ void write_cifar_batches(const std::string& dir, int per_file) {
   }
 }
 
-GanTaskConfig cifar_config(const std::string& dir) {
-  GanTaskConfig cfg;
+GanOptions cifar_config(const std::string& dir) {
+  GanOptions cfg;
   cfg.dataset = "cifar10";
   cfg.data_dir = dir;
   cfg.features.cache_dir = dir + "/cache";  // the shared images stay in the test's folder
@@ -91,7 +91,7 @@ std::vector<int> png_header(const std::string& path) {
 TEST_CASE("gan task on CIFAR-10 binary batches: 3-channel data, training, FID", "[gan_eval]") {
   test::TempDir tmp;
   write_cifar_batches(tmp.str(), 8);
-  const GanTaskConfig cfg = cifar_config(tmp.str());
+  const GanOptions cfg = cifar_config(tmp.str());
   GanTask task(cfg, 5, std::make_shared<RandomProjectionFeatures>(8, 3, 3));
   REQUIRE(task.train_images().sizes() == torch::IntArrayRef({40, 3, 32, 32}));
   const torch::Tensor x = task.train_images();
@@ -109,12 +109,12 @@ TEST_CASE("gan task on CIFAR-10 binary batches: 3-channel data, training, FID", 
   CHECK(task.sample_ema(m, torch::zeros({2, 12})).sizes() == torch::IntArrayRef({2, 3, 32, 32}));
 
   // The data set's channel count must match the model's.
-  GanTaskConfig gray = cfg;
+  GanOptions gray = cfg;
   gray.model.image_channels = 1;
   CHECK_THROWS_WITH(GanTask(gray, 5, std::make_shared<RandomProjectionFeatures>(8, 3, 3)),
                     Catch::Contains("3 channel(s)"));
   // Missing batches name the folder and the fix.
-  GanTaskConfig missing = cfg;
+  GanOptions missing = cfg;
   missing.data_dir = tmp.str() + "/nowhere";
   CHECK_THROWS_WITH(GanTask(missing, 5, std::make_shared<RandomProjectionFeatures>(8, 3, 3)),
                     Catch::Contains("nowhere") && Catch::Contains("gan.data_dir"));
@@ -123,7 +123,7 @@ TEST_CASE("gan task on CIFAR-10 binary batches: 3-channel data, training, FID", 
 TEST_CASE("gan task final evaluation: FID on fresh latents and IS from the logits", "[gan_eval]") {
   test::TempDir tmp;
   write_cifar_batches(tmp.str(), 8);
-  GanTaskConfig cfg = cifar_config(tmp.str());
+  GanOptions cfg = cifar_config(tmp.str());
   GanTask task(cfg, 5, std::make_shared<ProjectionWithLogits>(8, 5, 3));
   Member m = task.create(test::random_genome(task.space(), 3), 4, torch::kCPU);
   task.train(m, 0, 1, 1);
@@ -157,7 +157,7 @@ TEST_CASE("gan task final evaluation: FID on fresh latents and IS from the logit
 TEST_CASE("gan task sample grids: fixed latents, PNG of the expected size", "[gan_eval]") {
   test::TempDir tmp;
   write_cifar_batches(tmp.str(), 8);
-  GanTaskConfig cfg = cifar_config(tmp.str());  // 6 samples -> 3 per row, 2 rows
+  GanOptions cfg = cifar_config(tmp.str());  // 6 samples -> 3 per row, 2 rows
   GanTask task(cfg, 5, std::make_shared<RandomProjectionFeatures>(8, 3, 3));
   Member m = task.create(test::random_genome(task.space(), 1), 2, torch::kCPU);
   const std::string a = tmp / "samples/gen_000000/member_000.png", b = tmp / "again.png";
@@ -175,7 +175,7 @@ TEST_CASE("gan task sample grids: fixed latents, PNG of the expected size", "[ga
 
 TEST_CASE("registry: the gan config section maps onto the task", "[gan_eval]") {
   RunConfig cfg = parse_run_config("task: gan\ngan: {gf_dim: 8, df_dim: 4, latent_dim: 12, d_batch: 6, space: gan_easy}\n", "t");
-  const GanTaskConfig& t = cfg.options<GanTaskConfig>();
+  const GanOptions& t = cfg.options<GanOptions>();
   CHECK(t.dataset == "fashion_mnist");
   CHECK(t.data_dir == kFashionMnistDir);
   CHECK(t.model.image_channels == 1);
@@ -184,7 +184,7 @@ TEST_CASE("registry: the gan config section maps onto the task", "[gan_eval]") {
   CHECK(t.model.bottom_width == 4);
   CHECK(t.d_batch == 6);
   CHECK(task_space(cfg).size() == 21);
-  auto hard = std::make_shared<GanTaskConfig>(t);
+  auto hard = std::make_shared<GanOptions>(t);
   hard->space = "gan_hard";
   cfg.task_options = hard;
   CHECK(task_space(cfg).size() == 72);
@@ -192,7 +192,7 @@ TEST_CASE("registry: the gan config section maps onto the task", "[gan_eval]") {
   // The feature classifier's cache: the configured folder, else the user cache folder, never
   // the data folder (which may belong to a package).
   test::TempDir tmp;
-  GanTaskConfig c = parse_run_config("task: gan\n", "t").options<GanTaskConfig>();
+  GanOptions c = parse_run_config("task: gan\n", "t").options<GanOptions>();
   c.features.cache_dir = tmp / "cache";
   CHECK(feature_cache_dir(c) == tmp / "cache");
   c.features.cache_dir.clear();

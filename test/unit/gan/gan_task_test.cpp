@@ -28,8 +28,8 @@ namespace {
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
-GanTaskConfig tiny_task_config() {
-  GanTaskConfig cfg;
+GanOptions tiny_task_config() {
+  GanOptions cfg;
   cfg.model.gf_dim = 8;
   cfg.model.df_dim = 8;
   cfg.model.latent_dim = 12;
@@ -115,7 +115,7 @@ TEST_CASE("gan task: data, reference statistics and settings validation", "[gan_
   CHECK(task->reference_stats().mean.size(0) == 16);
   CHECK(task->iterations_per_epoch() == 10);
 
-  GanTaskConfig bad = tiny_task_config();
+  GanOptions bad = tiny_task_config();
   bad.model.image_channels = 3;
   CHECK_THROWS_WITH(GanTask(bad, 1, std::make_shared<RandomProjectionFeatures>(4, 1), synthetic_gan_data(8)),
                     Catch::Contains("image_channels is 3"));
@@ -223,7 +223,7 @@ TEST_CASE("gan task: fitness latents are fresh per step seed by default, one set
   CHECK(a.equal(task->fitness_latents(21)));         // reproducible from the seed
   CHECK_FALSE(a.equal(task->fitness_latents(22)));   // another member or generation: other z
 
-  GanTaskConfig cfg = tiny_task_config();
+  GanOptions cfg = tiny_task_config();
   cfg.fid_latents = "fixed";
   GanTask fixed(cfg, 1234, std::make_shared<RandomProjectionFeatures>(16, 99), synthetic_gan_data(256));
   CHECK(fixed.fitness_latents(21).equal(fixed.fitness_latents(22)));
@@ -315,7 +315,7 @@ TEST_CASE("gan task: reference statistics are cached on a file system without fl
     FileLock probe(dir / "probe.lock");
     REQUIRE(probe.unsupported());  // the shim is in place
   }
-  GanTaskConfig cfg = tiny_task_config();
+  GanOptions cfg = tiny_task_config();
   cfg.features.cache_dir = dir / "cache";
   const auto features = std::make_shared<KeyedProjectionFeatures>(16, 99);
   const GanData data = synthetic_gan_data(256);

@@ -83,8 +83,8 @@ void write_stl_files(const std::string& dir, int n_train, int n_unlabeled, bool 
   }
 }
 
-GanTaskConfig stl_task_config(const std::string& dir, const std::string& space) {
-  GanTaskConfig cfg;
+GanOptions stl_task_config(const std::string& dir, const std::string& space) {
+  GanOptions cfg;
   cfg.dataset = "stl10";
   cfg.data_dir = dir;
   cfg.features.cache_dir = dir + "/cache";  // the shared images stay in the test's folder
@@ -196,7 +196,7 @@ TEST_CASE("gan.dataset stl10: keys, implied settings and jobs/configs/stl10_ganh
   const RunConfig c = load_run_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/stl10_ganhard.yaml");
   CHECK(c.selection.population_size == 24);
   CHECK(c.n_steps() == 30);
-  const auto& g = c.options<GanTaskConfig>();
+  const auto& g = c.options<GanOptions>();
   CHECK(g.dataset == "stl10");
   CHECK(g.data_dir == "data/stl10_binary");
   CHECK(g.space == "gan_hard");
@@ -220,19 +220,19 @@ TEST_CASE("gan.dataset stl10: keys, implied settings and jobs/configs/stl10_ganh
 
   // GanEasy on STL-10 gets the STL projections unless told otherwise; GanHard cannot have them.
   const auto easy = parse_run_config("task: gan\ngan: {dataset: stl10, data_dir: d, space: gan_easy}\n", "t");
-  CHECK(easy.options<GanTaskConfig>().model.stl_projections);
-  CHECK(easy.options<GanTaskConfig>().model.bottom_width == 6);
+  CHECK(easy.options<GanOptions>().model.stl_projections);
+  CHECK(easy.options<GanOptions>().model.bottom_width == 6);
   const auto easy_off =
       parse_run_config("task: gan\ngan: {dataset: stl10, data_dir: d, space: gan_easy, stl_projections: false}\n", "t");
-  CHECK_FALSE(easy_off.options<GanTaskConfig>().model.stl_projections);
+  CHECK_FALSE(easy_off.options<GanOptions>().model.stl_projections);
   CHECK_THROWS_WITH(parse_run_config("task: gan\ngan: {dataset: stl10, data_dir: d, stl_projections: true}\n", "t"),
                     Catch::Contains("gan.stl_projections") && Catch::Contains("gan_easy"));
   CHECK_THROWS_WITH(parse_run_config("task: gan\ngan: {dataset: stl10}\n", "t"),
                     Catch::Contains("gan.data_dir") && Catch::Contains("stl10_binary"));
   // CIFAR-10 is untouched: 32 x 32, no STL projections even for GanEasy.
   const auto cifar = parse_run_config("task: gan\ngan: {dataset: cifar10, data_dir: d, space: gan_easy}\n", "t");
-  CHECK(cifar.options<GanTaskConfig>().model.bottom_width == 4);
-  CHECK_FALSE(cifar.options<GanTaskConfig>().model.stl_projections);
+  CHECK(cifar.options<GanOptions>().model.bottom_width == 4);
+  CHECK_FALSE(cifar.options<GanOptions>().model.stl_projections);
 }
 
 TEST_CASE("gan task on STL-10 files: train+unlabeled at 48 px, cached, trained, scored", "[gan][stl10]") {
@@ -240,7 +240,7 @@ TEST_CASE("gan task on STL-10 files: train+unlabeled at 48 px, cached, trained, 
   write_stl_files(tmp.str(), 12, 8);
   for (const std::string space : {"gan_easy", "gan_hard"}) {
     INFO(space);
-    const GanTaskConfig cfg = stl_task_config(tmp.str(), space);
+    const GanOptions cfg = stl_task_config(tmp.str(), space);
     GanTask task(cfg, 5, std::make_shared<RandomProjectionFeatures>(8, 3, 3));
     // train_X.bin then unlabeled_X.bin, each constant image resized (still constant) and scaled.
     const torch::Tensor x = task.train_images();
@@ -262,7 +262,7 @@ TEST_CASE("gan task on STL-10 files: train+unlabeled at 48 px, cached, trained, 
   for (const auto& e : std::filesystem::directory_iterator(tmp.str() + "/cache"))
     if (e.path().filename().string().rfind("pbtnas-gan-stl10-48-", 0) == 0 && e.path().extension() == ".tensor") ++cached;
   CHECK(cached == 1);
-  GanTaskConfig cfg = stl_task_config(tmp.str(), "gan_hard");
+  GanOptions cfg = stl_task_config(tmp.str(), "gan_hard");
   const GanData shared = load_gan_data(cfg);
   cfg.share_data = false;
   const GanData own = load_gan_data(cfg);
@@ -283,7 +283,7 @@ TEST_CASE("gan task on STL-10 files: train+unlabeled at 48 px, cached, trained, 
 TEST_CASE("gan task on STL-10 files: the built-in classifier learns from the labelled images", "[gan][stl10]") {
   test::TempDir tmp;
   write_stl_files(tmp.str(), 12, 8);
-  const GanTaskConfig cfg = stl_task_config(tmp.str(), "gan_hard");
+  const GanOptions cfg = stl_task_config(tmp.str(), "gan_hard");
   GanData data = load_gan_data(cfg);
   auto features = make_feature_net(cfg, data, torch::kCPU, nullptr);
   auto classifier = std::dynamic_pointer_cast<ClassifierFeatures>(features);
@@ -298,7 +298,7 @@ TEST_CASE("gan task on STL-10 files: the built-in classifier learns from the lab
 
 TEST_CASE("gan task on STL-10 files: missing and bad files name the file and the fix", "[gan][stl10]") {
   test::TempDir tmp;
-  GanTaskConfig cfg = stl_task_config(tmp.str() + "/stl10_binary", "gan_hard");
+  GanOptions cfg = stl_task_config(tmp.str() + "/stl10_binary", "gan_hard");
   CHECK_THROWS_WITH(load_gan_data(cfg), Catch::Contains("train_X.bin") && Catch::Contains("gan.data_dir") &&
                                             Catch::Contains("stl10_binary.tar.gz"));
   std::filesystem::create_directory(tmp.str() + "/stl10_binary");

@@ -66,8 +66,8 @@ void write_h5(const std::string& path, const Synthetic& s, int n, int h, int w, 
   H5Fclose(f);
 }
 
-ClassifyConfig h5_config(const std::string& train, const std::string& test) {
-  ClassifyConfig cfg;
+ClassifyOptions h5_config(const std::string& train, const std::string& test) {
+  ClassifyOptions cfg;
   cfg.channels = 4;
   cfg.cells_per_stage = 1;
   cfg.batch_size = 16;
@@ -102,7 +102,7 @@ TEST_CASE("h5 array: a classify task on an HDF5 data set (h5py layout) with a se
   const Synthetic train = synthetic(50, 6, 6, 5, 4), test = synthetic(20, 6, 6, 5, 5);
   write_h5(dir / "train.h5", train, 50, 6, 6);
   write_h5(dir / "test.h5", test, 20, 6, 6);
-  ClassifyConfig cfg = h5_config(dir / "train.h5", dir / "test.h5");
+  ClassifyOptions cfg = h5_config(dir / "train.h5", dir / "test.h5");
   const ClassifyTask task(cfg, 9);
   CHECK(task.classes() == 5);
   CHECK(task.input_channels() == 3);

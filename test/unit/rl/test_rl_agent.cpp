@@ -16,8 +16,8 @@ using namespace pbtnas::rl;
 
 namespace {
 
-RlTaskConfig tiny_config() {
-  RlTaskConfig c;
+RlOptions tiny_config() {
+  RlOptions c;
   c.env = "cartpole_swingup";
   c.hidden_dim = 8;
   c.batch_size = 4;
@@ -115,7 +115,7 @@ TEST_CASE("replay buffers of the earlier layout (full-size tensors, 2-entry stat
 }
 
 TEST_CASE("the exploration sigma follows the linear schedule", "[rl][agent]") {
-  RlTaskConfig c = tiny_config();
+  RlOptions c = tiny_config();
   c.stddev_start = 1.0;
   c.stddev_end = 0.1;
   c.stddev_steps = 100;
@@ -126,7 +126,7 @@ TEST_CASE("the exploration sigma follows the linear schedule", "[rl][agent]") {
 }
 
 TEST_CASE("one agent update matches the hand-computed critic target and soft update", "[rl][agent]") {
-  RlTaskConfig c = tiny_config();
+  RlOptions c = tiny_config();
   c.stddev_start = c.stddev_end = 0.0;  // no noise: a' = mu(s') exactly
   c.critic_tau = 0.25;
   RlTask task(c, 7);
@@ -170,7 +170,7 @@ TEST_CASE("one agent update matches the hand-computed critic target and soft upd
 }
 
 TEST_CASE("the actor update lowers the actor loss on a fixed batch", "[rl][agent]") {
-  RlTaskConfig c = tiny_config();
+  RlOptions c = tiny_config();
   c.lr = 1e-2;
   c.stddev_start = c.stddev_end = 0.0;
   RlTask task(c, 7);
@@ -187,7 +187,7 @@ TEST_CASE("the actor update lowers the actor loss on a fixed batch", "[rl][agent
 }
 
 TEST_CASE("uniform random actions during the first exploration steps only", "[rl][agent]") {
-  RlTaskConfig c = tiny_config();
+  RlOptions c = tiny_config();
   c.exploration_steps = 10;
   c.stddev_start = c.stddev_end = 0.0;
   RlTask task(c, 7);
@@ -206,7 +206,7 @@ TEST_CASE("uniform random actions during the first exploration steps only", "[rl
 
 TEST_CASE("bad rl config values are rejected with the key named", "[rl][config]") {
   auto parse = [](const std::string& yaml) {
-    return RlTaskConfig::parse(ConfigSection::root(yaml, "'t.yaml'").sub("rl"));
+    return RlOptions::parse(ConfigSection::root(yaml, "'t.yaml'").sub("rl"));
   };
   CHECK_NOTHROW(parse("rl:\n  env: walker_run\n"));
   CHECK_THROWS_WITH(parse("rl:\n  env: pong\n"), Catch::Contains("'rl.env'") && Catch::Contains("walker_run"));
@@ -245,7 +245,7 @@ TEST_CASE("the RL paper configs hold the paper's settings", "[rl][config]") {
                           Expect{"humanoid_run_paper", "humanoid_run", 15, 14, 256, 3, 1000000}}) {
     INFO(e.file);
     const RunConfig c = load_run_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/" + e.file + ".yaml");
-    const auto& rl = c.options<RlTaskConfig>();
+    const auto& rl = c.options<RlOptions>();
     CHECK(c.selection.population_size == 12);
     CHECK(c.n_steps() == e.steps);
     int mixes = 0;
@@ -269,13 +269,13 @@ TEST_CASE("the RL paper configs hold the paper's settings", "[rl][config]") {
     CHECK(rl.pixel_camera() == (std::string(e.env) == "quadruped_run" ? 2 : 0));
     const RunConfig st =
         load_run_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/" + e.file + "_state.yaml");
-    CHECK(st.options<RlTaskConfig>().input == "state");
-    CHECK(st.options<RlTaskConfig>().batch_size == e.batch);
+    CHECK(st.options<RlOptions>().input == "state");
+    CHECK(st.options<RlOptions>().batch_size == e.batch);
   }
   for (const char* file : {"smoke_pixels", "cartpole_pixels"}) {
     INFO(file);
     const RunConfig c = load_run_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/" + file + ".yaml");
-    CHECK(c.options<RlTaskConfig>().pixels());
-    CHECK(c.options<RlTaskConfig>().frame_stack == 3);
+    CHECK(c.options<RlOptions>().pixels());
+    CHECK(c.options<RlOptions>().frame_stack == 3);
   }
 }

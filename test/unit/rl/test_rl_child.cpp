@@ -17,8 +17,8 @@ using namespace pbtnas::rl;
 
 namespace {
 
-RlTaskConfig tiny() {
-  RlTaskConfig c;
+RlOptions tiny() {
+  RlOptions c;
   c.hidden_dim = 8;
   c.replay_capacity = 16;
   c.nstep = 1;
@@ -143,7 +143,7 @@ TEST_CASE("the target critic starts as an exact copy of the critic", "[rl][child
 }
 
 TEST_CASE("orthogonal init except on spectral-norm layers under the published quirk", "[rl][init]") {
-  RlTaskConfig c = tiny();
+  RlOptions c = tiny();
   RlTask task(c, 5);
   const SearchSpace& space = task.space();
   Genome g = test::rl_genome(space, 1, true);  // norm genes: spectral

@@ -140,7 +140,7 @@ TEST_CASE("rl pixels: the replay buffer stores one frame per step and rebuilds f
 TEST_CASE("rl pixels: a mixed child's encoder layers are shrink-perturbed donor layers", "[rl][pixels][child]") {
   const std::string why = gl_unavailable();
   if (!why.empty()) PBTNAS_SKIP("pixel members need an OpenGL platform: " << why);
-  RlTaskConfig cfg;
+  RlOptions cfg;
   cfg.input = "pixels";
   cfg.image_size = 24;  // repr 32 * 11 * 11
   cfg.hidden_dim = 8;

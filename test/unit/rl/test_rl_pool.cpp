@@ -152,7 +152,7 @@ TEST_CASE("the shared pool's checkpoint restores it exactly and is checked again
 
 TEST_CASE("a shared RL member trains into fresh replay entries that become its contribution", "[rl][pool]") {
   torch::set_num_threads(1);
-  RlTaskConfig c;
+  RlOptions c;
   c.env = "cartpole_swingup";
   c.hidden_dim = 8;
   c.batch_size = 8;

@@ -33,7 +33,7 @@ RunConfig pool_config() {
   cfg.max_epochs = 3;
   cfg.epochs_step = 1;
   cfg.task = "rl";
-  auto o = std::make_shared<RlTaskConfig>();
+  auto o = std::make_shared<RlOptions>();
   o->env = "cartpole_swingup";
   o->hidden_dim = 8;
   o->batch_size = 8;
@@ -51,7 +51,7 @@ RunConfig pool_config() {
 }
 
 int run_search(const RunConfig& cfg, int ranks, const std::string& out) {
-  const RlTask task(cfg.options<RlTaskConfig>(), cfg.seed);
+  const RlTask task(cfg.options<RlOptions>(), cfg.seed);
   return test::run_ranks_as_threads(cfg, task.space(), out, ranks, [&](Transport& t, Logger& log) {
     return Worker(t, cfg, &task, "", torch::kCPU, 1, log).run();
   });

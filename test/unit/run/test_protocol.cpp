@@ -24,7 +24,7 @@ using namespace pbtnas;
 
 namespace {
 
-RunConfig protocol_config(const ClassifyConfig& data, Algorithm algo) {
+RunConfig protocol_config(const ClassifyOptions& data, Algorithm algo) {
   RunConfig cfg;
   cfg.seed = test::test_seed();
   cfg.algorithm = algo;
@@ -33,7 +33,7 @@ RunConfig protocol_config(const ClassifyConfig& data, Algorithm algo) {
   cfg.selection.n_children = 1;
   cfg.max_epochs = 3;
   cfg.epochs_step = 1;
-  auto options = std::make_shared<ClassifyConfig>(data);
+  auto options = std::make_shared<ClassifyOptions>(data);
   options->samples_per_epoch = 128;
   cfg.task_options = options;
   cfg.checkpoint.keep = 0;
@@ -44,7 +44,7 @@ RunConfig protocol_config(const ClassifyConfig& data, Algorithm algo) {
 // Runs a whole search with `ranks` ranks as threads; returns the final index.
 io::GenerationIndex run_search(const RunConfig& cfg, int ranks, const std::string& out, int* exit_code) {
   *exit_code = test::run_ranks_as_threads(cfg, task_space(cfg), out, ranks, [&](Transport& t, Logger& log) {
-    ClassifyTask task(cfg.options<ClassifyConfig>(), cfg.seed);
+    ClassifyTask task(cfg.options<ClassifyOptions>(), cfg.seed);
     return Worker(t, cfg, &task, "", torch::kCPU, 1, log).run();
   });
   return io::read_index(io::index_file_path(out, cfg.n_steps() - 1));

@@ -12,14 +12,14 @@ using namespace pbtnas;
 
 namespace {
 
-ClassifyConfig tiny_config() {
-  ClassifyConfig cfg;
+ClassifyOptions tiny_config() {
+  ClassifyOptions cfg;
   cfg.channels = 2;
   cfg.cells_per_stage = 2;
   return cfg;
 }
 
-std::shared_ptr<ClassifyNetImpl> build(const Genome& g, const ClassifyConfig& cfg,
+std::shared_ptr<ClassifyNetImpl> build(const Genome& g, const ClassifyOptions& cfg,
                                        std::uint64_t seed = 1) {
   auto net = std::make_shared<ClassifyNetImpl>(g, cfg);
   init_classify_net(*net, seed);
@@ -44,7 +44,7 @@ Genome random_genome(const SearchSpace& space, Rng& rng) {
 }  // namespace
 
 TEST_CASE("classify space: documented genes", "[classify][space]") {
-  const ClassifyConfig cfg;  // defaults: cells_per_stage 2
+  const ClassifyOptions cfg;  // defaults: cells_per_stage 2
   const SearchSpace space = classify_search_space(cfg);
   CHECK(space.name() == "classify_cnn");
   REQUIRE(space.size() == 18);
@@ -66,16 +66,16 @@ TEST_CASE("classify space: documented genes", "[classify][space]") {
     CHECK(act.options == std::vector<std::string>{"relu", "silu", "tanh", "leaky_relu"});
     CHECK(act.weightless);
   }
-  ClassifyConfig three = cfg;
+  ClassifyOptions three = cfg;
   three.cells_per_stage = 3;
   CHECK(classify_search_space(three).size() == 27);
-  ClassifyConfig bad = cfg;
+  ClassifyOptions bad = cfg;
   bad.cells_per_stage = 0;
   CHECK_THROWS_AS(classify_search_space(bad), std::invalid_argument);
 }
 
 TEST_CASE("classify model: stable module names", "[classify][model]") {
-  const ClassifyConfig cfg;
+  const ClassifyOptions cfg;
   Genome g(18, 0);
   g[3 * 3] = 1;      // cell3.op = conv3x3
   g[3 * 5] = 4;      // cell5.op = sepconv3x3
@@ -97,7 +97,7 @@ TEST_CASE("classify model: stable module names", "[classify][model]") {
 
 TEST_CASE("classify space: tensors follow the genes that own them (HARD RULE)",
           "[classify][space]") {
-  const ClassifyConfig cfg = tiny_config();
+  const ClassifyOptions cfg = tiny_config();
   const SearchSpace space = classify_search_space(cfg);
   Rng rng(pbtnas::test::test_seed());
   std::vector<Genome> bases{Genome(space.size(), 0), random_genome(space, rng),
@@ -136,7 +136,7 @@ TEST_CASE("classify space: tensors follow the genes that own them (HARD RULE)",
 
 TEST_CASE("classify model: tensors under a gene depend only on its option", "[classify][space]") {
   // The same option gives the same names/shapes under the gene's prefix whatever the rest.
-  const ClassifyConfig cfg = tiny_config();
+  const ClassifyOptions cfg = tiny_config();
   const SearchSpace space = classify_search_space(cfg);
   Rng rng(pbtnas::test::test_seed() + 1);
   const Genome a = random_genome(space, rng);
@@ -155,7 +155,7 @@ TEST_CASE("classify model: tensors under a gene depend only on its option", "[cl
 
 TEST_CASE("classify model: every option builds and runs forward and backward",
           "[classify][model]") {
-  ClassifyConfig cfg = tiny_config();
+  ClassifyOptions cfg = tiny_config();
   cfg.cells_per_stage = 1;
   const SearchSpace space = classify_search_space(cfg);
   const torch::Tensor x = torch::randn({3, 1, 12, 12}, at::make_generator<at::CPUGeneratorImpl>(5));
@@ -180,7 +180,7 @@ TEST_CASE("classify model: every option builds and runs forward and backward",
 }
 
 TEST_CASE("classify model: initialisation is a function of the seed alone", "[classify][model]") {
-  const ClassifyConfig cfg = tiny_config();
+  const ClassifyOptions cfg = tiny_config();
   const SearchSpace space = classify_search_space(cfg);
   Rng rng(pbtnas::test::test_seed() + 2);
   const Genome g = random_genome(space, rng);

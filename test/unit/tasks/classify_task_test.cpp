@@ -38,7 +38,7 @@ bool same_parameters(const Member& a, const Member& b) {
 
 TEST_CASE("classify task: data split is deterministic and disjoint", "[classify][task]") {
   TempDir dir;
-  const ClassifyConfig cfg = test::synthetic_classify_config(dir, 250, 40, test::test_seed());
+  const ClassifyOptions cfg = test::synthetic_classify_config(dir, 250, 40, test::test_seed());
   const ClassifyTask a(cfg, 7), b(cfg, 7), c(cfg, 8);
   CHECK(a.val_size() == 50);
   CHECK(a.train_size() == 200);
@@ -55,7 +55,7 @@ TEST_CASE("classify task: data split is deterministic and disjoint", "[classify]
 
 TEST_CASE("classify task: create is deterministic and sets up one AdamW", "[classify][task]") {
   TempDir dir;
-  const ClassifyConfig cfg = test::synthetic_classify_config(dir, 100, 20, 3);
+  const ClassifyOptions cfg = test::synthetic_classify_config(dir, 100, 20, 3);
   const ClassifyTask task(cfg, 1);
   const Genome g = mixed_genome(task.space());
   const Member a = task.create(g, 11, torch::kCPU), b = task.create(g, 11, torch::kCPU);
@@ -74,7 +74,7 @@ TEST_CASE("classify task: create is deterministic and sets up one AdamW", "[clas
 
 TEST_CASE("classify task: training is deterministic and epoch-addressable", "[classify][task]") {
   TempDir dir;
-  ClassifyConfig cfg = test::synthetic_classify_config(dir, 200, 20, 5);
+  ClassifyOptions cfg = test::synthetic_classify_config(dir, 200, 20, 5);
   const ClassifyTask task(cfg, 1);
   const Genome g = mixed_genome(task.space());
   Member a = task.create(g, 3, torch::kCPU), b = task.create(g, 3, torch::kCPU);
@@ -103,8 +103,8 @@ TEST_CASE("classify task: training is deterministic and epoch-addressable", "[cl
 
 TEST_CASE("classify task: images shared through the node cache train exactly like private ones", "[classify][task]") {
   TempDir dir;
-  ClassifyConfig shared = test::synthetic_classify_config(dir, 200, 40, test::test_seed());
-  ClassifyConfig own = shared;
+  ClassifyOptions shared = test::synthetic_classify_config(dir, 200, 40, test::test_seed());
+  ClassifyOptions own = shared;
   own.data.share = false;
   const ClassifyTask a(shared, 5), b(own, 5);
   // One file per image set in the cache folder, written by the first task.
@@ -127,7 +127,7 @@ TEST_CASE("classify task: images shared through the node cache train exactly lik
 
 TEST_CASE("classify task: a non-finite loss stops training", "[classify][task]") {
   TempDir dir;
-  const ClassifyConfig cfg = test::synthetic_classify_config(dir, 100, 20, 9);
+  const ClassifyOptions cfg = test::synthetic_classify_config(dir, 100, 20, 9);
   const ClassifyTask task(cfg, 1);
   Member m = task.create(mixed_genome(task.space()), 3, torch::kCPU);
   {
@@ -145,7 +145,7 @@ TEST_CASE("classify task: a non-finite loss stops training", "[classify][task]")
 
 TEST_CASE("classify task: learns the synthetic data", "[classify][task]") {
   TempDir dir;
-  const ClassifyConfig cfg = test::synthetic_classify_config(dir, 600, 200, 13);
+  const ClassifyOptions cfg = test::synthetic_classify_config(dir, 600, 200, 13);
   const ClassifyTask task(cfg, 2);
   Member m = task.create(mixed_genome(task.space()), 4, torch::kCPU);
   const double before = task.fitness(m);
@@ -158,7 +158,7 @@ TEST_CASE("classify task: learns the synthetic data", "[classify][task]") {
 
 TEST_CASE("classify task: unusable data or settings are rejected", "[classify][task]") {
   TempDir dir;
-  ClassifyConfig cfg = test::synthetic_classify_config(dir, 50, 10, 1);
+  ClassifyOptions cfg = test::synthetic_classify_config(dir, 50, 10, 1);
   SECTION("labels outside 0..9") {
     test::write_file(dir.file("train-labels.gz"),
                      test::idx_bytes(kIdxLabelsMagic, {50}, std::vector<unsigned char>(50, 12)));
@@ -189,7 +189,7 @@ TEST_CASE("classify task: normalisation constants match Fashion-MNIST", "[classi
   if (!test::fashion_mnist_present()) {
     PBTNAS_SKIP("/usr/share/datasets/fashion-mnist is absent (install dataset-fashion-mnist)");
   }
-  const ClassifyConfig cfg;
+  const ClassifyOptions cfg;
   const IdxImages train = read_idx_images(cfg.data.dir + "/" + cfg.data.train_images,
                                           cfg.data.dir + "/" + cfg.data.train_labels);
   REQUIRE(train.images.sizes() == torch::IntArrayRef({60000, 28, 28}));
@@ -203,7 +203,7 @@ TEST_CASE("classify task: short training on Fashion-MNIST beats the untrained ne
   if (!test::fashion_mnist_present()) {
     PBTNAS_SKIP("/usr/share/datasets/fashion-mnist is absent (install dataset-fashion-mnist)");
   }
-  ClassifyConfig cfg;
+  ClassifyOptions cfg;
   cfg.channels = 8;
   cfg.batch_size = 32;
   cfg.data.train_limit = 2000;
@@ -225,7 +225,7 @@ TEST_CASE("classify task: short training on Fashion-MNIST beats the untrained ne
 TEST_CASE("classify task: benchmark at the default width", "[.bench]") {
   if (!test::fashion_mnist_present()) return;
   torch::set_num_threads(1);
-  ClassifyConfig cfg;  // channels 16, cells_per_stage 2
+  ClassifyOptions cfg;  // channels 16, cells_per_stage 2
   const ClassifyTask task(cfg, 31173);
   for (const std::string which : {"mixed", "conv3x3", "light"}) {
     Genome g = mixed_genome(task.space());

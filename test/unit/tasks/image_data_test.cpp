@@ -122,8 +122,8 @@ void write_jpg(const std::string& path, int w, int h, std::uint8_t value) {
   REQUIRE(stbi_write_jpg(path.c_str(), w, h, 3, px.data(), 95) != 0);
 }
 
-ClassifyConfig small_config(const std::string& format, const std::string& train, const std::string& test = "") {
-  ClassifyConfig cfg;
+ClassifyOptions small_config(const std::string& format, const std::string& train, const std::string& test = "") {
+  ClassifyOptions cfg;
   cfg.channels = 4;
   cfg.cells_per_stage = 1;
   cfg.batch_size = 16;
@@ -196,7 +196,7 @@ TEST_CASE("image data: a task on numpy data (npz, and a folder of .npy files) in
   test::write_file(dir / "npyfolder/images.npy", images);
   test::write_file(dir / "npyfolder/labels.npy", labels);
   for (const std::string train : {dir / "train.npz", dir / "npyfolder"}) {
-    ClassifyConfig cfg = small_config("numpy", train);
+    ClassifyOptions cfg = small_config("numpy", train);
     const ClassifyTask task(cfg, 5);
     CHECK(task.classes() == 4);
     CHECK(task.input_channels() == 3);
@@ -212,7 +212,7 @@ TEST_CASE("image data: a task on numpy data (npz, and a folder of .npy files) in
     CHECK(std::isfinite(st.train_loss));
   }
   // labels out of range for a set class count; counts that differ
-  ClassifyConfig cfg = small_config("numpy", dir / "train.npz");
+  ClassifyOptions cfg = small_config("numpy", dir / "train.npz");
   cfg.data.classes = 3;
   require_error([&] { ClassifyTask(cfg, 1); }, {"train.npz:labels", "label 3", "3 classes"});
   std::filesystem::create_directories(dir / "short");
@@ -242,7 +242,7 @@ TEST_CASE("image data: image folders (PNG and JPEG), classes from folder names",
 
   write_png(dir / "test/dog/a.png", 9, 7, 3, 60);
   write_png(dir / "test/cat/a.png", 9, 7, 3, 200);
-  ClassifyConfig cfg = small_config("folder", dir / "train", dir / "test");
+  ClassifyOptions cfg = small_config("folder", dir / "train", dir / "test");
   const ClassifyTask task(cfg, 2);
   CHECK(task.classes() == 3);
   CHECK(task.class_names()[2] == "emu");
@@ -275,7 +275,7 @@ TEST_CASE("image data: normalisation statistics computed once and cached with th
   std::filesystem::create_directories(dir / "d");
   test::write_file(dir / "d/images.npy", npy_bytes("|u1", {40, 6, 6, 3}, s.nhwc.data(), s.nhwc.size()));
   test::write_file(dir / "d/labels.npy", npy_bytes("<i8", {40}, s.labels.data(), s.labels.size() * 8));
-  ClassifyConfig cfg = small_config("numpy", dir / "d");
+  ClassifyOptions cfg = small_config("numpy", dir / "d");
   cfg.data.share = true;
   cfg.data.cache_dir = dir / "cache";
   const ClassifyData data = load_classify_data(cfg.data);
@@ -296,7 +296,7 @@ TEST_CASE("image data: normalisation statistics computed once and cached with th
   for (const auto& e : std::filesystem::directory_iterator(dir / "cache"))
     tensors += e.path().extension() == ".tensor";
   CHECK(tensors == 2);  // statistics + the normalised training images (no separate test set)
-  ClassifyConfig own = cfg;
+  ClassifyOptions own = cfg;
   own.data.share = false;
   const ClassifyTask c(own, 4);
   Member m = c.create(Genome(c.space().size(), 1), 1, torch::kCPU);
@@ -305,7 +305,7 @@ TEST_CASE("image data: normalisation statistics computed once and cached with th
 }
 
 TEST_CASE("image data: config keys are validated with the key and the fix", "[classify][data]") {
-  ClassifyConfig cfg;
+  ClassifyOptions cfg;
   cfg.data.format = "parquet";
   CHECK_THROWS_WITH(cfg.validate(), Catch::Contains("classify.data.format") && Catch::Contains("folder"));
   cfg.data.format = "hdf5";

@@ -8,7 +8,7 @@
 #include "pbtnas/tasks/registry.hpp"
 
 using namespace pbtnas;
-using gan::GanTaskConfig;
+using gan::GanOptions;
 
 TEST_CASE("the registry lists the tasks and refuses unknown names") {
   std::vector<std::string> names;
@@ -26,7 +26,7 @@ TEST_CASE("the registry's entries give what the outer layers ask of a task") {
   CHECK(cfg.task == task_registry().front().name);
   CHECK(&find_task("") == &task_registry().front());
   REQUIRE(cfg.task_options);
-  CHECK(parse_run_config("classify: {channels: 8}\n", "f").options<ClassifyConfig>().channels == 8);
+  CHECK(parse_run_config("classify: {channels: 8}\n", "f").options<ClassifyOptions>().channels == 8);
   // Another task's section without `task:` names the fix; a misspelt key is still refused.
   CHECK_THROWS_WITH(parse_run_config("gan: {d_batch: 8}\n", "f"),
                     Catch::Contains("'gan' is not a known key") && Catch::Contains("set task: NAME"));
@@ -44,14 +44,14 @@ TEST_CASE("the registry's entries give what the outer layers ask of a task") {
 
 TEST_CASE("classify section: defaults and keys parsed and bad values named") {
   const RunConfig d = parse_run_config("population_size: 8\n", "t");
-  const auto& o = d.options<ClassifyConfig>();
+  const auto& o = d.options<ClassifyOptions>();
   CHECK(o.channels == 16);
   CHECK(o.data.val_fraction == 0.1);
   const RunConfig c = parse_run_config("classify:\n  channels: 8\n  data: {train_limit: 1000, val_fraction: 0.2}\n", "t");
-  CHECK(c.options<ClassifyConfig>().channels == 8);
-  CHECK(c.options<ClassifyConfig>().data.train_limit == 1000);
-  CHECK(c.options<ClassifyConfig>().data.val_fraction == 0.2);
-  CHECK_THROWS_AS(c.options<GanTaskConfig>(), std::logic_error);
+  CHECK(c.options<ClassifyOptions>().channels == 8);
+  CHECK(c.options<ClassifyOptions>().data.train_limit == 1000);
+  CHECK(c.options<ClassifyOptions>().data.val_fraction == 0.2);
+  CHECK_THROWS_AS(c.options<GanOptions>(), std::logic_error);
   CHECK_THROWS_WITH(parse_run_config("classify: {chanels: 3}\n", "f"), Catch::Contains("'classify.chanels'"));
   CHECK_THROWS_WITH(parse_run_config("classify: {lr: abc}\n", "f"),
                     Catch::Contains("'classify.lr'") && Catch::Contains("wrong type"));
@@ -60,7 +60,7 @@ TEST_CASE("classify section: defaults and keys parsed and bad values named") {
                         Catch::Contains("(0, 0.5]"));
   CHECK_THROWS_WITH(parse_run_config("classify: {channels: 100000000}\n", "f"), Catch::Contains("'classify.channels'"));
   // The same ranges apply to options set in code (one place: validate()).
-  ClassifyConfig bad;
+  ClassifyOptions bad;
   bad.data.val_fraction = 0.9;
   CHECK_THROWS_WITH(bad.validate(), Catch::Contains("'classify.data.val_fraction' = 0.9"));
 }
@@ -68,7 +68,7 @@ TEST_CASE("classify section: defaults and keys parsed and bad values named") {
 TEST_CASE("gan section: paper defaults and keys parsed and bad values named") {
   const RunConfig d = parse_run_config("task: gan\n", "t");
   CHECK(d.task == "gan");
-  const auto& g = d.options<GanTaskConfig>();
+  const auto& g = d.options<GanOptions>();
   CHECK(g.dataset == "fashion_mnist");
   CHECK(g.data_dir == gan::kFashionMnistDir);
   CHECK(g.model.image_channels == 1);
@@ -104,7 +104,7 @@ gan:
   grid_samples: 0
   features: {torchscript: inception.pt, cache_dir: /cache, classifier_epochs: 3}
 )", "t");
-  const auto& h = c.options<GanTaskConfig>();
+  const auto& h = c.options<GanOptions>();
   CHECK(h.dataset == "cifar10");
   CHECK(h.data_dir == "/data/cifar-10-batches-bin");
   CHECK(h.model.image_channels == 3);
@@ -150,7 +150,7 @@ TEST_CASE("every shipped config in jobs/configs parses") {
   const RunConfig paper = load_run_config(std::string(PBTNAS_SOURCE_DIR) + "/jobs/configs/cifar10_ganhard.yaml");
   CHECK(paper.selection.population_size == 24);
   CHECK(paper.n_steps() == 30);
-  const auto& g = paper.options<GanTaskConfig>();
+  const auto& g = paper.options<GanOptions>();
   CHECK(g.model.gf_dim == 256);
   CHECK(g.model.df_dim == 128);
   CHECK(g.fid_samples == 5000);

@@ -63,8 +63,8 @@ inline std::vector<unsigned char> read_raw(const std::string& path) {
 }
 
 // A small, learnable 10-class data set in IDX form (gzipped): class c draws a bright bar in
-// row band c of a noisy 12 x 12 image. Returns a ClassifyConfig pointing at it.
-inline ClassifyConfig synthetic_classify_config(const TempDir& dir, int n_train, int n_test,
+// row band c of a noisy 12 x 12 image. Returns a ClassifyOptions pointing at it.
+inline ClassifyOptions synthetic_classify_config(const TempDir& dir, int n_train, int n_test,
                                                 std::uint64_t seed) {
   const int side = 12;
   auto make = [&](const std::string& stem, int n, std::uint64_t s) {
@@ -86,7 +86,7 @@ inline ClassifyConfig synthetic_classify_config(const TempDir& dir, int n_train,
   };
   make("train", n_train, seed);
   make("test", n_test, seed + 1);
-  ClassifyConfig cfg;
+  ClassifyOptions cfg;
   cfg.data.dir = dir.str();
   cfg.data.train_images = "train-images.gz";
   cfg.data.train_labels = "train-labels.gz";

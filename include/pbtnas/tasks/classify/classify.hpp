@@ -13,7 +13,7 @@
 #include "pbtnas/tasks/registry.hpp"
 #include "pbtnas/tasks/task.hpp"
 
-namespace pbtnas {
+namespace pbtnas::classify {
 
 // Per-pixel statistics of the 60,000 Fashion-MNIST training images (pixel / 255); checked
 // against the data by the test "classify: normalisation constants match the data".
@@ -28,7 +28,7 @@ class ClassifyTask : public Task {
   // round(test_fraction * N_train) as the test set), chosen by a permutation drawn from
   // Rng(derive_seed(run_seed, 0, 0, Purpose::DataSplit)). Throws std::runtime_error for
   // unreadable data and std::invalid_argument for unusable settings.
-  ClassifyTask(const ClassifyConfig& cfg, std::uint64_t run_seed);
+  ClassifyTask(const ClassifyOptions& cfg, std::uint64_t run_seed);
 
   const SearchSpace& space() const override { return space_; }
   Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;
@@ -42,7 +42,7 @@ class ClassifyTask : public Task {
 
   static std::int64_t parameter_count(const Member& member);
 
-  const ClassifyConfig& config() const { return cfg_; }
+  const ClassifyOptions& config() const { return cfg_; }
   std::int64_t train_size() const { return train_rows_.size(0); }
   std::int64_t val_size() const { return val_x_.size(0); }
   std::int64_t test_size() const { return test_x_.size(0); }
@@ -58,7 +58,7 @@ class ClassifyTask : public Task {
   double accuracy(Member& member, const torch::Tensor& x, const torch::Tensor& y) const;
 
  private:
-  ClassifyConfig cfg_;
+  ClassifyOptions cfg_;
   SearchSpace space_;
   // x_all_: the normalised training images (all train_limit of them; with data.share a view of a
   // read-only mapping shared by the ranks of a node); the training split is x_all_[train_rows_].
@@ -74,4 +74,4 @@ TaskEntry classify_task_entry();
 ExportedNetwork export_classifier(const TaskOptions& options, const Genome& genome, const NamedState& state,
                                   int examples);
 
-}  // namespace pbtnas
+}  // namespace pbtnas::classify

@@ -10,7 +10,7 @@
 
 #include "pbtnas/tasks/classify/classify_options.hpp"
 
-namespace pbtnas {
+namespace pbtnas::classify {
 
 struct ClassifyData {
   torch::Tensor train_x, test_x;         // N x C x H x W, uint8 (pixels 0..255) or float32 (as stored)
@@ -51,4 +51,4 @@ InputNormalisation input_normalisation(const DataConfig& d, const ClassifyData& 
 // (images * scale - mean) / std as float32 N x C x H x W.
 torch::Tensor normalise_images(const torch::Tensor& images, const InputNormalisation& n);
 
-}  // namespace pbtnas
+}  // namespace pbtnas::classify

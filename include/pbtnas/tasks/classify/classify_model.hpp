@@ -4,7 +4,7 @@
 // The stem and both reductions have stride 2 (28x28 input: stages at 14x14, 7x7, 4x4; H x W
 // input: ceil(H/2), ceil(H/4), ceil(H/8)); the stem takes any channel count and the head gives
 // any class count, so the genes and their tensors do not depend on the data set.
-// Stage widths C, 2C, 4C (C = ClassifyConfig::channels); each stage holds `cells_per_stage`
+// Stage widths C, 2C, 4C (C = ClassifyOptions::channels); each stage holds `cells_per_stage`
 // cells with three genes each (op, norm, act). Module names are stable:
 //   stem.conv.weight, stem.bn.*, cells.<i>.op.<...>, cells.<i>.norm.*, reduce.<s>.conv.weight,
 //   reduce.<s>.bn.*, head.weight, head.bias.
@@ -20,7 +20,7 @@
 #include "pbtnas/tasks/classify/classify_options.hpp"
 #include "pbtnas/core/search_space.hpp"
 
-namespace pbtnas {
+namespace pbtnas::classify {
 
 enum class CellOp {
   Identity,
@@ -42,7 +42,7 @@ const std::vector<std::string>& cell_act_names();
 
 // "classify_cnn": genes cell<i>.op, cell<i>.norm, cell<i>.act for i = 0 .. 3*cells_per_stage-1,
 // in that order. Throws std::invalid_argument when channels or cells_per_stage are < 1.
-SearchSpace classify_search_space(const ClassifyConfig& cfg);
+SearchSpace classify_search_space(const ClassifyOptions& cfg);
 
 // Base of the interchangeable cell operations (C -> C channels, same spatial size).
 class CellOpImpl : public torch::nn::Module {
@@ -76,7 +76,7 @@ class ClassifyNetImpl : public torch::nn::Module {
  public:
   // genome: validated against classify_search_space(cfg) by the caller.
   // in_channels: the images' channels (the stem's input); n_classes: the head's outputs.
-  ClassifyNetImpl(const Genome& genome, const ClassifyConfig& cfg, int n_classes = 10, int in_channels = 1);
+  ClassifyNetImpl(const Genome& genome, const ClassifyOptions& cfg, int n_classes = 10, int in_channels = 1);
   torch::Tensor forward(const torch::Tensor& x);  // N x in_channels x H x W -> N x n_classes logits
 
  private:
@@ -95,4 +95,4 @@ class ClassifyNetImpl : public torch::nn::Module {
 void init_classify_net(torch::nn::Module& net, std::uint64_t init_seed);
 
 
-}  // namespace pbtnas
+}  // namespace pbtnas::classify

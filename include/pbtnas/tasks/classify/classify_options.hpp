@@ -6,7 +6,7 @@
 
 #include "pbtnas/core/config.hpp"
 
-namespace pbtnas {
+namespace pbtnas::classify {
 
 class ConfigSection;
 
@@ -45,7 +45,7 @@ struct DataConfig {
   std::string cache_dir;         // "" = $XDG_CACHE_HOME/pbtnas or $HOME/.cache/pbtnas
 };
 
-struct ClassifyConfig : TaskOptions {
+struct ClassifyOptions : TaskOptions {
   DataConfig data;
   int channels = 16;                    // width of the first stage (doubles per stage)
   int cells_per_stage = 2;              // searchable cells in each of the 3 stages
@@ -58,7 +58,7 @@ struct ClassifyConfig : TaskOptions {
   // Throws std::invalid_argument "'classify.<key>' = v is out of range; expected ...".
   void validate() const;
   // Reads the `classify:` section (absent: all defaults) and validates it.
-  static ClassifyConfig parse(ConfigSection section);
+  static ClassifyOptions parse(ConfigSection section);
 };
 
-}  // namespace pbtnas
+}  // namespace pbtnas::classify

@@ -22,11 +22,11 @@ ExportedNetwork export_generator(const TaskOptions& options, const Genome& genom
 // Where the built-in classifier is cached: features.cache_dir when set; else
 // $XDG_CACHE_HOME/pbtnas, or ~/.cache/pbtnas (never the data folder, which may belong to a
 // package). Throws std::invalid_argument when none of them is known.
-std::string feature_cache_dir(const GanTaskConfig& cfg);
+std::string feature_cache_dir(const GanOptions& cfg);
 
 // The FID/IS feature network of cfg.features: the TorchScript file when one is named, else the
 // built-in classifier, trained on `data` once and cached (docs/gan.md).
-std::shared_ptr<FeatureNet> make_feature_net(const GanTaskConfig& cfg, const GanData& data,
+std::shared_ptr<FeatureNet> make_feature_net(const GanOptions& cfg, const GanData& data,
                                              torch::Device device, Logger* log);
 
 }  // namespace pbtnas::gan

@@ -43,7 +43,7 @@ struct GanFeaturesConfig {
   int classifier_epochs = 2;     // training epochs of the built-in classifier
 };
 
-struct GanTaskConfig : TaskOptions {
+struct GanOptions : TaskOptions {
   GanModelConfig model;              // image_channels must match the data, bottom_width * 8 = image side
   std::string space = "gan_hard";    // "gan_easy" or "gan_hard"
   // "fashion_mnist" (IDX files, 32 x 32 x 1), "cifar10" (binary batches, 32 x 32 x 3) or "stl10"
@@ -82,7 +82,7 @@ struct GanTaskConfig : TaskOptions {
   // folder (cifar10 and stl10 have none: an error), image_channels and bottom_width follow the
   // data set (stl10: 3 and 6, i.e. 48 x 48), stl_projections defaults to true for stl10 with
   // gan_easy (as the released STL GanEasy config) and false otherwise. Validates the result.
-  static GanTaskConfig parse(ConfigSection section);
+  static GanOptions parse(ConfigSection section);
 };
 
 }  // namespace pbtnas::gan

@@ -31,9 +31,9 @@ struct GanData {
 };
 // Reads cfg.dataset from cfg.data_dir (first train_limit images when > 0). Throws
 // std::runtime_error naming the file and the fix when the data cannot be read.
-GanData load_gan_data(const GanTaskConfig& cfg);
+GanData load_gan_data(const GanOptions& cfg);
 // The files load_gan_data reads the training images from (for cache keys).
-std::vector<std::string> gan_image_files(const GanTaskConfig& cfg);
+std::vector<std::string> gan_image_files(const GanOptions& cfg);
 
 // The EMA generator of a member (Member::average): a copy of the live generator registered
 // under the name `generator`, so that its exported names are "average.generator.<...>" and the
@@ -51,9 +51,9 @@ class GanTask : public Task {
   // feature statistics over the first min(fid_samples, N) of them with `features` and draws the
   // fixed latents (fitness with gan.fid_latents "fixed", and the unseeded fid()). Throws std::invalid_argument for unusable settings and
   // std::runtime_error for unreadable data.
-  GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features);
+  GanTask(GanOptions cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features);
   // Same with data already loaded by load_gan_data(cfg).
-  GanTask(GanTaskConfig cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features,
+  GanTask(GanOptions cfg, std::uint64_t run_seed, std::shared_ptr<FeatureNet> features,
           GanData data);
 
   const SearchSpace& space() const override { return space_; }
@@ -93,7 +93,7 @@ class GanTask : public Task {
   // EMA generator images for the given latents (eval mode, CPU output).
   torch::Tensor sample_ema(Member& member, const torch::Tensor& z) const;
 
-  const GanTaskConfig& config() const { return cfg_; }
+  const GanOptions& config() const { return cfg_; }
   std::int64_t train_size() const { return train_x_.size(0); }
   const torch::Tensor& train_images() const { return train_x_; }  // N x C x S x S in [-1, 1]
   const FeatureStats& reference_stats() const { return ref_stats_; }
@@ -101,7 +101,7 @@ class GanTask : public Task {
   const FeatureNet& feature_net() const { return *features_; }
 
  private:
-  GanTaskConfig cfg_;
+  GanOptions cfg_;
   GanSpaceKind kind_;
   SearchSpace space_;
   std::shared_ptr<FeatureNet> features_;

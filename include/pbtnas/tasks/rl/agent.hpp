@@ -15,7 +15,7 @@
 namespace pbtnas::rl {
 
 // linear(start -> end over `steps` agent steps), then end.
-double stddev_at(const RlTaskConfig& cfg, std::int64_t step);
+double stddev_at(const RlOptions& cfg, std::int64_t step);
 
 // The parts of a member the agent works on.
 struct AgentParts {
@@ -42,18 +42,18 @@ struct UpdateStats {
 // The action for `obs` at agent step `step`: the mean when `eval`; otherwise uniform in [-1, 1]
 // during the first exploration_steps, else mean + sigma(step) * N(0, 1) clamped into (-1, 1).
 // The actor runs in eval mode here (as DrQ-v2's act), so spectral norm does no power iteration.
-std::vector<float> act(const RlTaskConfig& cfg, Actor& actor, const std::vector<double>& obs,
+std::vector<float> act(const RlOptions& cfg, Actor& actor, const std::vector<double>& obs,
                        std::int64_t step, bool eval, at::Generator& gen, Rng& rng);
 // Pixel input: `frames` is the stacked observation, uint8 [K*3, S, S]; the encoder runs in eval
 // mode too.
-std::vector<float> act_pixels(const RlTaskConfig& cfg, Encoder& encoder, Actor& actor, const torch::Tensor& frames,
+std::vector<float> act_pixels(const RlOptions& cfg, Encoder& encoder, Actor& actor, const torch::Tensor& frames,
                               std::int64_t step, bool eval, at::Generator& gen, Rng& rng);
 
 // One update on `batch` at agent step `step`: critic (MSE(Q1, y) + MSE(Q2, y), y = r_n +
 // gamma^n * min(Q1', Q2')(s', a'), a' = clamp(mu(s') + clip(sigma * eps, +-stddev_clip))), then
 // actor (-min(Q1, Q2)(s, a), a the same clipped sample at s), then the target's soft update
 // target = tau * critic + (1 - tau) * target over parameters.
-UpdateStats update(const RlTaskConfig& cfg, AgentParts& parts, const Batch& batch, std::int64_t step,
+UpdateStats update(const RlOptions& cfg, AgentParts& parts, const Batch& batch, std::int64_t step,
                    at::Generator& gen);
 
 // target <- tau * source + (1 - tau) * target for every parameter (buffers are left as they are).

@@ -14,7 +14,7 @@ class ConfigSection;
 
 namespace pbtnas::rl {
 
-struct RlTaskConfig : TaskOptions {
+struct RlOptions : TaskOptions {
   std::string env = "cartpole_swingup";  // cartpole_swingup | walker_run | quadruped_run | humanoid_run
   std::string input = "state";           // state | pixels (84x84 RGB frames, DrQ-v2's encoder)
   // Pixel input (docs/rl.md, "Pixels and rendering"); ignored with state input.
@@ -52,7 +52,7 @@ struct RlTaskConfig : TaskOptions {
   // Throws std::invalid_argument "'rl.<key>' = v is out of range; expected ...".
   void validate() const;
   // Reads the `rl:` section (absent: all defaults) and validates it.
-  static RlTaskConfig parse(ConfigSection section);
+  static RlOptions parse(ConfigSection section);
 
   std::int64_t agent_steps_per_epoch() const { return frames_per_epoch / action_repeat; }
   bool pixels() const { return input == "pixels"; }

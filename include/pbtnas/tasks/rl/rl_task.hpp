@@ -25,7 +25,7 @@ AgentParts agent_parts(Member& member);
 
 class RlTask : public Task {
  public:
-  RlTask(RlTaskConfig cfg, std::uint64_t run_seed);
+  RlTask(RlOptions cfg, std::uint64_t run_seed);
 
   const SearchSpace& space() const override { return space_; }
   Member create(const Genome& genome, std::uint64_t init_seed, torch::Device device) const override;
@@ -51,7 +51,7 @@ class RlTask : public Task {
   std::vector<ExtraState> extra_state() const override;
   std::vector<std::string> mutation_groups() const override { return {"model.", "average."}; }
 
-  const RlTaskConfig& config() const { return cfg_; }
+  const RlOptions& config() const { return cfg_; }
   // Mean return of `episodes` episodes of the deterministic policy on an environment seeded with
   // env_seed.
   double evaluate(Member& member, int episodes, std::uint64_t env_seed) const;
@@ -62,7 +62,7 @@ class RlTask : public Task {
   // Empty replay entries of `capacity` steps: state rows, or one frame per step (pixel input).
   NamedState empty_buffer(std::int64_t capacity) const;
 
-  RlTaskConfig cfg_;
+  RlOptions cfg_;
   std::uint64_t run_seed_;
   SearchSpace space_;
   int obs_dim_ = 0, action_dim_ = 0;  // obs_dim_: the state size, or the encoder's repr_dim

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Read a pbtnas member file (member_NNN.h5, best_ever.h5, soup.h5) with h5py and numpy.
+"""Read a pbtnas member (best_ever.h5, soup.h5, a member of a generation) with h5py and numpy.
 
 docs/checkpoint-format.md describes the layout. Needs only h5py and numpy:
 
@@ -10,10 +10,14 @@ docs/checkpoint-format.md describes the layout. Needs only h5py and numpy:
 
 `read_state` returns {dotted tensor name: numpy array} in the file's state order, for both
 member-file formats: version 2 (small tensors packed per dtype, large ones stored on their own)
-and version 1 (one dataset per tensor). bfloat16 tensors come back as their raw uint16 bits;
+and version 1 (one dataset per tensor). A member of a generation is named by its member-file
+path OUT/checkpoints/gen_NNNNNN/member_NNN.h5 for every index format: since index format 3 the
+generation has no such file, and `locate` finds the member's group in its worker's shard
+(shard_NNN.h5) through the generation's index.h5. bfloat16 tensors come back as their raw uint16 bits;
 `bfloat16_to_float32` widens them. Run as a script, `python3 pbtnas_h5.py FILE` lists the
 tensors (name, dtype, shape).
 """
+import os
 import sys
 
 import h5py
@@ -25,9 +29,28 @@ def bfloat16_to_float32(a):
     return (np.asarray(a, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
 
 
+def locate(path):
+    """(file, group) holding the member that `path` (OUT/checkpoints/gen_N/member_M.h5) names:
+    the file itself when it exists, else the place its generation's index.h5 gives it."""
+    if os.path.exists(path):
+        return path, "/"
+    folder, name = os.path.split(path)
+    member = int(name[len("member_"):-len(".h5")])
+    with h5py.File(os.path.join(folder, "index.h5"), "r") as f:
+        ids = list(f["member_ids"][()])
+        row = ids.index(member)
+        files = f["files/file"].asstr()[()]
+        if int(f.attrs["format_version"]) < 3:
+            return os.path.join(folder, files[list(f["files/member"][()]).index(member)]), "/"
+        file = files[f["members/file"][row]]
+        group = f["members/group"].asstr()[()][row]
+    return os.path.join(folder, file), group or "/"
+
+
 def _read(f, prefix=None):
     names = list(f["tensor_names"].asstr()[()])
-    version = int(f.attrs["format_version"])
+    # a shard's member group has the member-file layout of version 2; the file says its version
+    version = int(f.attrs["format_version"]) if "format_version" in f.attrs else 2
     if version not in (1, 2):
         raise ValueError(f"{f.filename} has format_version {version}; this reader knows 1 and 2")
     wanted = [i for i, n in enumerate(names) if prefix is None or n.startswith(prefix)]
@@ -54,19 +77,22 @@ def _read(f, prefix=None):
 
 
 def read_state(path, prefix=None):
-    """{name: numpy array} of the member file's tensors (only those starting with `prefix`)."""
-    if isinstance(path, h5py.File):
+    """{name: numpy array} of the member's tensors (only those starting with `prefix`)."""
+    if isinstance(path, (h5py.File, h5py.Group)):
         return _read(path, prefix)
-    with h5py.File(path, "r") as f:
-        return _read(f, prefix)
+    file, group = locate(path)
+    with h5py.File(file, "r") as f:
+        return _read(f[group], prefix)
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: pbtnas_h5.py MEMBER_FILE.h5")
-    with h5py.File(sys.argv[1], "r") as f:
+    file, group = locate(sys.argv[1])
+    with h5py.File(file, "r") as f:
+        g = f[group]
         dtypes = None
-        if int(f.attrs["format_version"]) >= 2:
-            dtypes = list(f["state/dtypes"].asstr()[()])
-        for i, (name, a) in enumerate(_read(f).items()):
+        if "dtypes" in g.get("state", {}):
+            dtypes = list(g["state/dtypes"].asstr()[()])
+        for i, (name, a) in enumerate(_read(g).items()):
             print(f"{name:40s} {dtypes[i] if dtypes else str(a.dtype):9s} {'x'.join(map(str, a.shape)) or 'scalar'}")

@@ -29,6 +29,7 @@
 #include "pbtnas/index/checkpoint.hpp"
 #include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
+#include "pbtnas/io/member_shard.hpp"
 #include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/nn/named_state.hpp"
 #include "pbtnas/tasks/export.hpp"
@@ -151,10 +152,11 @@ static void check_out_dir(const std::string& dir) {
 // The member file FILE, with the reader's errors worded for export.
 static io::MemberFile read_member_for_export(const std::string& file) {
   std::error_code ec;
-  if (!fs::exists(file, ec)) throw ExportError(file + " does not exist; check the path. " + kMemberHint);
-  if (!fs::is_regular_file(file, ec)) throw ExportError(file + " is not a regular file. " + kMemberHint);
+  const bool in_shard = io::is_member_in_index(file);  // gen_N/member_M.h5 of a format-3 generation
+  if (!in_shard && !fs::exists(file, ec)) throw ExportError(file + " does not exist; check the path. " + kMemberHint);
+  if (!in_shard && !fs::is_regular_file(file, ec)) throw ExportError(file + " is not a regular file. " + kMemberHint);
   try {
-    return io::read_member_file(file);
+    return io::read_member_path(file);
   } catch (const io::CheckpointError& e) {
     // The reader's advice names index.h5 too, which export does not take.
     std::string what = e.what();

@@ -188,7 +188,7 @@ void check_embedded_checksum(const std::string& path) {
 }
 
 h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
-                           std::string* format) {
+                           std::string* format, bool check_crc) {
   h5::silence_errors();
   std::error_code ec;
   if (!fs::exists(path, ec))
@@ -197,7 +197,7 @@ h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
                           "OUT/checkpoints/gen_NNNNNN/)");
   if (!fs::is_regular_file(path, ec))
     throw CheckpointError(path + " is not a regular file; pass a member_NNN.h5 or index.h5 file");
-  check_embedded_checksum(path);
+  if (check_crc) check_embedded_checksum(path);
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw CheckpointError(path +
                           " is not a pbtnas checkpoint (not an HDF5 file: no HDF5 "
@@ -222,14 +222,20 @@ h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
     throw CheckpointError(path + " has a damaged header (" + std::string(e.what()) + ")" +
                           damaged_file_advice(path));
   }
-  if (fmt != kMemberFormat && fmt != kIndexFormat && fmt != kSharedFormat)
+  if (fmt != kMemberFormat && fmt != kIndexFormat && fmt != kSharedFormat && fmt != kShardFormat)
     throw CheckpointError(path + " is not a pbtnas checkpoint (format '" + fmt +
                           "'); pass a member_NNN.h5 or index.h5 file written by pbtnas");
   if (!expected.empty() && fmt != expected)
     throw CheckpointError(path + " is a '" + fmt + "' file, but a '" + expected +
                           "' file was expected; pass the " +
-                          (expected == kIndexFormat ? "index.h5" : expected == kSharedFormat ? "pool.h5" : "member_NNN.h5") + " file");
-  const int newest = fmt == kIndexFormat ? kIndexFormatVersion : kMemberFormatVersion;
+                          (expected == kIndexFormat    ? "index.h5"
+                           : expected == kSharedFormat ? "pool.h5"
+                           : expected == kShardFormat  ? "shard_NNN.h5"
+                                                       : "member_NNN.h5") +
+                          " file");
+  const int newest = fmt == kIndexFormat   ? kIndexFormatVersion
+                     : fmt == kShardFormat ? kShardFormatVersion
+                                           : kMemberFormatVersion;
   if (version < 1 || version > newest)
     throw CheckpointError(path + " has format_version " + std::to_string(version) +
                           "; this pbtnas reads versions 1.." + std::to_string(newest) +

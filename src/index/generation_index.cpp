@@ -1,5 +1,6 @@
 // index.h5: the coordinator's bookkeeping of one generation.
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "pbtnas/index/file_util.hpp"
@@ -23,7 +24,50 @@ std::string member_group_name(int id) {
 
 // Format 2: one column per field under /members (HDF5's cost is per object, so a group per
 // member made index.h5 the slowest part of rank 0's commit at large N); docs/checkpoint-format.md.
-void write_members(hid_t file, const std::vector<MemberRecord>& members) {
+// Format 3: where each member lies, in /member_ids order: the row of /files holding it and the
+// group in that file ("" = the file's root, a member file); -1: placed nowhere.
+void write_locations(hid_t group, const GenerationIndex& index) {
+  std::map<std::string, int> rows;
+  for (std::size_t i = 0; i < index.files.size(); ++i) rows.emplace(index.files[i].file, static_cast<int>(i));
+  const std::map<int, MemberLocation> where = member_locations(index);
+  std::vector<int> file_rows;
+  std::vector<std::string> groups;
+  for (const auto& m : index.members) {
+    const auto at = where.find(m.id);
+    if (at == where.end()) {  // placed nowhere (yet): -1; commit_generation refuses such an index
+      file_rows.push_back(-1);
+      groups.emplace_back();
+      continue;
+    }
+    const MemberLocation& loc = at->second;
+    const auto row = rows.find(loc.file);
+    if (row == rows.end())
+      throw Failure("member " + std::to_string(m.id) + " lies in " + loc.file + ", which 'files' does not list");
+    file_rows.push_back(row->second);
+    groups.push_back(loc.group);
+  }
+  h5::write_vector(group, "file", file_rows);
+  h5::write_strings(group, "group", groups);
+}
+
+std::vector<MemberLocation> read_locations(hid_t group, const std::vector<MemberRecord>& members,
+                                           const std::vector<FileEntry>& files) {
+  const auto file_rows = h5::read_vector<int>(group, "file");
+  const auto groups = h5::read_strings(group, "group");
+  if (file_rows.size() != members.size() || groups.size() != members.size())
+    throw Failure("'members/file' and 'members/group' do not have one row per member id");
+  std::vector<MemberLocation> locations;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (file_rows[i] == -1) continue;  // placed nowhere: verification says so
+    if (file_rows[i] < 0 || file_rows[i] >= static_cast<int>(files.size()))
+      throw Failure("'members/file' row " + std::to_string(i) + " names no row of 'files'");
+    locations.push_back({members[i].id, files[static_cast<std::size_t>(file_rows[i])].file, groups[i]});
+  }
+  return locations;
+}
+
+void write_members(hid_t file, const GenerationIndex& index, bool locations) {
+  const std::vector<MemberRecord>& members = index.members;
   std::vector<int> ids;
   std::set<int> seen;
   std::vector<std::int64_t> incarnation, lineage_rows{0};
@@ -46,6 +90,7 @@ void write_members(hid_t file, const std::vector<MemberRecord>& members) {
   h5::write_ragged(group, "fitness", fitness);
   h5::write_ragged(group, "lineage", lineage);
   h5::write_vector(group, "lineage_rows", lineage_rows);
+  if (locations) write_locations(group, index);
 }
 
 std::vector<MemberRecord> read_members(hid_t file) {
@@ -87,7 +132,7 @@ std::vector<MemberRecord> read_members_v1(hid_t file) {
     if (!h5::link_exists(group, name)) throw Failure("group 'members/" + name + "' is missing");
     Handle g = h5::open_group(group, name);
     MemberRecord m;
-    m.id = static_cast<int>(h5::read_attr_int64(g, "id"));
+    m.id = h5::read_attr_int(g, "id");
     if (m.id != id) throw Failure("group 'members/" + name + "' has id " + std::to_string(m.id));
     m.incarnation = h5::read_attr_int64(g, "incarnation");
     m.genome = h5::read_vector<int>(g, "genome");
@@ -228,17 +273,37 @@ std::size_t estimated_bytes(const GenerationIndex& index) {
     for (const auto& l : m.lineage) n += 8 + 8 * l.size();
   }
   for (const auto& h : index.history) n += 96 + 12 * h.changed_genes.size();
-  return n + 96 * index.files.size();
+  return n + 96 * index.files.size() + 48 * index.members.size();
 }
 }  // namespace
 
-void write_index(const std::string& path, const GenerationIndex& index) {
+std::map<int, MemberLocation> member_locations(const GenerationIndex& index) {
+  std::map<int, MemberLocation> where;
+  for (const auto& f : index.files)
+    if (f.member >= 0) where[f.member] = {f.member, f.file, ""};
+  for (const auto& l : index.locations) where[l.member] = l;
+  return where;
+}
+
+MemberLocation locate_member(const GenerationIndex& index, int id) {
+  for (const auto& l : index.locations)
+    if (l.member == id) return l;
+  for (const auto& f : index.files)
+    if (f.member == id) return {id, f.file, ""};
+  throw CheckpointError("the index of generation " + std::to_string(index.generation) + " places member " +
+                        std::to_string(id) + " in no file");
+}
+
+void write_index(const std::string& path, const GenerationIndex& index, int format_version) {
+  if (format_version != kIndexFormatVersion && format_version != 2)
+    throw CheckpointError("cannot write index " + path + " in format version " + std::to_string(format_version) +
+                          "; pbtnas writes version " + std::to_string(kIndexFormatVersion) + " (or 2 for tests)");
   h5::Lock lock(h5::library_mutex());
   h5::silence_errors();
   try {
     detail::write_h5_atomic(path, [&](hid_t file) {
       h5::write_attr_string(file, "format", kIndexFormat);
-      h5::write_attr_int64(file, "format_version", kIndexFormatVersion);
+      h5::write_attr_int64(file, "format_version", format_version);
       h5::write_attr_int64(file, "generation", index.generation);
       h5::write_attr_int64(file, "next_epoch", index.next_epoch);
       h5::write_attr_uint64(file, "seed", index.seed);
@@ -255,7 +320,7 @@ void write_index(const std::string& path, const GenerationIndex& index) {
         h5::write_strings(space, "gene_names", index.gene_names);
         h5::write_ragged_strings(space, "gene_options", index.gene_options);
       }
-      write_members(file, index.members);
+      write_members(file, index, format_version >= 3);
       write_history(file, index.history);
       write_files(file, index.files);
     }, true, estimated_bytes(index));
@@ -270,14 +335,14 @@ GenerationIndex read_index(const std::string& path) {
   Handle file = detail::open_checkpoint(path, kIndexFormat);
   try {
     GenerationIndex index;
-    index.format_version = static_cast<int>(h5::read_attr_int64(file, "format_version"));
+    index.format_version = h5::read_attr_int(file, "format_version");
     index.generation = h5::read_attr_int64(file, "generation");
-    index.next_epoch = static_cast<int>(h5::read_attr_int64(file, "next_epoch"));
+    index.next_epoch = h5::read_attr_int(file, "next_epoch");
     index.seed = h5::read_attr_uint64(file, "seed");
     index.algorithm = h5::read_attr_string(file, "algorithm");
     index.space_name = h5::read_attr_string(file, "space_name");
     index.best_ever_fitness = h5::read_attr_double(file, "best_ever_fitness");
-    index.best_ever_member = static_cast<int>(h5::read_attr_int64(file, "best_ever_member"));
+    index.best_ever_member = h5::read_attr_int(file, "best_ever_member");
     index.best_ever_generation = h5::read_attr_int64(file, "best_ever_generation");
     index.config_yaml = h5::read_string_dataset(file, "config_yaml");
     {
@@ -288,6 +353,10 @@ GenerationIndex read_index(const std::string& path) {
     index.members = index.format_version >= 2 ? read_members(file) : read_members_v1(file);
     index.history = read_history(file);
     index.files = read_files(file);
+    if (index.format_version >= 3) {
+      Handle members = h5::open_group(file, "members");
+      index.locations = read_locations(members, index.members, index.files);
+    }
     return index;
   } catch (const Failure& e) {
     throw CheckpointError(path + " is damaged or incomplete (" + std::string(e.what()) +

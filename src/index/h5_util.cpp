@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 namespace pbtnas::io::h5 {
 namespace {
@@ -235,34 +236,39 @@ std::string read_attr_string(hid_t obj, const std::string& name) {
   return s.substr(0, std::strlen(s.c_str()));
 }
 
-std::int64_t read_attr_int64(hid_t obj, const std::string& name) {
+namespace {
+// The one reader of scalar numeric attributes: present, exactly one value, of an integer class
+// (or a float one when `floats`), converted by HDF5 into `mem_type`.
+template <typename T>
+T read_attr_number(hid_t obj, const std::string& name, hid_t mem_type, bool floats) {
   Handle attr = open_attr(obj, name);
   attr_points(attr, name, 1);
-  if (attr_class(attr, name) != H5T_INTEGER)
-    throw Failure("attribute '" + name + "' is not an integer");
-  std::int64_t v = 0;
-  check(H5Aread(attr, H5T_NATIVE_INT64, &v), "cannot read attribute '" + name + "'");
+  const H5T_class_t c = attr_class(attr, name);
+  if (c != H5T_INTEGER && !(floats && c == H5T_FLOAT))
+    throw Failure("attribute '" + name + "' is not " + (floats ? "a number" : "an integer"));
+  T v{};
+  check(H5Aread(attr, mem_type, &v), "cannot read attribute '" + name + "'");
   return v;
+}
+}  // namespace
+
+std::int64_t read_attr_int64(hid_t obj, const std::string& name) {
+  return read_attr_number<std::int64_t>(obj, name, H5T_NATIVE_INT64, false);
 }
 
 std::uint64_t read_attr_uint64(hid_t obj, const std::string& name) {
-  Handle attr = open_attr(obj, name);
-  attr_points(attr, name, 1);
-  if (attr_class(attr, name) != H5T_INTEGER)
-    throw Failure("attribute '" + name + "' is not an integer");
-  std::uint64_t v = 0;
-  check(H5Aread(attr, H5T_NATIVE_UINT64, &v), "cannot read attribute '" + name + "'");
-  return v;
+  return read_attr_number<std::uint64_t>(obj, name, H5T_NATIVE_UINT64, false);
 }
 
 double read_attr_double(hid_t obj, const std::string& name) {
-  Handle attr = open_attr(obj, name);
-  attr_points(attr, name, 1);
-  H5T_class_t c = attr_class(attr, name);
-  if (c != H5T_FLOAT && c != H5T_INTEGER) throw Failure("attribute '" + name + "' is not a number");
-  double v = 0;
-  check(H5Aread(attr, H5T_NATIVE_DOUBLE, &v), "cannot read attribute '" + name + "'");
-  return v;
+  return read_attr_number<double>(obj, name, H5T_NATIVE_DOUBLE, true);
+}
+
+int read_attr_int(hid_t obj, const std::string& name) {
+  const std::int64_t v = read_attr_int64(obj, name);
+  if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
+    throw Failure("attribute '" + name + "' holds " + std::to_string(v) + ", out of range");
+  return static_cast<int>(v);
 }
 
 std::vector<std::int64_t> read_attr_int64_array(hid_t obj, const std::string& name) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "pbtnas/index/file_util.hpp"
@@ -34,6 +35,13 @@ void remove_generation_dir(const fs::path& dir) {
   if (ec)
     throw CheckpointError("cannot delete " + dir.string() + ": " + ec.message() +
                           "; delete it by hand");
+}
+
+// "member 3", "shared state", "the shard of a worker's members" for messages about a listed file.
+std::string file_role(const FileEntry& f) {
+  if (f.member >= 0) return "member " + std::to_string(f.member);
+  if (f.member == kShardFileMember) return "a worker's members";
+  return "the population's shared state";
 }
 
 const std::string kPrunedPrefix = ".pruned_";
@@ -83,20 +91,22 @@ void verify_files(const std::string& dir, std::int64_t gen, const GenerationInde
     throw CheckpointError(index_path + " says generation " + std::to_string(index.generation) +
                           " but lies in the directory of generation " + std::to_string(gen) +
                           "; the directory was renamed or copied; rename it back or delete it");
-  std::map<int, const FileEntry*> by_member;
-  for (const auto& f : index.files) by_member[f.member] = &f;
-  for (const auto& m : index.members)
-    if (!by_member.count(m.id))
+  std::set<std::string> listed;
+  for (const auto& f : index.files) listed.insert(f.file);
+  const std::map<int, MemberLocation> where = member_locations(index);
+  for (const auto& m : index.members) {
+    const auto at = where.find(m.id);
+    if (at == where.end() || !listed.count(at->second.file))
       throw CheckpointError(index_path + " lists no file for member " + std::to_string(m.id) +
                             "; the index is inconsistent" + advice);
+  }
   for (const auto& f : index.files) {
     if (f.file.empty() || f.file.find('/') != std::string::npos || f.file == "." || f.file == "..")
       throw CheckpointError(index_path + " lists an invalid file name '" + f.file + "'" + advice);
     const std::string path = (fs::path(dir) / f.file).string();
     std::error_code ec;
     if (!fs::is_regular_file(path, ec))
-      throw CheckpointError(path + " is missing (member " + std::to_string(f.member) +
-                            ", listed in index.h5)" + advice);
+      throw CheckpointError(path + " is missing (" + file_role(f) + ", listed in index.h5)" + advice);
     const std::uint64_t size = fs::file_size(path, ec);
     if (ec || size != f.bytes)
       throw CheckpointError(path + " is truncated or corrupted (size " + std::to_string(size) +
@@ -140,6 +150,22 @@ std::string member_file_name(int id) {
 
 std::string member_file_path(const std::string& out, std::int64_t gen, int id) {
   return (fs::path(generation_dir(out, gen)) / member_file_name(id)).string();
+}
+
+std::string shard_file_name(int rank) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "shard_%03d.h5", rank);
+  return buf;
+}
+
+std::string shard_file_path(const std::string& out, std::int64_t gen, int rank) {
+  return (fs::path(generation_dir(out, gen)) / shard_file_name(rank)).string();
+}
+
+std::string member_group_name(int id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "member_%03d", id);
+  return buf;
 }
 
 std::string index_file_path(const std::string& out, std::int64_t gen) {

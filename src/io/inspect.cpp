@@ -11,6 +11,7 @@
 #include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/inspect.hpp"
 #include "pbtnas/io/member_file.hpp"
+#include "pbtnas/io/member_shard.hpp"
 #include "pbtnas/index/run_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -226,16 +227,21 @@ void inspect_index(const std::string& path, std::ostream& out, bool tensors) {
   for (const auto& f : idx.files) total += f.bytes;
   try {
     detail::verify_files(dir.string(), idx.generation, idx, /*check_crc=*/true);
-    std::size_t member_files = 0;
+    std::size_t member_files = 0, shards = 0;
     std::string shared;
     for (const auto& f : idx.files) {
       if (f.member == kSharedFileMember)
         shared += " and " + f.file;
+      else if (f.member == kShardFileMember)
+        ++shards;
       else
         ++member_files;
     }
-    out << "  status: committed (" << member_files << " member files" << shared << " verified, "
-        << bytes_text(static_cast<double>(total)) << ")\n";
+    std::string what = std::to_string(member_files) + " member files";
+    if (shards > 0)
+      what = std::to_string(idx.members.size()) + " members in " + std::to_string(shards) + " shard files" +
+             (member_files > 0 ? " and " + what : std::string());
+    out << "  status: committed (" << what << shared << " verified, " << bytes_text(static_cast<double>(total)) << ")\n";
   } catch (const CheckpointError& e) {
     print_wrapped(out, "  status: NOT VALID: ", e.what());
   }
@@ -264,11 +270,11 @@ void inspect_index(const std::string& path, std::ostream& out, bool tensors) {
   }
   if (!best) return;
 
-  const FileEntry* file = nullptr;
-  for (const auto& f : idx.files)
-    if (f.member == best->id) file = &f;
+  const auto where = member_locations(idx);
+  const MemberLocation* file = where.count(best->id) ? &where.at(best->id) : nullptr;
   out << "\nbest member " << best->id << " (fitness " << fitness_text(best->last_fitness()) << ")"
-      << (file ? ", file " + file->file : std::string()) << "\n";
+      << (file ? ", file " + file->file + (file->group.empty() ? "" : ", group " + file->group) : std::string())
+      << "\n";
   out << "  lineage per gene: slot ids the layer passed through, oldest first\n";
   std::size_t gene_w = 4, opt_w = 6;
   for (std::size_t g = 0; g < best->genome.size(); ++g) {
@@ -287,7 +293,10 @@ void inspect_index(const std::string& path, std::ostream& out, bool tensors) {
   if (!file) return;
   out << "\n";
   try {
-    print_tensors(out, read_member_file((dir / file->file).string()), tensors, (dir / file->file).string());
+    // Named as its member file would be: inspect and export read it from the shard by that name.
+    const std::string name = (dir / (file->group.empty() ? file->file : member_file_name(best->id))).string();
+    MemberReader reader(dir.string());
+    print_tensors(out, reader.read(*file), tensors, name);
   } catch (const CheckpointError& e) {
     print_wrapped(out, "  cannot list tensors: ", e.what());
   }
@@ -316,8 +325,8 @@ std::vector<std::string> gene_names_near(const std::string& path) {
 }
 
 void inspect_member(const std::string& path, std::ostream& out, bool tensors) {
-  const MemberFile m = read_member_file(path);
-  out << "pbtnas member file  " << path << "\n";
+  const MemberFile m = read_member_path(path);
+  out << "pbtnas member file  " << path << (is_member_in_index(path) ? "  (in its generation's shard)" : "") << "\n";
   out << fmt("  member %d   generation %lld   train seed %llu   format version %d\n", m.id,
              static_cast<long long>(m.generation), static_cast<unsigned long long>(m.train_seed),
              m.format_version);
@@ -386,9 +395,12 @@ void inspect_shared(const std::string& path, std::ostream& out, bool tensors) {
 
 void inspect(const std::string& path, std::ostream& out, bool tensors) {
   h5::Lock lock(h5::library_mutex());
+  if (is_member_in_index(path)) return inspect_member(path, out, tensors);
   std::string format;
   { detail::open_checkpoint(path, "", &format); }
-  if (format == kIndexFormat)
+  if (format == kShardFormat)
+    inspect_shard(path, out);
+  else if (format == kIndexFormat)
     inspect_index(path, out, tensors);
   else if (format == kSharedFormat)
     inspect_shared(path, out, tensors);

@@ -12,6 +12,7 @@
 #include "pbtnas/core/seed.hpp"
 #include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
+#include "pbtnas/io/member_shard.hpp"
 #include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/nn/member.hpp"
 
@@ -53,7 +54,7 @@ FinalSoup make_final_soup(const std::string& out, std::int64_t generation, const
                              " has no member with a finite fitness to make a soup of");
 
   std::map<int, NamedState> states;
-  for (int id : r.candidates) states[id] = io::read_member_file(io::member_file_path(out, generation, id)).state;
+  for (auto& [id, file] : io::read_members(out, idx, r.candidates)) states[id] = std::move(file.state);
 
   const std::vector<std::string> groups{"model.", "average."};
   // Every soup is scored the same way: the task's fitness measured after a training call of

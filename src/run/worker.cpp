@@ -10,6 +10,7 @@
 
 #include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
+#include "pbtnas/io/member_shard.hpp"
 #include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/core/messages.hpp"
 #include "pbtnas/core/population.hpp"
@@ -122,8 +123,9 @@ bool Worker::start() {
           members_[m] = task_->create(order.genomes[static_cast<std::size_t>(m)],
                                       derive_seed(cfg_.seed, -1, m, Purpose::FreshInit), device_);
       } else {
-        for (int m : mine) {
-          const auto file = io::read_member_file(io::member_file_path(order.out_dir, order.resume_generation, m));
+        // Wherever the index places them (shards of any rank count, or member files of formats 1-2).
+        const auto index = io::read_index(io::index_file_path(order.out_dir, order.resume_generation));
+        for (auto& [m, file] : io::read_members(order.out_dir, index, mine)) {
           Member member = task_->create(file.genome, 0, device_);
           import_member_state(member, file.state);
           members_[m] = std::move(member);
@@ -201,6 +203,7 @@ void Worker::checkpoint(const CheckpointOrder& order) {
     // Written without syncing each file, then synced together (one fsync of the directory instead
     // of one per file), all before the coordinator hears of them and commits the generation.
     std::vector<std::string> paths;
+    std::vector<io::MemberFile> files;
     for (auto& [id, member] : members_) {
       io::MemberFile f;
       f.id = id;
@@ -210,10 +213,17 @@ void Worker::checkpoint(const CheckpointOrder& order) {
       f.fitness = order.fitness.at(id);
       f.train_seed = derive_seed(cfg_.seed, order.generation + 1, id, Purpose::Train);
       f.state = export_member_state(member, Snapshot::Borrow);  // written at once
-      const std::string path = io::member_file_path(out_dir_, order.generation, id);
-      const io::FileEntry e = io::write_member_file(path, f, io::Durability::Deferred);
-      done.files.push_back({e.member, e.file, e.bytes, e.crc32});
+      files.push_back(std::move(f));
+    }
+    if (!files.empty()) {  // one shard file for all of this worker's members (index format 3)
+      const std::string path = io::shard_file_path(out_dir_, order.generation, transport_.rank());
+      const io::ShardEntry e = io::write_member_shard(path, order.generation, transport_.rank(), files,
+                                                      io::Durability::Deferred);
+      FileInfo info{e.file.member, e.file.file, e.file.bytes, e.file.crc32, {}};
+      for (const auto& l : e.locations) info.members.push_back(l.member);
+      done.files.push_back(std::move(info));
       paths.push_back(path);
+      files.clear();
     }
     if (shared_ && transport_.rank() == 1) {  // every worker holds the same state: the first writes it
       io::SharedFile f;
@@ -222,7 +232,7 @@ void Worker::checkpoint(const CheckpointOrder& order) {
       f.state = shared_->export_state();
       const std::string path = io::shared_file_path(out_dir_, order.generation, f.name);
       const io::FileEntry e = io::write_shared_file(path, f, io::Durability::Deferred);
-      done.files.push_back({e.member, e.file, e.bytes, e.crc32});
+      done.files.push_back({e.member, e.file, e.bytes, e.crc32, {}});
       paths.push_back(path);
     }
     io::sync_member_files(paths);

@@ -65,7 +65,7 @@ std::uint32_t big_endian(const unsigned char* b) {
 
 }  // namespace
 
-IdxArray read_idx(const std::string& path, std::uint32_t expected_magic, std::int64_t limit) {
+IdxArray read_idx(const std::string& path, std::uint32_t expected_magic, std::int64_t limit, bool payload) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     fail(path, "file not found (or not a regular file)", kDataHint);
@@ -111,6 +111,7 @@ IdxArray read_idx(const std::string& path, std::uint32_t expected_magic, std::in
 
   std::vector<std::int64_t> shape{n};
   shape.insert(shape.end(), out.dims.begin() + 1, out.dims.end());
+  if (!payload) return out;
   out.data = torch::empty(shape, torch::kUInt8);
   const std::int64_t want = n * record_bytes;
   const std::int64_t got = read_bytes(file.get(), path, out.data.data_ptr<std::uint8_t>(), want);
@@ -123,8 +124,8 @@ IdxArray read_idx(const std::string& path, std::uint32_t expected_magic, std::in
 }
 
 IdxImages read_idx_images(const std::string& images_path, const std::string& labels_path,
-                          std::int64_t limit) {
-  IdxArray images = read_idx(images_path, kIdxImagesMagic, limit);
+                          std::int64_t limit, bool pixels) {
+  IdxArray images = read_idx(images_path, kIdxImagesMagic, limit, pixels);
   IdxArray labels = read_idx(labels_path, kIdxLabelsMagic, limit);
   if (images.dims[0] != labels.dims[0]) {
     std::ostringstream msg;
@@ -133,7 +134,9 @@ IdxImages read_idx_images(const std::string& images_path, const std::string& lab
     fail(labels_path, msg.str(),
          "Use an images file and a labels file of the same split (e.g. train-* with train-*)");
   }
-  return IdxImages{images.data, labels.data};
+  std::vector<std::int64_t> shape{labels.data.size(0)};
+  shape.insert(shape.end(), images.dims.begin() + 1, images.dims.end());
+  return IdxImages{images.data, labels.data, shape};
 }
 
 }  // namespace pbtnas

@@ -31,13 +31,13 @@ expect_error "missing dataset" "no-such-dataset"
 # A finished run, then its newest checkpoint is truncated / corrupted: resuming must refuse,
 # name the file, and change nothing on disk.
 out="$WORK/ckpt"; run_pbtnas 3 "$good" "$out"; [[ $rc -eq 0 ]] || { cat "$out.log"; fail "setup run failed"; }
-victim="$out/checkpoints/gen_000002/member_001.h5"
+victim="$out/checkpoints/gen_000002/shard_001.h5"  # worker rank 1's members (index format 3)
 for damage in truncate corrupt; do
   cp -a "$out" "$WORK/pristine"
   if [[ $damage == truncate ]]; then truncate -s 1000 "$victim"; else printf '\x5a' | dd of="$victim" bs=1 seek=3000 conv=notrunc status=none; fi
   before=$(cd "$out" && find checkpoints -type f -exec sha256sum {} + | sort)
   run_pbtnas 3 "$good" "$out"
-  expect_error "$damage checkpoint" "member_001.h5"
+  expect_error "$damage checkpoint" "shard_001.h5"
   after=$(cd "$out" && find checkpoints -type f -exec sha256sum {} + | sort)
   [[ "$before" == "$after" ]] || fail "$damage checkpoint: files changed on a refused resume"
   rm -rf "$out"; mv "$WORK/pristine" "$out"

@@ -123,5 +123,5 @@ for m in 0 1 2 3; do
   grep -qE "^ +$m +[0-9]+ +[0-9]+$" "$WORK/inspect.txt" || { cat "$WORK/inspect.txt"; fail "inspect lists no steps of member $m"; }
 done
 "$PBTNAS" inspect "$WORK/w2/checkpoints/gen_000002/index.h5" >"$WORK/index.txt" 2>&1 || { cat "$WORK/index.txt"; fail "inspect index.h5 failed"; }
-grep -q "4 member files and pool.h5 verified" "$WORK/index.txt" || { cat "$WORK/index.txt"; fail "inspect of the index does not verify pool.h5"; }
+grep -q "4 members in 2 shard files and pool.h5 verified" "$WORK/index.txt" || { cat "$WORK/index.txt"; fail "inspect of the index does not verify pool.h5"; }
 pass "inspect shows the pool and the index verifies it"

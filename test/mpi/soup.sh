@@ -30,15 +30,17 @@ pass "the run's final evaluation makes the soup (final_soup: true)"
 
 "$PBTNAS" soup "$out" >"$WORK/soup.log" 2>&1 || { cat "$WORK/soup.log"; fail "pbtnas soup failed"; }
 cat "$WORK/soup.log"
-"$PY" - "$out" <<'PYEOF' || fail "soup.json is inconsistent"
+PYTHONPATH="$SRC/jobs/tools" "$PY" - "$out" <<'PYEOF' || fail "soup.json is inconsistent"
 import json, sys, h5py
+import pbtnas_h5
 out = sys.argv[1]
 s = json.load(open(out + "/soup.json"))
 gen = s["generation"]
 genomes = {}
 for m in s["candidates"]:
-    with h5py.File(f"{out}/checkpoints/gen_{gen:06d}/member_{m:03d}.h5", "r") as f:
-        genomes[m] = f["genome"][()].tolist()
+    file, group = pbtnas_h5.locate(f"{out}/checkpoints/gen_{gen:06d}/member_{m:03d}.h5")  # its shard's group
+    with h5py.File(file, "r") as f:
+        genomes[m] = f[group]["genome"][()].tolist()
 best = s["best_member"]
 assert len(s["candidates"]) >= 2, f"this seed's run should leave several members with the best architecture: {s}"
 assert s["candidates"][0] == best and all(g == genomes[best] for g in genomes.values()), (s, genomes)

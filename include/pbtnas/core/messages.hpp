@@ -117,11 +117,12 @@ struct CheckpointOrder {
 };
 
 struct FileInfo {
-  int member = 0;
+  int member = 0;     // a member file's member; -1: shared state (pool.h5); -2: a worker's shard
   std::string file;   // name inside the generation directory
   std::uint64_t bytes = 0;
   std::uint32_t crc32 = 0;
-  template <class A> void serialize(A& a, unsigned) { a& member& file& bytes& crc32; }
+  std::vector<int> members;  // a shard's members, each in its group member_NNN (docs/checkpoint-format.md)
+  template <class A> void serialize(A& a, unsigned) { a& member& file& bytes& crc32& members; }
 };
 
 struct CheckpointDone {

@@ -99,8 +99,10 @@ FileDigest write_h5_atomic(const std::string& path, Body&& body, bool sync = tru
 // Opens `path` for reading, requiring a root `format` attribute ("pbtnas-member",
 // "pbtnas-index") equal to `expected` (any when empty; stored in *format when given) and a
 // supported format_version. Throws CheckpointError naming the file, what is wrong, what to do.
+// check_crc false skips the checksum header's CRC (for a file whose CRC its writer has just
+// reported, e.g. rank 0 copying the best-ever member out of a fresh shard).
 h5::Handle open_checkpoint(const std::string& path, const std::string& expected,
-                           std::string* format = nullptr);
+                           std::string* format = nullptr, bool check_crc = true);
 
 // Size and CRC-32 of the bytes from `offset` to the end. Throws CheckpointError.
 FileDigest digest_file(const std::string& path, std::uint64_t offset = 0);

@@ -82,6 +82,8 @@ void write_attr_int64_array(hid_t obj, const std::string& name, const std::vecto
 void write_attr_string_array(hid_t obj, const std::string& name, const std::vector<std::string>& v);
 std::string read_attr_string(hid_t obj, const std::string& name);
 std::int64_t read_attr_int64(hid_t obj, const std::string& name);
+// An int64 attribute that must fit an int (member ids, format versions, epochs).
+int read_attr_int(hid_t obj, const std::string& name);
 std::uint64_t read_attr_uint64(hid_t obj, const std::string& name);
 double read_attr_double(hid_t obj, const std::string& name);
 std::vector<std::int64_t> read_attr_int64_array(hid_t obj, const std::string& name);

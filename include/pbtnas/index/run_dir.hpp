@@ -1,10 +1,11 @@
 #pragma once
 // The checkpoint directory of a run and its commit protocol:
-//   OUT/checkpoints/gen_000003/member_007.h5   one file per member, written by its worker
+//   OUT/checkpoints/gen_000003/shard_001.h5    the members of worker rank 1, one group each
+//                                              (member_007.h5: one file per member, formats 1-2)
 //   OUT/checkpoints/gen_000003/index.h5        written LAST by the coordinator: commits gen 3
 //   OUT/checkpoints/LATEST                     "3\n" (convenience only; index.h5 is the truth)
-// A generation is committed iff its index.h5 exists, reads correctly, names this generation, has
-// a file entry for every member, and every listed file exists with the recorded size and CRC-32.
+// A generation is committed iff its index.h5 exists, reads correctly, names this generation,
+// places every member in a listed file, and every listed file exists with the recorded size and CRC-32.
 // All files are written atomically (NAME.tmp, fsync, rename, fsync of the directory), so a run
 // killed at any point leaves either a committed generation or one that fails verification.
 #include <cstdint>
@@ -25,6 +26,12 @@ std::string generation_dir(const std::string& out, std::int64_t gen);
 std::string member_file_name(int id);
 // OUT/checkpoints/gen_000003/member_007.h5
 std::string member_file_path(const std::string& out, std::int64_t gen, int id);
+// "shard_001.h5": the shard of worker rank 1
+std::string shard_file_name(int rank);
+// OUT/checkpoints/gen_000003/shard_001.h5
+std::string shard_file_path(const std::string& out, std::int64_t gen, int rank);
+// "member_007": member 7's group in a shard
+std::string member_group_name(int id);
 // OUT/checkpoints/gen_000003/index.h5
 std::string index_file_path(const std::string& out, std::int64_t gen);
 

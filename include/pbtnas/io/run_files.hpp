@@ -6,10 +6,13 @@
 //               generation), OUT/workers.jsonl (one row per worker per generation: busy and
 //               waiting seconds), OUT/summary.json.
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/index/generation_index.hpp"
@@ -64,8 +67,11 @@ class H5RunStore : public RunStore {
   ConfigCheck check_;
   std::thread pruner_;
   std::string pruner_error_;  // set by pruner_, reported by the next commit
+  std::int64_t committed_generation_ = -1;                 // the last commit of this process
+  std::map<int, MemberLocation> committed_locations_;     // and where it placed each member
   void join_pruner();
   void restore_best_ever(const GenerationIndex& idx);
+  void copy_best_ever(std::int64_t generation, const MemberLocation& where, bool check_crc);
 };
 
 class LogRunReport : public RunReport {
@@ -84,6 +90,11 @@ class LogRunReport : public RunReport {
 
  private:
   std::string in_run(const std::string& path) const;
+  // The parts of summary.json that finished() writes (each with its log lines).
+  void best_ever_json(const RunResult& r, nlohmann::json& best_ever) const;
+  nlohmann::json soup_json(const SoupReport& soup) const;
+  nlohmann::json workers_json() const;
+  nlohmann::json pareto_json(const RunResult& r) const;
   std::string out_;
   const RunConfig& cfg_;
   const SearchSpace& space_;

@@ -26,16 +26,22 @@ struct IdxArray {
 // Reads an IDX file whose magic number must equal `expected_magic` (kIdxImagesMagic or
 // kIdxLabelsMagic). limit > 0: read only the first `limit` records. The payload actually read
 // must be complete (a truncated file throws).
-IdxArray read_idx(const std::string& path, std::uint32_t expected_magic, std::int64_t limit = 0);
+// payload false: the header only (`data` undefined; the shape it would have is
+// {K, dims[1..]}), e.g. when the node's cache already holds what the payload would become.
+IdxArray read_idx(const std::string& path, std::uint32_t expected_magic, std::int64_t limit = 0,
+                  bool payload = true);
 
 struct IdxImages {
-  torch::Tensor images;  // uint8, N x rows x cols
-  torch::Tensor labels;  // uint8, N
+  torch::Tensor images;              // uint8, N x rows x cols (undefined when pixels were not read)
+  torch::Tensor labels;              // uint8, N
+  std::vector<std::int64_t> shape;   // the images' shape, N x rows x cols (also without pixels)
 };
 
 // Reads a matching images/labels pair and checks that they hold the same number of records
-// (in the headers, so that a mismatch is caught even when `limit` hides it).
+// (in the headers, so that a mismatch is caught even when `limit` hides it). pixels false reads
+// the images' header only (`images` undefined; decompressing the pixels is most of a
+// Fashion-MNIST rank's start-up, docs/performance.md "Start-up").
 IdxImages read_idx_images(const std::string& images_path, const std::string& labels_path,
-                          std::int64_t limit = 0);
+                          std::int64_t limit = 0, bool pixels = true);
 
 }  // namespace pbtnas

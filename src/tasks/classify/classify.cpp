@@ -39,7 +39,9 @@ ClassifyTask::ClassifyTask(const ClassifyOptions& cfg, std::uint64_t run_seed, c
     : cfg_(cfg), space_(with_hyper_genes(classify_search_space(cfg), hyper)) {
   cfg_.validate();
   const DataConfig& d = cfg.data;
-  ClassifyData data = load_classify_data(d);
+  // Shared through the node's cache, format idx reads the images' headers only; the pixels are
+  // decompressed only when that cache is cold (data.read_train_x).
+  ClassifyData data = load_classify_data(d, /*pixels=*/!d.share);
   classes_ = data.classes;
   class_names_ = data.class_names;
   input_channels_ = data.train_x.size(1);
@@ -75,8 +77,8 @@ ClassifyTask::ClassifyTask(const ClassifyOptions& cfg, std::uint64_t run_seed, c
       d.share ? (d.cache_dir.empty() ? node_scratch_dir("classify.data.cache_dir") : d.cache_dir) : std::string();
   const InputNormalisation norm = input_normalisation(d, data, dir);
   auto images = [&](const std::string& part, const std::vector<std::string>& inputs, const std::string& origin,
-                    const torch::Tensor& raw, std::int64_t limit) {
-    if (!d.share) return normalise_images(raw, norm);
+                    const torch::Tensor& raw, std::int64_t limit, const std::function<torch::Tensor()>& read) {
+    if (!d.share) return normalise_images(read ? read() : raw, norm);
     // Format idx keeps its historical cache key (the same files as before for Fashion-MNIST).
     std::vector<std::string> parts{"classify-normalised-v1", std::to_string(norm.mean[0]), std::to_string(norm.std[0]),
                                    std::to_string(limit)};
@@ -88,20 +90,20 @@ ClassifyTask::ClassifyTask(const ClassifyOptions& cfg, std::uint64_t run_seed, c
     }
     const std::string key = cache_fingerprint(parts, inputs);
     const std::string name = "pbtnas-classify-" + part + "-" + key + ".tensor";
-    torch::Tensor x = node_shared_tensor(dir, name, [&] { return normalise_images(raw, norm); });
+    torch::Tensor x = node_shared_tensor(dir, name, [&] { return normalise_images(read ? read() : raw, norm); });
     if (x.dim() != 4 || x.sizes() != raw.sizes())
       throw std::runtime_error("classify task: the cached images " + dir + "/" + name + " do not match " + origin +
                                "; delete the file");
     return x;
   };
-  x_all_ = images("train", data.train_inputs, data.train_origin, data.train_x, d.train_limit);
+  x_all_ = images("train", data.train_inputs, data.train_origin, data.train_x, d.train_limit, data.read_train_x);
   const torch::Tensor y = data.train_y;
   train_rows_ = train_index;
   train_y_ = y.index_select(0, train_index);
   val_x_ = x_all_.index_select(0, val_index_);
   val_y_ = y.index_select(0, val_index_);
   if (data.separate_test) {
-    test_x_ = images("test", data.test_inputs, data.test_origin, data.test_x, d.test_limit);
+    test_x_ = images("test", data.test_inputs, data.test_origin, data.test_x, d.test_limit, data.read_test_x);
     test_y_ = data.test_y;
   } else {
     test_x_ = x_all_.index_select(0, test_index);

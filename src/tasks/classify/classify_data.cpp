@@ -75,15 +75,26 @@ Part read_part(const DataConfig& d, const std::string& file, std::int64_t limit,
 
 }  // namespace
 
-ClassifyData load_classify_data(const DataConfig& d) {
+ClassifyData load_classify_data(const DataConfig& d, bool pixels) {
   ClassifyData out;
   if (d.format == "idx") {
     const std::string ti = join_path(d.dir, d.train_images), tl = join_path(d.dir, d.train_labels);
     const std::string vi = join_path(d.dir, d.test_images), vl = join_path(d.dir, d.test_labels);
-    IdxImages train = read_idx_images(ti, tl, d.train_limit);
-    IdxImages test = read_idx_images(vi, vl, d.test_limit);
-    out.train_x = train.images.unsqueeze(1);
-    out.test_x = test.images.unsqueeze(1);
+    IdxImages train = read_idx_images(ti, tl, d.train_limit, pixels);
+    IdxImages test = read_idx_images(vi, vl, d.test_limit, pixels);
+    if (pixels) {
+      out.train_x = train.images.unsqueeze(1);
+      out.test_x = test.images.unsqueeze(1);
+    } else {  // shape only; the pixels are read if a cache misses them
+      const auto placeholder = [](const std::vector<std::int64_t>& shape) {
+        return torch::zeros({1}, torch::kUInt8).expand({shape[0], shape[1], shape[2]}).unsqueeze(1);
+      };
+      out.train_x = placeholder(train.shape);
+      out.test_x = placeholder(test.shape);
+      const std::int64_t train_limit = d.train_limit, test_limit = d.test_limit;
+      out.read_train_x = [ti, train_limit] { return read_idx(ti, kIdxImagesMagic, train_limit).data.unsqueeze(1); };
+      out.read_test_x = [vi, test_limit] { return read_idx(vi, kIdxImagesMagic, test_limit).data.unsqueeze(1); };
+    }
     out.train_y = train.labels.to(torch::kInt64);
     out.test_y = test.labels.to(torch::kInt64);
     out.train_inputs = {ti};

@@ -65,14 +65,16 @@ GanData load_gan_data(const GanOptions& cfg) {
   if (cfg.dataset == "fashion_mnist") {
     const std::string images_path = join_path(cfg.data_dir, cfg.train_images);
     const std::string labels_path = join_path(cfg.data_dir, cfg.train_labels);
-    IdxImages train = read_idx_images(images_path, labels_path, cfg.train_limit);
-    if (train.images.size(1) != 28 || train.images.size(2) != 28)
-      throw std::runtime_error("gan task: " + images_path + " holds " +
-                               std::to_string(train.images.size(1)) + " x " +
-                               std::to_string(train.images.size(2)) +
+    // The pixels are decompressed only when needed: without sharing, or when this node's cache of
+    // the scaled images is cold (docs/performance.md, "Start-up").
+    IdxImages train = read_idx_images(images_path, labels_path, cfg.train_limit, /*pixels=*/!cfg.share_data);
+    if (train.shape[1] != 28 || train.shape[2] != 28)
+      throw std::runtime_error("gan task: " + images_path + " holds " + std::to_string(train.shape[1]) + " x " +
+                               std::to_string(train.shape[2]) +
                                " images; the task expects 28 x 28 (Fashion-MNIST), padded to 32");
     // [0, 255] -> [-1, 1], then 2 px of -1 on each side: N x 1 x 32 x 32.
-    data.images = shared_images(cfg, "fmnist", gan_image_files(cfg), train.images.size(0), [&] {
+    data.images = shared_images(cfg, "fmnist", gan_image_files(cfg), train.shape[0], [&] {
+      if (!train.images.defined()) train.images = read_idx(images_path, kIdxImagesMagic, cfg.train_limit).data;
       return F::pad(train.images.to(torch::kFloat32).div_(127.5).sub_(1.0).unsqueeze(1),
                     F::PadFuncOptions({2, 2, 2, 2}).value(-1.0))
           .contiguous();

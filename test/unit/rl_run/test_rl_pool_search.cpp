@@ -8,6 +8,7 @@
 
 #include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
+#include "pbtnas/io/member_shard.hpp"
 #include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/protocol/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
@@ -78,8 +79,8 @@ void check_same_runs(const RunConfig& cfg, const std::string& a, const std::stri
     check_same_state(pa.state, pb.state);
     for (int m = 0; m < cfg.selection.population_size; ++m) {
       INFO("member " << m);
-      const auto fa = io::read_member_file(io::member_file_path(a, g, m));
-      const auto fb = io::read_member_file(io::member_file_path(b, g, m));
+      const auto fa = io::read_committed_member(a, g, m);
+      const auto fb = io::read_committed_member(b, g, m);
       CHECK(fa.genome == fb.genome);
       CHECK(fa.fitness == fb.fitness);
       check_same_state(fa.state, fb.state);
@@ -110,7 +111,7 @@ TEST_CASE("shared pool search: every member's steps reach the pool, in member or
     for (int m = 0; m < 4; ++m) expect.insert(expect.end(), 201, m);
     CHECK(newest == expect);
     for (int m = 0; m < 4; ++m) {
-      const auto f = io::read_member_file(io::member_file_path(out, g, m));
+      const auto f = io::read_committed_member(out, g, m);
       for (const auto& nt : f.state) CHECK(nt.name.rfind("extra.replay", 0) != 0);
     }
   }

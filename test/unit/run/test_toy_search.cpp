@@ -10,6 +10,7 @@
 #include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/io/member_file.hpp"
 #include "pbtnas/index/run_dir.hpp"
+#include "pbtnas/io/member_shard.hpp"
 #include "pbtnas/io/run_files.hpp"
 #include "pbtnas/protocol/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
@@ -65,9 +66,9 @@ TEST_CASE("toy search: a mixed child takes the donor's extra state and it is che
     if (inc.kind != ChildKind::Mix) continue;
     ++mixed;
     const std::int64_t g = inc.birth_generation;
-    const auto child = io::read_member_file(io::member_file_path(out, g, inc.slot));
-    const auto donor = io::read_member_file(io::member_file_path(out, g, inc.parent2));
-    const auto base = io::read_member_file(io::member_file_path(out, g, inc.parent1));
+    const auto child = io::read_committed_member(out, g, inc.slot);
+    const auto donor = io::read_committed_member(out, g, inc.parent2);
+    const auto base = io::read_committed_member(out, g, inc.parent1);
     INFO("child in slot " << inc.slot << " of generation " << g);
     CHECK(extra_value(child, "extra.trace.origin") == extra_value(donor, "extra.trace.origin"));
     CHECK(extra_value(child, "extra.trace.steps") == extra_value(donor, "extra.trace.steps"));
@@ -96,8 +97,8 @@ TEST_CASE("toy search: results and extra state do not depend on the number of wo
     for (std::size_t i = 0; i < ia.members.size(); ++i) {
       CHECK(ia.members[i].genome == ib.members[i].genome);
       CHECK(ia.members[i].fitness == ib.members[i].fitness);
-      const auto fa = io::read_member_file(io::member_file_path(a, last, static_cast<int>(i)));
-      const auto fb = io::read_member_file(io::member_file_path(b, last, static_cast<int>(i)));
+      const auto fa = io::read_committed_member(a, last, static_cast<int>(i));
+      const auto fb = io::read_committed_member(b, last, static_cast<int>(i));
       CHECK(extra_value(fa, "extra.trace.origin") == extra_value(fb, "extra.trace.origin"));
     }
   }
@@ -120,8 +121,8 @@ TEST_CASE("toy search: balancing by cost moves members between workers without c
   for (std::int64_t g = 0; g < fixed.n_steps(); ++g)
     for (int m = 0; m < fixed.selection.population_size; ++m) {
       INFO("generation " << g << ", member " << m);
-      const auto a = io::read_member_file(io::member_file_path(dir.file("fixed"), g, m));
-      const auto b = io::read_member_file(io::member_file_path(dir.file("balanced"), g, m));
+      const auto a = io::read_committed_member(dir.file("fixed"), g, m);
+      const auto b = io::read_committed_member(dir.file("balanced"), g, m);
       CHECK(a.genome == b.genome);
       CHECK(a.fitness == b.fitness);
       REQUIRE(a.state.size() == b.state.size());
@@ -130,6 +131,52 @@ TEST_CASE("toy search: balancing by cost moves members between workers without c
         CHECK(torch::equal(a.state[i].tensor, b.state[i].tensor));
       }
     }
+}
+
+namespace {
+// Rewrites committed generation `gen` of `out` as pbtnas wrote it before shards (index format 2):
+// a member file per member, an index without member locations.
+void rewrite_as_format2(const std::string& out, std::int64_t gen) {
+  io::GenerationIndex idx = io::read_index(io::index_file_path(out, gen));
+  std::vector<io::FileEntry> files;
+  for (const auto& m : idx.members) {
+    const std::string path = io::member_file_path(out, gen, m.id);
+    files.push_back(io::write_member_file(path, io::read_committed_member(out, gen, m.id)));
+  }
+  for (const auto& f : idx.files) {
+    if (f.member == io::kShardFileMember) std::filesystem::remove(io::generation_dir(out, gen) + "/" + f.file);
+    else files.push_back(f);  // pool.h5
+  }
+  idx.files = files;
+  idx.locations.clear();
+  io::write_index(io::index_file_path(out, gen), idx, 2);
+}
+}  // namespace
+
+TEST_CASE("toy search: a run checkpointed in format 2 (member files) resumes on another rank count") {
+  torch::set_num_threads(1);
+  test::TempDir dir;
+  const test::ToyTask task;
+  const RunConfig cfg = toy_config(Algorithm::PbtNas);
+  REQUIRE(run_toy_search(cfg, task, 3, dir.file("whole")) == 0);
+  RunConfig stopping = cfg;
+  stopping.stop_after_generation = 1;
+  const std::string out = dir.file("old");
+  REQUIRE(run_toy_search(stopping, task, 3, out) == kExitCheckpointed);
+  for (std::int64_t g : io::list_generation_dirs(out)) rewrite_as_format2(out, g);
+  REQUIRE(io::read_index(io::index_file_path(out, 1)).format_version == 2);
+  REQUIRE(run_toy_search(stopping, task, 4, out) == 0);
+  const std::int64_t last = cfg.n_steps() - 1;
+  CHECK(io::read_index(io::index_file_path(out, last)).format_version == io::kIndexFormatVersion);
+  for (int m = 0; m < cfg.selection.population_size; ++m) {
+    INFO("member " << m);
+    const auto a = io::read_committed_member(dir.file("whole"), last, m);
+    const auto b = io::read_committed_member(out, last, m);
+    CHECK(a.genome == b.genome);
+    CHECK(a.fitness == b.fitness);
+    REQUIRE(a.state.size() == b.state.size());
+    for (std::size_t i = 0; i < a.state.size(); ++i) CHECK(torch::equal(a.state[i].tensor, b.state[i].tensor));
+  }
 }
 
 TEST_CASE("toy search: stopped and resumed, members and their extra state equal the uninterrupted run") {
@@ -145,8 +192,8 @@ TEST_CASE("toy search: stopped and resumed, members and their extra state equal 
   const std::int64_t last = cfg.n_steps() - 1;
   for (int m = 0; m < cfg.selection.population_size; ++m) {
     INFO("member " << m);
-    const auto a = io::read_member_file(io::member_file_path(dir.file("whole"), last, m));
-    const auto b = io::read_member_file(io::member_file_path(dir.file("resumed"), last, m));
+    const auto a = io::read_committed_member(dir.file("whole"), last, m);
+    const auto b = io::read_committed_member(dir.file("resumed"), last, m);
     CHECK(a.genome == b.genome);
     CHECK(a.fitness == b.fitness);
     REQUIRE(a.state.size() == b.state.size());
@@ -177,8 +224,8 @@ TEST_CASE("toy search: a task added through its entry alone parses its section a
   for (const auto& inc : idx.history) {
     if (inc.kind != ChildKind::Mix) continue;
     ++mixed;
-    const auto child = io::read_member_file(io::member_file_path(dir.file("out"), inc.birth_generation, inc.slot));
-    const auto base = io::read_member_file(io::member_file_path(dir.file("out"), inc.birth_generation, inc.parent1));
+    const auto child = io::read_committed_member(dir.file("out"), inc.birth_generation, inc.slot);
+    const auto base = io::read_committed_member(dir.file("out"), inc.birth_generation, inc.parent1);
     CHECK(extra_value(child, "extra.trace.origin") == extra_value(base, "extra.trace.origin"));
   }
   CHECK(mixed == 4);
@@ -229,7 +276,7 @@ TEST_CASE("toy search: resume restores best_ever.h5 to the member the committed 
   // As a process killed between the commit and the copy (or an earlier pbtnas that copied an
   // uncommitted generation's member) leaves it: another member's file, then none at all.
   const int other = (idx.best_ever_member + 1) % cfg.selection.population_size;
-  std::filesystem::copy_file(io::member_file_path(out, 1, other), best, std::filesystem::copy_options::overwrite_existing);
+  io::write_member_file(best, io::read_committed_member(out, 1, other));
   REQUIRE(held() != named);
   io::H5RunStore(out, cfg, task.space(), log).resume();
   CHECK(held() == named);

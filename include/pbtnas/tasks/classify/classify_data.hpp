@@ -2,6 +2,7 @@
 // The classification task's data in any supported format (classify.data.format; docs/tasks.md,
 // "Data formats"), before normalisation, and its input normalisation.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,12 +21,19 @@ struct ClassifyData {
   std::vector<std::string> train_inputs, test_inputs;  // files read (for cache fingerprints)
   std::string train_origin, test_origin;               // images, for messages ("FILE" or "FILE:DATASET")
   std::string train_labels_origin, test_labels_origin; // labels, for messages
+  // Format idx read with pixels = false: train_x / test_x hold the images' shape only (a
+  // zero-stride placeholder, every pixel 0), and these read the pixels when they are needed, i.e.
+  // when the node's cache of the normalised images is cold (docs/performance.md, "Start-up").
+  // Null when train_x / test_x hold the pixels.
+  std::function<torch::Tensor()> read_train_x, read_test_x;
 };
 
 // Reads train and test data as the config says. Throws std::runtime_error naming the file, the
 // problem and the fix: unreadable or malformed files, image and label counts that differ, labels
 // out of range, train and test images of different shapes, an empty class or image folder.
-ClassifyData load_classify_data(const DataConfig& d);
+// pixels false: format idx reads the images' headers only (see read_train_x); other formats
+// ignore it.
+ClassifyData load_classify_data(const DataConfig& d, bool pixels = true);
 
 // How pixels become network inputs: x' = (x * scale - mean[c]) / std[c].
 struct InputNormalisation {

@@ -9,6 +9,7 @@
 #include "task_test_util.hpp"
 
 using namespace pbtnas;
+using namespace pbtnas::classify;
 using pbtnas::test::TempDir;
 
 TEST_CASE("classify task: hyperparameter genes set AdamW's lr and weight decay, the moments continue", "[classify][task]") {

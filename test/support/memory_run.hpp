@@ -1,6 +1,7 @@
 #pragma once
 // In-memory RunStore and RunReport, and a scripted worker that speaks the protocol without
 // tensors: the coordinator's whole protocol runs in milliseconds with no MPI, HDF5 or data.
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include "pbtnas/core/config.hpp"
 #include "pbtnas/core/layout.hpp"
 #include "pbtnas/core/messages.hpp"
+#include "pbtnas/core/search_space.hpp"
 #include "pbtnas/protocol/run_report.hpp"
 #include "pbtnas/protocol/run_store.hpp"
 
@@ -123,6 +125,27 @@ inline int scripted_worker(Transport& t, const RunConfig& cfg, const std::vector
     send_message(t, 0, done);
     (void)ck;
   }
+}
+
+// The scripted searches' space: 6 genes of 3 options, each owning one module.
+inline SearchSpace scripted_space() {
+  std::vector<Gene> genes;
+  for (int i = 0; i < 6; ++i) genes.push_back({"g" + std::to_string(i), {"a", "b", "c"}, {"m" + std::to_string(i)}, false});
+  return SearchSpace("scripted", std::move(genes));
+}
+
+// A scripted search's config: `population` members, top quarter as parents, `children` replaced
+// per step, `max_epochs` steps of one epoch, seeded by the test seed.
+inline RunConfig scripted_config(int population, int children, int max_epochs, std::uint64_t seed) {
+  RunConfig cfg;
+  cfg.seed = seed;
+  cfg.selection.population_size = population;
+  cfg.selection.parents_fraction = 0.25;
+  cfg.selection.n_children = children;
+  cfg.max_epochs = max_epochs;
+  cfg.epochs_step = 1;
+  cfg.source_text = "scripted";
+  return cfg;
 }
 
 }  // namespace pbtnas::test

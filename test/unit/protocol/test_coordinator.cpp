@@ -16,23 +16,9 @@ using test::MemoryStore;
 
 namespace {
 
-SearchSpace space() {
-  std::vector<Gene> genes;
-  for (int i = 0; i < 6; ++i) genes.push_back({"g" + std::to_string(i), {"a", "b", "c"}, {"m" + std::to_string(i)}, false});
-  return SearchSpace("scripted", std::move(genes));
-}
+SearchSpace space() { return test::scripted_space(); }
 
-RunConfig config() {
-  RunConfig cfg;
-  cfg.seed = test::test_seed();
-  cfg.selection.population_size = 8;
-  cfg.selection.parents_fraction = 0.25;
-  cfg.selection.n_children = 2;
-  cfg.max_epochs = 5;
-  cfg.epochs_step = 1;
-  cfg.source_text = "scripted";
-  return cfg;
-}
+RunConfig config() { return test::scripted_config(8, 2, 5, test::test_seed()); }
 
 struct Outcome {
   int code = -1;

@@ -10,6 +10,7 @@
 #include "pbtnas/index/generation_index.hpp"
 #include "pbtnas/index/run_dir.hpp"
 #include "pbtnas/io/member_file.hpp"
+#include "pbtnas/io/member_shard.hpp"
 #include "pbtnas/protocol/coordinator.hpp"
 #include "pbtnas/run/worker.hpp"
 #include "support/seed.hpp"
@@ -57,8 +58,8 @@ void check_same_members(const std::string& a, const std::string& b, const RunCon
   REQUIRE(ia.history.size() == ib.history.size());
   for (int m = 0; m < cfg.selection.population_size; ++m) {
     INFO("member " << m);
-    const auto fa = io::read_member_file(io::member_file_path(a, last, m));
-    const auto fb = io::read_member_file(io::member_file_path(b, last, m));
+    const auto fa = io::read_committed_member(a, last, m);
+    const auto fb = io::read_committed_member(b, last, m);
     CHECK(fa.genome == fb.genome);
     CHECK(fa.fitness == fb.fitness);
     REQUIRE(fa.state.size() == fb.state.size());

@@ -33,5 +33,5 @@ assert obs[:size].max() > 0, "no frames stored"
 print("ok: pool of", size, "steps", obs.shape, obs.dtype)
 PYEOF
 "$PBTNAS" inspect "$out/checkpoints/gen_000000/index.h5" >"$WORK/index.txt" 2>&1 || { cat "$WORK/index.txt"; fail "inspect failed"; }
-grep -q "12 member files and pool.h5 verified" "$WORK/index.txt" || { cat "$WORK/index.txt"; fail "the index does not verify pool.h5"; }
+grep -Eq "12 members in [0-9]+ shard files and pool.h5 verified" "$WORK/index.txt" || { cat "$WORK/index.txt"; fail "the index does not verify pool.h5"; }
 pass "walker_run_paper.yaml: generation 0 committed with a shared pool of 12 x 101 pixel steps (mpirun -n 3)"

@@ -247,7 +247,7 @@ done
 [[ $(grep -vc '^#' "$WORK/fmnist_ganhard_table2.txt") -eq 12 ]] || fail "fmnist_ganhard_table2.yaml does not list 4 x 3 runs"
 [[ $(grep -vc '^#' "$WORK/fmnist_classify_baselines.txt") -eq 9 ]] || fail "fmnist_classify_baselines.yaml does not list 3 x 3 runs"
 [[ $(grep -vc '^#' "$WORK/cifar10_ganhard_table2.txt") -eq 12 ]] || fail "cifar10_ganhard_table2.yaml does not list 4 x 3 runs"
-[[ $(grep -vc '^#' "$WORK/objectives.txt") -eq 9 ]] || fail "objectives.yaml does not list 3 x 3 runs"
+[[ $(grep -vc '^#' "$WORK/objectives.txt") -eq 6 ]] || fail "objectives.yaml does not list 2 x 3 runs"
 [[ $(grep -vc '^#' "$WORK/less_greedy.txt") -eq 6 ]] || fail "less_greedy.yaml does not list 2 x 3 runs"
 [[ $(grep -vc '^#' "$WORK/hyper_genes.txt") -eq 9 ]] || fail "hyper_genes.yaml does not list 3 x 3 runs"
 [[ $(grep -vc '^#' "$WORK/cartpole_beyond.txt") -eq 12 ]] || fail "cartpole_beyond.yaml does not list 4 x 3 runs"

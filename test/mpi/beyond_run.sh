@@ -7,25 +7,13 @@
 source "$(dirname "$0")/lib.sh"
 long=$(make_long_config long)
 
-feature_config() {  # feature_config NAME 'yaml lines replacing top-level keys'
-  local f="$WORK/$1.yaml" key
-  cp "$long" "$f"
-  while IFS= read -r line; do
-    [[ "$line" =~ ^[a-z_]+: ]] || continue
-    key=${line%%:*}
-    sed -i "/^${key}:/d" "$f"
-  done <<<"$2"
-  printf '%s\n' "$2" >>"$f"
-  echo "$f"
-}
-
-hyper=$(feature_config hyper 'algorithm: mutation
+hyper=$(config_with "$long" hyper 'algorithm: mutation
 hyperparameters:
   lr: {min: 0.0001, max: 0.01, scale: log}
   weight_decay: {min: 0.00001, max: 0.001, scale: log}
 hyperparameter_mutation: {resample_probability: 0.25, perturb_factors: [0.8, 1.25]}')
-objectives=$(feature_config objectives 'selection: {objectives: [fitness, -parameters]}')
-multi_frequency=$(feature_config multi_frequency 'population_size: 8
+objectives=$(config_with "$long" objectives 'selection: {objectives: [fitness, -parameters]}')
+multi_frequency=$(config_with "$long" multi_frequency 'population_size: 8
 parents_fraction: 0.25
 selection: {scheme: multi_frequency, frequencies: [1, 2], migration: true}')
 

@@ -94,9 +94,14 @@ run_pbtnas() {
 
 # A copy of the smoke config with extra top-level YAML lines appended / keys replaced.
 make_config() {  # make_config NAME 'yaml lines to append'
-  local name=$1 extra=${2:-}
+  config_with "$SRC/jobs/configs/smoke_classify.yaml" "$@"
+}
+
+# The same from another base config.
+config_with() {  # config_with BASE NAME 'yaml lines to append'
+  local base=$1 name=$2 extra=${3:-}
   local f="$WORK/$name.yaml"
-  cp "$SRC/jobs/configs/smoke_classify.yaml" "$f"
+  cp "$base" "$f"
   if [[ -n "$extra" ]]; then
     # drop keys that the extra lines redefine (top-level only), then append
     while IFS= read -r line; do

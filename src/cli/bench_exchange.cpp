@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "pbtnas/util/clock.hpp"
@@ -76,46 +77,81 @@ int bench_exchange_on(MpiTransport& transport, const std::string& config_path, i
       if (me == 1) task->train(members[m], 0, 1, 99);  // real optimizer moments
     }
 
+  // Rank 0 has no part in a transfer: it sleeps in a barrier until ranks 1 and 2 are done, so
+  // that on a node with fewer cores than ranks it does not take a core from the two that work.
+  // Ranks 1 and 2 start each repetition together: a ping-pong, after which rank 1 (the sender)
+  // is at most one small message ahead of rank 2.
+  transport.sleeping_barrier(me == 0 ? 1000 : 0);
+  auto barrier = [&] {
+    if (me == 2) transport.send(1, 80, "ping");
+    if (me == 1) (void)transport.recv(2, 80), transport.send(2, 81, "pong");
+    if (me == 2) (void)transport.recv(1, 81);
+  };
   std::vector<double> exploit_s, transfer_s, raw_s;
+  std::vector<ExchangeStats> runs;
   std::uint64_t bytes = 0;
   for (int r = 0; r < reps; ++r) {
-    transport.barrier();
+    barrier();
     if (me > 0) {
       std::map<int, Member> copy;
       // Rank 2's child slot is rebuilt each repetition; parents on rank 1 are untouched.
       const auto s = execute_exploit(transport, layout, plan, cfg, *task, torch::kCPU, me == 1 ? members : copy);
+      runs.push_back(s);
       exploit_s.push_back(s.seconds);
       transfer_s.push_back(s.transfer_seconds);
       bytes = std::max<std::uint64_t>(bytes, s.bytes_sent + s.bytes_received);
     }
   }
-  // Raw baseline: the same number of bytes, one blocking MPI_Send / MPI_Recv.
+  // Raw baseline: the same number of bytes, one blocking MPI_Send / MPI_Recv, each side timed
+  // on its own clock from the barrier to its call's return, as the exchange is.
   std::uint64_t total = bytes;
   if (me == 1) transport.send(2, 77, std::to_string(total));
   if (me == 2) total = std::stoull(transport.recv(1, 77));
   std::vector<char> buf(me > 0 ? total : 0, 1);
   for (int r = 0; r < reps; ++r) {
-    transport.barrier();
+    barrier();
     const auto t0 = Clock::now();
     if (me == 1) transport.raw_send(2, 78, buf.data(), buf.size());
     if (me == 2) transport.raw_recv(1, 78, buf.data(), buf.size());
-    transport.barrier();
     raw_s.push_back(since(t0));
   }
   // The sender's clock covers packing, posting and completion of the sends (which, for
   // messages this size, completes only once the receiver has matched and taken the data); the
   // receiver's clock also includes the sender's snapshot before anything is sent.
-  double tx_send = 0.0;
-  if (me == 1) transport.send(2, 79, std::to_string(median(transfer_s)));
-  if (me == 2) tx_send = std::stod(transport.recv(1, 79));
+  auto med = [&runs](double ExchangeStats::*field) {
+    std::vector<double> v;
+    for (const auto& r : runs) v.push_back(r.*field);
+    return v.empty() ? 0.0 : median(v);
+  };
+  double tx_send = 0.0, raw_send = 0.0, snap = 0.0, enc = 0.0, wait = 0.0;
+  if (me == 1) {
+    std::ostringstream out;
+    out.precision(9);
+    out << median(transfer_s) << ' ' << median(raw_s) << ' ' << med(&ExchangeStats::snapshot_seconds) << ' '
+        << med(&ExchangeStats::encode_seconds) << ' ' << med(&ExchangeStats::wait_seconds);
+    transport.send(2, 79, out.str());
+  }
+  if (me == 2) {
+    std::istringstream in(transport.recv(1, 79));
+    in >> tx_send >> raw_send >> snap >> enc >> wait;
+  }
+  transport.sleeping_barrier(me == 0 ? 1000 : 0);
   if (me == 2) {
     const double mib = total / 1048576.0;
     const double tx = median(transfer_s), raw = median(raw_s), ex = median(exploit_s);
     std::printf("bench-exchange: member state %.2f MiB (parent1 full + donor layers), %d reps, medians\n", mib, reps);
-    std::printf("  raw MPI_Send, same bytes        %8.3f ms  %8.1f MiB/s\n", raw * 1e3, mib / raw);
-    std::printf("  exchange, sender (encode + send)  %8.3f ms  %8.1f MiB/s  (%.2fx raw)\n", tx_send * 1e3, mib / tx_send,
-                tx_send / raw);
-    std::printf("  exchange, receiver (incl. the sender's snapshot) %8.3f ms  (%.2fx raw)\n", tx * 1e3, tx / raw);
+    std::printf("  raw MPI_Send, same bytes: sender %8.3f ms, receiver %8.3f ms  %8.1f MiB/s\n", raw_send * 1e3,
+                raw * 1e3, mib / raw);
+    std::printf("  exchange, sender (encode + send)  %8.3f ms  %8.1f MiB/s  (%.2fx the raw sender)\n", tx_send * 1e3,
+                mib / tx_send, tx_send / raw_send);
+    std::printf("  exchange, receiver (incl. the sender's snapshot) %8.3f ms  (%.2fx the raw receiver)\n", tx * 1e3,
+                tx / raw);
+    std::printf("  where the time goes (medians, ms): sender: snapshot %.3f (before its clock), encode + post %.3f, "
+                "wait for the receiver %.3f; receiver: wait for the heads %.3f, decode + post %.3f, wait %.3f, "
+                "tensors %.3f\n",
+                snap * 1e3, enc * 1e3, wait * 1e3, med(&ExchangeStats::head_wait_seconds) * 1e3,
+                med(&ExchangeStats::decode_seconds) * 1e3, med(&ExchangeStats::wait_seconds) * 1e3,
+                med(&ExchangeStats::finish_seconds) * 1e3);
     std::printf("  whole exploit on the receiver (transfer + fresh init + shrink-perturb + load) %8.3f ms  (%.2fx raw)\n",
                 ex * 1e3, ex / raw);
     // Other processes share the cores with the 3 ranks: their load says how noisy the figures are.

@@ -159,6 +159,20 @@ void MpiTransport::wait_all() {
 
 void MpiTransport::barrier() { check(MPI_Barrier(impl_->comm), "MPI_Barrier"); }
 
+void MpiTransport::sleeping_barrier(int poll_us) {
+  MPI_Request req;
+  check(MPI_Ibarrier(impl_->comm, &req), "MPI_Ibarrier");
+  if (poll_us <= 0) {
+    check(MPI_Wait(&req, MPI_STATUS_IGNORE), "MPI_Wait");
+    return;
+  }
+  for (int done = 0;;) {
+    check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(poll_us));
+  }
+}
+
 void MpiTransport::abort(int code) {
   MPI_Abort(impl_->comm, code);
   std::abort();

@@ -34,6 +34,12 @@ struct Route {
 std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vector<Route>& routes,
                                             const std::function<NamedState(int)>& payload_of, ExchangeStats& stats) {
   const int me = transport.rank();
+  auto phase = Clock::now();
+  auto lap = [&phase](double& into) {
+    const auto now = Clock::now();
+    into += std::chrono::duration<double>(now - phase).count();
+    phase = now;
+  };
   std::deque<OutgoingPayload> outgoing;  // kept alive (and in place) until wait_all
   std::map<int, NamedState> received;
   for (const Route& r : routes) {
@@ -51,6 +57,7 @@ std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vec
       transport.post_send(r.dst, tag, t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
     stats.bytes_sent += out.message_bytes();
   }
+  lap(stats.encode_seconds);
   std::map<int, IncomingPayload> incoming;
   for (const Route& r : routes) {
     if (r.dst != me || r.src == me) continue;
@@ -59,6 +66,7 @@ std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vec
     while (head.size() < sizeof(PayloadHeader)) head += transport.recv(r.src, kTagManifestBase + r.index);
     const std::uint64_t head_bytes = payload_head_bytes(head, r.what);
     while (head.size() < head_bytes) head += transport.recv(r.src, kTagManifestBase + r.index);
+    lap(stats.head_wait_seconds);
     const IncomingPayload& in = incoming.emplace(r.index, IncomingPayload(head, r.what)).first->second;
     const int tag = kTagPayloadBase + r.index;
     if (in.inline_block.defined())
@@ -66,9 +74,12 @@ std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vec
     for (const torch::Tensor& t : in.direct)
       transport.post_recv(r.src, tag, t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
     stats.bytes_received += in.message_bytes();
+    lap(stats.decode_seconds);
   }
   transport.wait_all();
+  lap(stats.wait_seconds);
   for (auto& [index, in] : incoming) received.emplace(index, in.finish());
+  lap(stats.finish_seconds);
   return received;
 }
 
@@ -97,6 +108,7 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
         throw std::runtime_error("exploit: rank " + std::to_string(me) + " should own member " + std::to_string(t.member));
       snapshots.emplace(t.member, export_member_state(it->second, Snapshot::Borrow));
     }
+  stats.snapshot_seconds = since(t0);
   auto payload_of = [&](const Transfer& t) -> NamedState {
     const NamedState& full = snapshots.at(t.member);
     if (t.role == Transfer::Role::Full) return full;

@@ -39,6 +39,12 @@ class MpiTransport final : public Transport {
   void barrier() override;
   [[noreturn]] void abort(int code) override;
 
+  // A barrier that waits by sleeping between tests of a non-blocking MPI_Ibarrier instead of
+  // spinning in MPI_Barrier: for a rank with nothing to do while others work on shared cores
+  // (the benchmarks' rank 0). Leaves it up to `poll_us` microseconds after the last arrival;
+  // `poll_us` <= 0 waits in MPI_Wait (spinning). Every rank must call this one, not barrier().
+  void sleeping_barrier(int poll_us = 200);
+
   // A plain blocking MPI_Send/MPI_Recv of `bytes` bytes, for benchmarks (the raw baseline).
   void raw_send(int dest, int tag, const void* data, std::size_t bytes);
   void raw_recv(int source, int tag, void* data, std::size_t bytes);

@@ -27,6 +27,11 @@ namespace pbtnas {
 struct ExchangeStats {
   double seconds = 0.0;           // the whole exploit on this rank
   double transfer_seconds = 0.0;  // posting and waiting for payloads
+  // Where the time goes (bench-exchange prints them): the parents' snapshots; encoding and
+  // posting the outgoing payloads; waiting for the heads of incoming ones; decoding the heads
+  // and posting their receives; waiting for all messages; building the received tensors.
+  double snapshot_seconds = 0.0, encode_seconds = 0.0, head_wait_seconds = 0.0, decode_seconds = 0.0,
+         wait_seconds = 0.0, finish_seconds = 0.0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
 };

@@ -126,7 +126,11 @@ std::shared_ptr<ClassifierFeatures> ClassifierFeatures::load_or_train(
   if (y.numel() > 0 && (y.min().item<std::int64_t>() < 0 || y.max().item<std::int64_t>() >= n_classes))
     throw std::invalid_argument("classifier features: labels must lie in [0, " +
                                 std::to_string(n_classes) + ")");
-  if (!torch::isfinite(x).all().item<bool>())
+  // One pass over the data without the n-byte mask torch::isfinite would allocate.
+  const float* px = x.data_ptr<float>();
+  bool finite = true;
+  for (std::int64_t i = 0, n = x.numel(); i < n; ++i) finite &= (px[i] - px[i] == 0.0f);  // false for NaN, inf
+  if (!finite)
     throw std::invalid_argument("classifier features: the images hold non-finite values");
   const int channels = static_cast<int>(x.size(1));
   const int side = static_cast<int>(x.size(2));

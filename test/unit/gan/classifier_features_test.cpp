@@ -11,6 +11,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <cmath>
+#include <limits>
 #include <regex>
 #include <string>
 #include <thread>
@@ -332,4 +334,21 @@ TEST_CASE("ClassifierFeatures: a file system without flock still gives one usabl
                                              log_c.fn());
   CHECK_FALSE(c->freshly_trained());  // the file left is whole and matches
   CHECK(c->check_accuracy() == a->check_accuracy());
+}
+
+// The fingerprint names the cache files users already have: a faster computation must give the
+// same value. Pinned on images that reach every branch of the quantisation (below -1, above 1,
+// exact bounds, halfway points, NaN, infinities).
+TEST_CASE("ClassifierFeatures fingerprint values are stable across implementations", "[features]") {
+  torch::Tensor x = torch::linspace(-1.3, 1.3, 3 * 1 * 8 * 8).reshape({3, 1, 8, 8});
+  x[0][0][0][0] = -1.0f;
+  x[0][0][0][1] = 1.0f;
+  x[0][0][0][2] = std::nanf("");
+  x[0][0][0][3] = std::numeric_limits<float>::infinity();
+  x[0][0][0][4] = -std::numeric_limits<float>::infinity();
+  x[0][0][0][5] = 0.5f / 127.5f - 1.0f;  // quantises to a .5 boundary
+  const torch::Tensor y = torch::tensor({0, 2, 1}, torch::kLong);
+  const std::string name = ClassifierFeatures::cache_file_name("fashion_mnist", x, y, 3, ClassifierFeaturesConfig{});
+  INFO(name);
+  CHECK(name == "pbtnas-fid-classifier-fashion_mnist-b21ad906c529e664.pt");
 }

@@ -30,10 +30,11 @@ done
 bench() {  # bench NODES CONFIG -> bench-exchange's output
   SIM_NODES_DIR="$WORK/sim" timeout 600 bash "$SIM" "$1" -- -n 3 "$PBTNAS" bench-exchange "$2" --reps "$REPS" 2>&1
 }
-# figures OUTPUT: "raw sender receiver exploit" in ms
+# figures OUTPUT: "raw sender receiver exploit" in ms (raw: the receiver's clock)
 figures() {
-  awk '/raw MPI_Send/ {r=$(NF-3)} /exchange, sender/ {s=$(NF-5)} /exchange, receiver/ {x=$(NF-3)}
-       /whole exploit/ {e=$(NF-1)} END {print r, s, x, e}' <<<"$1"
+  awk 'function ms(text) { return match(text, /[0-9.]+ ms/) ? substr(text, RSTART, RLENGTH - 3) : "?" }
+       /raw MPI_Send/ {split($0, p, "receiver"); r=ms(p[2])} /exchange, sender/ {s=ms($0)}
+       /exchange, receiver/ {x=ms($0)} /whole exploit/ {e=ms($0)} END {print r, s, x, e}' <<<"$1"
 }
 
 printf '%-5s %-7s %5s %10s %10s %10s %10s\n' ch layout round raw_ms sender_ms receiver_ms exploit_ms

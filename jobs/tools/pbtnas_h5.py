@@ -13,7 +13,8 @@ member-file formats: version 2 (small tensors packed per dtype, large ones store
 and version 1 (one dataset per tensor). A member of a generation is named by its member-file
 path OUT/checkpoints/gen_NNNNNN/member_NNN.h5 for every index format: since index format 3 the
 generation has no such file, and `locate` finds the member's group in its worker's shard
-(shard_NNN.h5) through the generation's index.h5. bfloat16 tensors come back as their raw uint16 bits;
+(shard_NNN.h5) through the generation's index.h5; a shard of format 2 holds its members as columns
+(docs/checkpoint-format.md, "Shard file"), one of format 1 a group per member. bfloat16 tensors come back as their raw uint16 bits;
 `bfloat16_to_float32` widens them. Run as a script, `python3 pbtnas_h5.py FILE` lists the
 tensors (name, dtype, shape).
 """
@@ -47,27 +48,15 @@ def locate(path):
     return os.path.join(folder, file), group or "/"
 
 
-def _read(f, prefix=None):
-    names = list(f["tensor_names"].asstr()[()])
-    # a shard's member group has the member-file layout of version 2; the file says its version
-    version = int(f.attrs["format_version"]) if "format_version" in f.attrs else 2
-    if version not in (1, 2):
-        raise ValueError(f"{f.filename} has format_version {version}; this reader knows 1 and 2")
-    wanted = [i for i, n in enumerate(names) if prefix is None or n.startswith(prefix)]
-    if version == 1:
-        return {names[i]: f["state/" + names[i].replace(".", "/")][()] for i in wanted}
-    s = f["state"]
-    dtypes = list(s["dtypes"].asstr()[()])
-    ranks = s["ranks"][()]
-    shapes = s["shapes"][()]
-    offsets = s["offsets"][()]
+def _unpack(s, names, dtypes, ranks, shapes, offsets, wanted, own_name):
+    """{names[i]: array} for the rows `wanted` of a state table (group `s`)."""
     starts = np.concatenate([[0], np.cumsum(ranks)]).astype(np.int64)
     packed = {}
     out = {}
     for i in wanted:
         shape = tuple(int(d) for d in shapes[starts[i]:starts[i + 1]])
         if offsets[i] < 0:
-            out[names[i]] = s["tensors/" + names[i]][()]
+            out[names[i]] = s["tensors/" + own_name(i)][()]
             continue
         if dtypes[i] not in packed:
             packed[dtypes[i]] = s["packed/" + dtypes[i]][()]
@@ -76,13 +65,52 @@ def _read(f, prefix=None):
     return out
 
 
+def _table(s):
+    return (list(s["dtypes"].asstr()[()]), s["ranks"][()], s["shapes"][()], s["offsets"][()])
+
+
+def _read_columns(f, group, prefix=None):
+    """A member of a shard of format 2 (columns), by its group name member_NNN."""
+    ids = list(f["member_ids"][()])
+    row = ids.index(int(group.strip("/")[len("member_"):]))
+    starts = f["tensor_starts"][()]
+    names = list(f["tensor_names"].asstr()[()])
+    first, last = int(starts[row]), int(starts[row + 1])
+    wanted = [i for i in range(first, last) if prefix is None or names[i].startswith(prefix)]
+    table_name = {}
+    for r, member in enumerate(ids):  # the table names tensors member_NNN.<name>
+        for i in range(int(starts[r]), int(starts[r + 1])):
+            table_name[i] = "member_%03d.%s" % (member, names[i])
+    return _unpack(f["state"], names, *_table(f["state"]), wanted, lambda i: table_name[i])
+
+
+def _read(f, prefix=None):
+    if "member_ids" in f:  # a whole shard of format 2 was passed
+        raise ValueError(f"{f.filename} is a shard holding several members; pass one member's path")
+    names = list(f["tensor_names"].asstr()[()])
+    # a shard's member group has the member-file layout of version 2; the file says its version
+    version = int(f.attrs["format_version"]) if "format_version" in f.attrs else 2
+    if version not in (1, 2):
+        raise ValueError(f"{f.filename} has format_version {version}; this reader knows 1 and 2")
+    wanted = [i for i, n in enumerate(names) if prefix is None or n.startswith(prefix)]
+    if version == 1:
+        return {names[i]: f["state/" + names[i].replace(".", "/")][()] for i in wanted}
+    return _unpack(f["state"], names, *_table(f["state"]), wanted, lambda i: names[i])
+
+
+def _read_at(f, group, prefix=None):
+    if group != "/" and group not in f and "member_ids" in f:
+        return _read_columns(f, group, prefix)
+    return _read(f[group], prefix)
+
+
 def read_state(path, prefix=None):
     """{name: numpy array} of the member's tensors (only those starting with `prefix`)."""
     if isinstance(path, (h5py.File, h5py.Group)):
         return _read(path, prefix)
     file, group = locate(path)
     with h5py.File(file, "r") as f:
-        return _read(f[group], prefix)
+        return _read_at(f, group, prefix)
 
 
 if __name__ == "__main__":
@@ -90,9 +118,6 @@ if __name__ == "__main__":
         sys.exit("usage: pbtnas_h5.py MEMBER_FILE.h5")
     file, group = locate(sys.argv[1])
     with h5py.File(file, "r") as f:
-        g = f[group]
-        dtypes = None
-        if "dtypes" in g.get("state", {}):
-            dtypes = list(g["state/dtypes"].asstr()[()])
-        for i, (name, a) in enumerate(_read(g).items()):
-            print(f"{name:40s} {dtypes[i] if dtypes else str(a.dtype):9s} {'x'.join(map(str, a.shape)) or 'scalar'}")
+        for name, a in _read_at(f, group).items():
+            kind = "bfloat16" if a.dtype == np.uint16 else str(a.dtype)  # bfloat16 is kept as its uint16 bits
+            print(f"{name:40s} {kind:9s} {'x'.join(map(str, a.shape)) or 'scalar'}")

@@ -12,19 +12,25 @@ namespace pbtnas::io {
 
 void inspect_shard(const std::string& path, std::ostream& out) {
   h5::Lock lock(h5::library_mutex());
-  std::int64_t generation = 0, rank = 0;
+  std::int64_t generation = 0, rank = 0, version = 0;
   std::vector<std::string> groups;
   {
     h5::Handle file = detail::open_checkpoint(path, kShardFormat);
     try {
       generation = h5::read_attr_int64(file, "generation");
       rank = h5::read_attr_int64(file, "rank");
-      H5G_info_t info;
-      h5::check(H5Gget_info(file, &info), "cannot list the groups");
-      for (hsize_t i = 0; i < info.nlinks; ++i) {
-        char name[256] = {};
-        if (H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT) > 0)
-          groups.emplace_back(name);
+      version = h5::read_attr_int64(file, "format_version");
+      if (version >= 2) {  // members as columns
+        for (std::int64_t id : h5::read_vector<std::int64_t>(file, "member_ids"))
+          groups.push_back(member_group_name(static_cast<int>(id)));
+      } else {  // a group per member
+        H5G_info_t info;
+        h5::check(H5Gget_info(file, &info), "cannot list the groups");
+        for (hsize_t i = 0; i < info.nlinks; ++i) {
+          char name[256] = {};
+          if (H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT) > 0)
+            groups.emplace_back(name);
+        }
       }
     } catch (const h5::Failure& e) {
       throw CheckpointError(path + " is damaged or incomplete (" + std::string(e.what()) + ")" +
@@ -34,7 +40,7 @@ void inspect_shard(const std::string& path, std::ostream& out) {
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
   out << "pbtnas shard file  " << path << "\n";
   out << "  generation " << generation << "   written by worker rank " << rank << "   " << groups.size()
-      << " members   format version " << kShardFormatVersion << "\n\n";
+      << " members   format version " << version << "\n\n";
   out << "     id  tensors  last fitness  architecture\n";
   MemberReader reader(dir.string(), /*check_crc=*/false);  // checked by open_checkpoint above
   for (const auto& g : groups) {

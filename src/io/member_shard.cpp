@@ -1,12 +1,15 @@
-// Shard files: a worker's members of one generation in one HDF5 file, a group per member.
+// Shard files: a worker's members of one generation in one HDF5 file: as columns (version 2) or a
+// group per member (version 1, still read).
 #include "pbtnas/io/member_shard.hpp"
 
 #include <algorithm>
 #include <filesystem>
+#include <stdexcept>
 
 #include "pbtnas/index/file_util.hpp"
 #include "pbtnas/index/h5_util.hpp"
 #include "pbtnas/index/run_dir.hpp"
+#include "pbtnas/io/member_columns.hpp"
 #include "pbtnas/io/member_state.hpp"
 
 namespace pbtnas::io {
@@ -15,7 +18,10 @@ using h5::Failure;
 using h5::Handle;
 
 ShardEntry write_member_shard(const std::string& path, std::int64_t generation, int rank,
-                              const std::vector<MemberFile>& members, Durability durability) {
+                              const std::vector<MemberFile>& members, Durability durability, int version) {
+  if (version < 1 || version > kShardFormatVersion)
+    throw std::invalid_argument("write_member_shard: shard format version " + std::to_string(version) +
+                                " does not exist (1.." + std::to_string(kShardFormatVersion) + ")");
   h5::Lock lock(h5::library_mutex());
   h5::silence_errors();
   std::size_t bytes = 0;
@@ -29,9 +35,14 @@ ShardEntry write_member_shard(const std::string& path, std::int64_t generation, 
   try {
     const detail::FileDigest digest = detail::write_h5_atomic(path, [&](hid_t file) {
       h5::write_attr_string(file, "format", kShardFormat);
-      h5::write_attr_int64(file, "format_version", kShardFormatVersion);
+      h5::write_attr_int64(file, "format_version", version);
       h5::write_attr_int64(file, "generation", generation);
       h5::write_attr_int64(file, "rank", rank);
+      if (version >= 2) {
+        detail::write_shard_columns(file, members);
+        for (const auto& m : members) entry.locations.push_back({m.id, name, member_group_name(m.id)});
+        return;
+      }
       for (const auto& m : members) {
         current = " (member " + std::to_string(m.id) + ")";
         const std::string group_name = member_group_name(m.id);
@@ -54,6 +65,7 @@ struct MemberReader::Open {
   std::string format;  // kMemberFormat or kShardFormat
   int version = 0;
   Handle file;
+  std::unique_ptr<detail::ShardColumns> columns;  // a version-2 shard's, once read (closed before `file`)
 };
 
 MemberReader::MemberReader(std::string dir, bool check_crc) : dir_(std::move(dir)), check_crc_(check_crc) {}
@@ -80,6 +92,9 @@ MemberFile MemberReader::read(const MemberLocation& where, bool load_tensors) {
     MemberFile m;
     if (where.group.empty()) {
       m = detail::read_member_body(open_->file, open_->version, load_tensors);
+    } else if (open_->version >= 2) {
+      if (!open_->columns) open_->columns = std::make_unique<detail::ShardColumns>(open_->file);
+      m = open_->columns->read(where.group, load_tensors);
     } else {
       if (!h5::link_exists(open_->file, where.group)) throw Failure("its group '" + where.group + "' is missing");
       Handle group = h5::open_group(open_->file, where.group);

@@ -126,7 +126,9 @@ void write_own_tensor(hid_t tensors, const std::string& name, const torch::Tenso
 // larger ones get their own dataset /state/tensors/<name>. The table /state/dtypes, ranks,
 // shapes (all shapes concatenated) and offsets (element offset into the packed dataset, or -1)
 // says where each tensor of /tensor_names is.
-void write_state(hid_t file, const NamedState& state) {
+}  // namespace
+
+void detail::write_state(hid_t file, const NamedState& state) {
   std::set<std::string> seen;
   std::vector<torch::Tensor> cpu;
   std::vector<std::string> dtypes;
@@ -183,6 +185,8 @@ void write_state(hid_t file, const NamedState& state) {
   }
 }
 
+namespace {
+
 void check_stored_type(hid_t dset, torch::ScalarType type, const std::string& what) {
   Handle stored(H5Dget_type(dset), H5Tclose, "cannot read the type of " + what);
   Handle expected = h5_type(type, true);
@@ -218,67 +222,88 @@ torch::Tensor allocate(const std::vector<std::int64_t>& shape, torch::ScalarType
   }
 }
 
-std::vector<torch::Tensor> read_state(hid_t file, const std::vector<std::string>& names) {
-  Handle group = h5::open_group(file, "state");
-  const auto dtypes = h5::read_strings(group, "dtypes");
-  const auto ranks = h5::read_vector<std::int64_t>(group, "ranks");
-  const auto shapes = h5::read_vector<std::int64_t>(group, "shapes");
-  const auto offsets = h5::read_vector<std::int64_t>(group, "offsets");
-  const std::size_t n = names.size();
-  if (dtypes.size() != n || ranks.size() != n || offsets.size() != n)
-    throw Failure("the state table (dtypes, ranks, offsets) does not list the " +
-                  std::to_string(n) + " tensors of tensor_names");
-  std::map<std::string, torch::Tensor> packed;  // dtype -> its whole packed dataset
-  std::vector<torch::Tensor> out;
+}  // namespace
+
+namespace detail {
+
+StateReader::StateReader(hid_t loc, const std::vector<std::string>& names)
+    : group_(h5::open_group(loc, "state")), names_(names) {
+  dtypes_ = h5::read_strings(group_, "dtypes");
+  const auto ranks = h5::read_vector<std::int64_t>(group_, "ranks");
+  shapes_ = h5::read_vector<std::int64_t>(group_, "shapes");
+  offsets_ = h5::read_vector<std::int64_t>(group_, "offsets");
+  const std::size_t n = names_.size();
+  if (dtypes_.size() != n || ranks.size() != n || offsets_.size() != n)
+    throw Failure("the state table (dtypes, ranks, offsets) does not list the " + std::to_string(n) +
+                  " tensors of tensor_names");
+  shape_start_.reserve(n + 1);
   std::size_t next_dim = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::string what = "tensor '" + names[i] + "'";
-    const torch::ScalarType type = dtype_from_name(dtypes[i]);
-    if (ranks[i] < 0 || next_dim + static_cast<std::size_t>(ranks[i]) > shapes.size())
-      throw Failure(what + ": its rank does not fit the shapes table");
-    std::vector<std::int64_t> shape(shapes.begin() + static_cast<std::ptrdiff_t>(next_dim),
-                                    shapes.begin() + static_cast<std::ptrdiff_t>(next_dim + ranks[i]));
+    shape_start_.push_back(next_dim);
+    if (ranks[i] < 0 || next_dim + static_cast<std::size_t>(ranks[i]) > shapes_.size())
+      throw Failure("tensor '" + names_[i] + "': its rank does not fit the shapes table");
     next_dim += static_cast<std::size_t>(ranks[i]);
-    const std::int64_t numel = checked_numel(shape, what);
-    torch::Tensor t;
-    if (offsets[i] < 0) {
-      const std::string path = "tensors/" + names[i];
-      if (!h5::link_exists(group, "tensors") || !h5::link_exists(group, path))
-        throw Failure(what + " is missing at /state/" + path);
-      Handle dset = h5::open_dataset(group, path);
-      check_stored_type(dset, type, what);
-      std::vector<std::int64_t> dims;
-      for (hsize_t d : h5::dataset_dims(dset, what)) dims.push_back(static_cast<std::int64_t>(d));
-      if (dims != shape) throw Failure(what + ": its dataset's shape does not match the shapes table");
-      t = allocate(shape, type, what);
-      read_into(dset, t, what);
-    } else {
-      auto it = packed.find(dtypes[i]);
-      if (it == packed.end()) {
-        const std::string path = "packed/" + dtypes[i];
-        if (!h5::link_exists(group, "packed") || !h5::link_exists(group, path))
-          throw Failure(what + ": /state/" + path + " is missing");
-        Handle dset = h5::open_dataset(group, path);
-        check_stored_type(dset, type, "/state/" + path);
-        const auto dims = h5::dataset_dims(dset, "/state/" + path);
-        if (dims.size() != 1) throw Failure("/state/" + path + " is not 1-D");
-        // Stored contiguously, so its extent cannot exceed what the file holds for it.
-        const hsize_t elem = c10::elementSize(type);
-        if (dims[0] > std::numeric_limits<hsize_t>::max() / elem || H5Dget_storage_size(dset) < dims[0] * elem)
-          throw Failure("/state/" + path + " is shorter in the file than its extent says");
-        torch::Tensor all = allocate({static_cast<std::int64_t>(dims[0])}, type, "/state/" + path);
-        read_into(dset, all, "/state/" + path);
-        it = packed.emplace(dtypes[i], std::move(all)).first;
-      }
-      const std::int64_t len = it->second.numel();
-      if (offsets[i] > len || numel > len - offsets[i])
-        throw Failure(what + " lies beyond the end of /state/packed/" + dtypes[i]);
-      t = allocate(shape, type, what);
-      if (numel > 0) t.view(-1).copy_(it->second.narrow(0, offsets[i], numel));
-    }
-    out.push_back(std::move(t));
   }
-  if (next_dim != shapes.size()) throw Failure("the shapes table is longer than the tensors' ranks");
+  shape_start_.push_back(next_dim);
+  if (next_dim != shapes_.size()) throw Failure("the shapes table is longer than the tensors' ranks");
+}
+
+StateReader::~StateReader() = default;
+
+torch::Tensor StateReader::tensor(std::size_t i) {
+  const std::string what = "tensor '" + names_.at(i) + "'";
+  const torch::ScalarType type = dtype_from_name(dtypes_[i]);
+  const std::vector<std::int64_t> shape(shapes_.begin() + static_cast<std::ptrdiff_t>(shape_start_[i]),
+                                        shapes_.begin() + static_cast<std::ptrdiff_t>(shape_start_[i + 1]));
+  const std::int64_t numel = checked_numel(shape, what);
+  torch::Tensor t;
+  if (offsets_[i] < 0) {
+    const std::string path = "tensors/" + names_[i];
+    if (!h5::link_exists(group_, "tensors") || !h5::link_exists(group_, path))
+      throw Failure(what + " is missing at /state/" + path);
+    Handle dset = h5::open_dataset(group_, path);
+    check_stored_type(dset, type, what);
+    std::vector<std::int64_t> dims;
+    for (hsize_t d : h5::dataset_dims(dset, what)) dims.push_back(static_cast<std::int64_t>(d));
+    if (dims != shape) throw Failure(what + ": its dataset's shape does not match the shapes table");
+    t = allocate(shape, type, what);
+    read_into(dset, t, what);
+    return t;
+  }
+  auto it = packed_.find(dtypes_[i]);
+  if (it == packed_.end()) {
+    const std::string path = "packed/" + dtypes_[i];
+    if (!h5::link_exists(group_, "packed") || !h5::link_exists(group_, path))
+      throw Failure(what + ": /state/" + path + " is missing");
+    Handle dset = h5::open_dataset(group_, path);
+    check_stored_type(dset, type, "/state/" + path);
+    const auto dims = h5::dataset_dims(dset, "/state/" + path);
+    if (dims.size() != 1) throw Failure("/state/" + path + " is not 1-D");
+    // Stored contiguously or compactly, so its extent cannot exceed what the file holds for it.
+    const hsize_t elem = c10::elementSize(type);
+    if (dims[0] > std::numeric_limits<hsize_t>::max() / elem || H5Dget_storage_size(dset) < dims[0] * elem)
+      throw Failure("/state/" + path + " is shorter in the file than its extent says");
+    torch::Tensor all = allocate({static_cast<std::int64_t>(dims[0])}, type, "/state/" + path);
+    read_into(dset, all, "/state/" + path);
+    it = packed_.emplace(dtypes_[i], std::move(all)).first;
+  }
+  const std::int64_t len = it->second.numel();
+  if (offsets_[i] > len || numel > len - offsets_[i])
+    throw Failure(what + " lies beyond the end of /state/packed/" + dtypes_[i]);
+  t = allocate(shape, type, what);
+  if (numel > 0) t.view(-1).copy_(it->second.narrow(0, offsets_[i], numel));
+  return t;
+}
+
+}  // namespace detail
+
+namespace {
+
+std::vector<torch::Tensor> read_state(hid_t file, const std::vector<std::string>& names) {
+  detail::StateReader reader(file, names);
+  std::vector<torch::Tensor> out;
+  out.reserve(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) out.push_back(reader.tensor(i));
   return out;
 }
 

@@ -33,7 +33,7 @@ constexpr int kSharedFileMember = -1;
 // A worker's members of one generation in one file (shard_RRR.h5, member_shard.hpp): one group
 // per member, laid out like a member file; listed in index.h5 with member id kShardFileMember.
 constexpr const char* kShardFormat = "pbtnas-shard";
-constexpr int kShardFormatVersion = 1;
+constexpr int kShardFormatVersion = 2;  // 2: members as columns; 1: a group per member
 constexpr int kShardFileMember = -2;
 
 }  // namespace pbtnas::io

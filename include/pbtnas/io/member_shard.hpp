@@ -1,6 +1,9 @@
 #pragma once
-// shard_001.h5: the members one worker owns in one generation, in one file (index format 3): a
-// group per member (member_007), laid out like a member file's root (docs/checkpoint-format.md).
+// shard_001.h5: the members one worker owns in one generation, in one file (index format 3): since
+// shard format 2 as columns, one dataset per field for all its members and one state table for
+// all their tensors; format 1, still read, had a group per member (member_007) laid out like a
+// member file's root (docs/checkpoint-format.md, "Shard file"). The index names a member's place
+// by its group name in both.
 // One file per worker instead of one per member: creating, syncing and renaming a file costs
 // more than the member it holds at large populations (docs/performance.md, "Scale").
 #include <cstdint>
@@ -22,9 +25,11 @@ struct ShardEntry {
 // Writes `members` (of generation `generation`, owned by worker `rank`) into one shard file,
 // atomically like write_member_file (Deferred: durable once sync_member_files has run on it).
 // Returns its entry for the index and each member's location. Throws CheckpointError.
+// `version` 1 writes a group per member as pbtnas did before shard format 2 (for tests of the
+// readers of older runs).
 ShardEntry write_member_shard(const std::string& path, std::int64_t generation, int rank,
                               const std::vector<MemberFile>& members,
-                              Durability durability = Durability::Synced);
+                              Durability durability = Durability::Synced, int version = kShardFormatVersion);
 
 // Reads members where an index places them (a shard's group or a member file), opening and
 // checking each file once however many of its members are read.

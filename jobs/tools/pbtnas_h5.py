@@ -8,7 +8,8 @@ docs/checkpoint-format.md describes the layout. Needs only h5py and numpy:
     state = pbtnas_h5.read_state("OUT/checkpoints/gen_000003/member_007.h5")
     weights = {n[len("model."):]: a for n, a in state.items() if n.startswith("model.")}
 
-`read_state` returns {dotted tensor name: numpy array} in the file's state order, for both
+`read_fields` returns a member's genome, option names, fitness history, training seed and
+generation. `read_state` returns {dotted tensor name: numpy array} in the file's state order, for both
 member-file formats: version 2 (small tensors packed per dtype, large ones stored on their own)
 and version 1 (one dataset per tensor). A member of a generation is named by its member-file
 path OUT/checkpoints/gen_NNNNNN/member_NNN.h5 for every index format: since index format 3 the
@@ -102,6 +103,24 @@ def _read_at(f, group, prefix=None):
     if group != "/" and group not in f and "member_ids" in f:
         return _read_columns(f, group, prefix)
     return _read(f[group], prefix)
+
+
+def read_fields(path):
+    """{"genome", "genome_options", "fitness", "train_seed", "generation"} of a member (numpy arrays,
+    lists of str and ints), from a member file or either version of shard."""
+    file, group = locate(path)
+    with h5py.File(file, "r") as f:
+        if group != "/" and group not in f and "member_ids" in f:  # shard version 2: the member's row
+            r = list(f["member_ids"][()]).index(int(group.strip("/")[len("member_"):]))
+            g0, g1 = f["genome_starts"][r], f["genome_starts"][r + 1]
+            f0, f1 = f["fitness_starts"][r], f["fitness_starts"][r + 1]
+            return {"genome": f["genome"][g0:g1], "genome_options": list(f["genome_options"].asstr()[g0:g1]),
+                    "fitness": f["fitness"][f0:f1], "train_seed": int(f["train_seeds"][r]),
+                    "generation": int(f["generations"][r])}
+        m = f[group]
+        return {"genome": m["genome"][()], "genome_options": list(m["genome_options"].asstr()[()]),
+                "fitness": m["fitness"][()], "train_seed": int(m.attrs["train_seed"]),
+                "generation": int(m.attrs["generation"])}
 
 
 def read_state(path, prefix=None):

@@ -38,9 +38,8 @@ s = json.load(open(out + "/soup.json"))
 gen = s["generation"]
 genomes = {}
 for m in s["candidates"]:
-    file, group = pbtnas_h5.locate(f"{out}/checkpoints/gen_{gen:06d}/member_{m:03d}.h5")  # its shard's group
-    with h5py.File(file, "r") as f:
-        genomes[m] = f[group]["genome"][()].tolist()
+    # in its worker's shard
+    genomes[m] = pbtnas_h5.read_fields(f"{out}/checkpoints/gen_{gen:06d}/member_{m:03d}.h5")["genome"].tolist()
 best = s["best_member"]
 assert len(s["candidates"]) >= 2, f"this seed's run should leave several members with the best architecture: {s}"
 assert s["candidates"][0] == best and all(g == genomes[best] for g in genomes.values()), (s, genomes)

@@ -38,6 +38,9 @@ class StateReader {
   std::vector<std::size_t> shape_start_;         // row i's dims: shapes_[shape_start_[i], shape_start_[i + 1])
   std::map<std::string, torch::Tensor> packed_;  // dtype name -> its whole packed dataset
 };
+// Every tensor of `loc`'s state table (format 2), and one tensor of a format-1 state.
+std::vector<torch::Tensor> read_state(hid_t loc, const std::vector<std::string>& names);
+torch::Tensor read_tensor_v1(hid_t loc, const std::string& name);
 // The attributes member_id, generation, train_seed and the datasets genome, genome_options,
 // fitness, tensor_names, state/..., evaluation/... under `loc`.
 void write_member_body(hid_t loc, const MemberFile& m);

@@ -1,5 +1,6 @@
 #pragma once
 // Shared helpers of the checkpoint tests: a per-test temporary directory and small populations.
+#include <catch2/catch.hpp>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -58,6 +59,22 @@ inline io::MemberFile make_member(int id, std::int64_t gen, std::uint64_t salt =
       {"optim.0.0.exp_avg", torch::randn({8, 1, 3, 3})},
   };
   return m;
+}
+
+// Every field and tensor (bit for bit) of two members agree.
+inline void check_same_member(const io::MemberFile& a, const io::MemberFile& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.generation == b.generation);
+  CHECK(a.genome == b.genome);
+  CHECK(a.genome_options == b.genome_options);
+  CHECK(a.fitness == b.fitness);
+  CHECK(a.train_seed == b.train_seed);
+  CHECK(a.evaluation == b.evaluation);
+  REQUIRE(a.state.size() == b.state.size());
+  for (std::size_t i = 0; i < a.state.size(); ++i) {
+    CHECK(a.state[i].name == b.state[i].name);
+    CHECK(same_bits(a.state[i].tensor, b.state[i].tensor));
+  }
 }
 
 inline io::GenerationIndex make_index(std::int64_t gen, int n_members) {

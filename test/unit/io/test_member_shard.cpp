@@ -9,23 +9,8 @@ using namespace pbtnas;
 using pbtnas::test::error_of;
 using pbtnas::test::make_index;
 using pbtnas::test::make_member;
-using pbtnas::test::same_bits;
 
 namespace {
-
-void check_same(const io::MemberFile& a, const io::MemberFile& b) {
-  CHECK(a.id == b.id);
-  CHECK(a.generation == b.generation);
-  CHECK(a.genome == b.genome);
-  CHECK(a.genome_options == b.genome_options);
-  CHECK(a.fitness == b.fitness);
-  CHECK(a.train_seed == b.train_seed);
-  REQUIRE(a.state.size() == b.state.size());
-  for (std::size_t i = 0; i < a.state.size(); ++i) {
-    CHECK(a.state[i].name == b.state[i].name);
-    CHECK(same_bits(a.state[i].tensor, b.state[i].tensor));
-  }
-}
 
 // Generation `gen` of `n` members on `workers` workers (member m on worker 1 + m % workers), one
 // shard each, committed.
@@ -62,7 +47,7 @@ TEST_CASE("member shard: members written together read back bit-exactly, from th
   CHECK(e.locations[1].member == 3);
   CHECK(e.locations[1].group == "member_003");
   io::MemberReader reader(dir.file("gen"));
-  for (std::size_t i = 0; i < members.size(); ++i) check_same(reader.read(e.locations[i]), members[i]);
+  for (std::size_t i = 0; i < members.size(); ++i) test::check_same_member(reader.read(e.locations[i]), members[i]);
   // Names only, without tensor data.
   const io::MemberFile names = reader.read(e.locations[0], false);
   CHECK(names.state.size() == members[0].state.size());
@@ -88,13 +73,13 @@ TEST_CASE("member shard: a format-3 generation commits, verifies and names every
     CHECK(l.file == io::shard_file_name(1 + l.member % 3));
     CHECK(l.group == io::member_group_name(l.member));
   }
-  check_same(io::read_committed_member(out, 2, 4), make_member(4, 2));
+  test::check_same_member(io::read_committed_member(out, 2, 4), make_member(4, 2));
   const auto some = io::read_members(out, idx, {7, 0, 3});
   REQUIRE(some.size() == 3);
-  check_same(some.at(7), make_member(7, 2));
+  test::check_same_member(some.at(7), make_member(7, 2));
   // The old member-file path names the member too (inspect, export).
   CHECK(io::is_member_in_index(io::member_file_path(out, 2, 5)));
-  check_same(io::read_member_path(io::member_file_path(out, 2, 5)), make_member(5, 2));
+  test::check_same_member(io::read_member_path(io::member_file_path(out, 2, 5)), make_member(5, 2));
   std::ostringstream text;
   io::inspect(io::index_file_path(out, 2), text);
   CHECK_THAT(text.str(), Catch::Contains("8 members in 3 shard files verified") &&
@@ -158,8 +143,8 @@ TEST_CASE("member shard: a format-2 run (member files, index without locations) 
   const io::MemberLocation l = io::locate_member(back, 2);
   CHECK(l.file == "member_002.h5");
   CHECK(l.group.empty());
-  check_same(io::read_committed_member(out, 1, 2), make_member(2, 1));
-  check_same(io::read_members(out, back, {3}).at(3), make_member(3, 1));
+  test::check_same_member(io::read_committed_member(out, 1, 2), make_member(2, 1));
+  test::check_same_member(io::read_members(out, back, {3}).at(3), make_member(3, 1));
   CHECK_FALSE(io::is_member_in_index(io::member_file_path(out, 1, 2)));  // the file itself
   std::ostringstream text;
   io::inspect(io::index_file_path(out, 1), text);

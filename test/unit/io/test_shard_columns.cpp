@@ -11,24 +11,8 @@
 using namespace pbtnas;
 using pbtnas::test::error_of;
 using pbtnas::test::make_member;
-using pbtnas::test::same_bits;
 
 namespace {
-
-void check_same(const io::MemberFile& a, const io::MemberFile& b) {
-  CHECK(a.id == b.id);
-  CHECK(a.generation == b.generation);
-  CHECK(a.genome == b.genome);
-  CHECK(a.genome_options == b.genome_options);
-  CHECK(a.fitness == b.fitness);
-  CHECK(a.train_seed == b.train_seed);
-  CHECK(a.evaluation == b.evaluation);
-  REQUIRE(a.state.size() == b.state.size());
-  for (std::size_t i = 0; i < a.state.size(); ++i) {
-    CHECK(a.state[i].name == b.state[i].name);
-    CHECK(same_bits(a.state[i].tensor, b.state[i].tensor));
-  }
-}
 
 std::vector<io::MemberFile> members_of(int n) {
   std::vector<io::MemberFile> members;
@@ -67,7 +51,7 @@ TEST_CASE("shard columns: members of every shape read back bit-exactly, each alo
   CHECK(e.locations[2].group == "member_005");
   io::MemberReader reader(dir.file("gen"));
   // In an order other than the file's, and one member read twice.
-  for (int i : {3, 0, 2, 1, 3}) check_same(reader.read(e.locations[static_cast<std::size_t>(i)]), members[static_cast<std::size_t>(i)]);
+  for (int i : {3, 0, 2, 1, 3}) test::check_same_member(reader.read(e.locations[static_cast<std::size_t>(i)]), members[static_cast<std::size_t>(i)]);
   const io::MemberFile names = reader.read(e.locations[1], false);
   CHECK(names.state.size() == members[1].state.size());
   CHECK(names.state.back().name == "extra.big");
@@ -97,7 +81,7 @@ TEST_CASE("shard columns: a shard of format 1 (a group per member) still reads a
   const io::ShardEntry e =
       io::write_member_shard(dir.file("gen/shard_002.h5"), 3, 2, members, io::Durability::Synced, 1);
   io::MemberReader reader(dir.file("gen"));
-  for (std::size_t i = 0; i < members.size(); ++i) check_same(reader.read(e.locations[i]), members[i]);
+  for (std::size_t i = 0; i < members.size(); ++i) test::check_same_member(reader.read(e.locations[i]), members[i]);
   std::ostringstream text;
   io::inspect(dir.file("gen/shard_002.h5"), text);
   CHECK_THAT(text.str(), Catch::Contains("3 members   format version 1"));

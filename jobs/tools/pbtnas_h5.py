@@ -13,10 +13,10 @@ generation. `read_state` returns {dotted tensor name: numpy array} in the file's
 member-file formats: version 2 (small tensors packed per dtype, large ones stored on their own)
 and version 1 (one dataset per tensor). A member of a generation is named by its member-file
 path OUT/checkpoints/gen_NNNNNN/member_NNN.h5 for every index format: since index format 3 the
-generation has no such file, and `locate` finds the member's group in its worker's shard
-(shard_NNN.h5) through the generation's index.h5; a shard of format 2 holds its members as columns
-(docs/checkpoint-format.md, "Shard file"), one of format 1 a group per member. bfloat16 tensors come back as their raw uint16 bits;
-`bfloat16_to_float32` widens them. Run as a script, `python3 pbtnas_h5.py FILE` lists the
+generation has no such file, and `locate` finds the member in its worker's shard (shard_NNN.h5)
+through the generation's index.h5; a shard of format 2 holds its members as columns
+(docs/checkpoint-format.md, "Shard file"), one of format 1 a group per member. bfloat16 tensors
+come back as their raw uint16 bits; `bfloat16_to_float32` widens them. Run as a script, `python3 pbtnas_h5.py FILE` lists the
 tensors (name, dtype, shape).
 """
 import os

@@ -27,9 +27,9 @@ std::shared_ptr<FeatureNet> make_feature_net(const GanOptions& cfg, const GanDat
   const torch::Tensor labelled = data.labels.defined() && data.labels.size(0) < data.images.size(0)
                                      ? data.images.slice(0, 0, data.labels.size(0))
                                      : data.images;
-  c.cache_path = (std::filesystem::path(feature_cache_dir(cfg)) /
-                  ClassifierFeatures::cache_file_name(cfg.dataset, labelled, data.labels,
-                                                      data.n_classes, c))
+  // Hashed once per worker: the cache file's name and the check of its contents use it.
+  const std::uint64_t fp = ClassifierFeatures::fingerprint(labelled, data.labels, data.n_classes, c);
+  c.cache_path = (std::filesystem::path(feature_cache_dir(cfg)) / ClassifierFeatures::cache_file_name(cfg.dataset, fp))
                      .string();
   auto say = [log](const std::string& line) {
     if (log) log->info("[rank " + std::to_string(log->rank()) + "] " + line);
@@ -40,7 +40,7 @@ std::shared_ptr<FeatureNet> make_feature_net(const GanOptions& cfg, const GanDat
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(std::max(threads, cores));
   try {
-    auto net = ClassifierFeatures::load_or_train(c, labelled, data.labels, data.n_classes, device, say);
+    auto net = ClassifierFeatures::load_or_train(c, labelled, data.labels, data.n_classes, device, say, fp);
     torch::set_num_threads(threads);
     return net;
   } catch (...) {

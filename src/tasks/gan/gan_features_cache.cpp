@@ -105,18 +105,21 @@ std::string ClassifierFeatures::cache_file_name(const std::string& dataset_name,
                                                 const torch::Tensor& images,
                                                 const torch::Tensor& labels, int n_classes,
                                                 const ClassifierFeaturesConfig& cfg) {
+  return cache_file_name(dataset_name, fingerprint(images, labels, n_classes, cfg));
+}
+
+std::string ClassifierFeatures::cache_file_name(const std::string& dataset_name, std::uint64_t fingerprint) {
   std::string name = dataset_name.empty() ? std::string("data") : dataset_name;
   for (char& c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '_';
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(fingerprint(images, labels, n_classes, cfg)));
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fingerprint));
   return "pbtnas-fid-classifier-" + name + "-" + hex + ".pt";
 }
 
 std::shared_ptr<ClassifierFeatures> ClassifierFeatures::load_or_train(
     const ClassifierFeaturesConfig& cfg, const torch::Tensor& images, const torch::Tensor& labels,
-    int n_classes, torch::Device device, const Log& log) {
+    int n_classes, torch::Device device, const Log& log, std::optional<std::uint64_t> known_fingerprint) {
   validate_config(cfg);
   const auto [x, y] = checked_data(images, labels, n_classes);
   if (x.size(0) < 10)
@@ -134,7 +137,7 @@ std::shared_ptr<ClassifierFeatures> ClassifierFeatures::load_or_train(
     throw std::invalid_argument("classifier features: the images hold non-finite values");
   const int channels = static_cast<int>(x.size(1));
   const int side = static_cast<int>(x.size(2));
-  const std::uint64_t fp = fingerprint_of(x, y, n_classes, cfg);
+  const std::uint64_t fp = known_fingerprint ? *known_fingerprint : fingerprint_of(x, y, n_classes, cfg);
   const std::string& path = cfg.cache_path;
 
   auto make = [&](std::shared_ptr<Net> net, bool trained) {

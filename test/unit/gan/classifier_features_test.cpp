@@ -351,4 +351,7 @@ TEST_CASE("ClassifierFeatures fingerprint values are stable across implementatio
   const std::string name = ClassifierFeatures::cache_file_name("fashion_mnist", x, y, 3, ClassifierFeaturesConfig{});
   INFO(name);
   CHECK(name == "pbtnas-fid-classifier-fashion_mnist-b21ad906c529e664.pt");
+  // The name from an already computed fingerprint (a worker hashes its images once).
+  CHECK(ClassifierFeatures::cache_file_name(
+            "fashion_mnist", ClassifierFeatures::fingerprint(x, y, 3, ClassifierFeaturesConfig{})) == name);
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -140,18 +141,23 @@ class ClassifierFeatures : public FeatureNet {
   // the config key gan.features.cache_dir when the cache location cannot be written (a readable,
   // matching cache file in a read-only location is used without the lock).
   // `log` (may be empty) receives progress lines: loading, training per epoch, check accuracy,
-  // the reason a cache file was replaced.
+  // the reason a cache file was replaced. `known_fingerprint`: fingerprint(images, labels,
+  // n_classes, cfg) when the caller has already computed it (for the cache file's name), so that
+  // a worker hashes its images once at start-up; any other value is a caller's error.
   static std::shared_ptr<ClassifierFeatures> load_or_train(const ClassifierFeaturesConfig& cfg,
                                                            const torch::Tensor& images,
                                                            const torch::Tensor& labels,
                                                            int n_classes, torch::Device device,
-                                                           const Log& log);
+                                                           const Log& log,
+                                                           std::optional<std::uint64_t> known_fingerprint = std::nullopt);
 
   // A file NAME (no directory) "pbtnas-fid-classifier-<dataset>-<16 hex digits>.pt" with the
   // hex digits fingerprint(...) and <dataset> reduced to [A-Za-z0-9_-] (others become '_').
   static std::string cache_file_name(const std::string& dataset_name, const torch::Tensor& images,
                                      const torch::Tensor& labels, int n_classes,
                                      const ClassifierFeaturesConfig& cfg);
+  // The same name for an already computed fingerprint.
+  static std::string cache_file_name(const std::string& dataset_name, std::uint64_t fingerprint);
   // 64-bit FNV-1a over: kClassifierRecipeVersion, epochs, batch_size, the bits of lr, seed,
   // n_classes, the image tensor's shape, every image value quantised to a byte
   // (x * 127.5 + 127.5 clamped to [0, 255], rounded half up; NaN counts as 0) and every label as

@@ -70,19 +70,20 @@ def _table(s):
     return (list(s["dtypes"].asstr()[()]), s["ranks"][()], s["shapes"][()], s["offsets"][()])
 
 
-def _read_columns(f, group, prefix=None):
-    """A member of a shard of format 2 (columns), by its group name member_NNN."""
-    ids = list(f["member_ids"][()])
-    row = ids.index(int(group.strip("/")[len("member_"):]))
+def _column_row(f, group):
+    """The row of member `group` (member_NNN) in a shard of format 2 (columns), else None."""
+    if group == "/" or group in f or "member_ids" not in f:
+        return None
+    return list(f["member_ids"][()]).index(int(group.strip("/")[len("member_"):]))
+
+
+def _read_columns(f, group, row, prefix=None):
+    """A member of a shard of format 2: its rows of the shard's state table."""
     starts = f["tensor_starts"][()]
     names = list(f["tensor_names"].asstr()[()])
-    first, last = int(starts[row]), int(starts[row + 1])
-    wanted = [i for i in range(first, last) if prefix is None or names[i].startswith(prefix)]
-    table_name = {}
-    for r, member in enumerate(ids):  # the table names tensors member_NNN.<name>
-        for i in range(int(starts[r]), int(starts[r + 1])):
-            table_name[i] = "member_%03d.%s" % (member, names[i])
-    return _unpack(f["state"], names, *_table(f["state"]), wanted, lambda i: table_name[i])
+    wanted = [i for i in range(int(starts[row]), int(starts[row + 1])) if prefix is None or names[i].startswith(prefix)]
+    own = group.strip("/") + "."  # its large tensors: state/tensors/member_NNN.<name>
+    return _unpack(f["state"], names, *_table(f["state"]), wanted, lambda i: own + names[i])
 
 
 def _read(f, prefix=None):
@@ -100,9 +101,8 @@ def _read(f, prefix=None):
 
 
 def _read_at(f, group, prefix=None):
-    if group != "/" and group not in f and "member_ids" in f:
-        return _read_columns(f, group, prefix)
-    return _read(f[group], prefix)
+    row = _column_row(f, group)
+    return _read(f[group], prefix) if row is None else _read_columns(f, group, row, prefix)
 
 
 def read_fields(path):
@@ -110,11 +110,12 @@ def read_fields(path):
     lists of str and ints), from a member file or either version of shard."""
     file, group = locate(path)
     with h5py.File(file, "r") as f:
-        if group != "/" and group not in f and "member_ids" in f:  # shard version 2: the member's row
-            r = list(f["member_ids"][()]).index(int(group.strip("/")[len("member_"):]))
+        r = _column_row(f, group)
+        if r is not None:  # shard version 2: the member's row of each column
             g0, g1 = f["genome_starts"][r], f["genome_starts"][r + 1]
+            o0, o1 = f["genome_options_starts"][r], f["genome_options_starts"][r + 1]
             f0, f1 = f["fitness_starts"][r], f["fitness_starts"][r + 1]
-            return {"genome": f["genome"][g0:g1], "genome_options": list(f["genome_options"].asstr()[g0:g1]),
+            return {"genome": f["genome"][g0:g1], "genome_options": list(f["genome_options"].asstr()[o0:o1]),
                     "fitness": f["fitness"][f0:f1], "train_seed": int(f["train_seeds"][r]),
                     "generation": int(f["generations"][r])}
         m = f[group]

@@ -29,8 +29,8 @@ void check_starts(const std::vector<std::int64_t>& starts, std::size_t rows, std
 }  // namespace
 
 void write_shard_columns(hid_t file, const std::vector<MemberFile>& members) {
-  std::vector<std::int64_t> ids, generations, genome, genome_starts{0}, fitness_starts{0}, tensor_starts{0},
-      evaluation_starts{0};
+  std::vector<std::int64_t> ids, generations, genome, genome_starts{0}, options_starts{0}, fitness_starts{0},
+      tensor_starts{0}, evaluation_starts{0};
   std::vector<std::uint64_t> seeds;
   std::vector<std::string> options, names, evaluation_names;
   std::vector<double> fitness, evaluation_values;
@@ -41,7 +41,8 @@ void write_shard_columns(hid_t file, const std::vector<MemberFile>& members) {
     seeds.push_back(m.train_seed);
     genome.insert(genome.end(), m.genome.begin(), m.genome.end());
     genome_starts.push_back(static_cast<std::int64_t>(genome.size()));
-    options.insert(options.end(), m.genome_options.begin(), m.genome_options.end());
+    options.insert(options.end(), m.genome_options.begin(), m.genome_options.end());  // may be empty
+    options_starts.push_back(static_cast<std::int64_t>(options.size()));
     fitness.insert(fitness.end(), m.fitness.begin(), m.fitness.end());
     fitness_starts.push_back(static_cast<std::int64_t>(fitness.size()));
     const std::string prefix = member_group_name(m.id) + ".";
@@ -62,6 +63,7 @@ void write_shard_columns(hid_t file, const std::vector<MemberFile>& members) {
   h5::write_vector(file, "genome", genome);
   h5::write_vector(file, "genome_starts", genome_starts);
   h5::write_strings(file, "genome_options", options);
+  h5::write_vector(file, "genome_options_starts", options_starts);
   h5::write_vector(file, "fitness", fitness);
   h5::write_vector(file, "fitness_starts", fitness_starts);
   h5::write_strings(file, "tensor_names", names);
@@ -79,6 +81,7 @@ ShardColumns::ShardColumns(hid_t file) : file_(file) {
   genome_ = h5::read_vector<std::int64_t>(file, "genome");
   genome_starts_ = h5::read_vector<std::int64_t>(file, "genome_starts");
   options_ = h5::read_strings(file, "genome_options");
+  options_starts_ = h5::read_vector<std::int64_t>(file, "genome_options_starts");
   fitness_ = h5::read_vector<double>(file, "fitness");
   fitness_starts_ = h5::read_vector<std::int64_t>(file, "fitness_starts");
   names_ = h5::read_strings(file, "tensor_names");
@@ -89,10 +92,10 @@ ShardColumns::ShardColumns(hid_t file) : file_(file) {
   const std::size_t rows = ids_.size();
   if (generations_.size() != rows || seeds_.size() != rows)
     throw Failure("member_ids, generations and train_seeds differ in length");
-  if (options_.size() != genome_.size()) throw Failure("genome and genome_options differ in length");
   if (evaluation_values_.size() != evaluation_names_.size())
     throw Failure("evaluation_names and evaluation_values differ in length");
   check_starts(genome_starts_, rows, genome_.size(), "genome_starts");
+  check_starts(options_starts_, rows, options_.size(), "genome_options_starts");
   check_starts(fitness_starts_, rows, fitness_.size(), "fitness_starts");
   check_starts(tensor_starts_, rows, names_.size(), "tensor_starts");
   check_starts(evaluation_starts_, rows, evaluation_names_.size(), "evaluation_starts");
@@ -114,7 +117,7 @@ MemberFile ShardColumns::read(const std::string& group, bool load_tensors) {
   m.train_seed = seeds_[r];
   for (std::int64_t i = genome_starts_[r]; i < genome_starts_[r + 1]; ++i)
     m.genome.push_back(static_cast<int>(genome_[static_cast<std::size_t>(i)]));
-  m.genome_options = slice(options_, genome_starts_[r], genome_starts_[r + 1]);
+  m.genome_options = slice(options_, options_starts_[r], options_starts_[r + 1]);
   m.fitness = slice(fitness_, fitness_starts_[r], fitness_starts_[r + 1]);
   for (std::int64_t i = evaluation_starts_[r]; i < evaluation_starts_[r + 1]; ++i)
     m.evaluation.emplace_back(evaluation_names_[static_cast<std::size_t>(i)],

@@ -29,12 +29,11 @@ class ShardColumns {
   ShardColumns& operator=(const ShardColumns&) = delete;
   // The member whose group name is `group`; Failure when the shard does not hold it.
   MemberFile read(const std::string& group, bool load_tensors);
-  const std::vector<std::int64_t>& ids() const { return ids_; }
 
  private:
   hid_t file_;
-  std::vector<std::int64_t> ids_, generations_, genome_, genome_starts_, fitness_starts_, tensor_starts_,
-      evaluation_starts_;
+  std::vector<std::int64_t> ids_, generations_, genome_, genome_starts_, options_starts_, fitness_starts_,
+      tensor_starts_, evaluation_starts_;
   std::vector<std::uint64_t> seeds_;
   std::vector<std::string> options_, names_, evaluation_names_;
   std::vector<double> fitness_, evaluation_values_;

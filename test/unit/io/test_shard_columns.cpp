@@ -42,6 +42,7 @@ TEST_CASE("shard columns: members of every shape read back bit-exactly, each alo
   std::vector<io::MemberFile> members = members_of(4);
   members[1].state.push_back({"extra.big", torch::randn({200, 100})});  // >= 64 KiB: its own dataset
   members[2].fitness.clear();                                           // no fitness yet
+  members[2].genome_options.clear();                                    // no option names (allowed)
   members[2].state.push_back({"model.half", torch::randn({5}).to(torch::kFloat16)});
   members[3].evaluation = {{"test_acc", 0.91}, {"val_acc", 0.9}};
   members[3].genome = {2, 0, 1, 1};

@@ -1,7 +1,6 @@
 #include "pbtnas/nn/member.hpp"
 
 #include <cstdint>
-#include <sstream>
 #include <type_traits>
 #include <map>
 #include <stdexcept>
@@ -22,9 +21,19 @@ using StateKey = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().
 template <typename Key = StateKey>
 Key param_key(const torch::Tensor& p) {
   if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream os;  // what LibTorch 1.x uses: the pointer printed by operator<<
-    os << p.unsafeGetTensorImpl();
-    return os.str();
+    // What LibTorch 1.x uses: the pointer as operator<< prints it ("0x" and lowercase hex
+    // digits), formatted here without an ostringstream (this runs once per parameter per export).
+    static constexpr char kHex[] = "0123456789abcdef";
+    auto v = reinterpret_cast<std::uintptr_t>(p.unsafeGetTensorImpl());
+    char digits[2 * sizeof v];
+    int n = 0;
+    do {
+      digits[n++] = kHex[v & 0xf];
+      v >>= 4;
+    } while (v != 0);
+    std::string key = "0x";
+    while (n > 0) key += digits[--n];
+    return key;
   } else {
     return static_cast<Key>(p.unsafeGetTensorImpl());
   }
@@ -211,13 +220,19 @@ NamedState export_member_state(const Member& member, Snapshot snapshot) {
     require_adam_family(*opt, k, "export_member_state");
     const std::string base = "optim." + std::to_string(k) + ".";
     const std::vector<torch::Tensor> params = optimizer_params(*opt);
-    out.push_back({base + "count", torch::scalar_tensor(static_cast<std::int64_t>(params.size()), torch::kLong)});
+    // The count and every parameter's step are 0-dim int64 views into one block (one allocation
+    // instead of one dispatched scalar_tensor each).
+    const torch::Tensor ints = torch::empty({static_cast<std::int64_t>(params.size()) + 1}, torch::kLong);
+    auto* values = ints.data_ptr<std::int64_t>();
+    values[0] = static_cast<std::int64_t>(params.size());
+    out.push_back({base + "count", storage_view(ints, 0, torch::kLong, {})});
     for (std::size_t i = 0; i < params.size(); ++i) {
       MomentState s;
       if (!read_state(*opt, params[i], s)) continue;
       if (!s.exp_avg.defined() || !s.exp_avg_sq.defined()) continue;  // state never stepped
       const std::string pre = base + std::to_string(i) + ".";
-      out.push_back({pre + "step", torch::scalar_tensor(s.step, torch::kLong)});
+      values[i + 1] = s.step;
+      out.push_back({pre + "step", storage_view(ints, (i + 1) * sizeof(std::int64_t), torch::kLong, {})});
       out.push_back({pre + "exp_avg", take(s.exp_avg)});
       out.push_back({pre + "exp_avg_sq", take(s.exp_avg_sq)});
       if (s.max_exp_avg_sq.defined() && s.max_exp_avg_sq.numel() > 0)

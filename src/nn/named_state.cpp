@@ -65,6 +65,29 @@ NamedState snapshot_cpu(const NamedState& state) {
   return out;
 }
 
+torch::Tensor storage_view(const torch::Tensor& block, std::uint64_t byte_offset, torch::ScalarType dtype,
+                           c10::IntArrayRef shape) {
+  const std::uint64_t elem = c10::elementSize(dtype);
+  std::uint64_t n = elem;
+  for (const std::int64_t d : shape) {
+    if (d < 0) throw std::invalid_argument("storage_view: negative extent");
+    n *= static_cast<std::uint64_t>(d);
+  }
+  const std::uint64_t have = static_cast<std::uint64_t>(block.numel()) * block.element_size();
+  // The block's own offset into its storage, in bytes, is added to ours.
+  const std::uint64_t base = static_cast<std::uint64_t>(block.storage_offset()) * block.element_size();
+  if (!block.device().is_cpu() || !block.is_contiguous() || (base + byte_offset) % elem != 0 || byte_offset > have ||
+      n > have - byte_offset)
+    throw std::invalid_argument("storage_view: " + std::to_string(n) + " bytes at offset " + std::to_string(byte_offset) +
+                                " do not fit the " + std::to_string(have) + "-byte block (or the block is not "
+                                "contiguous CPU memory, or the offset is not aligned to the dtype)");
+  auto impl = c10::make_intrusive<c10::TensorImpl>(c10::Storage(block.storage()), c10::DispatchKeySet(c10::DispatchKey::CPU),
+                                                   caffe2::TypeMeta::fromScalarType(dtype));
+  impl->set_sizes_contiguous(shape);
+  impl->set_storage_offset(static_cast<std::int64_t>((base + byte_offset) / elem));
+  return torch::Tensor(std::move(impl));
+}
+
 std::size_t state_bytes(const NamedState& state) {
   std::size_t n = 0;
   for (const auto& nt : state)

@@ -40,6 +40,7 @@ std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vec
     into += std::chrono::duration<double>(now - phase).count();
     phase = now;
   };
+  const double snapshots_before = stats.snapshot_seconds;  // payload_of may snapshot: not encoding
   std::deque<OutgoingPayload> outgoing;  // kept alive (and in place) until wait_all
   std::map<int, NamedState> received;
   for (const Route& r : routes) {
@@ -48,8 +49,10 @@ std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vec
       received.emplace(r.index, payload_of(r.index));
       continue;
     }
-    const OutgoingPayload& out = outgoing.emplace_back(encode_payload(payload_of(r.index)));
+    // The head first: the receiver checks it and allocates while the inline block is packed.
+    OutgoingPayload& out = outgoing.emplace_back(encode_head(payload_of(r.index)));
     transport.post_send(r.dst, kTagManifestBase + r.index, out.head.data(), out.head.size());
+    pack_inline(out);
     const int tag = kTagPayloadBase + r.index;
     if (out.inline_block.defined())
       transport.post_send(r.dst, tag, out.inline_block.data_ptr(), static_cast<std::size_t>(out.inline_block.numel()));
@@ -58,6 +61,7 @@ std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vec
     stats.bytes_sent += out.message_bytes();
   }
   lap(stats.encode_seconds);
+  stats.encode_seconds -= stats.snapshot_seconds - snapshots_before;
   std::map<int, IncomingPayload> incoming;
   for (const Route& r : routes) {
     if (r.dst != me || r.src == me) continue;
@@ -97,20 +101,25 @@ ExchangeStats execute_exploit(Transport& transport, const Layout& layout, const 
   if (static_cast<int>(transfers.size()) > kMaxTransfers)
     throw std::runtime_error("exploit: " + std::to_string(transfers.size()) + " transfers exceed the tag space");
 
-  // 1. Snapshot every parent this rank must send (before any slot is overwritten). Borrowed (CPU
-  // tensors not copied): a snapshot is only read, by packing or by assemble_child, which copies
-  // what it takes; replacing a slot's Member leaves the tensors it held untouched and alive.
-  std::map<int, NamedState> snapshots;
+  // 1. Each parent this rank sends is snapshotted when its first payload is encoded (so the first
+  // head leaves after one snapshot, not all), and at the latest before step 5 overwrites any
+  // slot. Borrowed (CPU tensors not copied): a snapshot is only read, by packing or by
+  // assemble_child, which copies what it takes; replacing a slot's Member leaves the tensors it
+  // held untouched and alive.
   for (const Transfer& t : transfers)
-    if (t.src == me && !snapshots.count(t.member)) {
-      auto it = members.find(t.member);
-      if (it == members.end())
-        throw std::runtime_error("exploit: rank " + std::to_string(me) + " should own member " + std::to_string(t.member));
-      snapshots.emplace(t.member, export_member_state(it->second, Snapshot::Borrow));
-    }
-  stats.snapshot_seconds = since(t0);
+    if (t.src == me && !members.count(t.member))
+      throw std::runtime_error("exploit: rank " + std::to_string(me) + " should own member " + std::to_string(t.member));
+  std::map<int, NamedState> snapshots;
+  auto snapshot_of = [&](int member) -> const NamedState& {
+    auto s = snapshots.find(member);
+    if (s != snapshots.end()) return s->second;
+    const auto ts = Clock::now();
+    const NamedState& out = snapshots.emplace(member, export_member_state(members.at(member), Snapshot::Borrow)).first->second;
+    stats.snapshot_seconds += since(ts);
+    return out;
+  };
   auto payload_of = [&](const Transfer& t) -> NamedState {
-    const NamedState& full = snapshots.at(t.member);
+    const NamedState& full = snapshot_of(t.member);
     if (t.role == Transfer::Role::Full) return full;
     return donor_tensors(task.space(), plan.children[t.child].swapped_genes, full, extras);
   };

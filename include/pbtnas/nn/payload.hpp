@@ -1,7 +1,7 @@
 #pragma once
 // The payload codec of an exploit transfer (and of a member move). One NamedState travels as
-//   head:    PayloadHeader + TensorManifest (names, dtypes, shapes; Boost.Serialization), one
-//            small message, the manifest protected by a CRC-32;
+//   head:    PayloadHeader + manifest (names, dtypes, shapes, in the binary form described in
+//            payload.cpp), one small message, the manifest protected by a CRC-32;
 //   inline:  the tensors under header.direct_min bytes copied into one block, each 64-byte
 //            aligned (omitted when there are none), one message;
 //   direct:  every larger tensor sent from its own storage, one message each, in manifest order;
@@ -24,7 +24,10 @@ constexpr std::size_t kPayloadAlign = 64;
 // Tensors of at least this many bytes travel from their own storage (measured with
 // bench-exchange: below it one message costs more than copying the tensor into the inline block).
 constexpr std::uint64_t kPayloadDirectMin = 64 * 1024;
-constexpr std::uint32_t kPayloadMagic = 0x58544250;  // "PBTX"
+// "PBT2": payload format 2 (the manifest in its own binary form). Format 1 ("PBTX") carried a
+// Boost-serialized manifest; a receiver names it when an older build sends one.
+constexpr std::uint32_t kPayloadMagic = 0x32544250;
+constexpr std::uint32_t kPayloadMagicV1 = 0x58544250;
 
 struct PayloadHeader {
   std::uint32_t magic = kPayloadMagic;
@@ -43,10 +46,16 @@ struct OutgoingPayload {
   std::string head;
   torch::Tensor inline_block;  // uint8; undefined when no tensor is inline
   std::vector<torch::Tensor> direct;
+  std::vector<torch::Tensor> small;  // the inline tensors until pack_inline has copied them
   std::uint64_t tensor_bytes = 0;  // all tensors' bytes (inline padding not counted)
   std::uint64_t message_bytes() const;  // what travels: head + inline block + direct tensors
 };
 OutgoingPayload encode_payload(const NamedState& state);
+// encode_payload in two steps, so that the head can travel while the inline block is filled:
+// encode_head builds the head and takes the (pooled) inline block without filling it;
+// pack_inline copies the small tensors into it. Post the inline block only after pack_inline.
+OutgoingPayload encode_head(const NamedState& state);
+void pack_inline(OutgoingPayload& out);
 
 // The size of the whole head announced by its first sizeof(PayloadHeader) bytes (the transport
 // may deliver a head in several chunks: receive until this many bytes have arrived). Throws
@@ -72,7 +81,7 @@ class IncomingPayload {
     bool is_inline = false;
     std::size_t index = 0;  // offset into the inline block, or index into `direct`
     torch::ScalarType dtype = torch::kFloat;
-    std::vector<std::int64_t> shape;
+    c10::SmallVector<std::int64_t, 5> shape;
   };
   std::vector<Slot> slots_;
   std::uint64_t head_bytes_ = 0;

@@ -1,12 +1,14 @@
 #pragma once
 // The worker side of one exploit step (ARCHITECTURE protocol step 4):
-//   1. owners of parents snapshot the needed states (borrowed: the live CPU tensors, not copied);
+//   1. owners of parents snapshot the needed states (borrowed: the live CPU tensors, not copied),
+//      each when its first payload is encoded;
 //   2. every outgoing payload is encoded (nn/payload.hpp) and posted non-blocking: its head (a
 //      32-byte header and the CRC-protected TensorManifest of names, dtypes and shapes) on tag
-//      kTagManifestBase+t, then on tag kTagPayloadBase+t one block with the small tensors and
-//      every large tensor from its own storage (no staging copy), each chunked below INT_MAX;
-//   3. incoming heads are received and checked, the inline block and every large tensor
-//      allocated in its final shape and dtype, receives posted into them;
+//      kTagManifestBase+t as soon as it is built, then on tag kTagPayloadBase+t one (pooled)
+//      block with the small tensors and every large tensor from its own storage (no staging
+//      copy), each chunked below INT_MAX;
+//   3. incoming heads are received and checked, one pooled block taken for the payload (its
+//      inline part, then every large tensor in its final shape and dtype), receives posted into it;
 //   4. everything is waited on together; the received small tensors are views into their
 //      block; a transfer within one rank is a local copy;
 //   5. each child owned here is assembled: parent1's full state + the donor's swapped layers
@@ -26,9 +28,10 @@ namespace pbtnas {
 
 struct ExchangeStats {
   double seconds = 0.0;           // the whole exploit on this rank
-  double transfer_seconds = 0.0;  // posting and waiting for payloads
-  // Where the time goes (bench-exchange prints them): the parents' snapshots; encoding and
-  // posting the outgoing payloads; waiting for the heads of incoming ones; decoding the heads
+  double transfer_seconds = 0.0;  // posting and waiting for payloads (snapshots included)
+  // Where the time goes (bench-exchange prints them): the parents' snapshots (taken inside the
+  // transfer, as each parent's first payload is encoded); encoding and posting the outgoing
+  // payloads (snapshots not included); waiting for the heads of incoming ones; decoding the heads
   // and posting their receives; waiting for all messages; building the received tensors.
   double snapshot_seconds = 0.0, encode_seconds = 0.0, head_wait_seconds = 0.0, decode_seconds = 0.0,
          wait_seconds = 0.0, finish_seconds = 0.0;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include <zlib.h>
+
 #include "pbtnas/nn/payload.hpp"
 
 using namespace pbtnas;
@@ -144,4 +146,72 @@ TEST_CASE("payload: damaged heads are refused naming the payload and the tensor"
   PayloadHeader other_build = h;
   other_build.direct_min = 1024;
   CHECK_THROWS_WITH(IncomingPayload(with_header(out.head, other_build), what), Catch::Contains("mixed pbtnas builds"));
+}
+
+namespace {
+
+// `head` with its manifest replaced by `manifest` and the header's size and CRC fixed up, so that
+// only the manifest's own structure is at fault.
+std::string with_manifest(const std::string& head, const std::string& manifest) {
+  PayloadHeader h = header_of(head);
+  h.manifest_bytes = manifest.size();
+  h.manifest_crc32 = static_cast<std::uint32_t>(
+      crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(manifest.data()), manifest.size()));
+  std::string out(sizeof h, '\0');
+  std::memcpy(out.data(), &h, sizeof h);
+  return out + manifest;
+}
+
+}  // namespace
+
+TEST_CASE("payload: manifests that are well protected but malformed are refused, naming the fault") {
+  const OutgoingPayload out = encode_payload(sample_state());
+  const std::string what = "member 4, full state for the child in slot 1";
+  const std::string manifest = out.head.substr(sizeof(PayloadHeader));
+  // Cut inside an entry (the CRC is recomputed, so only the structure tells).
+  CHECK_THROWS_WITH(IncomingPayload(with_manifest(out.head, manifest.substr(0, manifest.size() - 5)), what),
+                    Catch::Contains("member 4") && Catch::Contains("ends inside entry 8"));
+  CHECK_THROWS_WITH(IncomingPayload(with_manifest(out.head, manifest + "xy"), what),
+                    Catch::Contains("bytes after its last tensor"));
+  std::string huge_count = manifest;
+  const std::uint64_t count = std::uint64_t{1} << 40;
+  std::memcpy(huge_count.data(), &count, sizeof count);
+  CHECK_THROWS_WITH(IncomingPayload(with_manifest(out.head, huge_count), what), Catch::Contains("announces 1099511627776 tensors"));
+  // An unknown dtype code in the first entry ("model.a.weight": u32 length, 14 bytes, dtype).
+  std::string bad_dtype = manifest;
+  bad_dtype[8 + 4 + 14] = static_cast<char>(200);
+  CHECK_THROWS_WITH(IncomingPayload(with_manifest(out.head, bad_dtype), what),
+                    Catch::Contains("tensor 'model.a.weight'") && Catch::Contains("unknown dtype code 200"));
+  // A head of the previous payload format: named as an older build.
+  PayloadHeader v1 = header_of(out.head);
+  v1.magic = kPayloadMagicV1;
+  CHECK_THROWS_WITH(IncomingPayload(with_header(out.head, v1), what), Catch::Contains("older pbtnas build"));
+  CHECK_THROWS_WITH(payload_head_bytes(with_header(out.head, v1), what), Catch::Contains("older pbtnas build"));
+}
+
+TEST_CASE("payload: everything received lands in one block, the inline part first") {
+  const OutgoingPayload out = encode_payload(sample_state());
+  IncomingPayload in(out.head, "member 0");
+  REQUIRE(in.inline_block.defined());
+  REQUIRE(in.direct.size() == 2);
+  const auto* base = static_cast<const char*>(in.inline_block.data_ptr());
+  const auto* d0 = static_cast<const char*>(in.direct[0].data_ptr());
+  const auto* d1 = static_cast<const char*>(in.direct[1].data_ptr());
+  CHECK(in.direct[0].storage().is_alias_of(in.inline_block.storage()));
+  CHECK(in.direct[1].storage().is_alias_of(in.inline_block.storage()));
+  CHECK(d0 >= base + nbytes(in.inline_block));
+  CHECK(d1 >= d0 + nbytes(in.direct[0]));
+  CHECK(reinterpret_cast<std::uintptr_t>(d1) % kPayloadAlign == 0);
+  CHECK(in.direct[1].sizes() == torch::IntArrayRef({100, 200}));
+}
+
+TEST_CASE("payload: the head can travel before the inline block is packed") {
+  const NamedState state = sample_state();
+  OutgoingPayload out = encode_head(state);
+  CHECK(out.head == encode_payload(state).head);
+  CHECK(out.small.size() == 7);
+  pack_inline(out);
+  CHECK(out.small.empty());
+  const NamedState got = deliver(out);
+  for (std::size_t i = 0; i < state.size(); ++i) CHECK(torch::equal(got[i].tensor, state[i].tensor.contiguous()));
 }

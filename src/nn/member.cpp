@@ -2,11 +2,19 @@
 
 #include <cstdint>
 #include <type_traits>
+#include <atomic>
 #include <map>
 #include <stdexcept>
 #include <string>
 
 namespace pbtnas {
+
+struct ModuleIndex {
+  const torch::nn::Module* model = nullptr;
+  const torch::nn::Module* average = nullptr;
+  NamedState entries;  // module_state(model, "model.") then module_state(average, "average.")
+};
+
 namespace {
 
 // Adam/AdamW per-parameter state in a form independent of the optimizer class.
@@ -207,13 +215,23 @@ NamedState export_member_state(const Member& member, Snapshot snapshot) {
   auto take = [snapshot](const torch::Tensor& t) {
     return snapshot == Snapshot::Borrow && t.device().is_cpu() && t.is_contiguous() ? t : cpu_copy(t);
   };
-  NamedState out = module_state(*member.model, "model.");
-  // (the extra state is appended at the end, after the optimizers)
-  if (member.average) {
-    NamedState avg = module_state(*member.average, "average.");
-    out.insert(out.end(), avg.begin(), avg.end());
+  std::shared_ptr<const ModuleIndex> index = std::atomic_load(&member.module_index);
+  if (!index || index->model != member.model.get() || index->average != member.average.get()) {
+    auto fresh = std::make_shared<ModuleIndex>();
+    fresh->model = member.model.get();
+    fresh->average = member.average.get();
+    fresh->entries = module_state(*member.model, "model.");
+    if (member.average) {
+      NamedState avg = module_state(*member.average, "average.");
+      fresh->entries.insert(fresh->entries.end(), avg.begin(), avg.end());
+    }
+    index = fresh;
+    std::atomic_store(&member.module_index, index);
   }
-  for (auto& nt : out) nt.tensor = take(nt.tensor);
+  NamedState out;
+  out.reserve(index->entries.size() + 4 * index->entries.size() / 3 + member.extra.size() + 2);
+  for (const auto& nt : index->entries) out.push_back({nt.name, take(nt.tensor)});
+  // (the extra state is appended at the end, after the optimizers)
   for (std::size_t k = 0; k < member.optimizers.size(); ++k) {
     const auto& opt = member.optimizers[k];
     if (!opt) throw std::runtime_error("export_member_state: optimizer " + std::to_string(k) + " is null");

@@ -33,6 +33,10 @@ struct Member {
   // Task state that is not a network: entries "<name>.<field>" (no "extra." prefix here), for
   // each ExtraState the task declares. Exported as "extra.<name>.<field>".
   NamedState extra;
+  // export_member_state's record of module_state(model) and module_state(average): the names and
+  // the live tensors, rebuilt whenever `model` or `average` is another module than when it was
+  // made. Walking the module tree costs more than the rest of a borrowed export.
+  mutable std::shared_ptr<const struct ModuleIndex> module_index;
 };
 
 // How a child obtains one kind of extra state at an exploit (docs/algorithm.md, "Building a

@@ -140,6 +140,29 @@ TEST_CASE("a borrowed export shares the live CPU tensors, a copied one does not"
   CHECK_FALSE(torch::equal(*b, *c));
 }
 
+TEST_CASE("an export follows a replaced model or average, not the module it saw before", "[member]") {
+  const std::uint64_t seed = test_seed();
+  Member a = make_toy_member(toy_genome(0), seed);
+  const Member b = make_toy_member(toy_genome(1), seed + 5);
+  const NamedState first = export_member_state(a, Snapshot::Borrow);  // records a's modules
+  CHECK(a.module_index != nullptr);
+  a.model = b.model;
+  a.average = nullptr;
+  const NamedState second = export_member_state(a, Snapshot::Borrow);
+  const NamedState expected = module_state(*b.model, "model.");
+  std::size_t modules = 0;
+  for (const auto& nt : second)
+    if (nt.name.rfind("model.", 0) == 0 || nt.name.rfind("average.", 0) == 0) {
+      REQUIRE(modules < expected.size());
+      CHECK(nt.name == expected[modules].name);
+      CHECK(nt.tensor.data_ptr() == expected[modules].tensor.data_ptr());
+      ++modules;
+    }
+  CHECK(modules == expected.size());
+  CHECK(find_tensor(first, "average.cells.10.1.bias") != nullptr);
+  CHECK(find_tensor(second, "average.cells.10.1.bias") == nullptr);
+}
+
 TEST_CASE("import keeps amsgrad max_exp_avg_sq and works for plain Adam", "[member]") {
   const std::uint64_t seed = test_seed();
   SECTION("AdamW with amsgrad") {

@@ -33,7 +33,7 @@ std::uint64_t nbytes(const torch::Tensor& t) {
   return static_cast<std::uint64_t>(t.numel()) * static_cast<std::uint64_t>(t.element_size());
 }
 
-// The manifest's wire form (docs/architecture.md, "Exploit payload"): a u64 tensor count, then
+// The manifest's wire form (docs/architecture.md, "Transfers"): a u64 tensor count, then
 // per tensor a u32 name length, the name's bytes, a u8 dtype code, a u8 rank and rank i64
 // extents; host byte order, like the header. Written and read in one pass each, without Boost's
 // per-item archive calls: a member's head is on the exploit's critical path on both sides.

@@ -1,15 +1,16 @@
 #pragma once
 // The payload codec of an exploit transfer (and of a member move). One NamedState travels as
-//   head:    PayloadHeader + manifest (names, dtypes, shapes, in the binary form described in
-//            payload.cpp), one small message, the manifest protected by a CRC-32;
+//   head:    PayloadHeader + manifest (names, dtypes, shapes, in the binary form of
+//            docs/architecture.md, "Transfers"), one small message, the manifest protected by a
+//            CRC-32;
 //   inline:  the tensors under header.direct_min bytes copied into one block, each 64-byte
 //            aligned (omitted when there are none), one message;
 //   direct:  every larger tensor sent from its own storage, one message each, in manifest order;
 // so the only bytes copied on the sender are those of the small tensors, where one message per
-// tensor would cost more than the copy. The receiver reads the head, checks it, allocates the
-// inline block and every direct tensor in its final shape and dtype, and receives into them: the
-// received state's small tensors are views into the inline block, its large ones are the tensors
-// that were received into (no copy on arrival).
+// tensor would cost more than the copy. The receiver reads the head, checks it, takes one pooled
+// block (nn/byte_pool.hpp) holding the inline part and then every direct tensor in its final
+// shape and dtype, and receives into it: the received state's tensors are views into that block
+// (no copy on arrival).
 #include <cstdint>
 #include <string>
 #include <vector>

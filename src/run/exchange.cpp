@@ -27,7 +27,7 @@ struct Route {
 
 // Steps 2-4 of the header: every payload this rank sends (`payload_of(index)`) is encoded and
 // posted first (so no rank blocks while others wait for it): its head on the manifest tag, then
-// its inline block and its large tensors, from their own storage, on the payload tag. Then the
+// on the payload tag its large tensors, from their own storage, and its inline block. Then the
 // heads of the incoming ones are received and checked, their tensors allocated and their
 // receives posted, and all is waited on together; a route within this rank is a local copy.
 // Returns the received states by index.
@@ -49,15 +49,17 @@ std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vec
       received.emplace(r.index, payload_of(r.index));
       continue;
     }
-    // The head first: the receiver checks it and allocates while the inline block is packed.
+    // The head first, then the large tensors (from their own storage: nothing to prepare), and
+    // the inline block last, once packed: the receiver checks the head and starts taking the
+    // large tensors while the small ones are copied.
     OutgoingPayload& out = outgoing.emplace_back(encode_head(payload_of(r.index)));
     transport.post_send(r.dst, kTagManifestBase + r.index, out.head.data(), out.head.size());
-    pack_inline(out);
     const int tag = kTagPayloadBase + r.index;
-    if (out.inline_block.defined())
-      transport.post_send(r.dst, tag, out.inline_block.data_ptr(), static_cast<std::size_t>(out.inline_block.numel()));
     for (const torch::Tensor& t : out.direct)
       transport.post_send(r.dst, tag, t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
+    pack_inline(out);
+    if (out.inline_block.defined())
+      transport.post_send(r.dst, tag, out.inline_block.data_ptr(), static_cast<std::size_t>(out.inline_block.numel()));
     stats.bytes_sent += out.message_bytes();
   }
   lap(stats.encode_seconds);
@@ -73,10 +75,10 @@ std::map<int, NamedState> transfer_payloads(Transport& transport, const std::vec
     lap(stats.head_wait_seconds);
     const IncomingPayload& in = incoming.emplace(r.index, IncomingPayload(head, r.what)).first->second;
     const int tag = kTagPayloadBase + r.index;
+    for (const torch::Tensor& t : in.direct)  // in the sender's order: large tensors, then the inline block
+      transport.post_recv(r.src, tag, t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
     if (in.inline_block.defined())
       transport.post_recv(r.src, tag, in.inline_block.data_ptr(), static_cast<std::size_t>(in.inline_block.numel()));
-    for (const torch::Tensor& t : in.direct)
-      transport.post_recv(r.src, tag, t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
     stats.bytes_received += in.message_bytes();
     lap(stats.decode_seconds);
   }

@@ -3,9 +3,10 @@
 //   head:    PayloadHeader + manifest (names, dtypes, shapes, in the binary form of
 //            docs/architecture.md, "Transfers"), one small message, the manifest protected by a
 //            CRC-32;
-//   inline:  the tensors under header.direct_min bytes copied into one block, each 64-byte
-//            aligned (omitted when there are none), one message;
-//   direct:  every larger tensor sent from its own storage, one message each, in manifest order;
+//   direct:  every tensor of header.direct_min bytes or more sent from its own storage, one
+//            message each, in manifest order;
+//   inline:  the smaller tensors copied into one block, each 64-byte aligned (omitted when there
+//            are none), one message, after the direct ones;
 // so the only bytes copied on the sender are those of the small tensors, where one message per
 // tensor would cost more than the copy. The receiver reads the head, checks it, takes one pooled
 // block (nn/byte_pool.hpp) holding the inline part and then every direct tensor in its final
@@ -39,8 +40,9 @@ struct PayloadHeader {
 };
 static_assert(sizeof(PayloadHeader) == 32, "the header travels as 32 raw bytes");
 
-// The sender's side: what to post, in this order, on one tag: `inline_block` (when it has bytes),
-// then every tensor of `direct` from its data_ptr(). The tensors are contiguous CPU tensors (the
+// The sender's side: what to post, in this order, on one tag: every tensor of `direct` from its
+// data_ptr() (they need no preparation, so they can leave with the head), then `inline_block`
+// (when it has bytes; after pack_inline when built by encode_head). The tensors are contiguous CPU tensors (the
 // state's own where they already are, copies otherwise) and must stay alive until the sends
 // complete.
 struct OutgoingPayload {
@@ -66,7 +68,7 @@ std::uint64_t payload_head_bytes(const std::string& head_start, const std::strin
 // The receiver's side. `what` names the payload in every error ("member 3, full state for slot
 // 5"). The constructor checks the head (size, magic, the manifest's CRC and decoding, sizes and
 // dtypes) and allocates the inline block and the direct tensors; receive into them in the order
-// of OutgoingPayload, then finish() returns the state. Throws std::runtime_error naming the
+// the sender posts (every direct tensor, then the inline block), then finish() returns the state. Throws std::runtime_error naming the
 // payload and, where one is at fault, the tensor.
 class IncomingPayload {
  public:

@@ -3,10 +3,10 @@
 //   1. owners of parents snapshot the needed states (borrowed: the live CPU tensors, not copied),
 //      each when its first payload is encoded;
 //   2. every outgoing payload is encoded (nn/payload.hpp) and posted non-blocking: its head (a
-//      32-byte header and the CRC-protected TensorManifest of names, dtypes and shapes) on tag
-//      kTagManifestBase+t as soon as it is built, then on tag kTagPayloadBase+t one (pooled)
-//      block with the small tensors and every large tensor from its own storage (no staging
-//      copy), each chunked below INT_MAX;
+//      32-byte header and the CRC-protected manifest of names, dtypes and shapes) on tag
+//      kTagManifestBase+t as soon as it is built, then on tag kTagPayloadBase+t every large
+//      tensor from its own storage (no staging copy) and, once packed, one (pooled) block with
+//      the small tensors, each chunked below INT_MAX;
 //   3. incoming heads are received and checked, one pooled block taken for the payload (its
 //      inline part, then every large tensor in its final shape and dtype), receives posted into it;
 //   4. everything is waited on together; the received small tensors are views into their

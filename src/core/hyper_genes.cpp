@@ -43,6 +43,10 @@ void HyperParameter::validate() const {
     throw std::invalid_argument("'" + key_of(*this, "max") + "' = " + shortest_number(max) +
                                 " is not above min = " + shortest_number(min) + "; give a range with max > min");
   check_range(key_of(*this, "max"), max, min, 1e12, "a number above min");
+  // Adam's beta1 (the only task hyperparameter with a hard upper bound) must stay below 1.
+  if (name == "beta1" && !(max < 1.0))
+    throw std::invalid_argument("'" + key_of(*this, "max") + "' = " + shortest_number(max) +
+                                " is out of range; Adam's beta1 must stay below 1 (e.g. max: 0.9)");
   check_range(key_of(*this, "levels"), levels, 0, kMaxLevels,
               "0 (log: about x1.25 apart, linear: 11) or 2 to " + std::to_string(kMaxLevels));
   if (levels == 1)

@@ -161,10 +161,7 @@ GanTask::GanTask(GanOptions cfg, std::uint64_t run_seed, std::shared_ptr<Feature
 }
 
 void GanTask::add_hyper_genes(const std::vector<HyperParameter>& hyper) {
-  for (const HyperParameter& h : hyper)
-    if (h.name == "beta1" && !(h.max < 1.0))
-      throw std::invalid_argument("'hyperparameters.beta1.max' = " + std::to_string(h.max) +
-                                  " is out of range; Adam's beta1 must stay below 1 (gan.beta1: [0, 1))");
+  // The ranges (beta1 below 1 included) were checked when the config was read (HyperParameter::validate).
   space_ = with_hyper_genes(space_, hyper);
 }
 

@@ -99,6 +99,7 @@ TEST_CASE("hyperparameter genes: bad declarations are refused with the key and t
   fails("hyperparameters: {lr: {min: 1e-4, max: 1e-2, scael: log}}\n", "did you mean 'hyperparameters.lr.scale'");
   fails("hyperparameters: {lr: {min: 1e-4}}\n", "'hyperparameters.lr' needs both min and max");
   fails("hyperparameters: {lr: 0.01}\n", "must be a mapping");
+  fails("hyperparameters: {beta1: {min: 0, max: 1, scale: linear}}\n", "'hyperparameters.beta1.max' = 1.0 is out of range");
   fails("hyperparameters: [lr]\n", "must be a mapping");
   fails("hyperparameter_mutation: {resample_probability: 0.5}\n", "no hyperparameters are");
   fails("hyperparameters: {lr: {min: 1e-4, max: 1e-2}}\nhyperparameter_mutation: {resample_probability: 2}\n",

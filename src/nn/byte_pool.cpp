@@ -16,7 +16,7 @@ class BytePool {
 
   // A block of at least `bytes` (its capacity in `capacity`).
   void* take(std::uint64_t bytes, std::uint64_t& capacity) {
-    {
+    if (bytes <= options_.max_block_bytes()) {
       std::lock_guard<std::mutex> lock(mutex_);
       const auto it = idle_.lower_bound(bytes);
       if (it != idle_.end() && static_cast<double>(it->first) <= options_.max_waste() * static_cast<double>(bytes)) {
@@ -28,6 +28,9 @@ class BytePool {
         ++stats_.reused;
         return p;
       }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
       ++stats_.allocated;
     }
     capacity = (bytes + kAlign - 1) / kAlign * kAlign;
@@ -38,7 +41,7 @@ class BytePool {
   }
 
   void give_back(void* p, std::uint64_t capacity) {
-    {
+    if (capacity <= options_.max_block_bytes()) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stats_.idle_bytes + capacity <= options_.max_idle_bytes()) {
         idle_.emplace(capacity, p);

@@ -13,7 +13,11 @@ namespace pbtnas {
 
 struct BytePoolOptions {
   // Blocks idle in the pool, in bytes, beyond which a returned block is freed instead.
-  TORCH_ARG(std::uint64_t, max_idle_bytes) = std::uint64_t{1} << 30;
+  TORCH_ARG(std::uint64_t, max_idle_bytes) = std::uint64_t{256} << 20;
+  // Larger blocks bypass the pool (allocated and freed each time): their first-touch cost is
+  // small next to their transfer, and a worker should not hold, say, a replay buffer's worth of
+  // idle memory between generations.
+  TORCH_ARG(std::uint64_t, max_block_bytes) = std::uint64_t{64} << 20;
   // A request of n bytes takes an idle block of at most this many times n bytes.
   TORCH_ARG(double, max_waste) = 2.0;
 };

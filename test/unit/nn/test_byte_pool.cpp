@@ -45,6 +45,16 @@ TEST_CASE("byte pool: a freed block is reused by a request of similar size, not 
   CHECK(byte_pool_stats().idle_bytes == 0);
 }
 
+TEST_CASE("byte pool: blocks above the largest pooled size are freed, not kept idle") {
+  byte_pool_release();
+  const std::uint64_t big = BytePoolOptions{}.max_block_bytes() + 4096;
+  const std::uint64_t allocated = byte_pool_stats().allocated;
+  { const torch::Tensor t = pooled_bytes(big); }  // pages never touched: nothing is committed
+  CHECK(byte_pool_stats().idle_blocks == 0);
+  { const torch::Tensor t = pooled_bytes(big); }
+  CHECK(byte_pool_stats().allocated == allocated + 2);
+}
+
 TEST_CASE("storage_view: dtype, shape and offset over a block's bytes, sharing its storage") {
   const torch::Tensor block = torch::zeros({256}, torch::kUInt8);
   const std::int64_t values[3] = {7, -2, 40};

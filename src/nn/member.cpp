@@ -229,7 +229,7 @@ NamedState export_member_state(const Member& member, Snapshot snapshot) {
     std::atomic_store(&member.module_index, index);
   }
   NamedState out;
-  out.reserve(index->entries.size() + 4 * index->entries.size() / 3 + member.extra.size() + 2);
+  out.reserve(4 * index->entries.size() + member.extra.size() + 2);  // optimizer entries: up to 3 per parameter
   for (const auto& nt : index->entries) out.push_back({nt.name, take(nt.tensor)});
   // (the extra state is appended at the end, after the optimizers)
   for (std::size_t k = 0; k < member.optimizers.size(); ++k) {

@@ -190,13 +190,6 @@ struct SoupReport {
   }
 };
 
-// Names, dtypes (c10::ScalarType codes) and shapes of the tensors of a payload, in order.
-struct TensorManifest {
-  std::vector<std::string> names;
-  std::vector<int> dtypes;
-  std::vector<std::vector<std::int64_t>> shapes;
-  template <class A> void serialize(A& a, unsigned) { a& names& dtypes& shapes; }
-};
 
 template <class A> void serialize(A& a, ChildPlan& c, unsigned) {
   int kind = static_cast<int>(c.kind);
